@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+# The PostgreSQL server CI and developers' machines run (trust auth); override as needed.
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install db demo run serve test test-sqlite test-pg lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+db: install
+	$(BIN)/tsunagu db upgrade
+
+demo: db
+	$(BIN)/tsunagu demo load
+
+run: demo
+	$(BIN)/tsunagu serve --host 127.0.0.1 --port 5000
+
+serve: install
+	$(BIN)/tsunagu serve
+
+lint: install
+	$(BIN)/ruff check .
+
+# `make test`: ruff, then the whole suite on the engine DATABASE_URL names (SQLite when unset).
+test: lint
+	$(BIN)/python -m pytest
+
+test-pg: install
+	DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/import_geography.py --quick
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""Create and migrate the schema with Alembic, and keep the category mirror in sync.
+
+Alembic migrations in ``migrations/`` are the only way the schema is made; nothing calls
+``metadata.create_all`` outside tests that compare the two.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from directory.errors import DirectoryError
+from directory.models import Category
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
+
+class SchemaError(DirectoryError):
+    """The database is missing or behind the code's schema."""
+
+
+def alembic_config() -> Config:
+    if not (MIGRATIONS_DIR / "env.py").exists():
+        msg = f"migrations folder not found at {MIGRATIONS_DIR}"
+        raise SchemaError(msg)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` and mirror the taxonomy into ``category``."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    with Session(engine) as session, session.begin():
+        sync_categories(session)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that is not at the migration head."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        msg = (
+            f"データベースが最新ではありません（現在 {current or 'なし'}、最新 {head}）。"
+            "`tsunagu db upgrade` を実行してください"
+        )
+        raise SchemaError(msg)
+
+
+def sync_categories(session: Session) -> None:
+    """Make the ``category`` table equal the taxonomy file (the single source of truth)."""
+    from directory.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    existing = {c.code: c for c in session.scalars(select(Category))}
+    for cat in taxonomy.categories.values():
+        row = existing.get(cat.code) or Category(code=cat.code)
+        row.parent_code = cat.parent
+        row.label_ja = cat.label_ja
+        row.label_en = cat.label_en
+        session.add(row)

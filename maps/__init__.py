@@ -1,0 +1,1 @@
+"""Folium maps built by pure functions from plain data; no database or Flask here."""

@@ -1,0 +1,309 @@
+"""The ``tsunagu`` command line (DATA_FORMATS §7 is its contract).
+
+Exit codes: 0 success, 1 bad input (with ``FILE:ROW:COLUMN: reason`` lines on stderr),
+2 misuse. ``--json`` output goes to stdout alone; progress and logs go to stderr.
+Messages are Japanese unless ``--lang en`` or ``LANG=en_…``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from sqlalchemy import Engine
+
+from directory.db import make_engine, transaction
+from directory.errors import InvalidInputError
+from directory.geography import ImportResult, import_districts, import_venues
+from directory.schema import SchemaError, require_current, upgrade
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+NOT_YET = {
+    "ja": "このコマンドはまだ実装されていません",
+    "en": "this command is not implemented yet",
+}
+
+
+def _default_lang() -> str:
+    env = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+    return "en" if env.lower().startswith("en") else "ja"
+
+
+def _lang_option(func: F) -> F:
+    """``--lang ja|en`` on every command, so it may follow the arguments as users type it."""
+
+    def store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            ctx.ensure_object(dict)["lang"] = value
+
+    return click.option(
+        "--lang", type=click.Choice(["ja", "en"]), expose_value=False, callback=store,
+        is_eager=True, help="表示言語 / message language",
+    )(func)
+
+
+def _lang() -> str:
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if isinstance(ctx.obj, dict) and "lang" in ctx.obj:
+            return str(ctx.obj["lang"])
+        ctx = ctx.parent
+    return _default_lang()
+
+
+def _t(ja: str, en: str) -> str:
+    return en if _lang() == "en" else ja
+
+
+def _engine() -> Engine:
+    """The engine for DATABASE_URL, closed when the command ends (no connection leaks)."""
+    engine = make_engine()
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().call_on_close(engine.dispose)
+    return engine
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _ready_engine() -> Engine:
+    engine = _engine()
+    try:
+        require_current(engine)
+    except SchemaError as exc:
+        _fail(
+            str(exc) if _lang() == "ja"
+            else "the database is not up to date: run `tsunagu db upgrade`"
+        )
+    return engine
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@_lang_option
+def main() -> None:
+    """つなぐ: 生活支援コーディネーターのための地域資源ディレクトリとマッチング。
+
+    データベースは DATABASE_URL（未設定なら instance/ の SQLite ファイル）。
+    """
+
+
+# ------------------------------------------------------------------------------- db
+
+
+@main.group()
+def db() -> None:
+    """データベースの作成・更新 / create and migrate the database."""
+
+
+@db.command("upgrade")
+@_lang_option
+def db_upgrade() -> None:
+    """データベースを作成・最新化します（Alembic）。"""
+    engine = _engine()
+    upgrade(engine)
+    click.echo(_t("データベースを最新の状態にしました", "the database is up to date"), err=True)
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+def _report(path: Path, result: ImportResult, as_json: bool, *, dry_run: bool) -> None:
+    lang = _lang()
+    if as_json:
+        click.echo(json.dumps(result.as_json(lang), ensure_ascii=False))
+    for warning in result.warnings:
+        click.echo(
+            _t("警告: ", "warning: ") + warning.format(str(path), lang), err=True
+        )
+    summary = _t(
+        f"{path}: 新規 {result.created} 件・更新 {result.updated} 件・変更なし {result.unchanged} 件",
+        f"{path}: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged",
+    )
+    if dry_run:
+        summary += _t("（試行のみ: 何も書き込んでいません）", " (dry run: nothing was written)")
+    click.echo(summary, err=True)
+
+
+def _run_import(
+    importer: Callable[..., ImportResult], path: Path, as_json: bool, dry_run: bool
+) -> None:
+    engine = _ready_engine()
+    lang = _lang()
+    try:
+        with transaction(engine) as session:
+            result = importer(session, path)
+            if dry_run:
+                session.rollback()
+    except InvalidInputError as exc:
+        if as_json:
+            click.echo(json.dumps({
+                "created": 0, "updated": 0, "unchanged": 0,
+                "warnings": [w.as_json(lang) for w in exc.warnings],
+                "errors": [p.as_json(lang) for p in exc.problems],
+            }, ensure_ascii=False))
+        click.echo(exc.describe(lang), err=True)
+        click.echo(
+            _t(f"{path}: {len(exc.problems)} 件の誤りがあるため、何も読み込んでいません",
+               f"{path}: {len(exc.problems)} error(s); nothing was imported"),
+            err=True,
+        )
+        sys.exit(1)
+    _report(path, result, as_json, dry_run=dry_run)
+
+
+def _import_options(func: F) -> F:
+    func = click.option("--dry-run", is_flag=True, help="検査のみ（書き込まない）")(func)
+    func = click.option("--json", "as_json", is_flag=True, help="結果を JSON で標準出力へ")(func)
+    func = _lang_option(func)
+    return click.argument("file", type=click.Path(path_type=Path))(func)
+
+
+@main.group("import")
+def import_() -> None:
+    """ファイルの読み込み / import files."""
+
+
+@import_.command("districts")
+@_import_options
+def import_districts_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """地区（GeoJSON, DATA_FORMATS §2）を読み込みます。code で更新します。"""
+    _run_import(import_districts, file, as_json, dry_run)
+
+
+@import_.command("venues")
+@_import_options
+def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """会場（GeoJSON の Point）を読み込み、地区を判定します。"""
+    _run_import(import_venues, file, as_json, dry_run)
+
+
+# ------------------------------------------------------------------------------- demo
+
+
+@main.group()
+def demo() -> None:
+    """デモの町 / the demo town."""
+
+
+@demo.command("load")
+@click.option("--json", "as_json", is_flag=True, help="結果を JSON で標準出力へ")
+@_lang_option
+def demo_load(as_json: bool) -> None:
+    """seeds/ のデモの町を読み込みます（何度実行しても同じ結果）。"""
+    from directory.demo import SEEDS_DIR, load_demo
+
+    engine = _engine()
+    upgrade(engine)
+    lang = _lang()
+    try:
+        with transaction(engine) as session:
+            results = load_demo(session)
+    except InvalidInputError as exc:
+        _fail(exc.describe(lang))
+    if as_json:
+        click.echo(json.dumps({k: r.as_json(lang) for k, r in results.items()},
+                              ensure_ascii=False))
+    for name, result in results.items():
+        _report(SEEDS_DIR / name, result, False, dry_run=False)
+
+
+# ------------------------------------------------------------------------------ serve
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True)
+@_lang_option
+def serve(host: str, port: int, debug: bool) -> None:
+    """Web アプリを起動します。"""
+    from web import create_app
+
+    create_app().run(host=host, port=port, debug=debug)
+
+
+# ---------------------------------------------------------------------- not yet built
+
+
+def _not_yet(name: str, group: click.Group, help_text: str) -> None:
+    @group.command(
+        name,
+        help=help_text,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+    @_lang_option
+    def _cmd() -> None:
+        _fail(NOT_YET["en" if _lang() == "en" else "ja"], code=2)
+
+
+@main.group("export")
+def export() -> None:
+    """書き出し / exports."""
+
+
+@main.group("schedule")
+def schedule() -> None:
+    """予定の解釈 / schedules."""
+
+
+@main.group("map")
+def map_() -> None:
+    """地図 / maps."""
+
+
+@main.group("report")
+def report() -> None:
+    """報告書 / reports."""
+
+
+@main.group("directory")
+def directory_group() -> None:
+    """ディレクトリの点検 / directory checks."""
+
+
+@main.group("user")
+def user() -> None:
+    """利用者アカウント / accounts."""
+
+
+@main.group("audit")
+def audit() -> None:
+    """監査ログ / audit log."""
+
+
+for _name, _group, _help in (
+    ("resources", import_, "地域資源（CSV/XLSX）を読み込みます（未実装）"),
+    ("needs", import_, "ニーズ（JSON）を読み込みます（未実装）"),
+    ("resources", export, "地域資源を書き出します（未実装）"),
+    ("expand", schedule, "予定の文を日時に展開します（未実装）"),
+    ("resident", map_, "住民向け地図（未実装）"),
+    ("coordinator", map_, "コーディネーター向け地図（未実装）"),
+    ("unmet", map_, "未充足ニーズの地図（未実装）"),
+    ("annual", report, "年次報告（未実装）"),
+    ("monthly", report, "月次報告（未実装）"),
+    ("duplicates", directory_group, "重複の疑い（未実装）"),
+    ("add", user, "アカウント追加（未実装）"),
+    ("passwd", user, "パスワード変更（未実装）"),
+    ("disable", user, "アカウント停止（未実装）"),
+    ("backup", db, "バックアップ（未実装）"),
+    ("restore", db, "復元（未実装）"),
+    ("verify", audit, "監査ログの検証（未実装）"),
+):
+    _not_yet(_name, _group, _help)
+
+for _name, _help in (("match", "マッチング（未実装）"), ("unmet", "未充足ニーズの集計（未実装）")):
+    _not_yet(_name, main, _help)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
