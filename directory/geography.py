@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInputError, Problem
 from directory.models import DISTRICT_LEVELS, District, Venue
+from directory.queries import ancestor_at, ancestor_map
 from directory.text import normalize
 
 WGS84 = "EPSG:4326"
@@ -76,7 +77,7 @@ def read_feature_collection(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise InvalidInputError(name, [Problem("file_unreadable", {"detail": exc})]) from None
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
+        doc = json.loads(_decode(raw))
     except UnicodeDecodeError as exc:
         raise InvalidInputError(name, [Problem("file_unreadable", {"detail": exc})]) from None
     except json.JSONDecodeError as exc:
@@ -92,6 +93,14 @@ def read_feature_collection(path: Path) -> list[dict[str, Any]]:
     if not isinstance(features, list) or not features:
         raise InvalidInputError(name, [Problem("no_features")])
     return features
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (RFC 7946), with or without BOM; CP932 as older Japanese GIS tools write it."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp932")
 
 
 def _check_crs(member: Any) -> Problem | None:
@@ -350,20 +359,22 @@ def _differs(obj: Any, values: dict[str, Any]) -> bool:
 def import_venues(session: Session, path: Path) -> ImportResult:
     """Create or update venues from GeoJSON Points; each is placed in its district.
 
-    Venues are matched on ``code`` when the file has one, else on the normalised name.
+    Venues are matched on ``code`` when the file has one (or the feature's ``id``), else
+    on the normalised name within the municipality they lie in.
     A venue outside every district is kept (they exist, just over a border or on the
     coast) with a warning that names it.
     """
     features = read_feature_collection(path)
     problems: list[Problem] = []
-    rows: list[tuple[str, str, str, str | None, float, float, dict[str, Any]]] = []
-    seen: dict[str, int] = {}
+    parsed: list[tuple[str, str | None, str, str | None, float, float, dict[str, Any]]] = []
     for index, feature in enumerate(features, start=1):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             problems.append(Problem("not_a_feature", feature=_label(index)))
             continue
         props = feature.get("properties")
         props = props if isinstance(props, dict) else {}
+        if feature.get("id") not in (None, "") and not any(props.get(k) for k in _VENUE_CODE_KEYS):
+            props = {"code": feature["id"], **props}  # GeoJSON's own feature id
         raw_code = next((props[k] for k in _VENUE_CODE_KEYS if props.get(k)), None)
         raw_name = next((props[k] for k in _VENUE_NAME_KEYS if props.get(k)), None)
         label = _label(index, raw_code, raw_name)
@@ -375,25 +386,33 @@ def import_venues(session: Session, path: Path) -> ImportResult:
         geometry = _geometry(feature, label, ("Point",), problems)
         if name is None or geometry is None:
             continue
-        key = code if code is not None else normalize(name)
+        used = set(_VENUE_CODE_KEYS + _VENUE_NAME_KEYS + _VENUE_ADDRESS_KEYS)
+        extra = {k: v for k, v in props.items() if k not in used}
+        parsed.append((label, code, name, address, geometry.x, geometry.y, extra))
+
+    placed = locate_points(districts_frame(session), [r[4] for r in parsed],
+                           [r[5] for r in parsed])
+    tree = ancestor_map(session)
+    seen: dict[str, str] = {}
+    rows = []
+    for (label, code, name, address, lon, lat, extra), district_id in zip(
+        parsed, placed, strict=True
+    ):
+        key = code if code is not None else _venue_key(name, district_id, tree, session)
         if key in seen:
             problems.append(
                 Problem("duplicate_code", {"value": code or name, "other": seen[key]},
                         feature=label, column="code" if code else "name")
             )
             continue
-        seen[key] = index
-        used = set(_VENUE_CODE_KEYS + _VENUE_NAME_KEYS + _VENUE_ADDRESS_KEYS)
-        extra = {k: v for k, v in props.items() if k not in used}
-        rows.append((label, key, name, address, geometry.x, geometry.y, extra))
+        seen[key] = label
+        rows.append((label, key, name, address, lon, lat, extra, district_id))
     if problems:
         raise InvalidInputError(str(path), problems)
 
-    frame = districts_frame(session)
-    placed = locate_points(frame, [r[4] for r in rows], [r[5] for r in rows])
     existing = {v.code: v for v in session.scalars(select(Venue))}
     result = ImportResult()
-    for (label, key, name, address, lon, lat, extra), district_id in zip(rows, placed, strict=True):
+    for label, key, name, address, lon, lat, extra, district_id in rows:
         values = {
             "name": name,
             "name_key": normalize(name),
@@ -419,6 +438,22 @@ def import_venues(session: Session, path: Path) -> ImportResult:
             result.unchanged += 1
     session.flush()
     return result
+
+
+def _venue_key(
+    name: str, district_id: int | None, tree: dict[int, tuple[int | None, str]],
+    session: Session,
+) -> str:
+    """The key of a venue without a code: its normalised name within its municipality.
+
+    Two towns may each have a 中央公民館; scoping the name keeps one town's import from
+    overwriting the other's venue.
+    """
+    municipality = ancestor_at(tree, district_id, "municipality") if district_id else None
+    if municipality is None:
+        return normalize(name)
+    code = session.get(District, municipality)
+    return f"{code.code if code else municipality}:{normalize(name)}"
 
 
 # ------------------------------------------------------------------ point in polygon

@@ -307,3 +307,48 @@ def test_venues_with_the_same_name_need_a_code(engine: Engine, tmp_path: Path) -
     for i, f in enumerate(doc["features"]):
         f["properties"]["code"] = f"V{i}"
     assert load(engine, import_venues, write(tmp_path, doc)).created == 35
+
+
+def test_same_named_venues_of_two_towns_do_not_overwrite_each_other(
+    town: Engine, tmp_path: Path
+) -> None:
+    other = {"type": "FeatureCollection", "features": [
+        {"type": "Feature",
+         "geometry": {"type": "Polygon", "coordinates": [[[141.0, 38.0], [141.1, 38.0],
+                                                          [141.1, 38.1], [141.0, 38.1],
+                                                          [141.0, 38.0]]]},
+         "properties": {"code": "99999", "name": "隣町", "level": "municipality"}},
+        {"type": "Feature",
+         "geometry": {"type": "Polygon", "coordinates": [[[141.0, 38.0], [141.1, 38.0],
+                                                          [141.1, 38.1], [141.0, 38.1],
+                                                          [141.0, 38.0]]]},
+         "properties": {"code": "99999-1", "name": "隣町一区", "level": "district",
+                        "parent": "99999"}},
+    ]}
+    load(town, import_districts, write(tmp_path, other, "other.geojson"))
+    kami_venue = copy.deepcopy(VENUES["features"][1])
+    name = kami_venue["properties"]["name"]
+    twin = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [141.05, 38.05]},
+            "properties": {"name": name, "address": "隣町1-1"}}
+    load(town, import_venues, write(tmp_path, {"type": "FeatureCollection",
+                                              "features": [kami_venue]}, "a.geojson"))
+    result = load(town, import_venues, write(tmp_path, {"type": "FeatureCollection",
+                                                       "features": [twin]}, "b.geojson"))
+    assert result.created == 1
+    with Session(town) as s:
+        venues = s.scalars(select(Venue).where(Venue.name == name)).all()
+        assert sorted(v.address or "" for v in venues) == sorted(
+            [kami_venue["properties"]["address"], "隣町1-1"])
+
+
+def test_shift_jis_geojson_and_feature_ids_are_understood(town: Engine, tmp_path: Path) -> None:
+    doc = copy.deepcopy(VENUES)
+    for i, f in enumerate(doc["features"]):
+        f["id"] = f"GSI-{i}"
+        f["properties"] = {"名称": f["properties"]["name"], "住所": f["properties"]["address"]}
+    path = tmp_path / "sjis.geojson"
+    path.write_bytes(json.dumps(doc, ensure_ascii=False).encode("cp932"))
+    assert load(town, import_venues, path).created == 35
+    with Session(town) as s:
+        venue = s.scalar(select(Venue).where(Venue.code == "GSI-0"))
+        assert venue is not None and venue.name == VENUES["features"][0]["properties"]["name"]
