@@ -204,6 +204,8 @@ def test_projected_coordinates_without_a_crs_member_are_refused(
     props = doc["features"][6]["properties"]
     assert problem.feature == f"#7 ({props['code']} {props['name']})"
     assert problem.column == "geometry"
+    assert "日本の経緯度の範囲" in problem.reason("ja") and "-5000.0" in problem.reason("ja")
+    assert "not longitude/latitude in Japan" in problem.reason("en")
 
 
 def test_latitude_and_longitude_swapped_are_refused(town: Engine, tmp_path: Path) -> None:
