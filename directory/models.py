@@ -219,6 +219,13 @@ class Resource(Base):
     last_verified_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)  # standard-set columns kept
+    # The schedule cells exactly as the coordinator wrote them (exports give them back);
+    # the Schedule rows hold what the parser understood of them.
+    schedule_days: Mapped[str | None] = mapped_column(String(200))
+    schedule_start: Mapped[str | None] = mapped_column(String(100))
+    schedule_end: Mapped[str | None] = mapped_column(String(100))
+    schedule_note: Mapped[str | None] = mapped_column(Text)
+    schedule_understood: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)

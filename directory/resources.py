@@ -1,0 +1,941 @@
+"""Import and export resources as municipal CSV/XLSX files (DATA_FORMATS §3).
+
+Files come as coordinators keep them: Shift_JIS or UTF-8, columns in any order, the
+Digital Agency standard set's headers or their everyday synonyms, schedules in ordinary
+Japanese. Every row is checked before anything is written; a file with any error writes
+nothing and reports every error as ``FILE:ROW:COLUMN: reason``.
+
+Speed matters (a national directory holds ~150,000 rows), so cells are parsed through
+per-column memo tables (values repeat heavily) and rows are written with bulk statements.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from directory import schedules as sched
+from directory.errors import InvalidInputError, Problem, UnknownCategoryError
+from directory.geography import ImportResult, districts_frame, locate_points
+from directory.models import (
+    District,
+    Organization,
+    Resource,
+    Schedule,
+    Venue,
+    resource_category,
+    resource_district,
+)
+from directory.queries import ancestor_at, ancestor_map
+from directory.tables import Table, read_table
+from directory.taxonomy import load_taxonomy, split_categories
+from directory.text import normalize
+
+Progress = Callable[[str, int, int], None]
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class Column:
+    """One §3 column: its canonical header, the other headers that mean it, and its key."""
+
+    key: str
+    header: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("external_id", "ID", ("資源ID", "資源番号", "管理番号", "識別子"), required=True),
+    Column("name", "名称", ("介護サービス事業所名称", "施設名", "施設名称", "名前", "資源名",
+                          "活動名", "団体・活動名", "サービス名", "事業名"), required=True),
+    Column("categories", "種別", ("実施サービス", "分類", "カテゴリ", "カテゴリー", "サービス種別",
+                                "種類", "資源種別", "活動種別"), required=True),
+    Column("kana", "名称_カナ", ("名称カナ", "ふりがな", "フリガナ", "よみがな", "カナ")),
+    Column("description", "説明", ("内容", "活動内容", "概要", "サービス内容")),
+    Column("organization", "団体名", ("運営団体", "運営団体名", "実施主体", "運営主体", "事業者名",
+                                    "法人名", "主催", "主催者")),
+    Column("address", "住所", ("所在地", "所在地_連結表記", "所在地住所")),
+    Column("building", "方書", ("所在地_方書", "建物名")),
+    Column("lat", "緯度", ("latitude", "lat")),
+    Column("lon", "経度", ("longitude", "lon", "lng")),
+    Column("districts", "対象地区", ("活動地区", "対象地域", "対象区域", "地区", "行政区",
+                                   "活動範囲")),
+    Column("days", "利用可能曜日", ("曜日", "活動曜日", "開催曜日", "実施曜日")),
+    Column("start", "開始時間", ("開始時刻", "開始")),
+    Column("end", "終了時間", ("終了時刻", "終了")),
+    Column("note", "利用可能日時特記事項", ("日時特記事項", "開催日", "活動日", "日程",
+                                          "開催日時", "活動日時", "実施日", "開催頻度")),
+    Column("capacity", "定員", ("定員数",)),
+    Column("vacancy", "空き", ("空き状況", "空き人数", "新規受入", "受入")),
+    Column("fee", "費用", ("料金", "利用料", "利用料金", "参加費", "会費")),
+    Column("eligibility", "対象者", ("対象", "利用対象者", "参加対象", "利用条件")),
+    Column("transport", "送迎", ("送迎の有無", "送迎有無")),
+    Column("phone", "電話番号", ("電話", "TEL", "連絡先電話番号", "連絡先", "問い合わせ先")),
+    Column("url", "URL", ("ホームページ", "HP", "ウェブサイト")),
+    Column("status", "状態", ("活動状況", "状況", "活動状態")),
+    Column("public", "公開", ("公開可否", "掲載", "掲載可否", "公開可")),
+    Column("verified", "最終確認日", ("確認日", "更新日", "最終更新日", "情報確認日")),
+    Column("notes", "備考", ("その他",)),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+
+# Other columns of the Digital Agency standard set: kept with the resource (and written
+# back on export) but not interpreted, and never reported as unknown.
+STANDARD_EXTRA = (
+    "都道府県コード又は市区町村コード", "地方公共団体コード", "NO", "都道府県名", "市区町村名",
+    "名称_英字", "POIコード", "内線番号", "法人番号", "バリアフリー情報", "画像", "画像_ライセンス",
+    "FAX番号", "メールアドレス", "駐車場情報", "アクセス方法", "緯度経度の測地系",
+)
+
+_STATUS = {"活動中": "active", "実施中": "active", "active": "active", "開催中": "active",
+           "休止中": "paused", "休止": "paused", "活動休止": "paused", "paused": "paused",
+           "終了": "ended", "廃止": "ended", "活動終了": "ended", "ended": "ended"}
+_STATUS_LABEL = {"active": "活動中", "paused": "休止中", "ended": "終了"}
+_YES_NO = {"あり": True, "有": True, "有り": True, "○": True, "〇": True, "はい": True,
+           "yes": True, "true": True, "可": True, "1": True,
+           "なし": False, "無": False, "無し": False, "×": False, "いいえ": False,
+           "no": False, "false": False, "不可": False, "否": False, "0": False}
+_PUBLIC = {"可": True, "公開": True, "公開可": True, "はい": True, "○": True, "〇": True,
+           "yes": True, "true": True, "1": True,
+           "否": False, "非公開": False, "不可": False, "公開不可": False, "いいえ": False,
+           "×": False, "no": False, "false": False, "0": False}
+ATTRIBUTES = {  # words of 対象者 the matcher understands → canonical attribute
+    "要支援": "要支援", "要介護": "要介護", "事業対象者": "事業対象者", "独居": "独居",
+    "一人暮らし": "独居", "ひとり暮らし": "独居", "独り暮らし": "独居",
+    "高齢者のみ世帯": "高齢者のみ世帯", "高齢者世帯": "高齢者のみ世帯",
+}
+WHOLE_AREA = {"全域", "全地区", "町内全域", "市内全域", "村内全域", "区内全域"}
+VENUE_LINK_M = 50.0
+_LAT, _LON = (20.0, 46.0), (122.0, 154.0)
+
+
+def _norm_keys() -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for column in COLUMNS:
+        for header in (column.header, *column.aliases):
+            keys[normalize(header)] = column.key
+    return keys
+
+
+_HEADER_KEYS = _norm_keys()
+_EXTRA_KEYS = {normalize(h): h for h in STANDARD_EXTRA}
+
+
+# ------------------------------------------------------------------------- parsing
+
+
+class CellError(ValueError):
+    """A cell that cannot be used: ``code`` and ``params`` select the message."""
+
+    def __init__(self, code: str, **params: Any):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@lru_cache(maxsize=65536)
+def parse_int(cell: str) -> int:
+    text = normalize(cell).removesuffix("人").removesuffix("名").replace(",", "")
+    if not re.fullmatch(r"\d+", text):
+        raise CellError("not_integer", value=cell)
+    return int(text)
+
+
+@lru_cache(maxsize=65536)
+def parse_coordinate(cell: str, axis: str) -> float:
+    try:
+        value = float(normalize(cell))
+    except ValueError:
+        raise CellError("not_number", value=cell) from None
+    low, high = _LAT if axis == "lat" else _LON
+    if not (low <= value <= high) or math.isnan(value):
+        raise CellError("coordinate_outside_japan", value=cell, low=low, high=high,
+                        axis="緯度" if axis == "lat" else "経度")
+    return value
+
+
+_ERA_LETTERS = {"r": "令和", "h": "平成", "s": "昭和"}
+_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_KANJI_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_ERA_DATE = re.compile(r"(令和|平成|昭和|[rhs])\.?(元|\d{1,2})[年.\-/](\d{1,2})[月.\-/](\d{1,2})日?")
+
+
+@lru_cache(maxsize=65536)
+def parse_date(cell: str) -> dt.date:
+    """2024-04-01, 2024/4/1, 2024年4月1日, 令和6年4月1日, 令和元年5月1日, R6.4.1.
+
+    Era dates are checked against the era's span with japanera: 令和1年4月1日 (before
+    令和 began) and 平成32年 are errors, not guesses.
+    """
+    text = normalize(cell)
+    text = text.split(" ")[0] if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ t]\d{2}:\d{2}(:\d{2})?", text) else text
+    for pattern in (_ISO_DATE, _KANJI_DATE):
+        m = pattern.fullmatch(text)
+        if m:
+            try:
+                return dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                raise CellError("not_a_date", value=cell) from None
+    m = _ERA_DATE.fullmatch(text)
+    if m:
+        from japanera import EraDate
+
+        era = _ERA_LETTERS.get(m[1], m[1])
+        year = "元" if m[2] in ("元", "1") and era == "令和" and m[2] == "元" else m[2]
+        try:
+            found = EraDate.strptime(f"{era}{year}年{int(m[3])}月{int(m[4])}日",
+                                     "%-K%-y年%-m月%-d日")
+        except ValueError:
+            found = []
+        if not found:
+            raise CellError("bad_era_date", value=cell)
+        d = found[0]
+        return dt.date(d.year, d.month, d.day)
+    raise CellError("not_a_date", value=cell)
+
+
+@lru_cache(maxsize=4096)
+def parse_choice(cell: str, table: str) -> Any:
+    mapping = {"status": _STATUS, "yesno": _YES_NO, "public": _PUBLIC}[table]
+    value = mapping.get(normalize(cell))
+    if value is None:
+        allowed = {"status": "活動中・休止中・終了", "yesno": "あり・なし", "public": "可・否"}[table]
+        raise CellError("bad_choice", value=cell, allowed=allowed)
+    return value
+
+
+@lru_cache(maxsize=4096)
+def parse_vacancy(cell: str) -> tuple[bool | None, int | None]:
+    """空き: あり / なし / seats left (3, 残り3, 3名)."""
+    text = normalize(cell)
+    if text in _YES_NO:
+        return _YES_NO[text], None
+    m = re.fullmatch(r"(?:残り|あと)?(\d+)(?:人|名|席)?", text)
+    if m:
+        seats = int(m[1])
+        return seats > 0, seats
+    raise CellError("bad_choice", value=cell, allowed="あり・なし・残りの人数")
+
+
+@lru_cache(maxsize=16384)
+def parse_fee(cell: str) -> int | None:
+    text = normalize(cell)
+    if text in ("無料", "0円", "0", "なし", "無償"):
+        return 0
+    m = re.search(r"(\d[\d,]*)円", text)
+    return int(m[1].replace(",", "")) if m else None
+
+
+@lru_cache(maxsize=16384)
+def parse_eligibility(cell: str) -> tuple[int | None, tuple[str, ...]]:
+    """対象者: the minimum age (65歳以上) and the attributes the matcher understands."""
+    text = normalize(cell)
+    m = re.search(r"(\d+)歳以上", text)
+    found: list[str] = []
+    for word, attribute in ATTRIBUTES.items():
+        if normalize(word) in text and attribute not in found:
+            found.append(attribute)
+    return (int(m[1]) if m else None), tuple(found)
+
+
+@lru_cache(maxsize=65536)
+def _categories(cell: str) -> tuple[str, ...]:
+    taxonomy = load_taxonomy()
+    return tuple(dict.fromkeys(taxonomy.resolve(part).code for part in split_categories(cell)))
+
+
+@lru_cache(maxsize=65536)
+def _time_cell(cell: str) -> tuple[dt.time, dt.time | None]:
+    """開始時間/終了時間: one time, or a whole range written in one cell."""
+    try:
+        return sched.parse_time(cell), None
+    except ValueError:
+        try:
+            start, end = sched.parse_time_range(cell)
+        except ValueError:
+            raise CellError("not_a_time", value=cell) from None
+        return start, end
+
+
+def _fmt_time(t: dt.time) -> str:
+    return f"{t.hour}:{t.minute:02d}"
+
+
+def schedule_text(days: str | None, start: str | None, end: str | None,
+                  note: str | None) -> str:
+    """The one text the schedule parser reads: weekdays, times, then the special notes."""
+    times = ""
+    if start and end:
+        times = f"{start}～{end}"
+    elif start:
+        times = f"{start}～"
+    elif end:
+        times = f"～{end}"
+    return " ".join(part for part in (days, times, note) if part)
+
+
+# --------------------------------------------------------------------- row → values
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    values: dict[str, Any]  # Resource columns
+    categories: tuple[str, ...]
+    district_ids: tuple[int, ...]
+    schedules: tuple[sched.ParsedSchedule, ...]
+    schedule_source: str
+    organization: str | None
+
+
+@dataclass
+class _Context:
+    path: str
+    header: list[str]
+    header_index: dict[str, int]
+    extra_columns: list[tuple[int, str]]
+    districts_by_code: dict[str, int]
+    districts_by_name: dict[str, list[int]]
+    municipalities: list[tuple[int, str]]  # (id, code)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _map_header(path: str, header: list[str]) -> tuple[dict[str, int], list[tuple[int, str]],
+                                                      list[Problem], list[Problem]]:
+    index: dict[str, int] = {}
+    extras: list[tuple[int, str]] = []
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for i, raw in enumerate(header):
+        if not raw:
+            continue
+        key = normalize(raw)
+        column = _HEADER_KEYS.get(key)
+        if column is not None:
+            if column in index:
+                first = header[index[column]]
+                if normalize(first) == normalize(BY_KEY[column].header) or (
+                    normalize(raw) != normalize(BY_KEY[column].header)
+                ):
+                    warnings.append(Problem("duplicate_column", {"header": raw, "used": first},
+                                            row=1, column=raw))
+                    extras.append((i, raw))
+                    continue
+                warnings.append(Problem("duplicate_column", {"header": first, "used": raw},
+                                        row=1, column=first))
+                extras.append((index[column], first))
+            index[column] = i
+        elif key in _EXTRA_KEYS:
+            extras.append((i, raw))
+        else:
+            warnings.append(Problem("unknown_column", {"header": raw}, row=1, column=raw))
+    for column in COLUMNS:
+        if column.required and column.key not in index:
+            errors.append(Problem("missing_column", {"header": column.header}, row=1,
+                                  column=column.header))
+    return index, extras, errors, warnings
+
+
+def _district_lookup(session: Session) -> tuple[dict[str, int], dict[str, list[int]],
+                                                list[tuple[int, str]]]:
+    by_code: dict[str, int] = {}
+    by_name: dict[str, list[int]] = defaultdict(list)
+    municipalities: list[tuple[int, str]] = []
+    for d in session.execute(select(District.id, District.code, District.name, District.level)):
+        by_code[normalize(d.code)] = d.id
+        by_name[normalize(d.name)].append(d.id)
+        if d.level == "municipality":
+            municipalities.append((d.id, d.code))
+    return by_code, dict(by_name), municipalities
+
+
+def parse_rows(table: Table, session: Session, path: str,
+               progress: Progress | None = None) -> tuple[list[ParsedRow], _Context]:
+    """Check every cell of every row; collect all errors and warnings (nothing written)."""
+    index, extras, errors, warnings = _map_header(path, table.header)
+    by_code, by_name, municipalities = _district_lookup(session)
+    ctx = _Context(path, table.header, index, extras, by_code, by_name, municipalities, errors,
+                   warnings)
+    if errors:
+        return [], ctx
+    parsed: list[ParsedRow] = []
+    seen_ids: dict[str, int] = {}
+    total = len(table.rows)
+    for n, (row_number, cells) in enumerate(table.rows):
+        if progress and n % 5000 == 0:
+            progress("check", n, total)
+        row = _parse_row(ctx, row_number, cells, seen_ids)
+        if row is not None:
+            parsed.append(row)
+    if progress:
+        progress("check", total, total)
+    return parsed, ctx
+
+
+def _cell(ctx: _Context, cells: list[str | None], key: str) -> str | None:
+    i = ctx.header_index.get(key)
+    if i is None or i >= len(cells):
+        return None
+    value = cells[i]
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.startswith("'") and value[1:2] in _FORMULA_START:
+        value = value[1:]  # written by our own export to defuse a formula (see _safe_cell)
+    return value
+
+
+def _parse_row(ctx: _Context, row: int, cells: list[str | None],
+               seen_ids: dict[str, int]) -> ParsedRow | None:
+    errors_before = len(ctx.errors)
+
+    def error(key: str, code: str, **params: Any) -> None:
+        ctx.errors.append(Problem(code, params, row=row, column=_header_of(ctx, key)))
+
+    def get(key: str) -> str | None:
+        return _cell(ctx, cells, key)
+
+    def parse(key: str, fn: Callable[..., Any], *args: Any) -> Any:
+        raw = get(key)
+        if raw is None:
+            return None
+        try:
+            return fn(raw, *args)
+        except CellError as exc:
+            error(key, exc.code, **exc.params)
+            return None
+
+    values: dict[str, Any] = {}
+    for key in ("external_id", "name"):
+        raw = get(key)
+        if raw is None:
+            error(key, "required")
+        values[key] = raw
+    external_id = values["external_id"]
+    if external_id is not None:
+        if external_id in seen_ids:
+            error("external_id", "duplicate_id", value=external_id, other=seen_ids[external_id])
+        else:
+            seen_ids[external_id] = row
+
+    categories: tuple[str, ...] = ()
+    raw_categories = get("categories")
+    if raw_categories is None:
+        error("categories", "required")
+    else:
+        try:
+            categories = _categories(raw_categories)
+        except UnknownCategoryError as exc:
+            code = "unknown_category_suggest" if exc.suggestions else "unknown_category"
+            error("categories", code, value=exc.text, suggestions="、".join(exc.suggestions))
+        if not categories and not any(e.row == row for e in ctx.errors[errors_before:]):
+            error("categories", "required")
+
+    for key in ("kana", "description", "address", "building", "phone", "url", "notes",
+                "fee", "eligibility"):
+        values[key] = get(key)
+    values["name_key"] = normalize(values["name"]) if values["name"] else ""
+
+    lat = parse("lat", parse_coordinate, "lat")
+    lon = parse("lon", parse_coordinate, "lon")
+    has_lat, has_lon = get("lat") is not None, get("lon") is not None
+    if has_lat != has_lon:
+        error("lon" if has_lat else "lat", "coordinate_pair")
+    values["lat"], values["lon"] = (lat, lon) if lat is not None and lon is not None else (None, None)
+
+    values["capacity"] = parse("capacity", parse_int)
+    vacancy = parse("vacancy", parse_vacancy)
+    values["accepts_new"], values["seats_left"] = vacancy if vacancy else (None, None)
+    values["fee_yen"] = parse_fee(values["fee"]) if values["fee"] else None
+    min_age, attributes = parse_eligibility(values["eligibility"]) if values["eligibility"] else (None, ())
+    values["min_age"], values["eligibility_attributes"] = min_age, list(attributes)
+    values["transport"] = parse("transport", parse_choice, "yesno")
+    status = parse("status", parse_choice, "status")
+    public = parse("public", parse_choice, "public")
+    values["public"] = True if public is None else public
+    values["last_verified_on"] = parse("verified", parse_date)
+
+    # Schedules: the time cells must be times (an error); the rest is read by the
+    # schedule parser, and what it cannot understand is a warning, never a guess.
+    raw = {k: get(k) for k in ("days", "start", "end", "note")}
+    start_cell = parse("start", _time_cell)
+    end_cell = parse("end", _time_cell)
+    start_time = start_cell[0] if start_cell else None
+    end_time = start_cell[1] if start_cell and start_cell[1] else None
+    if end_cell is not None:
+        if end_cell[1] is not None:
+            error("end", "not_a_time", value=raw["end"])
+        elif end_time is None:
+            end_time = end_cell[0]
+    if start_time is not None and end_time is not None and end_time <= start_time:
+        error("end", "end_before_start", start=raw["start"], end=raw["end"] or raw["start"])
+    source = schedule_text(
+        raw["days"],
+        _fmt_time(start_time) if start_time else None,
+        _fmt_time(end_time) if end_time else None,
+        raw["note"],
+    )
+    values["schedule_days"] = raw["days"]
+    values["schedule_start"] = raw["start"]
+    values["schedule_end"] = raw["end"]
+    values["schedule_note"] = raw["note"]
+    parse_result = sched.parse_schedule(source) if source else None
+    if parse_result is not None and not parse_result.understood:
+        column = "note" if raw["note"] else "days"
+        ctx.warnings.append(Problem(
+            "schedule_not_understood",
+            {"value": "、".join(parse_result.not_understood) or source},
+            row=row, column=_header_of(ctx, column),
+        ))
+    values["schedule_understood"] = parse_result.understood if parse_result else True
+    if status is None:
+        status = "paused" if parse_result is not None and parse_result.paused else "active"
+    values["status"] = status
+
+    district_ids = _districts(ctx, row, get("districts"), values, cells, error)
+
+    extra: dict[str, Any] = {}
+    for i, header in ctx.extra_columns:
+        if i < len(cells) and cells[i] is not None and cells[i].strip():
+            extra[header] = cells[i].strip()
+    values["extra"] = extra
+
+    if len(ctx.errors) > errors_before:
+        return None
+    return ParsedRow(
+        row=row,
+        values=values,
+        categories=categories,
+        district_ids=district_ids,
+        schedules=parse_result.schedules if parse_result else (),
+        schedule_source=source,
+        organization=get("organization"),
+    )
+
+
+def _header_of(ctx: _Context, key: str) -> str:
+    """The column as the user's file names it (開始時刻), else its §3 name."""
+    i = ctx.header_index.get(key)
+    return ctx.header[i] if i is not None else BY_KEY[key].header
+
+
+def _districts(ctx: _Context, row: int, cell: str | None, values: dict[str, Any],
+               cells: list[str | None], error: Callable[..., None]) -> tuple[int, ...]:
+    if cell is None:
+        return ()
+    found: list[int] = []
+    for part in split_categories(cell):  # same separators: ; 、 , (never ・)
+        key = normalize(part)
+        if key in {normalize(w) for w in WHOLE_AREA}:
+            municipality = _whole_area(ctx, values, cells)
+            if municipality is None:
+                error("districts", "whole_area_ambiguous", value=part)
+            else:
+                found.append(municipality)
+            continue
+        if key in ctx.districts_by_code:
+            found.append(ctx.districts_by_code[key])
+            continue
+        ids = ctx.districts_by_name.get(key, [])
+        if len(ids) == 1:
+            found.append(ids[0])
+        elif len(ids) > 1:
+            error("districts", "ambiguous_district", value=part)
+        else:
+            error("districts", "unknown_district", value=part)
+    return tuple(dict.fromkeys(found))
+
+
+def _whole_area(ctx: _Context, values: dict[str, Any], cells: list[str | None]) -> int | None:
+    """全域: the one municipality in the database, or the one the row's own code names."""
+    if len(ctx.municipalities) == 1:
+        return ctx.municipalities[0][0]
+    for i, header in ctx.extra_columns:
+        if header in ("都道府県コード又は市区町村コード", "地方公共団体コード") and cells[i]:
+            code = normalize(cells[i])[:5]
+            for municipality_id, municipality_code in ctx.municipalities:
+                if normalize(municipality_code)[:5] == code:
+                    return municipality_id
+    return None
+
+
+# --------------------------------------------------------------------------- import
+
+
+def import_resources(session: Session, path: Path,
+                     progress: Progress | None = None) -> ImportResult:
+    """Create or update resources by ``ID`` from a CSV/XLSX file, all rows or none.
+
+    Raises :class:`InvalidInputError` listing every problem; the caller commits (or
+    rolls back for a dry run). Re-importing the same ``ID`` updates the row and bumps its
+    ``version``; a row that changes nothing is counted unchanged and keeps its version.
+    """
+    table = read_table(path)
+    rows, ctx = parse_rows(table, session, str(path), progress)
+    if ctx.errors:
+        raise InvalidInputError(str(path), ctx.errors, ctx.warnings)
+    result = ImportResult(warnings=ctx.warnings)
+    if rows:
+        _write(session, rows, result, progress)
+    return result
+
+
+def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
+           progress: Progress | None) -> None:
+    total = len(rows)
+    if progress:
+        progress("write", 0, total)
+    org_ids = _organizations(session, [r.organization for r in rows])
+    venue_ids = _venues(session, rows)
+    ids = [r.values["external_id"] for r in rows]
+    existing: dict[str, Any] = {}
+    for chunk in _chunks(ids, 5000):
+        for resource in session.execute(
+            select(Resource.__table__).where(Resource.external_id.in_(chunk)).with_for_update()
+        ):
+            existing[resource.external_id] = resource
+    existing_links = _existing_links(session, [e.id for e in existing.values()])
+    new_rows: list[dict[str, Any]] = []
+    changed: list[tuple[int, ParsedRow, dict[str, Any]]] = []
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for parsed, venue_id in zip(rows, venue_ids, strict=True):
+        values = dict(parsed.values)
+        values["organization_id"] = org_ids.get(parsed.organization) if parsed.organization else None
+        values["venue_id"] = venue_id
+        old = existing.get(values["external_id"])
+        if old is None:
+            new_rows.append(values | {"version": 1, "created_at": now, "updated_at": now})
+            continue
+        links = existing_links.get(old.id, ((), (), ()))
+        if _same(old, values) and links == _links_of(parsed):
+            result.unchanged += 1
+            continue
+        changed.append((old.id, parsed, values | {"id": old.id, "version": old.version + 1,
+                                                 "updated_at": now}))
+    if new_rows:
+        new_ids = list(session.scalars(
+            insert(Resource).returning(Resource.id, sort_by_parameter_order=True), new_rows
+        ))
+        result.created += len(new_ids)
+    else:
+        new_ids = []
+    if changed:
+        # Bulk update by primary key; the version is bumped here by hand because
+        # version_id_col guards ORM flushes only (the rows are locked above).
+        session.execute(update(Resource), [values for _, _, values in changed])
+        changed_ids = [rid for rid, _, _ in changed]
+        for chunk in _chunks(changed_ids, 5000):
+            session.execute(delete(resource_category).where(resource_category.c.resource_id.in_(chunk)))
+            session.execute(delete(resource_district).where(resource_district.c.resource_id.in_(chunk)))
+            session.execute(delete(Schedule).where(Schedule.resource_id.in_(chunk)))
+        result.updated += len(changed)
+    new_parsed = [r for r in rows if r.values["external_id"] not in existing]
+    targets = list(zip(new_ids, new_parsed, strict=True)) + [(rid, p) for rid, p, _ in changed]
+    cats = [{"resource_id": rid, "category_code": c} for rid, p in targets for c in p.categories]
+    dists = [{"resource_id": rid, "district_id": d} for rid, p in targets for d in p.district_ids]
+    schedules = [
+        {"resource_id": rid, **_schedule_values(s), "source_text": p.schedule_source,
+         "understood": p.values["schedule_understood"]}
+        for rid, p in targets for s in p.schedules
+    ]
+    # A schedule the parser could not read at all is still kept, with its text.
+    schedules += [
+        {"resource_id": rid, "rrule": None, "start_time": None, "end_time": None,
+         "season_start_month": None, "season_end_month": None, "holiday_rule": "open",
+         "year_end_closed": False, "source_text": p.schedule_source, "understood": False}
+        for rid, p in targets if not p.schedules and not p.values["schedule_understood"]
+    ]
+    for table, payload in ((resource_category, cats), (resource_district, dists)):
+        if payload:
+            session.execute(insert(table), payload)
+    if schedules:
+        session.execute(insert(Schedule), schedules)
+    session.flush()
+    if progress:
+        progress("write", total, total)
+
+
+def _schedule_values(s: sched.ParsedSchedule) -> dict[str, Any]:
+    return {
+        "rrule": s.rrule, "start_time": s.start_time, "end_time": s.end_time,
+        "season_start_month": s.season_start_month, "season_end_month": s.season_end_month,
+        "holiday_rule": s.holiday_rule, "year_end_closed": s.year_end_closed,
+    }
+
+
+def _links_of(parsed: ParsedRow) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+    schedules = tuple(sorted(
+        ((*_schedule_values(s).values(), parsed.schedule_source) for s in parsed.schedules),
+        key=repr,
+    ))
+    return tuple(sorted(parsed.categories)), tuple(sorted(parsed.district_ids)), schedules
+
+
+def _existing_links(session: Session, ids: list[int]) -> dict[int, tuple[Any, Any, Any]]:
+    cats: dict[int, list[str]] = defaultdict(list)
+    dists: dict[int, list[int]] = defaultdict(list)
+    scheds: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for chunk in _chunks(ids, 5000):
+        for rid, code in session.execute(select(resource_category).where(
+                resource_category.c.resource_id.in_(chunk))):
+            cats[rid].append(code)
+        for rid, did in session.execute(select(resource_district).where(
+                resource_district.c.resource_id.in_(chunk))):
+            dists[rid].append(did)
+        for s in session.execute(select(Schedule.__table__).where(Schedule.resource_id.in_(chunk))):
+            if s.rrule is None and not s.understood and s.start_time is None:
+                continue  # the placeholder kept for a schedule not understood at all
+            scheds[s.resource_id].append((
+                s.rrule, s.start_time, s.end_time, s.season_start_month, s.season_end_month,
+                s.holiday_rule, s.year_end_closed, s.source_text,
+            ))
+    return {
+        rid: (tuple(sorted(cats[rid])), tuple(sorted(dists[rid])),
+              tuple(sorted(scheds[rid], key=repr)))
+        for rid in ids
+    }
+
+
+_COMPARED = (
+    "name", "kana", "description", "organization_id", "venue_id", "address", "building",
+    "lat", "lon", "capacity", "seats_left", "accepts_new", "fee", "fee_yen", "eligibility",
+    "min_age", "eligibility_attributes", "transport", "phone", "url", "status", "public",
+    "last_verified_on", "notes", "extra", "schedule_days", "schedule_start", "schedule_end",
+    "schedule_note", "schedule_understood",
+)
+
+
+def _same(old: Any, values: dict[str, Any]) -> bool:
+    return all(getattr(old, key) == values.get(key) for key in _COMPARED)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _organizations(session: Session, names: Iterable[str | None]) -> dict[str, int]:
+    """Reuse organisations by normalised name; create the missing ones.
+
+    Returns the id for every spelling given (㈱つなぐ and (株)つなぐ are one organisation).
+    """
+    all_names = {name for name in names if name}
+    wanted: dict[str, str] = {}
+    for name in all_names:
+        if name:
+            wanted.setdefault(normalize(name), name)
+    if not wanted:
+        return {}
+    ids: dict[str, int] = {}
+    for chunk in _chunks(list(wanted), 5000):
+        for org_id, key in session.execute(
+            select(Organization.id, Organization.name_key).where(Organization.name_key.in_(chunk))
+        ):
+            ids[key] = org_id
+    missing = [{"name": wanted[k], "name_key": k} for k in wanted if k not in ids]
+    if missing:
+        created = session.scalars(
+            insert(Organization).returning(Organization.id, sort_by_parameter_order=True), missing
+        )
+        for org_id, row in zip(created, missing, strict=True):
+            ids[row["name_key"]] = org_id
+    return {name: ids[key] for key, name in wanted.items()} | {
+        name: ids[normalize(name)] for name in all_names
+    }
+
+
+def _metric(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Local metres (equirectangular): exact enough to compare distances of ~50 m."""
+    x = np.radians(lon) * 6_371_008.8 * np.cos(np.radians(lat))
+    y = np.radians(lat) * 6_371_008.8
+    return np.column_stack([x, y])
+
+
+def _venues(session: Session, rows: list[ParsedRow]) -> list[int | None]:
+    """Link each row with coordinates to the nearest known venue within 50 m, or create one.
+
+    Venues created by this import count as known for the rows after them, so two
+    resources in one new hall share one venue.
+    """
+    located = [(i, r) for i, r in enumerate(rows) if r.values["lat"] is not None]
+    result: list[int | None] = [None] * len(rows)
+    if not located:
+        return result
+    lon = np.array([r.values["lon"] for _, r in located])
+    lat = np.array([r.values["lat"] for _, r in located])
+    points = shapely.points(_metric(lon, lat))
+    known = session.execute(select(Venue.id, Venue.lon, Venue.lat)).all()
+    if known:
+        known_pts = shapely.points(_metric(np.array([k.lon for k in known]),
+                                           np.array([k.lat for k in known])))
+        tree = shapely.STRtree(known_pts)
+        (src, dst) = tree.query_nearest(points, max_distance=VENUE_LINK_M, all_matches=False)
+        for s, d in zip(src, dst, strict=True):
+            result[located[s][0]] = known[d].id
+    pending = [k for k, (i, _) in enumerate(located) if result[i] is None]
+    if not pending:
+        return result
+    # Group the remaining points: each joins the first new venue within 50 m.
+    tree = shapely.STRtree(points[pending])
+    pairs = tree.query(points[pending], predicate="dwithin", distance=VENUE_LINK_M)
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for a, b in zip(pairs[0], pairs[1], strict=True):
+        if b < a:
+            neighbours[a].append(b)
+    leader: dict[int, int] = {}
+    for a in range(len(pending)):
+        earlier = [leader[b] for b in neighbours.get(a, []) if leader.get(b) == b]
+        leader[a] = min(earlier) if earlier else a
+    leaders = sorted({v for v in leader.values()})
+    lead_rows = [located[pending[a]][1] for a in leaders]
+    placed = locate_points(districts_frame(session), [r.values["lon"] for r in lead_rows],
+                           [r.values["lat"] for r in lead_rows])
+    tree_map = ancestor_map(session)
+    municipality_codes = dict(session.execute(
+        select(District.id, District.code).where(District.level == "municipality")).all())
+    new_venues = []
+    for r, district_id in zip(lead_rows, placed, strict=True):
+        name = r.values["building"] or r.values["name"]
+        municipality = ancestor_at(tree_map, district_id, "municipality") if district_id else None
+        prefix = municipality_codes.get(municipality, "") if municipality else ""
+        new_venues.append({
+            "code": f"{prefix}:resource:{r.values['external_id']}",
+            "name": name, "name_key": normalize(name), "address": r.values["address"],
+            "lat": r.values["lat"], "lon": r.values["lon"], "district_id": district_id,
+            "properties": {"created_from": r.values["external_id"]},
+            "updated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        })
+    created = list(session.scalars(
+        insert(Venue).returning(Venue.id, sort_by_parameter_order=True), new_venues))
+    venue_of_leader = dict(zip(leaders, created, strict=True))
+    for a, k in enumerate(pending):
+        result[located[k][0]] = venue_of_leader[leader[a]]
+    return result
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_rows(session: Session, *, include_private: bool = False) -> tuple[list[str], list[list[str]]]:
+    """The directory as §3 rows (header + rows), public resources only unless asked.
+
+    Exactly what :func:`import_resources` reads back to the same state: the schedule
+    cells as the coordinator wrote them, served districts by name where the name is
+    unique (else by code), ``全域`` for the whole municipality.
+    """
+    stmt = select(Resource).order_by(Resource.external_id)
+    if not include_private:
+        stmt = stmt.where(Resource.public.is_(True))
+    resources = list(session.scalars(stmt))
+    districts = session.execute(select(District.id, District.code, District.name,
+                                       District.level)).all()
+    name_count: dict[str, int] = defaultdict(int)
+    for d in districts:
+        name_count[normalize(d.name)] += 1
+    codes = {normalize(d.code) for d in districts}
+    single_municipality = sum(1 for d in districts if d.level == "municipality") == 1
+
+    def district_text(d: Any) -> str:
+        if d.level == "municipality" and single_municipality:
+            return "全域"
+        key = normalize(d.name)
+        return d.name if name_count[key] == 1 and key not in codes else d.code
+
+    texts = {d.id: district_text(d) for d in districts}
+    orgs = dict(session.execute(select(Organization.id, Organization.name)).all())
+    extra_headers: list[str] = []
+    for r in resources:
+        for key in r.extra:
+            if key not in extra_headers:
+                extra_headers.append(key)
+    header = [c.header for c in COLUMNS] + extra_headers
+    cats = _grouped(session, resource_category.c.resource_id, resource_category.c.category_code)
+    dists = _grouped(session, resource_district.c.resource_id, resource_district.c.district_id)
+    out: list[list[str]] = []
+    for r in resources:
+        row = {
+            "external_id": r.external_id, "name": r.name,
+            "categories": ";".join(sorted(cats.get(r.id, []))),
+            "kana": r.kana, "description": r.description,
+            "organization": orgs.get(r.organization_id) if r.organization_id else None,
+            "address": r.address, "building": r.building,
+            "lat": repr(r.lat) if r.lat is not None else None,
+            "lon": repr(r.lon) if r.lon is not None else None,
+            "districts": ";".join(texts[d] for d in sorted(dists.get(r.id, []))),
+            "days": r.schedule_days, "start": r.schedule_start, "end": r.schedule_end,
+            "note": r.schedule_note,
+            "capacity": str(r.capacity) if r.capacity is not None else None,
+            "vacancy": (str(r.seats_left) if r.seats_left is not None
+                        else None if r.accepts_new is None
+                        else "あり" if r.accepts_new else "なし"),
+            "fee": r.fee, "eligibility": r.eligibility,
+            "transport": None if r.transport is None else "あり" if r.transport else "なし",
+            "phone": r.phone, "url": r.url, "status": _STATUS_LABEL[r.status],
+            "public": "可" if r.public else "否",
+            "verified": r.last_verified_on.isoformat() if r.last_verified_on else None,
+            "notes": r.notes,
+        }
+        out.append([*(row[c.key] or "" for c in COLUMNS),
+                    *(str(r.extra.get(h, "")) for h in extra_headers)])
+    return header, out
+
+
+def _grouped(session: Session, key_col: Any, value_col: Any) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for k, v in session.execute(select(key_col, value_col)):
+        grouped[k].append(v)
+    return grouped
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_cell(value: str) -> str:
+    """Spreadsheet formula injection: a cell that starts like a formula gets a quote.
+
+    Numbers (-1.5 as a longitude would never be in Japan, but a negative count might)
+    are left alone so they stay numbers.
+    """
+    if value.startswith(_FORMULA_START) and not re.fullmatch(r"[-+]?\d+(\.\d+)?", value):
+        return "'" + value
+    return value
+
+
+def write_csv(header: list[str], rows: list[list[str]], *, bom: bool = True) -> bytes:
+    """UTF-8 with BOM by default, so Excel opens the Japanese text correctly."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([[_safe_cell(c) for c in row] for row in rows])
+    return (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8")
+
+
+def write_xlsx(header: list[str], rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("地域資源")
+    sheet.append(header)
+    for row in rows:
+        # Every cell is written as text so IDs like 001 and phone numbers keep their zeros.
+        sheet.append([_safe_cell(c) if c else None for c in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
