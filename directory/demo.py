@@ -23,11 +23,16 @@ def demo_manifest(seeds_dir: Path = SEEDS_DIR) -> dict[str, Any]:
 
 
 def load_demo(session: Session, seeds_dir: Path = SEEDS_DIR) -> dict[str, ImportResult]:
-    """Import the demo's districts then venues; the caller commits."""
+    """Import the demo's districts, venues and resources, through the same importers
+    users run; the caller commits."""
     manifest = demo_manifest(seeds_dir)
     results: dict[str, ImportResult] = {}
     results["districts"] = import_districts(session, seeds_dir / manifest["districts"])
     results["venues"] = import_venues(session, seeds_dir / manifest["venues"])
+    if "resources" in manifest:
+        from directory.resources import import_resources
+
+        results["resources"] = import_resources(session, seeds_dir / manifest["resources"])
     return results
 
 

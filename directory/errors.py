@@ -89,3 +89,7 @@ class UnknownCategoryError(DirectoryError, ValueError):
                 else ", ".join(self.suggestions),
             )
         return message("unknown_category", lang, value=self.text)
+
+
+class ConcurrentEditError(DirectoryError):
+    """Someone else saved the same record first; nothing was overwritten."""

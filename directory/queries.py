@@ -88,3 +88,87 @@ def area_overview(session: Session) -> Overview:
         )
     outside = session.scalar(select(func.count(Venue.id)).where(Venue.district_id.is_(None)))
     return Overview(list(municipalities.values()), outside or 0)
+
+
+@dataclass
+class ResourceLine:
+    """One resource as the directory page lists it."""
+
+    external_id: str
+    name: str
+    status: str
+    public: bool
+    schedule: str  # in words, e.g. 毎月 第2・第4木曜 10:00～12:00（祝日休み）
+    schedule_understood: bool
+
+
+@dataclass
+class AreaResources:
+    code: str
+    name: str
+    by_category: dict[str, list[ResourceLine]] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len({line.external_id for lines in self.by_category.values() for line in lines})
+
+
+def resources_by_area(session: Session, lang: str = "ja") -> list[AreaResources]:
+    """Resources grouped by tier-2 area, then by category, with schedules in words.
+
+    A resource belongs to the area of its venue and to the areas of the districts it
+    serves (全域, the municipality, puts it in every area of that municipality). One with
+    two categories is listed under both. Resources in no area are grouped last.
+    """
+    from directory.models import Resource, Schedule, resource_category, resource_district
+    from directory.schedules import describe, parse_schedule
+
+    tree = ancestor_map(session)
+    areas = {
+        d.id: AreaResources(d.code, d.name)
+        for d in session.scalars(
+            select(District).where(District.level == "area").order_by(District.code))
+    }
+    areas_below: dict[int, list[int]] = {}
+    for area_id in areas:
+        owner = ancestor_at(tree, area_id, "municipality")
+        if owner is not None:
+            areas_below.setdefault(owner, []).append(area_id)
+    nowhere = AreaResources("", "地域未設定" if lang == "ja" else "no area")
+
+    def areas_of(district_id: int) -> list[int]:
+        if tree[district_id][1] == "municipality":
+            return areas_below.get(district_id, [])
+        area = ancestor_at(tree, district_id, "area")
+        return [area] if area is not None else []
+
+    venue_district = dict(session.execute(select(Venue.id, Venue.district_id)).all())
+    served: dict[int, list[int]] = {}
+    for rid, did in session.execute(select(resource_district)):
+        served.setdefault(rid, []).append(did)
+    categories: dict[int, list[str]] = {}
+    for rid, code in session.execute(select(resource_category)):
+        categories.setdefault(rid, []).append(code)
+    sources = dict(session.execute(select(Schedule.resource_id, Schedule.source_text)).all())
+    resources = session.execute(
+        select(Resource.id, Resource.external_id, Resource.name, Resource.status,
+               Resource.public, Resource.venue_id, Resource.schedule_understood)
+        .order_by(Resource.name_key)
+    ).all()
+    for r in resources:
+        source = sources.get(r.id)
+        line = ResourceLine(
+            r.external_id, r.name, r.status, r.public,
+            describe(parse_schedule(source), lang) if source else "",
+            r.schedule_understood,
+        )
+        targets: set[int] = set()
+        if r.venue_id is not None and venue_district.get(r.venue_id) is not None:
+            targets.update(areas_of(venue_district[r.venue_id]))
+        for did in served.get(r.id, []):
+            targets.update(areas_of(did))
+        for target in [areas[a] for a in sorted(targets)] or [nowhere]:
+            for code in sorted(categories.get(r.id, [])):
+                target.by_category.setdefault(code, []).append(line)
+    result = list(areas.values())
+    return result + ([nowhere] if nowhere.by_category else [])

@@ -25,11 +25,16 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
-from directory.errors import InvalidInputError, Problem, UnknownCategoryError
+from directory.errors import (
+    ConcurrentEditError,
+    InvalidInputError,
+    Problem,
+    UnknownCategoryError,
+)
 from directory.geography import ImportResult, districts_frame, locate_points
 from directory.models import (
     District,
@@ -637,9 +642,7 @@ def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
     else:
         new_ids = []
     if changed:
-        # Bulk update by primary key; the version is bumped here by hand because
-        # version_id_col guards ORM flushes only (the rows are locked above).
-        session.execute(update(Resource), [values for _, _, values in changed])
+        _update_resources(session, [values for _, _, values in changed])
         changed_ids = [rid for rid, _, _ in changed]
         for chunk in _chunks(changed_ids, 5000):
             session.execute(delete(resource_category).where(resource_category.c.resource_id.in_(chunk)))
@@ -670,6 +673,31 @@ def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
     session.flush()
     if progress:
         progress("write", total, total)
+
+
+def _update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by id *and* the version read above, bumping the version.
+
+    version_id_col guards ORM flushes only, so the check is written out here. The rows
+    were read FOR UPDATE (SQLite: inside the BEGIN IMMEDIATE write lock), so a mismatch
+    means the database changed under us: refuse rather than overwrite.
+    """
+    table = Resource.__table__
+    columns = [k for k in rows[0] if k not in ("id", "version")]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_old_version"))
+        .values({c: bindparam(c) for c in columns} | {"version": bindparam("_new_version")})
+    )
+    params = [
+        {c: row[c] for c in columns}
+        | {"_id": row["id"], "_old_version": row["version"] - 1, "_new_version": row["version"]}
+        for row in rows
+    ]
+    matched = session.execute(stmt, params).rowcount
+    if matched != len(rows):
+        msg = f"{len(rows) - matched} resource(s) changed during the import; nothing was written"
+        raise ConcurrentEditError(msg)
 
 
 def _schedule_values(s: sched.ParsedSchedule) -> dict[str, Any]:
@@ -816,7 +844,9 @@ def _venues(session: Session, rows: list[ParsedRow]) -> list[int | None]:
         municipality = ancestor_at(tree_map, district_id, "municipality") if district_id else None
         prefix = municipality_codes.get(municipality, "") if municipality else ""
         new_venues.append({
-            "code": f"{prefix}:resource:{r.values['external_id']}",
+            # Keyed by place: a venue first seen at these coordinates (any other point
+            # within 50 m would have been linked to an existing venue instead).
+            "code": f"{prefix}:{r.values['lat']:.6f},{r.values['lon']:.6f}",
             "name": name, "name_key": normalize(name), "address": r.values["address"],
             "lat": r.values["lat"], "lon": r.values["lon"], "district_id": district_id,
             "properties": {"created_from": r.values["external_id"]},

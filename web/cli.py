@@ -12,12 +12,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 from sqlalchemy import Engine
 
-from directory.db import make_engine, transaction
+from directory.db import make_engine, make_sessionmaker, transaction
 from directory.errors import InvalidInputError
 from directory.geography import ImportResult, import_districts, import_venues
 from directory.schema import SchemaError, require_current, upgrade
@@ -134,14 +134,43 @@ def _report(path: Path, result: ImportResult, as_json: bool, *, dry_run: bool) -
     click.echo(summary, err=True)
 
 
+class _ProgressBar:
+    """A progress bar on stderr for long imports (only when a person is watching)."""
+
+    LABELS: ClassVar[dict[str, tuple[str, str]]] = {
+        "check": ("検査中", "checking"), "write": ("書き込み中", "writing"),
+    }
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.enabled or total < 2000:
+            return
+        bar = self.bars.get(step)
+        if bar is None:
+            ja, en = self.LABELS.get(step, (step, step))
+            bar = click.progressbar(length=total, label=_t(ja, en), file=sys.stderr)
+            bar.__enter__()
+            self.bars[step] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+
 def _run_import(
-    importer: Callable[..., ImportResult], path: Path, as_json: bool, dry_run: bool
+    importer: Callable[..., ImportResult], path: Path, as_json: bool, dry_run: bool,
+    *, progress: bool = False,
 ) -> None:
     engine = _ready_engine()
     lang = _lang()
     try:
         with transaction(engine) as session:
-            result = importer(session, path)
+            if progress:
+                result = importer(session, path, progress=_ProgressBar())
+            else:
+                result = importer(session, path)
             if dry_run:
                 session.rollback()
     except InvalidInputError as exc:
@@ -152,6 +181,8 @@ def _run_import(
                 "errors": [p.as_json(lang) for p in exc.problems],
             }, ensure_ascii=False))
         click.echo(exc.describe(lang), err=True)
+        for warning in exc.warnings:
+            click.echo(_t("警告: ", "warning: ") + warning.format(str(path), lang), err=True)
         click.echo(
             _t(f"{path}: {len(exc.problems)} 件の誤りがあるため、何も読み込んでいません",
                f"{path}: {len(exc.problems)} error(s); nothing was imported"),
@@ -187,6 +218,94 @@ def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
     _run_import(import_venues, file, as_json, dry_run)
 
 
+@import_.command("resources")
+@_import_options
+def import_resources_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """地域資源（CSV/XLSX, DATA_FORMATS §3）を読み込みます。全行か、何も読み込まないかです。"""
+    from directory.resources import import_resources
+
+    _run_import(import_resources, file, as_json, dry_run, progress=True)
+
+
+# ----------------------------------------------------------------------------- export
+
+
+@main.group("export")
+def export() -> None:
+    """書き出し / exports."""
+
+
+@export.command("resources")
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["csv", "xlsx", "geojson", "hsds", "ics"]))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="出力先（省略時は標準出力）")
+@click.option("--all", "include_private", is_flag=True, help="非公開の資源も含める")
+@_lang_option
+def export_resources_cmd(fmt: str, output: Path | None, include_private: bool) -> None:
+    """地域資源を書き出します（公開の資源のみ。--all で全件）。"""
+    from directory.resources import export_rows, write_csv, write_xlsx
+
+    if fmt not in ("csv", "xlsx"):
+        _fail(NOT_YET["en" if _lang() == "en" else "ja"], code=2)
+    if fmt == "xlsx" and output is None:
+        _fail(_t("xlsx は -o でファイルを指定してください", "xlsx needs -o FILE"), code=2)
+    engine = _ready_engine()
+    with make_sessionmaker(engine)() as session:
+        header, rows = export_rows(session, include_private=include_private)
+    data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+        click.echo(_t(f"{output}: {len(rows)} 件を書き出しました",
+                      f"{output}: {len(rows)} resources written"), err=True)
+
+
+# ---------------------------------------------------------------------------- schedule
+
+
+@main.group("schedule")
+def schedule() -> None:
+    """予定の解釈 / schedules."""
+
+
+@schedule.command("expand")
+@click.argument("text")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--json", "as_json", is_flag=True, help="JSON で標準出力へ")
+@_lang_option
+def schedule_expand(text: str, start: Any, end: Any, as_json: bool) -> None:
+    """予定の文（曜日・時間・特記事項）を、期間内の日時に展開します。"""
+    from directory.schedules import describe, expand, parse_schedule
+
+    if end < start:
+        _fail(_t("--to は --from 以降の日付にしてください", "--to must not be before --from"),
+              code=2)
+    parsed = parse_schedule(text)
+    if not parsed.understood:
+        fragments = "、".join(parsed.not_understood) or text
+        _fail(_t(f"予定を解釈できません: {fragments}", f"cannot understand the schedule: {fragments}"))
+    occurrences = expand(parsed, start.date(), end.date())
+    payload = [
+        {"start": _iso(o.start), "end": _iso(o.end) if o.end is not None else None}
+        for o in occurrences
+    ]
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    click.echo(describe(parsed, _lang()))
+    for item in payload:
+        click.echo(f"{item['start']}" + (f" – {item['end']}" if item["end"] else ""))
+
+
+def _iso(value: Any) -> str:
+    if hasattr(value, "hour"):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    return value.isoformat()
+
+
 # ------------------------------------------------------------------------------- demo
 
 
@@ -200,7 +319,7 @@ def demo() -> None:
 @_lang_option
 def demo_load(as_json: bool) -> None:
     """seeds/ のデモの町を読み込みます（何度実行しても同じ結果）。"""
-    from directory.demo import SEEDS_DIR, load_demo
+    from directory.demo import SEEDS_DIR, demo_manifest, load_demo
 
     engine = _engine()
     upgrade(engine)
@@ -213,8 +332,9 @@ def demo_load(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({k: r.as_json(lang) for k, r in results.items()},
                               ensure_ascii=False))
+    manifest = demo_manifest()
     for name, result in results.items():
-        _report(SEEDS_DIR / name, result, False, dry_run=False)
+        _report(SEEDS_DIR / manifest[name], result, False, dry_run=False)
 
 
 # ------------------------------------------------------------------------------ serve
@@ -246,16 +366,6 @@ def _not_yet(name: str, group: click.Group, help_text: str) -> None:
         _fail(NOT_YET["en" if _lang() == "en" else "ja"], code=2)
 
 
-@main.group("export")
-def export() -> None:
-    """書き出し / exports."""
-
-
-@main.group("schedule")
-def schedule() -> None:
-    """予定の解釈 / schedules."""
-
-
 @main.group("map")
 def map_() -> None:
     """地図 / maps."""
@@ -282,10 +392,7 @@ def audit() -> None:
 
 
 for _name, _group, _help in (
-    ("resources", import_, "地域資源（CSV/XLSX）を読み込みます（未実装）"),
     ("needs", import_, "ニーズ（JSON）を読み込みます（未実装）"),
-    ("resources", export, "地域資源を書き出します（未実装）"),
-    ("expand", schedule, "予定の文を日時に展開します（未実装）"),
     ("resident", map_, "住民向け地図（未実装）"),
     ("coordinator", map_, "コーディネーター向け地図（未実装）"),
     ("unmet", map_, "未充足ニーズの地図（未実装）"),

@@ -88,17 +88,22 @@ def test_dry_run_writes_nothing(cli, db_url: str) -> None:
 def test_demo_load_is_idempotent(cli, db_url: str) -> None:
     first = cli("demo", "load", "--json")
     assert first.exit_code == 0, first.output
-    assert json.loads(first.stdout)["districts"]["created"] == 87
+    loaded = json.loads(first.stdout)
+    assert loaded["districts"]["created"] == 87
+    assert loaded["resources"]["created"] >= 100 and loaded["resources"]["errors"] == []
+    after_first = counts(db_url)
     second = cli("demo", "load", "--json")
     payload = json.loads(second.stdout)
     assert payload["districts"]["created"] == 0 and payload["districts"]["unchanged"] == 87
     assert payload["venues"]["unchanged"] == 35
-    assert counts(db_url) == (87, 35)
+    assert payload["resources"]["unchanged"] == loaded["resources"]["created"]
+    assert payload["resources"]["created"] == payload["resources"]["updated"] == 0
+    assert counts(db_url) == after_first
 
 
 @pytest.mark.parametrize(
     "args",
-    [["match", "--json"], ["unmet", "--json"], ["export", "resources", "--format", "csv"],
+    [["match", "--json"], ["unmet", "--json"], ["export", "resources", "--format", "hsds"],
      ["map", "resident", "-o", "x.html"]],
 )
 def test_commands_not_built_yet_say_so_with_exit_2(cli, args: list[str]) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from directory.db import transaction
 from directory.demo import load_demo
+from directory.geography import import_districts, import_venues
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "kami"
 
@@ -37,7 +38,8 @@ def expected_counts() -> dict[str, tuple[str, int, int]]:
 def test_first_page_lists_areas_with_districts_and_venues(engine: Engine,
                                                           client: FlaskClient) -> None:
     with transaction(engine) as session:
-        load_demo(session)
+        import_districts(session, SEEDS / "districts.geojson")
+        import_venues(session, SEEDS / "venues.geojson")
     response = client.get("/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -71,3 +73,29 @@ def test_unknown_page_is_a_japanese_404(client: FlaskClient) -> None:
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "ページが見つかりません" in response.get_data(as_text=True)
+
+
+def test_first_page_lists_resources_by_area_and_category_with_schedules(
+    engine: Engine, client: FlaskClient, tmp_path: Path
+) -> None:
+    with transaction(engine) as session:
+        load_demo(session)
+    page = client.get("/").get_data(as_text=True)
+    sections = dict(re.findall(r'<section class="area-resources" id="area-([^"]+)">(.*?)</section>',
+                               page, re.S))
+    assert set(sections) == {"04445-A1", "04445-A2", "04445-A3"}
+    # R-001 meets on the 2nd and 4th Thursday at a venue in 中新田.
+    salon = re.search(r'<ul class="resources" data-category="salon">(.*?)</ul>',
+                      sections["04445-A1"], re.S)
+    assert salon is not None
+    item = re.search(r'<li data-resource="R-001">(.*?)</li>', salon.group(1), re.S)
+    assert item is not None
+    assert "赤塚ふれあいサロン（架空）" in item.group(1)
+    assert "第2・第4木曜" in item.group(1) and "10:00" in item.group(1)
+    # Paused, private and not-understood resources are marked, not hidden.
+    assert re.search(r'data-resource="R-004">.*?休止中', page, re.S)
+    assert re.search(r'data-resource="R-027">.*?非公開', page, re.S)
+    assert re.search(r'data-resource="R-034">.*?予定を解釈できません', page, re.S)
+    # A whole-town (全域) resource appears in every area.
+    for section in sections.values():
+        assert 'data-resource="R-102"' in section

@@ -1,0 +1,1245 @@
+"""Schedules written in ordinary Japanese → RRULE schedules, occurrences and words.
+
+Coordinators write when a resource runs the way they would say it: 「月水金 10:00～12:00
+祝日休み」, 「毎月第1月曜 13時30分～15時 12月～3月」, 「木 10:00～12:00 第2・第4木曜」. The
+importer joins ``利用可能曜日``, ``開始時間``～``終了時間`` and ``利用可能日時特記事項`` with
+spaces and calls :func:`parse_schedule` once per resource; ``tsunagu schedule expand`` passes
+the user's text as it is. Each :class:`ParsedSchedule` maps 1:1 onto
+:class:`directory.models.Schedule`.
+
+The parser never guesses. Every run of text it does not understand is reported in
+:attr:`ScheduleParse.not_understood` (in the coordinator's own spelling), so the matcher
+never assumes availability that nobody wrote down and the coordinator sees what to fix:
+「不定期」「随時」「要相談」「月に1回程度」 are reported, not turned into a recurrence.
+
+Conventions (the places where ordinary Japanese needs a decision):
+
+* 午前中 / 午前 without a time = 9:00–12:00; 午後 without a time = 13:00–17:00.
+* 午後1時～3時: a 午後 on the start carries over to an end without 午前/午後 (13:00–15:00).
+  Nothing else is inferred: 「10時～3時」 is reported, not read as 10:00–15:00.
+  午前12時 is noon (明治5年太政官布告第337号); 午後12時 and 24:00 are refused. 朝8時 is
+  8:00, 夕方5時 / 夜7時 are 17:00 / 19:00 (only 4–11 o'clock are accepted after 朝・夕方・夜).
+  終日 means "no time of day" (start and end None).
+* 冬期 / 冬季 / 冬期間 / 冬場 / 冬の間 / 降雪時 / 積雪時 = the season December–March. An
+  explicit window next to them (「冬期（11月～3月）」) wins. 降雪時 / 積雪時 ("when it
+  snows") is understood as that season and, when the text names no days, as any day in it
+  (``FREQ=DAILY``): snow-removal help comes on whichever day the snow falls, so the matcher
+  should treat it as available throughout the season. 冬期 alone names no days (rrule None).
+* 年末年始 = 29 December – 3 January.
+* 隔週 (every other week) needs an anchor that the text never gives: :func:`to_rrule_set`
+  anchors it on the first matching weekday on or after the start of the range being
+  expanded. Expanding from a different start can therefore shift it by a week; callers that
+  need stable fortnights (the matcher) should expand from one fixed date.
+* A closure word (休み, 休業, 除く, 以外, 定休日 …) covers the days written directly before it,
+  joined by nothing, ・, /, と or や (「土日祝休み」「日曜・祝日は休み」); a space ends the list
+  (「月水金 祝日休み」 = open Monday, Wednesday and Friday, closed on holidays). A comma
+  also ends it after days marked as open days (「毎週火曜、祝日休み」「第1・第3月曜、祝日休み」
+  「隔週火曜、祝日休み」). A comma after plain weekdays is ambiguous (「月水金、祝日休み」 vs
+  「日曜、祝日休み」): the holiday part is applied and the weekdays are reported as not
+  understood.
+* Closed weekdays with no open days written at all mean "every other day"
+  (「土日祝休み」 = Monday–Friday, closed on holidays).
+* A weekday column plus an nth-weekday note (「木 10:00～12:00 第2・第4木曜」, or just
+  「第2・第4」 or 「隔週」 after the weekday) is one monthly / fortnightly schedule, not a weekly
+  one plus another.
+* 休止中 sets :attr:`ScheduleParse.paused`; the schedule itself is still parsed and
+  :func:`expand` still expands it. Whether a paused resource is shown is the resource's
+  status (the importer sets 状態), not the schedule's business.
+* Season, 祝日 and 年末年始 apply to every pattern of the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jpholiday
+from dateutil.rrule import rrule, rruleset, rrulestr
+
+from directory.text import normalize
+
+__all__ = [
+    "Occurrence",
+    "ParsedSchedule",
+    "ScheduleParse",
+    "describe",
+    "expand",
+    "parse_schedule",
+    "parse_time",
+    "parse_time_range",
+    "to_rrule_set",
+]
+
+HOLIDAY_OPEN = "open"
+HOLIDAY_CLOSED = "closed"
+
+#: 午前中 / 午前 and 午後 written without a time (see the module docstring).
+MORNING = (dt.time(9), dt.time(12))
+AFTERNOON = (dt.time(13), dt.time(17))
+#: The seasons 冬期, 降雪時 … stand for.
+WINTER = (12, 3)
+#: 年末年始: 29 December – 3 January.
+YEAR_END_DAYS = ((12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3))
+
+_WEEKDAY_CHARS = "月火水木金土日"
+_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_ALL_DAYS = frozenset(range(7))
+_WEEKDAYS = frozenset(range(5))
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+# --- public data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedSchedule:
+    """One recurring pattern; the fields are the columns of :class:`~directory.models.Schedule`.
+
+    ``rrule`` is an RFC 5545 RRULE body without DTSTART (``FREQ=WEEKLY;BYDAY=MO,WE,FR``,
+    ``FREQ=MONTHLY;BYDAY=2TH,4TH``, ``FREQ=MONTHLY;BYMONTHDAY=15``,
+    ``FREQ=WEEKLY;INTERVAL=2;BYDAY=TU``, ``FREQ=DAILY``); ``None`` when the text gives no
+    days (only a time, or only 祝日休み). The season is kept out of the RRULE in its own
+    columns (it may wrap the year end: 12, 3); :func:`to_rrule_set` adds it as BYMONTH.
+    """
+
+    rrule: str | None
+    start_time: dt.time | None = None
+    end_time: dt.time | None = None
+    season_start_month: int | None = None
+    season_end_month: int | None = None
+    holiday_rule: str = HOLIDAY_OPEN
+    year_end_closed: bool = False
+
+    def season_months(self) -> tuple[int, ...] | None:
+        """The months of the season in calendar order of the window (12, 1, 2, 3), or None."""
+        if self.season_start_month is None or self.season_end_month is None:
+            return None
+        return _window_months(self.season_start_month, self.season_end_month)
+
+
+@dataclass(frozen=True)
+class ScheduleParse:
+    """What :func:`parse_schedule` made of one text.
+
+    ``understood`` is False as soon as one meaningful fragment was not understood; the
+    fragments are in ``not_understood`` as the coordinator wrote them. ``schedules`` may be
+    empty (empty text, 「休止中」 alone, 「不定期」).
+    """
+
+    source_text: str
+    schedules: tuple[ParsedSchedule, ...]
+    paused: bool
+    understood: bool
+    not_understood: tuple[str, ...] = ()
+
+    def as_rows(self) -> list[dict[str, Any]]:
+        """Keyword arguments for :class:`~directory.models.Schedule`, one dict per row.
+
+        A non-empty text that gave no schedule still gives one row (``rrule`` None) so that
+        ``source_text`` and ``understood`` are stored and the coordinator can see them.
+        """
+        schedules = self.schedules
+        if not schedules and self.source_text.strip():
+            schedules = (ParsedSchedule(rrule=None),)
+        return [
+            {
+                "rrule": s.rrule,
+                "start_time": s.start_time,
+                "end_time": s.end_time,
+                "season_start_month": s.season_start_month,
+                "season_end_month": s.season_end_month,
+                "holiday_rule": s.holiday_rule,
+                "year_end_closed": s.year_end_closed,
+                "source_text": self.source_text,
+                "understood": self.understood,
+            }
+            for s in schedules
+        ]
+
+
+@dataclass(frozen=True, order=True)
+class Occurrence:
+    """One occurrence: a datetime start, or a date when the schedule has no start time.
+
+    ``end`` is None when no end time is known. Occurrences from schedules with and without
+    times cannot be compared with ``<`` (like dates and datetimes); :func:`expand` sorts them
+    by :meth:`sort_key`.
+    """
+
+    start: dt.datetime | dt.date
+    end: dt.datetime | None = None
+
+    @property
+    def day(self) -> dt.date:
+        return self.start.date() if isinstance(self.start, dt.datetime) else self.start
+
+    def sort_key(self) -> tuple[dt.date, int, dt.time, int, dt.datetime]:
+        timed = isinstance(self.start, dt.datetime)
+        at = self.start.time() if isinstance(self.start, dt.datetime) else dt.time(0)
+        return (self.day, int(timed), at, int(self.end is not None), self.end or dt.datetime.min)
+
+
+# --- times -----------------------------------------------------------------------------
+
+_MERIDIEM = r"(?:午前|午後|am|pm|朝|夕方|夜)"
+_ATOM = rf"(?:{_MERIDIEM}\s*)?(?:\d{{1,2}}\s*:\s*\d{{2}}|\d{{1,2}}\s*時(?!間)(?:\s*\d{{1,2}}\s*分|\s*半)?|正午)"
+_RANGE_SEP = r"(?:~|-|ー|から|より)"
+_ATOM_RE = re.compile(
+    rf"(?:(?P<m>{_MERIDIEM})\s*)?(?:(?P<h>\d{{1,2}})\s*:\s*(?P<mi>\d{{2}})"
+    r"|(?P<h2>\d{1,2})\s*時(?:\s*(?P<mi2>\d{1,2})\s*分|\s*(?P<half>半))?|(?P<noon>正午))"
+)
+_RANGE_RE = re.compile(rf"(?P<a>{_ATOM})\s*{_RANGE_SEP}\s*(?P<b>{_ATOM})(?:\s*まで)?")
+_ABOUT = re.compile(r"\s*(?:頃|ごろ)")
+# a time token of the text: start and end, start only (10:00～) or end only (～12:00)
+_TIME_PARTS = re.compile(rf"(?P<a>{_ATOM})?\s*(?:{_RANGE_SEP})?\s*(?P<b>{_ATOM})?")
+
+
+def _atom(key: str, cell: str) -> tuple[dt.time, str | None]:
+    """Parse one normalised time; returns the time and the 午前/午後 written, if any."""
+    m = _ATOM_RE.fullmatch(key.strip())
+    if m is None:
+        raise ValueError(f"時刻「{cell}」を読めません（例: 10:00、10時30分、午後1時半）")
+    word = m["m"]
+    meridiem = {"午前": "am", "朝": "am", "午後": "pm", "夕方": "pm", "夜": "pm"}.get(
+        word or "", word
+    )
+    if m["noon"]:
+        if meridiem:
+            raise ValueError(f"時刻「{cell}」を読めません（正午に午前・午後は付けません）")
+        return dt.time(12), None
+    hour = int(m["h"] if m["h"] is not None else m["h2"])
+    minute = 30 if m["half"] else int(m["mi"] or m["mi2"] or 0)
+    if word in ("朝", "夕方", "夜") and not 4 <= hour <= 11:
+        raise ValueError(f"時刻「{cell}」は{word}の時刻として読めません（例: {word}8時）")
+    if meridiem == "am":
+        if hour > 12:
+            raise ValueError(f"時刻「{cell}」は午前0時～午前12時の範囲にありません")
+    elif meridiem == "pm":
+        if hour >= 12:
+            raise ValueError(f"時刻「{cell}」は午後0時～午後11時59分の範囲にありません")
+        hour += 12
+    if hour > 23 or minute > 59:
+        raise ValueError(f"時刻「{cell}」は0:00～23:59の範囲にありません")
+    return dt.time(hour, minute), meridiem
+
+
+def parse_time(cell: str) -> dt.time:
+    """Parse one time cell: 10:00, １０：００, 10時, 10時30分, 10時半, 午後1時半, 正午.
+
+    Raises ValueError with a Japanese message naming the value (the importer shows it as
+    the reason for the cell); 24:00 is refused because a day has no such time.
+    """
+    return _atom(normalize(cell, keep_spaces=True), cell)[0]
+
+
+def parse_time_range(cell: str) -> tuple[dt.time, dt.time]:
+    """Parse a time range: 10:00～12:00, 10時～12時, 午前10時～正午, 9:00-11:30, 10:00から12:00まで.
+
+    A 午後 on the start carries over to an end written without 午前/午後 (午後1時～3時 =
+    13:00–15:00). The end must be after the start. Raises ValueError (Japanese message).
+    """
+    key = normalize(cell, keep_spaces=True).strip()
+    m = _RANGE_RE.fullmatch(key)
+    if m is None:
+        raise ValueError(f"時間帯「{cell}」を読めません（例: 10:00～12:00、10時～12時）")
+    return _range(m["a"], m["b"], cell)
+
+
+def _range(a: str, b: str, cell: str) -> tuple[dt.time, dt.time]:
+    start, meridiem = _atom(a, cell)
+    end, end_meridiem = _atom(b, cell)
+    if meridiem == "pm" and end_meridiem is None and end.hour < 12 and "正午" not in b:
+        end = end.replace(hour=end.hour + 12)
+    if end <= start:
+        raise ValueError(
+            f"時間帯「{cell}」の終了（{end:%H:%M}）が開始（{start:%H:%M}）より後ではありません"
+        )
+    return start, end
+
+
+# --- the text → key with a map back to the original ------------------------------------
+
+_COMBINING = frozenset("\u3099\u309a\u309b\u309c\uff9e\uff9f")
+
+
+def _keyed(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """Normalise ``text`` unit by unit, remembering where each key character came from.
+
+    Each unit is a character plus any voicing marks after it, normalised with
+    :func:`directory.text.normalize` (``keep_spaces=True``), so a key span can be shown in
+    the coordinator's own spelling. Whitespace collapses to one space.
+    """
+    chars: list[str] = []
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and text[j] in _COMBINING:
+            j += 1
+        unit = text[i:j]
+        norm = " " if unit.isspace() else normalize(unit, keep_spaces=True)
+        for ch in norm:
+            if ch == " " and (not chars or chars[-1] == " "):
+                continue
+            chars.append(ch)
+            spans.append((i, j))
+        i = j
+    while chars and chars[-1] == " ":
+        chars.pop()
+        spans.pop()
+    return "".join(chars), spans
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Tok:
+    kind: str
+    start: int
+    end: int
+    value: Any = None
+    state: str = ""  # "closed" / "open" / "used" / "bad" after the semantic passes
+
+
+_NUM = "[1-5一二三四五]"
+_NTH_ITEM = rf"(?:第\s*{_NUM}(?![0-9])|最終|最後の?|月末の)(?:\s*週目?)?"
+_NTH_MORE = (
+    rf"(?:\s*(?:[・、,]|と|及び)\s*(?:第\s*{_NUM}(?![0-9])|{_NUM}(?![0-9]|\s*[:時日])|最終|最後)"
+    r"(?:\s*週目?)?)"
+)
+_WD = f"[{_WEEKDAY_CHARS}]"
+# A weekday written as one bare character (月水金) must stand next to something that makes
+# it a weekday; otherwise 月 in 月に1回 or 日 in 日程 would be read as Monday / Sunday.
+_BARE_WD_AFTER = (
+    r"(?=曜|[月火水木金土日祝]|[\s・、,/()\[\]~\-ー]|と|や|及|は|も|の|を|休|定|以|除|午"
+    r"|\d{1,2}\s*(?::|時)|$)"
+)
+_CLOSED = (
+    r"(?:(?:の場合|にあたる場合|に当たる場合|と重なる場合|と重なった場合|の時|のとき|の日)\s*)?"
+    r"(?:は|を|も)?\s*(?:お休み|休み|休業日?|休館日?|休所日?|休講|除く|除き|除いて|以外|定休日?"
+    r"|なし|無し|中止|休止|休(?!日))(?:です|とします|となります|とする|となる)?"
+)
+_OPEN = (
+    r"(?:を|も)?\s*(?:含む|含め(?:て)?)"
+    r"|も\s*(?:実施|開催|営業|開所|開館|活動|利用可能?|可能?|対応)?(?:します|しています|です)?"
+)
+_SUFFIX_ONLY = r"(?:\s*(?:のみ|限定|だけ|中))?"
+_FILLERS = (
+    "頃|ごろ|位|くらい|ぐらい|程度|予定|要事前予約|事前予約|要予約|予約制|予約優先|要申し?込み?"
+    "|申込制|雨天時は中止|雨天の場合は中止|雨天時中止|雨天中止|荒天中止|のみ|だけ|限定|開催|実施"
+    "|営業|活動|開所|開館|開始|終了|すたーと|通年|年間を通して|年間通して|一年中|終日|等|など|です"
+    "|します|しています|曜日|時間|日時|開催日|活動日|まで|から|より|の|に|は|で|を"
+)
+
+# (kind, pattern, strong). A weak recogniser is not tried right after unknown text, so a
+# particle or filler inside an unknown phrase (「月に1回程度」) stays part of that phrase.
+_RECOGNISERS: list[tuple[str, re.Pattern[str], bool]] = [
+    (kind, re.compile(pattern), strong)
+    for kind, pattern, strong in [
+        ("SEP:space", r"\s+", True),
+        ("SEP:comma", r"[、,]", True),
+        ("SEP:tight", r"[・/]", True),
+        ("SEP:paren", r"[()\[\]{}「」『』【】<>]", True),
+        ("SEP:other", r"[。.;:!?※*#=+]", True),
+        (
+            "PAUSE",
+            r"(?:現在\s*)?(?:一時\s*)?(?:活動\s*)?(?:休止|休会)(?:\s*(?:中|しています|しております|している))?",
+            True,
+        ),
+        (
+            "YEAREND",
+            r"年末年始(?:\s*\(?\s*(?:12/29|12月29日)\s*(?:~|-|から)\s*(?:翌年?)?(?:1/3|1月3日)"
+            r"(?:\s*まで)?\s*\)?)?|(?:12/29|12月29日)\s*(?:~|-|から)\s*(?:翌年?)?(?:1/3|1月3日)(?:まで)?",
+            True,
+        ),
+        ("HOLIDAY", r"国民の祝日|祝祭日|祝休日|振替休日|祝日|祭日|祝", True),
+        ("UNKNOWN", r"休日", True),  # 休日 = weekends and/or holidays: not guessed
+        # one-off dates (8月13日, 4/1): not a recurrence
+        (
+            "UNKNOWN",
+            r"(?<![0-9])\d{1,2}\s*月\s*\d{1,2}\s*日|(?<![0-9])\d{1,2}/\d{1,2}(?![0-9])",
+            True,
+        ),
+        ("CLOSED", _CLOSED, True),
+        ("OPEN", _OPEN, True),
+        (
+            "WINTER",
+            rf"(?:冬期間|冬季間|冬期|冬季|冬場|冬の間|降雪期間?|降雪時|積雪時|積雪期間?){_SUFFIX_ONLY}",
+            True,
+        ),
+        (
+            "SEASON",
+            r"(?<![0-9/])(\d{1,2})\s*月?\s*(?:~|-|ー|から)\s*(?:翌年?\s*)?(\d{1,2})\s*月"
+            r"(?!\s*\d{1,2}\s*日)(?:\s*末)?(?:\s*(?:まで|の間|の期間|期間|のみ|限定))*",
+            True,
+        ),
+        ("MONTH", r"(?<![0-9/])(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)(?:\s*(のみ|だけ|限定))?", True),
+        ("AMPM", r"午前中|(?:午前|午後)(?!\s*\d{1,2}\s*(?::|時))", True),
+        (
+            "TIME",
+            rf"{_ATOM}(?:\s*(?:頃|ごろ))?(?:\s*{_RANGE_SEP}\s*(?:{_ATOM}(?:\s*(?:頃|ごろ))?)?)?"
+            rf"(?:\s*まで)?|(?:~|-|から)\s*{_ATOM}(?:\s*(?:頃|ごろ))?(?:\s*まで)?",
+            True,
+        ),
+        ("WD", rf"毎週\s*({_WD})(?:曜日|曜)?|毎({_WD})(?:曜日|曜)", True),
+        ("DAILY", r"年中無休|無休|毎日", True),
+        ("MONTHEND", r"毎?月末(?:日)?(?!の)", True),
+        ("MONTHLY", r"毎月", True),
+        ("WEEKLY", r"毎週", True),
+        ("BIWEEKLY", r"隔週(?:の)?|2週間?に1(?:回|度)|2週間?(?:ごと|毎)", True),
+        ("NTH", rf"{_NTH_ITEM}{_NTH_MORE}*(?:\s*の)?", True),
+        ("WEEKDAYS", r"平日", True),
+        ("WEEKEND", r"週末", True),
+        (
+            "WDRANGE",
+            rf"({_WD})(?:曜日|曜)\s*(?:~|-|ー|から)\s*({_WD})(?:曜日|曜)?(?:\s*まで)?",
+            True,
+        ),
+        (
+            "WDRANGE",
+            rf"(?<![0-9])({_WD})\s*(?:~|-|ー|から)\s*({_WD})(?:曜日|曜)?(?:\s*まで)?",
+            False,
+        ),
+        ("WD", rf"({_WD})(?:曜日|曜)", True),
+        # after a digit only in 第2木 / 第2・4木 (12月 and 15日 are dates)
+        ("WD", rf"(?:(?<![0-9])|(?<=第[1-5])|(?<=[・、,と][1-5]))({_WD}){_BARE_WD_AFTER}", False),
+        ("MONTHDAY", r"(?<![0-9/])(\d{1,2}(?:\s*[・、,と]\s*\d{1,2})*)\s*日(?!\s*曜)", True),
+        ("SEP:tight", r"と|や|及び|および|並びに|ならびに", False),
+        ("SEP:other", r"[~\-ー]", False),
+        ("FILLER", _FILLERS, False),
+    ]
+]
+
+
+def _tokenize(key: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    pos, n = 0, len(key)
+    unknown_from: int | None = None
+    while pos < n:
+        found: tuple[str, re.Match[str]] | None = None
+        after_unknown = unknown_from is not None or (toks and toks[-1].kind == "UNKNOWN")
+        for kind, rx, strong in _RECOGNISERS:
+            if after_unknown and not strong:
+                continue
+            m = rx.match(key, pos)
+            if m is not None and m.end() > pos:
+                found = (kind, m)
+                break
+        if found is None:
+            if unknown_from is None:
+                unknown_from = pos
+            pos += 1
+            continue
+        if unknown_from is not None:
+            toks.append(_Tok("UNKNOWN", unknown_from, pos))
+            unknown_from = None
+        kind, m = found
+        toks.append(_Tok(kind, pos, m.end(), _token_value(kind, m)))
+        pos = m.end()
+    if unknown_from is not None:
+        toks.append(_Tok("UNKNOWN", unknown_from, n))
+    return toks
+
+
+def _weekday_range(a: str, b: str) -> frozenset[int]:
+    i, j = _WEEKDAY_CHARS.index(a), _WEEKDAY_CHARS.index(b)
+    return frozenset((i + k) % 7 for k in range((j - i) % 7 + 1))
+
+
+def _token_value(kind: str, m: re.Match[str]) -> Any:
+    text = m.group(0)
+    if kind.startswith("SEP:"):
+        return kind[4:]
+    if kind == "WD":
+        char = next(g for g in m.groups() if g)
+        return frozenset({_WEEKDAY_CHARS.index(char)})
+    if kind == "WDRANGE":
+        return _weekday_range(m.group(1), m.group(2))
+    if kind == "WEEKDAYS":
+        return _WEEKDAYS
+    if kind == "WEEKEND":
+        return frozenset({5, 6})
+    if kind == "NTH":
+        nths: list[int] = []
+        for num, last in re.findall(rf"({_NUM})|(最終|最後|月末)", text):
+            value = -1 if last else _KANJI_DIGITS.get(num) or int(num)
+            if value not in nths:
+                nths.append(value)
+        return tuple(nths)
+    if kind == "MONTHDAY":
+        return tuple(int(d) for d in re.findall(r"\d{1,2}", m.group(1)))
+    if kind == "SEASON":
+        return (int(m.group(1)), int(m.group(2)))
+    if kind == "MONTH":
+        return (int(m.group(1)), bool(m.group(2)))
+    if kind == "AMPM":
+        return AFTERNOON if text.startswith("午後") else MORNING
+    return None
+
+
+# --- semantics -------------------------------------------------------------------------
+
+_SUBJECTS = frozenset(
+    {"WD", "WDRANGE", "WEEKDAYS", "WEEKEND", "HOLIDAY", "YEAREND", "WINTER", "SEASON", "MONTH"}
+)
+_DAY_SUBJECTS = frozenset({"WD", "WDRANGE", "WEEKDAYS", "WEEKEND"})
+_TRANSPARENT = frozenset({"FILLER"})
+
+
+@dataclass
+class _Days:
+    """The day items of one group of the text (before they become RRULEs)."""
+
+    weekly: set[int] = field(default_factory=set)
+    fortnightly: set[int] = field(default_factory=set)
+    nth: set[tuple[int, int]] = field(default_factory=set)  # (n, weekday); n = -1 is last
+    monthdays: set[int] = field(default_factory=set)
+    bare_nth: list[_Tok] = field(default_factory=list)  # 「第2・第4」 with no weekday
+    bare_fortnight: list[_Tok] = field(default_factory=list)  # 「隔週」 with no weekday
+
+    def empty(self) -> bool:
+        return not (self.weekly or self.fortnightly or self.nth or self.monthdays)
+
+    def copy(self) -> _Days:
+        return _Days(set(self.weekly), set(self.fortnightly), set(self.nth), set(self.monthdays))
+
+
+@dataclass
+class _Group:
+    days: _Days = field(default_factory=_Days)
+    time: tuple[dt.time | None, dt.time | None] | None = None
+    time_after_days: bool = False
+    has_day_items: bool = False
+
+
+class _Reader:
+    """One pass over one text's tokens; see :func:`parse_schedule`."""
+
+    def __init__(self, key: str, toks: list[_Tok]) -> None:
+        self.key = key
+        self.toks = toks
+        self.closed_days: set[int] = set()
+        self.holiday_closed = False
+        self.holiday_open: list[int] = []
+        self.year_end_closed = False
+        self.paused = False
+        self.season_tokens: list[_Tok] = []
+        self.extra_bad: list[tuple[int, int]] = []
+        self.verb_of: dict[int, int] = {}  # subject index → index of the verb that closed/opened it
+
+    # links between tokens ----------------------------------------------------------------
+
+    def _walk(self, i: int, step: int, *, allow_comma: bool) -> Iterator[tuple[int, bool]]:
+        """Yield (index, crossed_comma) of subject tokens linked to token ``i``."""
+        j = i + step
+        crossed = False
+        while 0 <= j < len(self.toks):
+            tok = self.toks[j]
+            if tok.kind == "SEP:tight" or tok.kind in _TRANSPARENT:
+                pass
+            elif tok.kind == "SEP:comma" and allow_comma:
+                crossed = True
+            elif tok.kind in _SUBJECTS and tok.state == "":
+                yield j, crossed
+            else:
+                return
+            j += step
+
+    # verbs ---------------------------------------------------------------------------------
+
+    def apply_verbs(self) -> None:
+        for i, tok in enumerate(self.toks):
+            if tok.kind not in ("CLOSED", "OPEN", "PAUSE"):
+                continue
+            if tok.kind == "PAUSE":
+                adjacent = i > 0 and self.toks[i - 1].kind in _SUBJECTS
+                if not adjacent:
+                    self.paused = True
+                    tok.state = "used"
+                    continue
+            state = "open" if tok.kind == "OPEN" else "closed"
+            subjects = self._subjects_before(i)
+            qualifier = self._qualifier_before(min(subjects, default=i))
+            if qualifier is not None:
+                # 「第3水曜は休み」「第5週は休み」: closing one nth weekday is not expressible
+                for j in [qualifier, *subjects]:
+                    self.toks[j].state = "bad"
+                tok.state = "bad"
+                continue
+            if not subjects and tok.kind == "CLOSED" and self._prefix_verb(tok):
+                subjects = [j for j, _ in self._walk(self._skip_label(i), 1, allow_comma=True)]
+            if not subjects:
+                tok.state = "bad"
+                continue
+            tok.state = "used"
+            for j in subjects:
+                self.toks[j].state = state
+                self.verb_of[j] = i
+
+    def _qualifier_before(self, i: int) -> int | None:
+        """The NTH / 隔週 / day-of-month token written directly before token ``i``, if any."""
+        j = i - 1
+        while j >= 0 and (self.toks[j].kind == "SEP:tight" or self.toks[j].kind in _TRANSPARENT):
+            j -= 1
+        if j >= 0 and self.toks[j].kind in ("NTH", "BIWEEKLY", "MONTHDAY", "MONTHEND"):
+            return j
+        return None
+
+    def _qualified(self, j: int) -> bool:
+        """Whether the weekday run ending at token ``j`` is marked as open days.
+
+        「毎週火曜」, 「第1・第3月曜」, 「隔週火曜」 name days on which something happens; a
+        plain 「日曜」 or 「月水金」 before 「、祝日休み」 might be either.
+        """
+        while j >= 0:
+            tok = self.toks[j]
+            if tok.kind in ("NTH", "BIWEEKLY", "WEEKLY", "MONTHLY"):
+                return True
+            if tok.kind == "WD" and self.key[tok.start] == "毎":
+                return True
+            if not (
+                tok.kind in _DAY_SUBJECTS
+                or tok.kind in ("SEP:tight", "SEP:space")
+                or tok.kind in _TRANSPARENT
+            ):
+                return False
+            j -= 1
+        return False
+
+    def _subjects_before(self, i: int) -> list[int]:
+        subjects: list[int] = []
+        ambiguous: list[int] = []
+        for j, crossed in self._walk(i, -1, allow_comma=True):
+            subject = self.toks[j]
+            if crossed and subject.kind in _DAY_SUBJECTS and self._qualified(j):
+                break  # 「毎週火曜、祝日休み」「第1・第3月曜、祝日休み」: open days, then a closure
+            if crossed and subject.kind in _DAY_SUBJECTS:
+                ambiguous.append(j)
+            elif crossed and ambiguous:
+                break
+            else:
+                subjects.append(j)
+        if ambiguous:
+            # 「月水金、祝日休み」: open on those days, or closed? Not guessed.
+            for j in ambiguous:
+                self.toks[j].state = "bad"
+            first = self.toks[min(ambiguous)]
+            self.extra_bad.append((first.start, self.toks[i].end))
+        return subjects
+
+    def _prefix_verb(self, tok: _Tok) -> bool:
+        """定休日・休館日・休業日 (and 休み:) may come before the days they close."""
+        word = self.key[tok.start : tok.end]
+        follows = self.key[tok.end : tok.end + 1]
+        return word.endswith("日") or (word.endswith("休み") and follows == ":")
+
+    def _skip_label(self, i: int) -> int:
+        """The index from which to look for subjects after a prefix verb (skip 「: 」)."""
+        j = i
+        while j + 1 < len(self.toks) and self.toks[j + 1].kind in ("SEP:other", "SEP:space"):
+            j += 1
+        return j
+
+    # subjects that are not days -------------------------------------------------------------
+
+    def apply_subjects(self) -> None:
+        for i, tok in enumerate(self.toks):
+            if tok.kind == "HOLIDAY":
+                if tok.state == "closed":
+                    self.holiday_closed = True
+                elif tok.state == "open":
+                    self.holiday_open.append(i)
+                elif tok.state == "":
+                    tok.state = "bad"  # 「土日祝」 as open days: holidays cannot be added
+            elif tok.kind == "YEAREND":
+                if tok.state == "closed":
+                    self.year_end_closed = True
+                elif tok.state == "":
+                    tok.state = "bad"  # 「年末年始」 alone: open or closed?
+            elif tok.kind in ("WINTER", "SEASON", "MONTH"):
+                if tok.kind == "MONTH" and tok.state == "" and not tok.value[1]:
+                    tok.state = "bad"  # 「12月」 alone
+                elif tok.state in ("", "closed"):
+                    self.season_tokens.append(tok)
+            elif tok.kind in _DAY_SUBJECTS and tok.state == "closed":
+                self.closed_days |= tok.value
+        if self.holiday_closed:
+            for i in self.holiday_open:  # 「祝日休み」 and 「祝日も実施」 in one text
+                self.toks[i].state = "bad"
+                self.toks[self.verb_of[i]].state = "bad"
+
+    def season(self) -> tuple[int, int] | None:
+        explicit: set[int] = set()
+        implied: set[int] = set()
+        closed: set[int] = set()
+        for tok in self.season_tokens:
+            if tok.kind == "WINTER":
+                months = set(_window_months(*WINTER))
+            elif tok.kind == "SEASON":
+                months = set(_window_months(*tok.value)) if _valid_months(tok.value) else None
+            else:
+                month = tok.value[0]
+                months = {month} if 1 <= month <= 12 else None
+            if months is None:
+                tok.state = "bad"
+                continue
+            if tok.state == "closed":
+                closed |= months
+            elif tok.kind == "WINTER":
+                implied |= months
+            elif explicit and explicit != months:
+                tok.state = "bad"  # a second, different window: one season per text
+            else:
+                explicit |= months
+        allowed = explicit or implied or set(range(1, 13))
+        allowed -= closed
+        window = _as_window(allowed)
+        if window is None:  # 「5月・7月・9月」「1月・8月は休み」: not one window
+            for i, tok in enumerate(self.toks):
+                if tok in self.season_tokens:
+                    tok.state = "bad"
+                    if i in self.verb_of:
+                        self.toks[self.verb_of[i]].state = "bad"
+        return None if window == (0, 0) else window
+
+    # days and times ------------------------------------------------------------------------
+
+    def _following_weekdays(self, i: int) -> list[int]:
+        """Indexes of the open weekday tokens that an NTH / 隔週 at ``i`` applies to."""
+        found: list[int] = []
+        j = i + 1
+        while j < len(self.toks):
+            tok = self.toks[j]
+            if tok.kind in _DAY_SUBJECTS and tok.state in ("", "open"):
+                found.append(j)
+            elif not (
+                tok.kind == "SEP:tight"
+                or tok.kind in _TRANSPARENT
+                or (tok.kind == "SEP:space" and not found)
+            ):
+                break
+            j += 1
+        return found
+
+    def groups(self) -> list[_Group]:
+        groups: list[_Group] = []
+        current: _Group | None = None
+        seen_monthly = False
+
+        def day_group() -> _Group:
+            nonlocal current
+            if current is None or (current.time is not None and current.time_after_days):
+                current = _Group()
+                groups.append(current)
+            current.has_day_items = True
+            return current
+
+        for i, tok in enumerate(self.toks):
+            if tok.state in ("bad", "used", "closed"):
+                continue
+            kind = tok.kind
+            if kind in ("NTH", "BIWEEKLY"):
+                targets = self._following_weekdays(i)
+                days = day_group().days
+                weekdays: set[int] = set()
+                for j in targets:
+                    weekdays |= self.toks[j].value
+                    self.toks[j].state = "used"
+                if kind == "NTH" and targets:
+                    days.nth |= {(n, d) for n in tok.value for d in weekdays}
+                elif kind == "NTH":
+                    days.bare_nth.append(tok)
+                elif targets:
+                    days.fortnightly |= weekdays
+                else:
+                    days.bare_fortnight.append(tok)
+                tok.state = "used"
+            elif kind in _DAY_SUBJECTS:
+                day_group().days.weekly |= tok.value
+                tok.state = "used"
+            elif kind == "DAILY":
+                day_group().days.weekly |= _ALL_DAYS
+            elif kind == "MONTHEND":
+                day_group().days.monthdays.add(-1)
+            elif kind == "MONTHLY":
+                seen_monthly = True
+                if not self._monthly_is_followed(i):
+                    tok.state = "bad"  # 「毎月」 with nothing that says which day
+            elif kind == "MONTHDAY":
+                if not seen_monthly or not all(1 <= d <= 31 for d in tok.value):
+                    tok.state = "bad"  # 「15日」: a date, or every month?
+                else:
+                    day_group().days.monthdays |= set(tok.value)
+            elif kind in ("TIME", "AMPM"):
+                value = tok.value if kind == "AMPM" else self._time(tok)
+                if value is None:
+                    tok.state = "bad"
+                    continue
+                if current is None or current.time is not None:
+                    current = _Group()
+                    groups.append(current)
+                current.time = value
+                current.time_after_days = current.has_day_items
+        return groups
+
+    def _monthly_is_followed(self, i: int) -> bool:
+        for tok in self.toks[i + 1 :]:
+            if tok.kind.startswith("SEP:") or tok.kind in _TRANSPARENT:
+                continue
+            return tok.kind in ("NTH", "MONTHDAY", "MONTHEND")
+        return False
+
+    def _time(self, tok: _Tok) -> tuple[dt.time | None, dt.time | None] | None:
+        span = _ABOUT.sub("", self.key[tok.start : tok.end]).strip()
+        span = re.sub(r"\s*まで$", "", span)
+        m = _TIME_PARTS.fullmatch(span)
+        if m is None:
+            return None
+        try:
+            if m["a"] and m["b"]:
+                return _range(m["a"], m["b"], span)
+            if m["a"]:
+                return _atom(m["a"], span)[0], None
+            if m["b"]:
+                return None, _atom(m["b"], span)[0]
+        except ValueError:
+            return None
+        return None
+
+    def refine(self, groups: list[_Group]) -> list[_Group]:
+        """Fold 「第2・第4」「隔週」 and nth-weekday notes into the weekday they qualify."""
+        kept: list[_Group] = []
+        for group in groups:
+            days = group.days
+            target = self._refine_target(group, kept)
+            for tok in days.bare_nth:
+                if target is None:
+                    tok.state = "bad"
+                    continue
+                base = set(target.days.weekly)
+                target.days.nth |= {(n, d) for n in tok.value for d in base}
+                target.days.weekly -= base
+            for tok in days.bare_fortnight:
+                if target is None:
+                    tok.state = "bad"
+                    continue
+                target.days.fortnightly |= target.days.weekly
+                target.days.weekly.clear()
+            days.bare_nth.clear()
+            days.bare_fortnight.clear()
+            # 「木 第2・第4木曜」 (one group) or 「木 10:00～12:00 第2・第4木曜」 (two)
+            qualified = {d for _, d in days.nth} | days.fortnightly
+            previous = kept[-1] if kept else None
+            if (
+                group.time is None
+                and previous is not None
+                and qualified
+                and not days.weekly
+                and not days.monthdays
+                and qualified <= previous.days.weekly
+            ):
+                previous.days.nth |= days.nth
+                previous.days.fortnightly |= days.fortnightly
+                previous.days.weekly -= qualified
+                continue
+            days.weekly -= qualified
+            if group.has_day_items and days.empty() and group.time is None:
+                continue  # everything in it went into an earlier group
+            kept.append(group)
+        return kept
+
+    @staticmethod
+    def _refine_target(group: _Group, kept: list[_Group]) -> _Group | None:
+        if not (group.days.bare_nth or group.days.bare_fortnight):
+            return None
+        if group.days.weekly:
+            return group
+        if group.time is None:
+            for previous in reversed(kept):
+                if previous.days.weekly:
+                    return previous
+        return None
+
+    def close_days(self, groups: list[_Group], had_open_days: bool) -> list[_Group]:
+        closed = self.closed_days
+        for group in groups:
+            group.days.weekly -= closed
+            group.days.fortnightly -= closed
+            group.days.nth = {(n, d) for n, d in group.days.nth if d not in closed}
+        snowfall = any(  # 降雪時・積雪時: whenever it snows
+            t.kind == "WINTER" and t.state == "" and "雪時" in self.key[t.start : t.end]
+            for t in self.toks
+        )
+        if (closed or snowfall) and not had_open_days:
+            if not groups:
+                groups.append(_Group())
+            groups[0].days.weekly = set(_ALL_DAYS - closed)
+            groups[0].has_day_items = True
+        # a time with no days of its own (「月水 10:00～12:00、13:00～15:00」) shares the
+        # days of the nearest group before it, else after it
+        for i, group in enumerate(groups):
+            if group.days.empty() and not group.has_day_items:
+                donors = [g for g in reversed(groups[:i]) if not g.days.empty()]
+                donors += [g for g in groups[i + 1 :] if not g.days.empty()]
+                if donors:
+                    group.days = donors[0].days.copy()
+        return groups
+
+
+def _valid_months(window: tuple[int, int]) -> bool:
+    return all(1 <= m <= 12 for m in window)
+
+
+def _window_months(first: int, last: int) -> tuple[int, ...]:
+    return tuple((first - 1 + k) % 12 + 1 for k in range((last - first) % 12 + 1))
+
+
+def _as_window(months: set[int]) -> tuple[int, int] | None:
+    """The months as one window (12, 3); (0, 0) for the whole year; None if not one window."""
+    if len(months) == 12:
+        return (0, 0)
+    starts = [m for m in months if (m - 2) % 12 + 1 not in months]
+    if len(starts) != 1:
+        return None
+    first = last = starts[0]
+    while last % 12 + 1 in months:
+        last = last % 12 + 1
+    return first, last
+
+
+def _rrules(days: _Days) -> list[str]:
+    rules: list[str] = []
+    if days.weekly == _ALL_DAYS:
+        rules.append("FREQ=DAILY")
+    elif days.weekly:
+        rules.append(f"FREQ=WEEKLY;BYDAY={_byday(days.weekly)}")
+    if days.fortnightly:
+        rules.append(f"FREQ=WEEKLY;INTERVAL=2;BYDAY={_byday(days.fortnightly)}")
+    if days.nth:
+        ordered = sorted(days.nth, key=lambda nd: (nd[1], nd[0] if nd[0] > 0 else 9))
+        rules.append(
+            "FREQ=MONTHLY;BYDAY=" + ",".join(f"{n}{_WEEKDAY_CODES[d]}" for n, d in ordered)
+        )
+    if days.monthdays:
+        ordered_days = sorted(days.monthdays, key=lambda d: d if d > 0 else 99)
+        rules.append("FREQ=MONTHLY;BYMONTHDAY=" + ",".join(map(str, ordered_days)))
+    return rules
+
+
+def _byday(weekdays: set[int]) -> str:
+    return ",".join(_WEEKDAY_CODES[d] for d in sorted(weekdays))
+
+
+def _fragments(
+    text: str,
+    key: str,
+    spans: list[tuple[int, int]],
+    toks: list[_Tok],
+    extra: list[tuple[int, int]],
+) -> tuple[str, ...]:
+    """The not-understood parts, in the original spelling.
+
+    Bad tokens (unknown text, words that could not be placed) joined by nothing, fillers,
+    ・ or と form one fragment (「月に1回程度」, 「祝日の場合は翌日」, 「5月・7月」).
+    """
+    joining = _TRANSPARENT | {"SEP:tight"}
+    runs: list[tuple[int, int]] = []
+    current: list[_Tok] = []
+
+    def flush() -> None:
+        bad = [t for t in current if t.kind == "UNKNOWN" or t.state == "bad"]
+        if bad:
+            runs.append((current[0].start, current[-1].end))
+        current.clear()
+
+    for tok in toks:
+        if tok.kind == "UNKNOWN" or tok.state == "bad" or tok.kind in joining:
+            if current and current[-1].end != tok.start:
+                flush()
+            current.append(tok)
+        else:
+            flush()
+    flush()
+    # trim fillers hanging at either end of a run that has unknown text in the middle
+    trimmed: list[tuple[int, int]] = []
+    for a, b in runs:
+        inner = [t for t in toks if a <= t.start and t.end <= b]
+        while inner and inner[0].kind in joining and inner[0].state != "bad":
+            inner.pop(0)
+        while inner and inner[-1].kind in joining and inner[-1].state != "bad":
+            inner.pop()
+        trimmed.append((inner[0].start, inner[-1].end))
+    # ambiguous closure lists cover several tokens; they replace the runs inside them
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(trimmed + extra):
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    out: list[str] = []
+    for a, b in merged:
+        fragment = text[spans[a][0] : spans[b - 1][1]].strip()
+        if fragment and fragment not in out:
+            out.append(fragment)
+    return tuple(out)
+
+
+@lru_cache(maxsize=65_536)
+def parse_schedule(text: str | None) -> ScheduleParse:
+    """Read one schedule written in ordinary Japanese.
+
+    Cached on the raw text: the importer calls this for up to 150,000 rows whose schedule
+    texts repeat heavily, and the result (frozen dataclasses) is safe to share. Never
+    raises on odd input: whatever is not understood is reported in ``not_understood``.
+    """
+    source = text or ""
+    key, spans = _keyed(source)
+    if not key:
+        return ScheduleParse(source, (), paused=False, understood=True)
+    toks = _tokenize(key)
+    reader = _Reader(key, toks)
+    reader.apply_verbs()
+    reader.apply_subjects()
+    season = reader.season()
+    groups = reader.groups()
+    had_open_days = any(
+        not g.days.empty() or g.days.bare_nth or g.days.bare_fortnight for g in groups
+    )
+    groups = reader.refine(groups)
+    groups = reader.close_days(groups, had_open_days)
+
+    common = {
+        "season_start_month": season[0] if season else None,
+        "season_end_month": season[1] if season else None,
+        "holiday_rule": HOLIDAY_CLOSED if reader.holiday_closed else HOLIDAY_OPEN,
+        "year_end_closed": reader.year_end_closed,
+    }
+    schedules: list[ParsedSchedule] = []
+    for group in groups:
+        start, end = group.time or (None, None)
+        for rule in _rrules(group.days) or [None]:
+            if rule is None and start is None and end is None:
+                continue
+            schedule = ParsedSchedule(rrule=rule, start_time=start, end_time=end, **common)
+            if schedule not in schedules:
+                schedules.append(schedule)
+    if not schedules and (season or reader.holiday_closed or reader.year_end_closed):
+        schedules.append(ParsedSchedule(rrule=None, **common))
+
+    bad = _fragments(source, key, spans, toks, reader.extra_bad)
+    return ScheduleParse(
+        source_text=source,
+        schedules=tuple(schedules),
+        paused=reader.paused,
+        understood=not bad,
+        not_understood=bad,
+    )
+
+
+# --- expansion -------------------------------------------------------------------------
+
+
+def _first_on_or_after(start: dt.date, weekdays: Sequence[int]) -> dt.date:
+    return min(start + dt.timedelta(days=(w - start.weekday()) % 7) for w in weekdays)
+
+
+def to_rrule_set(s: ParsedSchedule, start: dt.date, end: dt.date) -> rruleset:
+    """The occurrences of ``s`` from ``start`` to ``end`` (both included) as an rruleset.
+
+    DTSTART is ``start`` at the schedule's start time (midnight without one). For 隔週
+    (``INTERVAL=2`` weekly) DTSTART is the first matching weekday on or after ``start``:
+    the text names no anchor week, so the fortnight is counted from the first possible
+    occurrence in the range. The season becomes BYMONTH; 祝日休み adds every jpholiday
+    holiday (including 振替休日 and 国民の休日) as an EXDATE, 年末年始休み 12/29–1/3.
+    """
+    rs = rruleset()
+    if s.rrule is None or end < start:
+        return rs
+    at = s.start_time or dt.time(0)
+    rule = rrulestr(s.rrule, dtstart=dt.datetime.combine(start, at))
+    if not isinstance(rule, rrule):  # pragma: no cover - one RRULE body gives one rrule
+        raise TypeError(f"not a single RRULE: {s.rrule!r}")
+    changes: dict[str, Any] = {"until": dt.datetime.combine(end, at)}
+    parts = dict(p.split("=", 1) for p in s.rrule.split(";"))
+    if parts.get("FREQ") == "WEEKLY" and int(parts.get("INTERVAL", "1")) > 1:
+        weekdays = [_WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
+        if weekdays:
+            changes["dtstart"] = dt.datetime.combine(_first_on_or_after(start, weekdays), at)
+    months = s.season_months()
+    if months:
+        changes["bymonth"] = months
+    rs.rrule(rule.replace(**changes))
+    if s.holiday_rule == HOLIDAY_CLOSED:
+        for day, _name in jpholiday.between(start, end):
+            rs.exdate(dt.datetime.combine(day, at))
+    if s.year_end_closed:
+        for year in range(start.year - 1, end.year + 1):
+            for month, day in YEAR_END_DAYS:
+                closed = dt.date(year if month == 12 else year + 1, month, day)
+                if start <= closed <= end:
+                    rs.exdate(dt.datetime.combine(closed, at))
+    return rs
+
+
+def expand(
+    parse: ScheduleParse | ParsedSchedule | Sequence[ParsedSchedule],
+    start: dt.date,
+    end: dt.date,
+) -> list[Occurrence]:
+    """Every occurrence from ``start`` to ``end`` (both included), sorted and without repeats.
+
+    A date-only ``start`` (and ``end`` None) when the schedule has no start time. Schedules
+    without an RRULE have no occurrences. A paused parse is expanded like any other (the
+    resource's status decides whether it is offered). Deterministic for a given range;
+    see :func:`to_rrule_set` for how 隔週 is anchored.
+    """
+    if isinstance(parse, ScheduleParse):
+        schedules: Sequence[ParsedSchedule] = parse.schedules
+    elif isinstance(parse, ParsedSchedule):
+        schedules = (parse,)
+    else:
+        schedules = parse
+    found: set[Occurrence] = set()
+    for s in schedules:
+        for when in to_rrule_set(s, start, end):
+            day = when.date()
+            finish = dt.datetime.combine(day, s.end_time) if s.end_time else None
+            found.add(Occurrence(when if s.start_time else day, finish))
+    return sorted(found, key=Occurrence.sort_key)
+
+
+# --- words -----------------------------------------------------------------------------
+
+
+def _time_words(s: ParsedSchedule, lang: str) -> str:
+    dash = "～" if lang == "ja" else "–"
+    start = f"{s.start_time.hour}:{s.start_time.minute:02d}" if s.start_time else ""
+    end = f"{s.end_time.hour}:{s.end_time.minute:02d}" if s.end_time else ""
+    if not start and not end:
+        return ""
+    return f"{start}{dash}{end}"
+
+
+def _ordinal(n: int) -> str:
+    if n == -1:
+        return "last"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n, 'th') }"
+
+
+def _and(items: list[str], lang: str) -> str:
+    if lang == "ja":
+        return "・".join(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _day_words(rule: str, lang: str) -> str:
+    parts = dict(p.split("=", 1) for p in rule.split(";"))
+    freq = parts.get("FREQ")
+    ja = lang == "ja"
+    if freq == "DAILY":
+        return "毎日" if ja else "Daily"
+    if freq == "WEEKLY":
+        days = [_WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
+        every_other = parts.get("INTERVAL") == "2"
+        if set(days) == _WEEKDAYS and not every_other:
+            return "平日" if ja else "Weekdays"
+        if ja:
+            return ("隔週 " if every_other else "毎週 ") + "・".join(
+                _WEEKDAY_CHARS[d] for d in days
+            )
+        return ("Every other week " if every_other else "Weekly ") + ", ".join(
+            _WEEKDAY_EN[d] for d in days
+        )
+    if freq == "MONTHLY" and "BYDAY" in parts:
+        by_day: dict[int, list[int]] = {}
+        for item in parts["BYDAY"].split(","):
+            n, code = int(item[:-2]), item[-2:]
+            by_day.setdefault(_WEEKDAY_CODES.index(code), []).append(n)
+        if ja:
+            words = [
+                "・".join("最終" if n == -1 else f"第{n}" for n in ns) + f"{_WEEKDAY_CHARS[d]}曜"
+                for d, ns in by_day.items()
+            ]
+            return "毎月 " + "、".join(words)
+        words_en = [
+            f"{_and([_ordinal(n) for n in ns], lang)} {_WEEKDAY_EN[d]}" for d, ns in by_day.items()
+        ]
+        return "Monthly " + "; ".join(words_en)
+    if freq == "MONTHLY" and "BYMONTHDAY" in parts:
+        monthdays = [int(d) for d in parts["BYMONTHDAY"].split(",")]
+        if ja:
+            return "毎月 " + "・".join("末日" if d == -1 else f"{d}日" for d in monthdays)
+        return "Monthly on the " + _and(
+            ["last day" if d == -1 else _ordinal(d) for d in monthdays], lang
+        )
+    return rule
+
+
+def _modifier_words(s: ParsedSchedule, lang: str) -> list[str]:
+    ja = lang == "ja"
+    words: list[str] = []
+    if s.season_start_month is not None and s.season_end_month is not None:
+        a, b = s.season_start_month, s.season_end_month
+        if ja:
+            words.append(f"{a}月のみ" if a == b else f"{a}月～{b}月")
+        else:
+            words.append(
+                f"{_MONTHS_EN[a - 1]} only"
+                if a == b
+                else f"{_MONTHS_EN[a - 1]}–{_MONTHS_EN[b - 1]}"
+            )
+    if s.holiday_rule == HOLIDAY_CLOSED:
+        words.append("祝日休み" if ja else "closed on public holidays")
+    if s.year_end_closed:
+        words.append("年末年始休み" if ja else "closed 29 Dec–3 Jan")
+    return words
+
+
+def _wrap(words: list[str], lang: str) -> str:
+    if not words:
+        return ""
+    if lang == "ja":
+        return "（" + "、".join(words) + "）"
+    return " (" + ", ".join(words) + ")"
+
+
+def describe(parse: ScheduleParse, lang: str = "ja") -> str:
+    """The schedule in words for resource pages and printed maps (large text, plain words).
+
+    「毎月 第2・第4木曜 10:00～12:00（12月～3月、祝日休み）」, 「毎週 月・水・金 9:00～11:00」,
+    「休止中」; what was not understood is shown, never hidden:
+    「（解釈できない記述: 不定期）」. ``lang="en"`` gives English.
+    """
+    ja = lang == "ja"
+    bodies: list[str] = []
+    modifiers = [tuple(_modifier_words(s, lang)) for s in parse.schedules]
+    shared = len(set(modifiers)) == 1
+    for s, mods in zip(parse.schedules, modifiers, strict=True):
+        body = " ".join(
+            p for p in (_day_words(s.rrule, lang) if s.rrule else "", _time_words(s, lang)) if p
+        )
+        if not shared:
+            body += _wrap(list(mods), lang)
+        if body:
+            bodies.append(body)
+    text = " / ".join(dict.fromkeys(bodies))
+    if shared and modifiers and modifiers[0]:
+        mods_text = _wrap(list(modifiers[0]), lang)
+        text = text + mods_text if text else mods_text.strip().strip("（）()")
+    if parse.paused:
+        label = "休止中" if ja else "Paused"
+        text = f"{label}：{text}" if text and ja else f"{label}: {text}" if text else label
+    if not parse.understood:
+        fragments = ("、" if ja else ", ").join(parse.not_understood)
+        note = f"（解釈できない記述: {fragments}）" if ja else f"(not understood: {fragments})"
+        text = f"{text}{note}" if ja or not text else f"{text} {note}"
+    return text

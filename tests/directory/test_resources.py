@@ -1,0 +1,284 @@
+"""Importing resources from real-looking municipal files (DATA_FORMATS §3).
+
+The fixture town is fictional (架空市, code 99999) and its file is CP932 with the columns
+in another order under the Digital Agency standard set's and everyday headers: nothing
+here may depend on the demo town.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from directory.db import transaction
+from directory.errors import InvalidInputError
+from directory.geography import import_districts, import_venues
+from directory.models import Organization, Resource, Venue
+from directory.resources import export_rows, import_resources, write_csv, write_xlsx
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "other_town"
+CP932_FILE = DATA / "resources_cp932.csv"
+
+
+@pytest.fixture
+def town(engine: Engine) -> Engine:
+    with transaction(engine) as s:
+        import_districts(s, DATA / "districts.geojson")
+        import_venues(s, DATA / "venues.geojson")
+    return engine
+
+
+def load(engine: Engine, path: Path):
+    with transaction(engine) as s:
+        return import_resources(s, path)
+
+
+def table_signature(engine: Engine) -> str:
+    with Session(engine) as s:
+        rows = [
+            (r.external_id, r.name, r.version, r.status, r.public, r.lat, r.lon, r.venue_id,
+             sorted(c.code for c in r.categories), sorted(d.code for d in r.districts),
+             [(x.rrule, x.start_time, x.end_time) for x in r.schedules])
+            for r in s.scalars(select(Resource).order_by(Resource.external_id))
+        ]
+        rows.append(s.scalar(select(func.count(Venue.id))))
+        rows.append(s.scalar(select(func.count(Organization.id))))
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def rows_of(path: Path, encoding: str = "cp932") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode(encoding))))
+
+
+def write_rows(path: Path, rows: list[list[str]], encoding: str = "utf-8-sig") -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def by_id(engine: Engine, external_id: str) -> Resource:
+    with Session(engine) as s:
+        r = s.scalar(select(Resource).where(Resource.external_id == external_id))
+        assert r is not None
+        # load what the assertions read
+        _ = (r.categories, r.districts, r.schedules, r.organization,
+             r.venue.district if r.venue else None)
+        return r
+
+
+# ----------------------------------------------------------------------- a real file
+
+
+def test_a_cp932_file_with_other_headers_imports_without_editing(town: Engine) -> None:
+    result = load(town, CP932_FILE)
+    assert (result.created, result.updated, result.unchanged) == (8, 0, 0)
+    warnings = {(w.code, w.row, w.column) for w in result.warnings}
+    assert ("unknown_column", 1, "メモ") in warnings
+    assert ("schedule_not_understood", 8, "開催日") in warnings  # K-007: 不定期（要相談）
+
+    salon = by_id(town, "K-001")
+    assert [c.code for c in salon.categories] == ["salon"]
+    assert [d.code for d in salon.districts] == ["99999-01"]
+    assert salon.organization is not None and salon.organization.name == "本町一区自治会"
+    assert salon.venue is not None and salon.venue.name == "本町公民館"
+    assert salon.last_verified_on == dt.date(2024, 4, 1)
+    assert salon.fee_yen == 100 and salon.min_age == 65
+    assert salon.phone == "0000-00-0001" and salon.extra == {"市区町村名": "架空市"}
+    (schedule,) = salon.schedules
+    assert schedule.rrule == "FREQ=MONTHLY;BYDAY=2TH,4TH"
+    assert (schedule.start_time, schedule.end_time) == (dt.time(10), dt.time(12))
+    assert schedule.holiday_rule == "closed"
+    assert schedule.source_text is not None and "第２・第４木曜" in schedule.source_text
+
+    mini_day = by_id(town, "K-002")  # ~20 m from 上ノ原集会所: linked, not a new venue
+    assert mini_day.venue is not None and mini_day.venue.name == "上ノ原集会所"
+    assert mini_day.eligibility_attributes == ["要支援", "要介護"]
+
+    exercise = by_id(town, "K-008")  # the same hall as K-001, a couple of metres off
+    assert exercise.venue_id == salon.venue_id
+    assert exercise.schedules[0].rrule == "FREQ=WEEKLY;BYDAY=MO,WE,FR"
+
+    tea = by_id(town, "K-005")  # far from every venue: a venue is created in 新田
+    assert tea.status == "paused"
+    assert tea.venue is not None and tea.venue.district is not None
+    assert tea.venue.district.code == "99999-03"
+
+    garbage = by_id(town, "K-004")
+    assert garbage.public is False and garbage.venue is None
+    assert sorted(d.code for d in garbage.districts) == ["99999-01", "99999-02"]
+    assert garbage.schedules[0].year_end_closed is True
+
+    meals = by_id(town, "K-006")
+    assert [d.code for d in meals.districts] == ["99999"]  # 全域 = the municipality
+    assert meals.min_age == 65 and meals.eligibility_attributes == ["独居"]
+
+    watch = by_id(town, "K-007")
+    assert watch.schedule_understood is False
+    assert [s.understood for s in watch.schedules] == [False]
+    assert watch.schedules[0].source_text == "不定期（要相談）"
+
+    with Session(town) as s:
+        assert s.scalar(select(func.count(Organization.id))) == 4  # 社協 reused, not repeated
+        assert s.scalar(select(func.count(Venue.id))) == 3
+
+
+def test_reimport_changes_nothing_and_an_edit_bumps_the_version(
+    town: Engine, tmp_path: Path
+) -> None:
+    load(town, CP932_FILE)
+    before = table_signature(town)
+    again = load(town, CP932_FILE)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 8)
+    assert table_signature(town) == before
+    rows = rows_of(CP932_FILE)
+    rows[1][1] = "本町いきいきサロン（改称）"
+    rows[3][6] = "毎月第1月曜"  # K-003 (snow, 12月～3月) gets a monthly schedule instead
+    edited = write_rows(tmp_path / "edited.csv", rows, "cp932")
+    result = load(town, edited)
+    assert (result.created, result.updated, result.unchanged) == (0, 2, 6)
+    assert by_id(town, "K-001").name == "本町いきいきサロン（改称）"
+    assert by_id(town, "K-001").version == 2
+    assert by_id(town, "K-002").version == 1
+    assert by_id(town, "K-003").schedules[0].rrule == "FREQ=MONTHLY;BYDAY=1MO"
+
+
+def test_the_same_rows_as_xlsx_import_the_same(town: Engine, tmp_path: Path) -> None:
+    rows = rows_of(CP932_FILE)
+    path = tmp_path / "resources.xlsx"
+    path.write_bytes(write_xlsx(rows[0], rows[1:]))
+    assert load(town, path).created == 8
+    first = table_signature(town)
+    assert load(town, CP932_FILE).unchanged == 8
+    assert table_signature(town) == first
+
+
+# ----------------------------------------------------------------------- bad files
+
+
+PLANTED = [
+    # (row index in the file, column header, bad value, expected message code)
+    (1, "施設名", "", "required"),
+    (2, "実施サービス", "ｻﾛｿ", "unknown_category_suggest"),
+    (3, "緯度", "135.2", "coordinate_outside_japan"),
+    (4, "開始時刻", "25:00", "not_a_time"),
+    (5, "確認日", "令和1年4月1日", "bad_era_date"),
+    (6, "確認日", "2024/13/45", "not_a_date"),
+    (7, "活動地区", "本町三区", "unknown_district"),
+    (8, "ID", "K-001", "duplicate_id"),
+    (2, "活動状況", "たぶん", "bad_choice"),
+]
+
+
+def test_a_broken_file_is_refused_whole_with_every_bad_cell_named(
+    town: Engine, tmp_path: Path
+) -> None:
+    rows = rows_of(CP932_FILE)
+    header = rows[0]
+    for index, column, value, _ in PLANTED:
+        rows[index][header.index(column)] = value
+    rows[3][header.index("経度")] = "35.01"  # K-003 gets swapped coordinates
+    rows.append(["ｻﾛﾝ", "定員の誤り", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+                 "K-100", "", "", ""])
+    header.append("定員")
+    for row in rows[1:]:
+        row.append("")
+    rows[-1][-1] = "二十人"
+    broken = write_rows(tmp_path / "broken.csv", rows, "cp932")
+    before = table_signature(town)
+    with pytest.raises(InvalidInputError) as info:
+        load(town, broken)
+    assert table_signature(town) == before
+    found = {(p.row, p.column, p.code) for p in info.value.problems}
+    expected = {(i + 1, col, code) for i, col, _, code in PLANTED}
+    expected |= {(4, "経度", "coordinate_outside_japan"), (10, "定員", "not_integer")}
+    assert found == expected
+    text = info.value.describe("ja")
+    assert f"{broken}:3:実施サービス: 種別「ｻﾛｿ」は分類表にありません（候補: サロン" in text
+    assert f"{broken}:5:開始時刻: 「25:00」は時刻として読めません" in text
+    assert f"{broken}:9:ID: ID「K-001」がファイル内で重複しています（2行目にもあります）" in text
+    english = info.value.describe("en")
+    assert f"{broken}:8:活動地区: the district '本町三区' is not registered" in english
+
+
+def test_an_end_time_before_the_start_is_refused(town: Engine, tmp_path: Path) -> None:
+    rows = rows_of(CP932_FILE)
+    rows[1][5] = "9:00"
+    path = write_rows(tmp_path / "times.csv", rows)
+    with pytest.raises(InvalidInputError) as info:
+        load(town, path)
+    assert [(p.row, p.column, p.code) for p in info.value.problems] == [
+        (2, "終了時刻", "end_before_start")]
+
+
+def test_missing_required_columns_are_named(town: Engine, tmp_path: Path) -> None:
+    path = write_rows(tmp_path / "no_category.csv", [["ID", "名称"], ["X-1", "サロン"]])
+    with pytest.raises(InvalidInputError) as info:
+        load(town, path)
+    assert [(p.row, p.column, p.code) for p in info.value.problems] == [
+        (1, "種別", "missing_column")]
+
+
+def test_an_undecodable_file_is_refused_with_the_line(town: Engine, tmp_path: Path) -> None:
+    good = "ID,名称,種別\nX-1,サロン,サロン\n".encode()
+    path = tmp_path / "broken_bytes.csv"
+    path.write_bytes(good + b"X-2,\xff\xfe\xfa\xfb,\x80\x81\xfd\n")
+    with pytest.raises(InvalidInputError) as info:
+        load(town, path)
+    (problem,) = info.value.problems
+    assert problem.code == "bad_encoding" and problem.params["line"] == 3
+    assert "3行目" in problem.reason("ja")
+
+
+def test_macro_workbooks_are_refused(town: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "macro.xlsm"
+    shutil.copy(CP932_FILE, path)
+    with pytest.raises(InvalidInputError) as info:
+        load(town, path)
+    assert info.value.problems[0].code == "refused_format"
+
+
+# --------------------------------------------------------------------------- export
+
+
+def test_export_then_reimport_changes_nothing(town: Engine, tmp_path: Path) -> None:
+    load(town, CP932_FILE)
+    before = table_signature(town)
+    with Session(town) as s:
+        header, rows = export_rows(s, include_private=True)
+    assert len(rows) == 8
+    for name, data in (("out.csv", write_csv(header, rows)), ("out.xlsx", write_xlsx(header, rows))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = load(town, path)
+        assert (result.created, result.updated, result.unchanged) == (0, 0, 8), name
+        assert table_signature(town) == before
+
+
+def test_public_export_leaves_out_private_resources(town: Engine) -> None:
+    load(town, CP932_FILE)
+    with Session(town) as s:
+        _, public_rows = export_rows(s)
+        _, all_rows = export_rows(s, include_private=True)
+    assert {r[0] for r in all_rows} - {r[0] for r in public_rows} == {"K-004", "K-007"}
+
+
+def test_exported_cells_that_look_like_formulas_are_defused(town: Engine, tmp_path: Path) -> None:
+    rows = [["ID", "名称", "種別", "説明"], ["F-1", "=HYPERLINK(\"x\")", "サロン", "@SUM(A1)"]]
+    load(town, write_rows(tmp_path / "formula.csv", rows))
+    with Session(town) as s:
+        header, out = export_rows(s)
+    data = write_csv(header, out).decode("utf-8-sig")
+    assert "'=HYPERLINK" in data and "'@SUM(A1)" in data
+    path = tmp_path / "again.csv"
+    path.write_bytes(write_csv(header, out))
+    assert load(town, path).unchanged == 1
+    assert by_id(town, "F-1").name == "=HYPERLINK(\"x\")"
