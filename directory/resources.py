@@ -304,8 +304,7 @@ class ParsedRow:
     values: dict[str, Any]  # Resource columns
     categories: tuple[str, ...]
     district_ids: tuple[int, ...]
-    schedules: tuple[sched.ParsedSchedule, ...]
-    schedule_source: str
+    schedules: tuple[dict[str, Any], ...]  # Schedule rows (ScheduleParse.as_rows)
     organization: str | None
 
 
@@ -529,8 +528,7 @@ def _parse_row(ctx: _Context, row: int, cells: list[str | None],
         values=values,
         categories=categories,
         district_ids=district_ids,
-        schedules=parse_result.schedules if parse_result else (),
-        schedule_source=source,
+        schedules=tuple(parse_result.as_rows()) if parse_result else (),
         organization=get("organization"),
     )
 
@@ -634,13 +632,8 @@ def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
             continue
         changed.append((old.id, parsed, values | {"id": old.id, "version": old.version + 1,
                                                  "updated_at": now}))
-    if new_rows:
-        new_ids = list(session.scalars(
-            insert(Resource).returning(Resource.id, sort_by_parameter_order=True), new_rows
-        ))
-        result.created += len(new_ids)
-    else:
-        new_ids = []
+    new_ids = _insert_ids(session, Resource.__table__, new_rows, "external_id")
+    result.created += len(new_ids)
     if changed:
         _update_resources(session, [values for _, _, values in changed])
         changed_ids = [rid for rid, _, _ in changed]
@@ -653,23 +646,12 @@ def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
     targets = list(zip(new_ids, new_parsed, strict=True)) + [(rid, p) for rid, p, _ in changed]
     cats = [{"resource_id": rid, "category_code": c} for rid, p in targets for c in p.categories]
     dists = [{"resource_id": rid, "district_id": d} for rid, p in targets for d in p.district_ids]
-    schedules = [
-        {"resource_id": rid, **_schedule_values(s), "source_text": p.schedule_source,
-         "understood": p.values["schedule_understood"]}
-        for rid, p in targets for s in p.schedules
-    ]
-    # A schedule the parser could not read at all is still kept, with its text.
-    schedules += [
-        {"resource_id": rid, "rrule": None, "start_time": None, "end_time": None,
-         "season_start_month": None, "season_end_month": None, "holiday_rule": "open",
-         "year_end_closed": False, "source_text": p.schedule_source, "understood": False}
-        for rid, p in targets if not p.schedules and not p.values["schedule_understood"]
-    ]
+    schedules = [{"resource_id": rid, **row} for rid, p in targets for row in p.schedules]
     for table, payload in ((resource_category, cats), (resource_district, dists)):
         if payload:
             session.execute(insert(table), payload)
     if schedules:
-        session.execute(insert(Schedule), schedules)
+        session.execute(insert(Schedule.__table__), schedules)
     session.flush()
     if progress:
         progress("write", total, total)
@@ -700,19 +682,15 @@ def _update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
         raise ConcurrentEditError(msg)
 
 
-def _schedule_values(s: sched.ParsedSchedule) -> dict[str, Any]:
-    return {
-        "rrule": s.rrule, "start_time": s.start_time, "end_time": s.end_time,
-        "season_start_month": s.season_start_month, "season_end_month": s.season_end_month,
-        "holiday_rule": s.holiday_rule, "year_end_closed": s.year_end_closed,
-    }
+_SCHEDULE_FIELDS = (
+    "rrule", "start_time", "end_time", "season_start_month", "season_end_month",
+    "holiday_rule", "year_end_closed", "source_text", "understood",
+)
 
 
 def _links_of(parsed: ParsedRow) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     schedules = tuple(sorted(
-        ((*_schedule_values(s).values(), parsed.schedule_source) for s in parsed.schedules),
-        key=repr,
-    ))
+        (tuple(row[f] for f in _SCHEDULE_FIELDS) for row in parsed.schedules), key=repr))
     return tuple(sorted(parsed.categories)), tuple(sorted(parsed.district_ids)), schedules
 
 
@@ -728,12 +706,7 @@ def _existing_links(session: Session, ids: list[int]) -> dict[int, tuple[Any, An
                 resource_district.c.resource_id.in_(chunk))):
             dists[rid].append(did)
         for s in session.execute(select(Schedule.__table__).where(Schedule.resource_id.in_(chunk))):
-            if s.rrule is None and not s.understood and s.start_time is None:
-                continue  # the placeholder kept for a schedule not understood at all
-            scheds[s.resource_id].append((
-                s.rrule, s.start_time, s.end_time, s.season_start_month, s.season_end_month,
-                s.holiday_rule, s.year_end_closed, s.source_text,
-            ))
+            scheds[s.resource_id].append(tuple(getattr(s, f) for f in _SCHEDULE_FIELDS))
     return {
         rid: (tuple(sorted(cats[rid])), tuple(sorted(dists[rid])),
               tuple(sorted(scheds[rid], key=repr)))
@@ -752,6 +725,23 @@ _COMPARED = (
 
 def _same(old: Any, values: dict[str, Any]) -> bool:
     return all(getattr(old, key) == values.get(key) for key in _COMPARED)
+
+
+def _insert_ids(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> list[int]:
+    """Insert rows with one executemany and return their ids, in the rows' order.
+
+    A plain executemany then a SELECT on the unique ``key`` is several times faster
+    than INSERT … RETURNING row by row, on both engines.
+    """
+    if not rows:
+        return []
+    session.execute(insert(table), rows)
+    ids: dict[Any, int] = {}
+    keys = [row[key] for row in rows]
+    for chunk in _chunks(keys, 5000):
+        ids.update((k, i) for i, k in session.execute(
+            select(table.c.id, table.c[key]).where(table.c[key].in_(chunk))))
+    return [ids[k] for k in keys]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -778,12 +768,9 @@ def _organizations(session: Session, names: Iterable[str | None]) -> dict[str, i
         ):
             ids[key] = org_id
     missing = [{"name": wanted[k], "name_key": k} for k in wanted if k not in ids]
-    if missing:
-        created = session.scalars(
-            insert(Organization).returning(Organization.id, sort_by_parameter_order=True), missing
-        )
-        for org_id, row in zip(created, missing, strict=True):
-            ids[row["name_key"]] = org_id
+    created = _insert_ids(session, Organization.__table__, missing, "name_key")
+    for org_id, row in zip(created, missing, strict=True):
+        ids[row["name_key"]] = org_id
     return {name: ids[key] for key, name in wanted.items()} | {
         name: ids[normalize(name)] for name in all_names
     }
@@ -852,8 +839,7 @@ def _venues(session: Session, rows: list[ParsedRow]) -> list[int | None]:
             "properties": {"created_from": r.values["external_id"]},
             "updated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
         })
-    created = list(session.scalars(
-        insert(Venue).returning(Venue.id, sort_by_parameter_order=True), new_venues))
+    created = _insert_ids(session, Venue.__table__, new_venues, "code")
     venue_of_leader = dict(zip(leaders, created, strict=True))
     for a, k in enumerate(pending):
         result[located[k][0]] = venue_of_leader[leader[a]]
