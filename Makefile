@@ -39,6 +39,7 @@ test-pg: install
 
 bench: install
 	$(BIN)/python benchmarks/import_geography.py --quick
+	$(BIN)/python benchmarks/import_resources.py --quick
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

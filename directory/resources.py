@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
+from directory.bulk import bulk_insert
 from directory.errors import (
     ConcurrentEditError,
     InvalidInputError,
@@ -372,7 +373,11 @@ def _district_lookup(session: Session) -> tuple[dict[str, int], dict[str, list[i
 
 def parse_rows(table: Table, session: Session, path: str,
                progress: Progress | None = None) -> tuple[list[ParsedRow], _Context]:
-    """Check every cell of every row; collect all errors and warnings (nothing written)."""
+    """Check every cell of every row; collect all errors and warnings (nothing written).
+
+    Consumes ``table.rows`` as it goes, so the raw cells and the parsed rows are not
+    both held in memory at once.
+    """
     index, extras, errors, warnings = _map_header(path, table.header)
     by_code, by_name, municipalities = _district_lookup(session)
     ctx = _Context(path, table.header, index, extras, by_code, by_name, municipalities, errors,
@@ -382,12 +387,16 @@ def parse_rows(table: Table, session: Session, path: str,
     parsed: list[ParsedRow] = []
     seen_ids: dict[str, int] = {}
     total = len(table.rows)
-    for n, (row_number, cells) in enumerate(table.rows):
+    raw_rows = table.rows
+    for n in range(total):
         if progress and n % 5000 == 0:
             progress("check", n, total)
+        row_number, cells = raw_rows[n]
+        raw_rows[n] = None  # type: ignore[call-overload]  # free each raw row once read
         row = _parse_row(ctx, row_number, cells, seen_ids)
         if row is not None:
             parsed.append(row)
+    table.rows = []
     if progress:
         progress("check", total, total)
     return parsed, ctx
@@ -608,26 +617,31 @@ def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
     org_ids = _organizations(session, [r.organization for r in rows])
     venue_ids = _venues(session, rows)
     ids = [r.values["external_id"] for r in rows]
-    existing: dict[str, Any] = {}
+    # Only what the comparison needs, as plain tuples: 150,000 full rows would not fit
+    # the memory budget. Locked FOR UPDATE (SQLite: inside BEGIN IMMEDIATE).
+    table = Resource.__table__
+    compared = [table.c[k] for k in _COMPARED]
+    existing: dict[str, _Existing] = {}
     for chunk in _chunks(ids, 5000):
-        for resource in session.execute(
-            select(Resource.__table__).where(Resource.external_id.in_(chunk)).with_for_update()
+        for row in session.execute(
+            select(table.c.id, table.c.version, table.c.external_id, *compared)
+            .where(table.c.external_id.in_(chunk)).with_for_update()
         ):
-            existing[resource.external_id] = resource
+            existing[row[2]] = _Existing(row[0], row[1], _digest(row[3:]))
     existing_links = _existing_links(session, [e.id for e in existing.values()])
     new_rows: list[dict[str, Any]] = []
     changed: list[tuple[int, ParsedRow, dict[str, Any]]] = []
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for parsed, venue_id in zip(rows, venue_ids, strict=True):
-        values = dict(parsed.values)
+        values = parsed.values  # completed in place: no second copy of 150,000 dicts
         values["organization_id"] = org_ids.get(parsed.organization) if parsed.organization else None
         values["venue_id"] = venue_id
         old = existing.get(values["external_id"])
         if old is None:
-            new_rows.append(values | {"version": 1, "created_at": now, "updated_at": now})
+            values.update(version=1, created_at=now, updated_at=now)
+            new_rows.append(values)
             continue
-        links = existing_links.get(old.id, ((), (), ()))
-        if _same(old, values) and links == _links_of(parsed):
+        if _same(old, values) and existing_links.get(old.id) == hash(_links_of(parsed)):
             result.unchanged += 1
             continue
         changed.append((old.id, parsed, values | {"id": old.id, "version": old.version + 1,
@@ -647,11 +661,9 @@ def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
     cats = [{"resource_id": rid, "category_code": c} for rid, p in targets for c in p.categories]
     dists = [{"resource_id": rid, "district_id": d} for rid, p in targets for d in p.district_ids]
     schedules = [{"resource_id": rid, **row} for rid, p in targets for row in p.schedules]
-    for table, payload in ((resource_category, cats), (resource_district, dists)):
-        if payload:
-            session.execute(insert(table), payload)
-    if schedules:
-        session.execute(insert(Schedule.__table__), schedules)
+    bulk_insert(session, resource_category, cats)
+    bulk_insert(session, resource_district, dists)
+    bulk_insert(session, Schedule.__table__, schedules)
     session.flush()
     if progress:
         progress("write", total, total)
@@ -694,11 +706,14 @@ def _links_of(parsed: ParsedRow) -> tuple[tuple[Any, ...], tuple[Any, ...], tupl
     return tuple(sorted(parsed.categories)), tuple(sorted(parsed.district_ids)), schedules
 
 
-def _existing_links(session: Session, ids: list[int]) -> dict[int, tuple[Any, Any, Any]]:
-    cats: dict[int, list[str]] = defaultdict(list)
-    dists: dict[int, list[int]] = defaultdict(list)
-    scheds: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+def _existing_links(session: Session, ids: list[int]) -> dict[int, int]:
+    """For each resource id, the fingerprint of its categories, districts and schedules
+    (compared with :func:`_links_of` of the file's row), one chunk at a time."""
+    digests: dict[int, int] = {}
     for chunk in _chunks(ids, 5000):
+        cats: dict[int, list[str]] = defaultdict(list)
+        dists: dict[int, list[int]] = defaultdict(list)
+        scheds: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         for rid, code in session.execute(select(resource_category).where(
                 resource_category.c.resource_id.in_(chunk))):
             cats[rid].append(code)
@@ -707,11 +722,10 @@ def _existing_links(session: Session, ids: list[int]) -> dict[int, tuple[Any, An
             dists[rid].append(did)
         for s in session.execute(select(Schedule.__table__).where(Schedule.resource_id.in_(chunk))):
             scheds[s.resource_id].append(tuple(getattr(s, f) for f in _SCHEDULE_FIELDS))
-    return {
-        rid: (tuple(sorted(cats[rid])), tuple(sorted(dists[rid])),
-              tuple(sorted(scheds[rid], key=repr)))
-        for rid in ids
-    }
+        for rid in chunk:
+            digests[rid] = hash((tuple(sorted(cats[rid])), tuple(sorted(dists[rid])),
+                                 tuple(sorted(scheds[rid], key=repr))))
+    return digests
 
 
 _COMPARED = (
@@ -723,8 +737,21 @@ _COMPARED = (
 )
 
 
-def _same(old: Any, values: dict[str, Any]) -> bool:
-    return all(getattr(old, key) == values.get(key) for key in _COMPARED)
+@dataclass(frozen=True, slots=True)
+class _Existing:
+    id: int
+    version: int
+    digest: int  # of the _COMPARED columns, in order (see _digest)
+
+
+def _digest(values: Iterable[Any]) -> int:
+    """A 64-bit fingerprint of a row's values, so 150,000 existing rows can be compared
+    without holding them all; JSON values (dicts, lists) are fingerprinted by repr."""
+    return hash(tuple(repr(v) if isinstance(v, dict | list) else v for v in values))
+
+
+def _same(old: _Existing, values: dict[str, Any]) -> bool:
+    return old.digest == _digest(values.get(key) for key in _COMPARED)
 
 
 def _insert_ids(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> list[int]:
@@ -735,7 +762,7 @@ def _insert_ids(session: Session, table: Any, rows: list[dict[str, Any]], key: s
     """
     if not rows:
         return []
-    session.execute(insert(table), rows)
+    bulk_insert(session, table, rows)
     ids: dict[Any, int] = {}
     keys = [row[key] for row in rows]
     for chunk in _chunks(keys, 5000):
