@@ -402,17 +402,23 @@ def parse_rows(table: Table, session: Session, path: str,
     return parsed, ctx
 
 
-def _cell(ctx: _Context, cells: list[str | None], key: str) -> str | None:
-    i = ctx.header_index.get(key)
-    if i is None or i >= len(cells):
-        return None
-    value = cells[i]
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.startswith("'") and value[1:2] in _FORMULA_START:
-        value = value[1:]  # written by our own export to defuse a formula (see _safe_cell)
-    return value
+def _row_cells(ctx: _Context, cells: list[str | None]) -> dict[str, str]:
+    """The row's non-empty cells by column key, stripped (one pass per row)."""
+    found: dict[str, str] = {}
+    width = len(cells)
+    for key, i in ctx.header_index.items():
+        if i >= width:
+            continue
+        value = cells[i]
+        if value is None:
+            continue
+        value = value.strip()
+        if not value:
+            continue
+        if value[0] == "'" and value[1:2] in _FORMULA_START:
+            value = value[1:]  # written by our own export to defuse a formula (see _safe_cell)
+        found[key] = value
+    return found
 
 
 def _parse_row(ctx: _Context, row: int, cells: list[str | None],
@@ -422,8 +428,7 @@ def _parse_row(ctx: _Context, row: int, cells: list[str | None],
     def error(key: str, code: str, **params: Any) -> None:
         ctx.errors.append(Problem(code, params, row=row, column=_header_of(ctx, key)))
 
-    def get(key: str) -> str | None:
-        return _cell(ctx, cells, key)
+    get = _row_cells(ctx, cells).get
 
     def parse(key: str, fn: Callable[..., Any], *args: Any) -> Any:
         raw = get(key)
