@@ -163,6 +163,109 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "予定「{value}」を解釈できません（そのまま保存し、マッチングでは使いません）",
         "the schedule {value!r} could not be understood (kept as written, not used for matching)",
     ),
+    # needs (JSON, DATA_FORMATS §4). "row" is the need's position in the list (1 = first).
+    # Need text is personal data: no message takes the text as a parameter.
+    "json_not_utf8": (
+        "UTF-8 として読めません（{line}行目）。JSON は UTF-8 で保存してください",
+        "not UTF-8 (line {line}); save the JSON file as UTF-8",
+    ),
+    "not_a_list": (
+        "ニーズの一覧（JSON の配列 [...]）ではありません",
+        "not a list of needs (a JSON array [...])",
+    ),
+    "not_an_object": (
+        "ニーズが JSON のオブジェクト（{{...}}）ではありません",
+        "the need is not a JSON object ({{...}})",
+    ),
+    "duplicate_need_id": (
+        "id「{value}」がファイル内で重複しています（{other}件目にもあります）",
+        "the id {value!r} appears more than once in the file (also need {other})",
+    ),
+    "district_not_leaf": (
+        "「{value}」は{level}です。ニーズには地区（行政区・町内会、level が district のもの）を"
+        "指定してください",
+        "{value!r} is a {level}; a need must name a district (level district)",
+    ),
+    "categories_or_text_required": (
+        "categories か text のどちらかが必要です",
+        "either categories or text is required",
+    ),
+    "categories_not_inferred": (
+        "カテゴリを特定できません（text から推定できませんでした。categories を書いてください）",
+        "cannot tell the category (nothing could be inferred from text; add categories)",
+    ),
+    "categories_inferred": (
+        "text からカテゴリを推定しました: {categories}（推定として記録しました。確認してください）",
+        "categories inferred from text: {categories} (recorded as inferred; please check)",
+    ),
+    "not_a_list_field": (
+        "リスト（[...]）で書いてください",
+        "write a list ([...])",
+    ),
+    "bad_weekday": (
+        "「{value}」は曜日として読めません（例: 月、火曜、水曜日、平日、土日）",
+        "{value!r} is not a weekday (e.g. 月, 火曜, 水曜日, 平日, 土日, Mon)",
+    ),
+    "not_a_time_range": (
+        "「{value}」は時間帯として読めません（例: 07:00-09:00、10時～12時、午前）",
+        "{value!r} is not a time range (e.g. 07:00-09:00, 10時～12時, 午前)",
+    ),
+    "bad_month": (
+        "「{value}」は月（1〜12）ではありません",
+        "{value!r} is not a month (1–12)",
+    ),
+    "out_of_range": (
+        "「{value}」は {low}〜{high} の範囲にありません",
+        "{value!r} is not between {low} and {high}",
+    ),
+    "not_boolean": (
+        "「{value}」は true / false（あり / なし）ではありません",
+        "{value!r} is not true / false (あり / なし)",
+    ),
+    "unknown_attribute": (
+        "属性「{value}」は使われません（{allowed} のいずれか）。保存しませんでした",
+        "the attribute {value!r} is not used (one of {allowed}); it was not stored",
+    ),
+    "date_in_future": (
+        "「{value}」は未来の日付です",
+        "{value!r} is in the future",
+    ),
+    "location_outside_district": (
+        "位置 ({lat}, {lon}) が地区「{district}」から約 {km} km 離れています。緯度・経度か地区を"
+        "確認してください",
+        "the location ({lat}, {lon}) is about {km} km outside the district {district!r}; check "
+        "the coordinates or the district",
+    ),
+    "resident_not_pseudonym": (
+        "resident には仮名の番号（英数字と - _ . : からなり数字を含むもの。例: R-3f9a）を書いて"
+        "ください。氏名は書かないでください",
+        "resident must be a pseudonymous reference (letters, digits and - _ . : with at least "
+        "one digit, e.g. R-3f9a); never a name",
+    ),
+    "id_looks_like_name": (
+        "id が人の名前のように見えます。番号（例: N-0001）を使ってください（氏名は書かないでください）",
+        "the id looks like a person's name; use a number such as N-0001 (never a name)",
+    ),
+    "consent_by_unknown": (
+        "consent_by には {allowed} のいずれかを書いてください（氏名は書かないでください）",
+        "consent_by must be one of {allowed} (never a name)",
+    ),
+    "basis_missing": (
+        "同意（consent_on）も法令上の根拠（basis）も記録されていません",
+        "neither consent (consent_on) nor a statutory ground (basis) is recorded",
+    ),
+    "personal_field_ignored": (
+        "「{field}」は個人を特定する情報のため保存しません（仮名の resident を使ってください）",
+        "{field!r} identifies a person and is not stored (use a pseudonymous resident)",
+    ),
+    "unknown_field": (
+        "項目「{field}」は使われません（無視しました）",
+        "the field {field!r} is not used (ignored)",
+    ),
+    "too_long": (
+        "{max} 文字を超えています",
+        "longer than {max} characters",
+    ),
 }
 
 

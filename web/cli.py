@@ -227,6 +227,18 @@ def import_resources_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
     _run_import(import_resources, file, as_json, dry_run, progress=True)
 
 
+@import_.command("needs")
+@_import_options
+def import_needs_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """ニーズ（JSON, DATA_FORMATS §4）を読み込みます。全件か、何も読み込まないかです。
+
+    ニーズは要配慮個人情報です。text（相談内容）はエラー表示にも出しません。
+    """
+    from matching.needs import import_needs
+
+    _run_import(import_needs, file, as_json, dry_run)
+
+
 # ----------------------------------------------------------------------------- export
 
 
@@ -242,24 +254,40 @@ def export() -> None:
 @click.option("--all", "include_private", is_flag=True, help="非公開の資源も含める")
 @_lang_option
 def export_resources_cmd(fmt: str, output: Path | None, include_private: bool) -> None:
-    """地域資源を書き出します（公開の資源のみ。--all で全件）。"""
+    """地域資源を書き出します（公開の資源のみ。--all で全件）。
+
+    csv/xlsx は取り込みと同じ形式（DATA_FORMATS §3）、geojson・hsds（Open Referral HSDS
+    3.0）・ics（iCalendar）は公開用の形式です。ニーズは決して含まれません。
+    """
+    from directory import exports
     from directory.resources import export_rows, write_csv, write_xlsx
 
-    if fmt not in ("csv", "xlsx"):
-        _fail(NOT_YET["en" if _lang() == "en" else "ja"], code=2)
     if fmt == "xlsx" and output is None:
         _fail(_t("xlsx は -o でファイルを指定してください", "xlsx needs -o FILE"), code=2)
     engine = _ready_engine()
     with make_sessionmaker(engine)() as session:
-        header, rows = export_rows(session, include_private=include_private)
-    data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
+        if fmt in ("csv", "xlsx"):
+            header, rows = export_rows(session, include_private=include_private)
+            data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
+            count = len(rows)
+        elif fmt == "geojson":
+            doc = exports.resources_geojson(session, include_private=include_private)
+            data = json.dumps(doc, ensure_ascii=False, indent=1).encode()
+            count = len(doc["features"])
+        elif fmt == "hsds":
+            doc = exports.resources_hsds(session, include_private=include_private)
+            data = json.dumps(doc, ensure_ascii=False, indent=1).encode()
+            count = len(doc["services"])
+        else:
+            data = exports.resources_ics(session, include_private=include_private)
+            count = data.count(b"BEGIN:VEVENT")
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
         output.write_bytes(data)
-        click.echo(_t(f"{output}: {len(rows)} 件を書き出しました",
-                      f"{output}: {len(rows)} resources written"), err=True)
+        click.echo(_t(f"{output}: {count} 件を書き出しました", f"{output}: {count} items written"),
+                   err=True)
 
 
 # ---------------------------------------------------------------------------- schedule
@@ -392,7 +420,6 @@ def audit() -> None:
 
 
 for _name, _group, _help in (
-    ("needs", import_, "ニーズ（JSON）を読み込みます（未実装）"),
     ("resident", map_, "住民向け地図（未実装）"),
     ("coordinator", map_, "コーディネーター向け地図（未実装）"),
     ("unmet", map_, "未充足ニーズの地図（未実装）"),

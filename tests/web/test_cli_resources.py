@@ -96,3 +96,20 @@ def test_schedule_expand_refuses_what_it_cannot_understand(cli) -> None:
                  "--json")
     assert result.exit_code == 1
     assert "不定期" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "hsds", "ics"])
+def test_open_exports_leave_out_private_resources(town_cli, fmt: str, tmp_path: Path) -> None:
+    town_cli("import", "resources", DATA / "resources_cp932.csv")
+    out = tmp_path / f"out.{fmt}"
+    result = town_cli("export", "resources", "--format", fmt, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "本町いきいきサロン" in text  # public
+    assert "西部ごみ出しサポート" not in text  # 公開=否
+    everything = town_cli("export", "resources", "--format", fmt, "--all")
+    assert "西部ごみ出しサポート" in everything.stdout_bytes.decode("utf-8")
+    if fmt != "ics":
+        json.loads(text)
+    else:
+        assert text.startswith("BEGIN:VCALENDAR")
