@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from directory.errors import InvalidInputError, Problem
 from directory.models import DISTRICT_LEVELS, District, Venue
 from directory.queries import ancestor_at, ancestor_map
+from directory.state import bump
 from directory.text import normalize
 
 WGS84 = "EPSG:4326"
@@ -317,6 +318,7 @@ def import_districts(session: Session, path: Path) -> ImportResult:
     session.flush()
     if result.created or result.updated:
         place_all_venues(session)
+        bump(session)
     return result
 
 
@@ -437,6 +439,8 @@ def import_venues(session: Session, path: Path) -> ImportResult:
         else:
             result.unchanged += 1
     session.flush()
+    if result.created or result.updated:
+        bump(session)
     return result
 
 

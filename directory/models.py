@@ -276,11 +276,27 @@ class Schedule(Base):
         return f"<Schedule {self.id} {self.rrule!r}>"
 
 
+class DirectoryState(Base):
+    """One row whose ``version`` grows with every committed change to the directory.
+
+    Matching keeps an in-memory snapshot of the directory; every process (or host) that
+    shares the database compares this counter with its snapshot's before matching, so
+    none matches against a directory older than the last change it can see. Writers bump
+    it in the same transaction as their change (:func:`directory.state.bump`).
+    """
+
+    __tablename__ = "directory_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
 __all__ = [
     "DISTRICT_LEVELS",
     "RESOURCE_STATUSES",
     "Base",
     "Category",
+    "DirectoryState",
     "District",
     "Geometry",
     "Organization",

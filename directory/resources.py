@@ -47,6 +47,7 @@ from directory.models import (
     resource_district,
 )
 from directory.queries import ancestor_at, ancestor_map
+from directory.state import bump
 from directory.tables import Table, read_table
 from directory.taxonomy import load_taxonomy, split_categories
 from directory.text import normalize
@@ -611,6 +612,8 @@ def import_resources(session: Session, path: Path,
     result = ImportResult(warnings=ctx.warnings)
     if rows:
         _write(session, rows, result, progress)
+    if result.created or result.updated:
+        bump(session)
     return result
 
 

@@ -66,13 +66,22 @@ def require_current(engine: Engine) -> None:
 
 def sync_categories(session: Session) -> None:
     """Make the ``category`` table equal the taxonomy file (the single source of truth)."""
+    from directory.state import bump
     from directory.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy()
     existing = {c.code: c for c in session.scalars(select(Category))}
+    changed = False
     for cat in taxonomy.categories.values():
-        row = existing.get(cat.code) or Category(code=cat.code)
-        row.parent_code = cat.parent
-        row.label_ja = cat.label_ja
-        row.label_en = cat.label_en
-        session.add(row)
+        row = existing.get(cat.code)
+        if row is None:
+            row = Category(code=cat.code)
+            session.add(row)
+        values = {"parent_code": cat.parent, "label_ja": cat.label_ja, "label_en": cat.label_en}
+        if any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            changed = True
+    if changed:
+        session.flush()
+        bump(session)

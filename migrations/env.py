@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import matching.models  # noqa: F401  (registers need, need_category, match on Base.metadata)
 from directory.db import make_engine
 from directory.models import Base
 

@@ -42,3 +42,29 @@ def test_sqlite_runs_with_foreign_keys_and_wal(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_every_directory_write_bumps_the_change_counter(engine: Engine) -> None:
+    """Matching processes rely on this counter to notice a stale snapshot."""
+    from pathlib import Path
+
+    from directory.db import transaction
+    from directory.geography import import_districts, import_venues
+    from directory.resources import import_resources
+    from directory.state import current
+
+    data = Path(__file__).resolve().parent / "data" / "other_town"
+    seen = []
+    with engine.connect() as conn:
+        seen.append(current(conn))
+    for importer, path in ((import_districts, data / "districts.geojson"),
+                           (import_venues, data / "venues.geojson"),
+                           (import_resources, data / "resources_cp932.csv"),
+                           (import_resources, data / "resources_cp932.csv")):
+        with transaction(engine) as s:
+            importer(s, path)
+        with engine.connect() as conn:
+            seen.append(current(conn))
+    assert seen[0] >= 1  # the taxonomy mirror was written by upgrade
+    assert seen[1] > seen[0] and seen[2] > seen[1] and seen[3] > seen[2]
+    assert seen[4] == seen[3]  # re-importing an unchanged file is not a change

@@ -352,15 +352,19 @@ def demo_load(as_json: bool) -> None:
     engine = _engine()
     upgrade(engine)
     lang = _lang()
+    manifest = demo_manifest()
     try:
         with transaction(engine) as session:
             results = load_demo(session)
+            if "needs" in manifest:  # matching's data: loaded here to keep directory → matching out
+                from matching.needs import import_needs
+
+                results["needs"] = import_needs(session, SEEDS_DIR / manifest["needs"])
     except InvalidInputError as exc:
         _fail(exc.describe(lang))
     if as_json:
         click.echo(json.dumps({k: r.as_json(lang) for k, r in results.items()},
                               ensure_ascii=False))
-    manifest = demo_manifest()
     for name, result in results.items():
         _report(SEEDS_DIR / manifest[name], result, False, dry_run=False)
 
