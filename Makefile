@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 # The PostgreSQL server CI and developers' machines run (trust auth); override as needed.
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install db demo run serve test test-sqlite test-pg lint bench clean
+.PHONY: install db demo run serve test test-sqlite test-pg lint bench clean vendor vendor-check
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,15 @@ test-pg: install
 bench: install
 	$(BIN)/python benchmarks/import_geography.py --quick
 	$(BIN)/python benchmarks/import_resources.py --quick
+	$(BIN)/python benchmarks/maps.py --quick
+
+# Leaflet and friends are vendored in web/static/vendor (maps must work on closed networks);
+# `make vendor` refetches the pinned versions from the npm registry, `vendor-check` verifies.
+vendor: install
+	bash scripts/vendor_assets.sh
+
+vendor-check: install
+	bash scripts/vendor_assets.sh --check
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -29,9 +29,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from web import db, errors, views
+    from web import db, errors, maps_views, views
 
     db.init_app(app)
     errors.init_app(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(maps_views.bp)
     return app

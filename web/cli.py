@@ -7,6 +7,7 @@ Messages are Japanese unless ``--lang en`` or ``LANG=en_…``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -369,6 +370,95 @@ def demo_load(as_json: bool) -> None:
         _report(SEEDS_DIR / manifest[name], result, False, dry_run=False)
 
 
+# ---------------------------------------------------------------------------- matching
+
+
+def _on_option(func: F) -> F:
+    return click.option(
+        "--on", "on", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help="この日から4週間の予定で判定（既定: 今日）",
+    )(func)
+
+
+def _scored(need_ids: tuple[str, ...], on: Any, top: int, *, record: bool) -> tuple[Any, Any]:
+    from matching.service import (
+        SnapshotCache,
+        UnknownNeedError,
+        load_needs,
+        match_needs,
+        record_proposals,
+    )
+
+    engine = _ready_engine()
+    day = on.date() if on is not None else dt.date.today()
+    with transaction(engine) as session:
+        try:
+            needs = load_needs(session, need_ids)
+        except UnknownNeedError as exc:
+            _fail(_t(f"ニーズが見つかりません: {exc}", f"no such need: {exc}"))
+        results = match_needs(session, SnapshotCache(), needs, on=day, top=top)
+        if record:
+            record_proposals(session, needs, results)
+        session.expunge_all()
+    return needs, results
+
+
+@main.command()
+@click.option("--need", "need_ids", multiple=True, help="ニーズの id（複数可。省略時は未対応の全件）")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100))
+@_on_option
+@click.option("--json", "as_json", is_flag=True, help="DATA_FORMATS §5 の JSON で標準出力へ")
+@_lang_option
+def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
+    """ニーズに合う地域資源を、理由つきで順位づけします（提案として記録します）。"""
+    from matching.engine import result_to_json
+
+    _, results = _scored(need_ids, on, top, record=True)
+    if as_json:
+        click.echo(json.dumps([result_to_json(r) for r in results], ensure_ascii=False))
+        return
+    for r in results:
+        if r.unmet:
+            reason = _UNMET_LABELS.get(r.unmet_reason or "", r.unmet_reason)
+            near = f"（最も近い候補: {r.near_miss.name} — {'、'.join(r.near_miss.reasons)}）" \
+                if r.near_miss else ""
+            click.echo(f"{r.need_id}: " + _t(f"未充足・{reason}{near}", f"unmet: {r.unmet_reason}"))
+            continue
+        click.echo(f"{r.need_id}:")
+        for rank, m in enumerate(r.matches, start=1):
+            click.echo(f"  {rank}. {m.name} [{m.external_id}] {m.score:.2f}  {'・'.join(m.reasons)}")
+
+
+_UNMET_LABELS = {
+    "no_resource": "該当する資源がない", "schedule": "日時が合わない", "capacity": "定員に空きがない",
+    "eligibility": "対象者の条件に合わない", "distance": "遠すぎる", "paused": "休止中の資源しかない",
+}
+
+
+@main.command()
+@click.option("--level", type=click.Choice(["district", "area", "municipality"]),
+              default="district", show_default=True)
+@_on_option
+@click.option("--json", "as_json", is_flag=True, help="JSON で標準出力へ")
+@_lang_option
+def unmet(level: str, on: Any, as_json: bool) -> None:
+    """未充足ニーズを地区（または圏域・市町村）・種別・理由ごとに数えます。"""
+    from directory.taxonomy import load_taxonomy
+    from matching.service import unmet_counts
+
+    engine = _ready_engine()
+    needs, results = _scored((), on, 1, record=False)
+    with make_sessionmaker(engine)() as session:
+        rows = unmet_counts(session, needs, results, level=level)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False))
+        return
+    taxonomy = load_taxonomy()
+    for r in rows:
+        label = taxonomy[r.category].label(_lang()) if r.category in taxonomy else r.category
+        click.echo(f"{r.name}\t{label}\t{_UNMET_LABELS.get(r.reason, r.reason)}\t{r.count}")
+
+
 # ------------------------------------------------------------------------------ serve
 
 
@@ -439,8 +529,6 @@ for _name, _group, _help in (
 ):
     _not_yet(_name, _group, _help)
 
-for _name, _help in (("match", "マッチング（未実装）"), ("unmet", "未充足ニーズの集計（未実装）")):
-    _not_yet(_name, main, _help)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,7 +103,7 @@ def test_demo_load_is_idempotent(cli, db_url: str) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["match", "--json"], ["unmet", "--json"], ["map", "coordinator", "-o", "x.html"],
+    [["report", "annual", "--fy", "2024"], ["user", "add", "x"], ["map", "coordinator", "-o", "x.html"],
      ["map", "resident", "-o", "x.html"]],
 )
 def test_commands_not_built_yet_say_so_with_exit_2(cli, args: list[str]) -> None:

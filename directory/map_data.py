@@ -1,0 +1,293 @@
+"""Plain data for the maps, read from the directory tables only.
+
+The maps (``maps/``) are pure functions of these dataclasses, so what a published map can
+show is decided here, by construction: :func:`public_resources` selects public, active
+resources and copies a short allow-list of fields into :class:`PublicResource`, a type that
+has no field able to carry a need (no description, notes, organisation contact or
+free-form extras). Nothing in this module reads the matching tables, so a resident map
+cannot reach need records however it is called.
+
+SQLAlchemy and the ORM models are imported inside the functions, not at module level, so
+``maps`` can import these dataclasses without importing a database module (the arrows
+point web → maps → directory, and maps stay free of DB code).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+    from sqlalchemy.orm import Session
+
+__all__ = [
+    "CoordinatorResource",
+    "MapDistrict",
+    "PublicResource",
+    "UnknownAreaError",
+    "coordinator_resources",
+    "map_districts",
+    "public_resources",
+]
+
+
+class UnknownAreaError(LookupError):
+    """No district, area or municipality has the requested code."""
+
+    def __init__(self, code: str):
+        super().__init__(f"unknown area code {code!r}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PublicResource:
+    """What a published resident map may show about one resource, and nothing more.
+
+    Only public (公開=可), active resources become one: ``status`` is always ``"active"``
+    and the constructor refuses anything else, so a paused or ended resource cannot slip
+    onto a handout. ``lat``/``lon`` are the resource's own point or its venue's; both None
+    when it serves districts without a venue (snow removal, garbage help).
+    ``categories`` are taxonomy codes in taxonomy order (the first one styles the marker).
+    """
+
+    external_id: str
+    name: str
+    categories: tuple[str, ...]
+    lat: float | None
+    lon: float | None
+    districts: tuple[str, ...]  # codes of the districts served
+    schedule: str  # in words
+    phone: str | None
+    address: str | None
+    place: str | None  # 方書 or venue name (〇〇集会所 和室)
+    status: str
+    last_verified_on: dt.date | None
+
+    def __post_init__(self) -> None:
+        if self.status != "active":
+            raise ValueError(
+                f"{self.external_id}: a PublicResource must be active, not {self.status!r}"
+            )
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError(f"{self.external_id}: lat and lon must both be given or neither")
+
+
+@dataclass(frozen=True)
+class CoordinatorResource:
+    """One resource on a coordinator's working map: any status, public or not.
+
+    A separate type from :class:`PublicResource` (not a subclass), so a resident map,
+    which accepts only ``PublicResource``, refuses it even when its data looks public.
+    """
+
+    external_id: str
+    name: str
+    categories: tuple[str, ...]
+    lat: float | None
+    lon: float | None
+    districts: tuple[str, ...]
+    schedule: str  # in words, with what the parser could not read marked
+    phone: str | None
+    address: str | None
+    place: str | None
+    status: str  # active / paused / ended
+    last_verified_on: dt.date | None
+    public: bool
+    organization: str | None
+
+
+@dataclass(frozen=True)
+class MapDistrict:
+    """A municipality, tier-2 area or district outline to draw (WGS84)."""
+
+    code: str
+    name: str
+    level: str  # municipality / area / district
+    parent: str | None  # code of the enclosing district
+    geometry: BaseGeometry
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which district ids an area covers (itself and below) and which lie above it."""
+
+    inside: frozenset[int]
+    above: frozenset[int]
+    geometry: Any
+
+
+def _scope(session: Session, area_code: str | None) -> _Scope | None:
+    if area_code is None:
+        return None
+    from sqlalchemy import select
+
+    from directory.models import District
+    from directory.queries import ancestor_map
+
+    row = session.execute(
+        select(District.id, District.geometry).where(District.code == area_code)
+    ).first()
+    if row is None:
+        raise UnknownAreaError(area_code)
+    tree = ancestor_map(session)
+
+    def chain(district_id: int) -> list[int]:
+        seen: list[int] = []
+        current: int | None = district_id
+        while current is not None and current not in seen:
+            seen.append(current)
+            current = tree[current][0]
+        return seen
+
+    inside = frozenset(d for d in tree if row.id in chain(d))
+    return _Scope(inside, frozenset(chain(row.id)[1:]), row.geometry)
+
+
+@lru_cache(maxsize=4096)
+def _schedule_words(source: str, public: bool) -> str:
+    """The schedule in words; for residents, the text as written when it was not understood
+    (「（解釈できない記述: 不定期）」 is a note for coordinators, not for a handout)."""
+    from directory.schedules import describe, parse_schedule
+
+    parsed = parse_schedule(source)
+    if public and not parsed.understood:
+        return source.strip()
+    return describe(parsed)
+
+
+def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list[dict[str, Any]]:
+    """The allow-listed fields of the resources in scope, as dicts (one query per table)."""
+    import shapely
+    from sqlalchemy import select
+
+    from directory.models import (
+        District,
+        Organization,
+        Resource,
+        Schedule,
+        Venue,
+        resource_category,
+        resource_district,
+    )
+    from directory.taxonomy import load_taxonomy
+
+    scope = _scope(session, area_code)
+    query = (
+        select(
+            Resource.id, Resource.external_id, Resource.name, Resource.lat, Resource.lon,
+            Resource.phone, Resource.address, Resource.building, Resource.status,
+            Resource.public, Resource.last_verified_on, Resource.venue_id,
+            Venue.lat.label("venue_lat"), Venue.lon.label("venue_lon"),
+            Venue.name.label("venue_name"), Venue.address.label("venue_address"),
+            Venue.district_id.label("venue_district"),
+            Organization.name.label("org_name"), Organization.phone.label("org_phone"),
+        )
+        .outerjoin(Venue, Venue.id == Resource.venue_id)
+        .outerjoin(Organization, Organization.id == Resource.organization_id)
+        .order_by(Resource.name_key, Resource.external_id)
+    )
+    if public_only:
+        query = query.where(Resource.public.is_(True), Resource.status == "active")
+    resources = session.execute(query).all()
+
+    codes = dict(session.execute(select(District.id, District.code)).all())
+    served: dict[int, list[int]] = defaultdict(list)
+    for rid, did in session.execute(select(resource_district)):
+        served[rid].append(did)
+    order = {code: i for i, code in enumerate(c.code for c in load_taxonomy())}
+    categories: dict[int, list[str]] = defaultdict(list)
+    for rid, code in session.execute(select(resource_category)):
+        categories[rid].append(code)
+    sources: dict[int, str] = {}
+    for rid, text in session.execute(
+        select(Schedule.resource_id, Schedule.source_text).order_by(Schedule.id)
+    ):
+        if text and rid not in sources:
+            sources[rid] = text
+
+    rows = []
+    for r in resources:
+        lat, lon = (r.lat, r.lon) if r.lat is not None and r.lon is not None else (
+            r.venue_lat, r.venue_lon)
+        if scope is not None and not _in_scope(scope, r.venue_district, served[r.id], lat, lon,
+                                               shapely):
+            continue
+        source = sources.get(r.id, "")
+        rows.append({
+            "external_id": r.external_id,
+            "name": r.name,
+            "categories": tuple(sorted(categories[r.id], key=lambda c: order.get(c, len(order)))),
+            "lat": lat,
+            "lon": lon,
+            "districts": tuple(sorted(codes[d] for d in served[r.id])),
+            "schedule": _schedule_words(source, public_only) if source else "",
+            "phone": r.phone or r.org_phone,
+            "address": r.address or r.venue_address,
+            "place": r.building or r.venue_name,  # 方書 (和室, 2階研修室) is the more exact
+            "status": r.status,
+            "last_verified_on": r.last_verified_on,
+            "public": r.public,
+            "organization": r.org_name,
+        })
+    return rows
+
+
+def _in_scope(scope: _Scope, venue_district: int | None, served: Iterable[int],
+              lat: float | None, lon: float | None, shapely: Any) -> bool:
+    """In the area when its venue is, when it serves a district in the area or one that
+    encloses it (全域), or, with no venue, when its own point lies in the area."""
+    if venue_district is not None and venue_district in scope.inside:
+        return True
+    if any(d in scope.inside or d in scope.above for d in served):
+        return True
+    return (venue_district is None and lat is not None and lon is not None
+            and scope.geometry is not None
+            and bool(shapely.covers(scope.geometry, shapely.Point(lon, lat))))
+
+
+_PUBLIC_FIELDS = (
+    "external_id", "name", "categories", "lat", "lon", "districts", "schedule", "phone",
+    "address", "place", "status", "last_verified_on",
+)
+
+
+def public_resources(session: Session, *, area_code: str | None = None) -> list[PublicResource]:
+    """Public (公開=可), active resources of an area (all when None), for published maps."""
+    return [PublicResource(**{k: row[k] for k in _PUBLIC_FIELDS})
+            for row in _rows(session, area_code, public_only=True)]
+
+
+def coordinator_resources(session: Session, *, area_code: str | None = None,
+                          ) -> list[CoordinatorResource]:
+    """Every resource of an area (all when None) whatever its status or 公開 flag, for the
+    coordinators' working map, where paused and ended ones are greyed, not hidden."""
+    return [CoordinatorResource(**{k: row[k] for k in (*_PUBLIC_FIELDS, "public",
+                                                      "organization")})
+            for row in _rows(session, area_code, public_only=False)]
+
+
+def map_districts(session: Session, *, area_code: str | None = None) -> list[MapDistrict]:
+    """The outlines to draw: the area and everything below it (every district when None)."""
+    from sqlalchemy import select
+
+    from directory.models import District
+
+    scope = _scope(session, area_code)
+    rows = session.execute(
+        select(District.id, District.code, District.name, District.level, District.parent_id,
+               District.geometry).order_by(District.code)
+    ).all()
+    codes = {r.id: r.code for r in rows}
+    return [
+        MapDistrict(r.code, r.name, r.level, codes.get(r.parent_id), r.geometry)
+        for r in rows
+        if scope is None or r.id in scope.inside
+    ]

@@ -1,0 +1,168 @@
+"""Matching against the database: needs → engine → proposed matches and unmet counts.
+
+The engine (:mod:`matching.engine`) works on an in-memory snapshot of the directory. A
+:class:`SnapshotCache` keeps one per process and rebuilds it when the directory version
+stored in the database (:mod:`directory.state`) is newer than the snapshot's, so several
+processes or hosts serving one PostgreSQL database never match against a directory older
+than the last committed change they can see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from directory import state
+from directory.models import District
+from directory.queries import ancestor_at, ancestor_map
+from matching.engine import NeedQuery, NeedResult, score_many
+from matching.models import WEEKDAY_CODES, Match, Need
+from matching.snapshot import DirectorySnapshot, build_snapshot
+
+LEVELS = ("district", "area", "municipality")
+
+
+class UnknownNeedError(LookupError):
+    """A need id that is not in the database."""
+
+
+class SnapshotCache:
+    """The directory snapshot of this process, rebuilt when the database says it is stale.
+
+    The version is read *before* the directory rows, so a snapshot is never labelled
+    newer than its contents; at worst it is rebuilt once more than needed.
+    """
+
+    def __init__(self, horizon_days: int = 28) -> None:
+        self.horizon_days = horizon_days
+        self._snapshot: DirectorySnapshot | None = None
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def get(self, session: Session, on: dt.date) -> DirectorySnapshot:
+        version = state.current(session)
+        with self._lock:
+            snap = self._snapshot
+            if snap is None or snap.version < version or snap.on != on:
+                snap = build_snapshot(session, on=on, horizon_days=self.horizon_days,
+                                      version=version)
+                self._snapshot = snap
+                self.builds += 1
+            return snap
+
+
+def need_query(need: Need, on: dt.date) -> NeedQuery:
+    """The engine's view of a stored need (its location falls back to the district centroid)."""
+    location = need.location()
+    time = None
+    if need.time_start is not None and need.time_end is not None:
+        time = (need.time_start.hour * 60 + need.time_start.minute,
+                need.time_end.hour * 60 + need.time_end.minute)
+    return NeedQuery(
+        id=need.external_id,
+        district_id=need.district_id,
+        lat=location.lat,
+        lon=location.lon,
+        categories=tuple(need.category_codes),
+        text=need.text or "",
+        days=tuple(WEEKDAY_CODES.index(d) for d in need.days or ()),
+        time=time,
+        months=tuple(need.months or ()),
+        max_walk_m=None if need.max_walk_m is None else float(need.max_walk_m),
+        transport=bool(need.transport),
+        age=need.age,
+        # The model cannot tell "not recorded" from "none": a stored list is complete.
+        attributes=tuple(need.attributes or ()),
+        on=on,
+    )
+
+
+def load_needs(session: Session, external_ids: Sequence[str] = ()) -> list[Need]:
+    """The needs asked for (all open ones when none are named), in id order."""
+    stmt = select(Need).options(selectinload(Need.category_links), selectinload(Need.district))
+    if external_ids:
+        stmt = stmt.where(Need.external_id.in_(list(external_ids)))
+    else:
+        stmt = stmt.where(Need.status == "open")
+    needs = list(session.scalars(stmt.order_by(Need.external_id)))
+    missing = set(external_ids) - {n.external_id for n in needs}
+    if missing:
+        raise UnknownNeedError(", ".join(sorted(missing)))
+    return needs
+
+
+def match_needs(session: Session, cache: SnapshotCache, needs: Sequence[Need], *,
+                on: dt.date, top: int = 5) -> list[NeedResult]:
+    """Score each need against the current directory (no writes)."""
+    snapshot = cache.get(session, on)
+    return score_many(snapshot, [need_query(n, on) for n in needs], top=top)
+
+
+def record_proposals(session: Session, needs: Sequence[Need],
+                     results: Sequence[NeedResult]) -> int:
+    """Store the proposed matches, keeping the status and note of ones already followed up.
+
+    A match the coordinator has marked contacted/connected/declined/ended keeps its status;
+    its score and reasons are refreshed. Returns how many matches were added.
+    """
+    existing = {
+        (m.need_id, m.resource_id): m
+        for m in session.scalars(select(Match).where(Match.need_id.in_([n.id for n in needs])))
+    }
+    added = 0
+    for need, result in zip(needs, results, strict=True):
+        for m in result.matches:
+            row = existing.get((need.id, m.resource_id))
+            factors = {k: round(float(v), 4) for k, v in m.factors.items()}
+            if row is None:
+                session.add(Match(need_id=need.id, resource_id=m.resource_id,
+                                  score=float(m.score), factors=factors,
+                                  reasons=list(m.reasons)))
+                added += 1
+            elif row.score != float(m.score) or row.reasons != list(m.reasons):
+                row.score, row.factors, row.reasons = float(m.score), factors, list(m.reasons)
+    session.flush()
+    return added
+
+
+@dataclass(frozen=True)
+class UnmetCount:
+    district: str
+    name: str
+    category: str
+    reason: str
+    count: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"district": self.district, "name": self.name, "category": self.category,
+                "reason": self.reason, "count": self.count}
+
+
+def unmet_counts(session: Session, needs: Iterable[Need], results: Iterable[NeedResult], *,
+                 level: str = "district") -> list[UnmetCount]:
+    """Unmet needs per district (or rolled up to area / municipality), category and reason.
+
+    A need with two categories counts once under each. Needs whose district has no
+    ancestor at ``level`` are counted under their own district, so none is lost.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+    tree = ancestor_map(session)
+    counts: Counter[tuple[int, str, str]] = Counter()
+    for need, result in zip(needs, results, strict=True):
+        if not result.unmet:
+            continue
+        target = ancestor_at(tree, need.district_id, level) or need.district_id
+        for code in need.category_codes or ["-"]:
+            counts[(target, code, result.unmet_reason or "no_resource")] += 1
+    names = dict(session.execute(select(District.id, District.code)).all())
+    labels = dict(session.execute(select(District.id, District.name)).all())
+    rows = [UnmetCount(names[d], labels[d], c, r, n) for (d, c, r), n in counts.items()]
+    return sorted(rows, key=lambda u: (u.district, u.category, u.reason))

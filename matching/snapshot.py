@@ -1,0 +1,856 @@
+"""An in-memory, column-oriented snapshot of the directory, built once, matched many times.
+
+Why: matching must answer in about a millisecond against a national directory (300,000
+resources). Asking the database per need, or scoring resources one by one in Python,
+cannot do that; numpy over a few arrays can. So everything the engine asks of a resource
+is precomputed here into one array per fact (one row per resource, rows ordered by
+external ID so ties break deterministically) plus three indexes:
+
+* **served districts → rows** (CSR ``served_ptr`` / ``served_rows``): a need in district D
+  gathers the rows serving D, its area and its municipality (全域) with three slices;
+* **a lat/lon grid of open venues** — resources that list no 対象地区 and so serve whoever
+  reaches them (``grid_keys`` / ``grid_rows``, cells of 0.01° × 0.0125°, about 1 km; a
+  second grid holds those offering 送迎): "venues within r metres" is a handful of
+  ``searchsorted`` calls followed by an exact great-circle test on the few rows returned;
+* **schedule patterns**: resources share a small number of distinct schedules (「月水金
+  10:00～12:00」 is written thousands of times), so each distinct tuple of
+  :class:`~directory.schedules.ParsedSchedule` is expanded once, over the days from ``on``
+  to ``on + horizon_days + 365``, into one uint64 per day whose 48 bits are the 30-minute
+  slots of that day (bit i = i×30 … i×30+30 minutes). A resource only stores its pattern
+  number. A need's wanted weekdays, times and months then become a column selection and a
+  bit mask: schedule fit is a gather and an AND.
+
+Schedules are expanded with numpy rules equivalent to :func:`directory.schedules.to_rrule_set`
+(weekly, fortnightly, nth weekday, day of month, daily, seasons, 祝日休み via jpholiday,
+年末年始休み); any other RRULE falls back to dateutil through ``to_rrule_set`` itself.
+A resource whose schedule was not understood (``schedule_understood`` False) or names no
+days at all has pattern −1: the engine never treats it as available.
+
+A snapshot is immutable once built; rebuild it when the directory changes
+(``directory_version`` records which version it reflects).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jpholiday
+import numpy as np
+from sqlalchemy import String, Text, cast, func, select
+from sqlalchemy.orm import Session
+
+from directory.models import (
+    District,
+    Resource,
+    Schedule,
+    Venue,
+    resource_category,
+    resource_district,
+)
+from directory.schedules import ParsedSchedule, to_rrule_set
+from directory.taxonomy import Taxonomy, load_taxonomy
+from directory.text import normalize
+
+__all__ = [
+    "ALL_SLOTS",
+    "ATTRIBUTES",
+    "SLOT_MINUTES",
+    "STATUS_CODES",
+    "DirectorySnapshot",
+    "DistrictRecord",
+    "ResourceRecord",
+    "build_snapshot",
+    "slot_mask",
+    "snapshot_from_records",
+]
+
+#: Resource status → the code stored in :attr:`DirectorySnapshot.status`.
+STATUS_CODES: Mapping[str, int] = {"active": 0, "paused": 1, "ended": 2}
+#: Eligibility attributes (DATA_FORMATS §3 対象者) → bit in ``attr_bits``.
+ATTRIBUTES: tuple[str, ...] = ("要支援", "要介護", "事業対象者", "独居", "高齢者のみ世帯")
+SLOT_MINUTES = 30
+SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES  # 48: fits one uint64 per day
+ALL_SLOTS = (1 << SLOTS_PER_DAY) - 1
+#: A start time without an end (「10:00～」) is taken to last this long.
+OPEN_ENDED_MINUTES = 60
+#: Days in the "months" window (a need for 12月～3月 recorded in June looks a year ahead).
+YEAR_DAYS = 365
+
+# schedule_state values
+SCHEDULE_KNOWN, SCHEDULE_NOT_WRITTEN, SCHEDULE_NOT_UNDERSTOOD = 0, 1, 2
+
+# Grid of venues: cell size in degrees, keys iy * _NX + ix with the origin at (-90, -180).
+_CELL_LAT = 0.01
+_CELL_LON = 0.0125
+_NX = 1 << 15
+_M_PER_DEG_LAT = 111_194.9  # great-circle metres per degree on the 6,371,008.8 m sphere
+EARTH_RADIUS_M = 6_371_008.8
+
+_UNKNOWN_DAY = np.iinfo(np.int32).min
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class DistrictRecord:
+    """One district of the hierarchy: enough to walk up to the municipality and to place a
+    need without coordinates at the district's centroid."""
+
+    id: int
+    parent_id: int | None = None
+    level: str = "district"
+    code: str = ""
+    name: str = ""
+    lat: float | None = None  # centroid
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class ResourceRecord:
+    """One resource as plain data (what :func:`build_snapshot` reads from the schema).
+
+    ``lat``/``lon`` are the venue's (the resource's own coordinates when it has no
+    venue); ``district_ids`` are the served districts (対象地区; 全域 = the municipality).
+    A resource listing none is an *open venue*: it serves whoever can reach its venue.
+    ``attributes`` use the words of :data:`ATTRIBUTES`; others are ignored.
+    """
+
+    id: int
+    external_id: str
+    name: str
+    categories: tuple[str, ...]
+    description: str | None = None
+    district_ids: tuple[int, ...] = ()
+    lat: float | None = None
+    lon: float | None = None
+    status: str = "active"
+    public: bool = True
+    capacity: int | None = None
+    seats_left: int | None = None
+    accepts_new: bool | None = None
+    min_age: int | None = None
+    attributes: tuple[str, ...] = ()
+    transport: bool | None = None
+    last_verified_on: dt.date | None = None
+    schedules: tuple[ParsedSchedule, ...] = ()
+    schedule_understood: bool = True
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    """Per-day facts of the snapshot's window, as arrays indexed by day offset."""
+
+    start: dt.date
+    weekday: np.ndarray  # int8, 0 = Monday
+    month: np.ndarray  # int8, 1–12
+    dom: np.ndarray  # int8, day of month
+    dim: np.ndarray  # int8, days in that month
+    holiday: np.ndarray  # bool (jpholiday: 祝日, 振替休日, 国民の休日)
+    year_end: np.ndarray  # bool (12/29–1/3)
+
+    @classmethod
+    def of(cls, start: dt.date, days: int) -> _Calendar:
+        d64 = np.datetime64(start, "D") + np.arange(days)
+        month_start = d64.astype("datetime64[M]")
+        month = (month_start.astype(np.int64) % 12 + 1).astype(np.int8)
+        dom = ((d64 - month_start.astype("datetime64[D]")).astype(np.int64) + 1).astype(np.int8)
+        dim = (
+            (month_start + 1).astype("datetime64[D]") - month_start.astype("datetime64[D]")
+        ).astype(np.int8)
+        weekday = ((np.arange(days) + start.weekday()) % 7).astype(np.int8)
+        end = start + dt.timedelta(days=days - 1)
+        holidays = np.array([np.datetime64(d, "D") for d, _ in jpholiday.between(start, end)],
+                            dtype="datetime64[D]")
+        holiday = np.isin(d64, holidays)
+        year_end = ((month == 12) & (dom >= 29)) | ((month == 1) & (dom <= 3))
+        return cls(start, weekday, month, dom, dim, holiday, year_end)
+
+    def __len__(self) -> int:
+        return len(self.weekday)
+
+
+_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_BYDAY_ITEM = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+
+
+def _rule_days(rule: str, cal: _Calendar) -> np.ndarray | None:
+    """Days of ``rule`` (an RRULE body) in the window, or None when not one of our shapes.
+
+    Equivalent to dateutil for the shapes the schedule parser writes; DTSTART is the
+    window's first day and 隔週 is anchored on the first matching weekday on or after it,
+    exactly as :func:`directory.schedules.to_rrule_set` does.
+    """
+    try:
+        parts = dict(p.split("=", 1) for p in rule.split(";") if p)
+    except ValueError:
+        return None
+    freq = parts.pop("FREQ", None)
+    interval = int(parts.pop("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 0
+    byday = parts.pop("BYDAY", None)
+    bymonthday = parts.pop("BYMONTHDAY", None)
+    if parts or interval < 1:
+        return None
+    n = len(cal)
+    if freq == "DAILY" and interval == 1 and byday is None and bymonthday is None:
+        return np.ones(n, dtype=bool)
+    if freq == "WEEKLY" and byday and bymonthday is None:
+        items = byday.split(",")
+        if not all(item in _WEEKDAY_CODES for item in items):
+            return None
+        weekdays = [_WEEKDAY_CODES.index(item) for item in items]
+        mask = np.isin(cal.weekday, weekdays)
+        if interval > 1:
+            first = min((w - cal.start.weekday()) % 7 for w in weekdays)  # anchor offset
+            anchor_monday = first - (cal.start.weekday() + first) % 7
+            index = np.arange(n)
+            mask &= (index >= first) & (((index - anchor_monday) // 7) % interval == 0)
+        return mask
+    if freq == "MONTHLY" and interval == 1 and byday and bymonthday is None:
+        mask = np.zeros(n, dtype=bool)
+        nth_from_start = (cal.dom - 1) // 7 + 1
+        nth_from_end = (cal.dim - cal.dom) // 7 + 1
+        for item in byday.split(","):
+            m = _BYDAY_ITEM.fullmatch(item)
+            if m is None:
+                return None
+            day = cal.weekday == _WEEKDAY_CODES.index(m[2])
+            if m[1] is None:
+                mask |= day
+            elif int(m[1]) > 0:
+                mask |= day & (nth_from_start == int(m[1]))
+            elif int(m[1]) < 0:
+                mask |= day & (nth_from_end == -int(m[1]))
+            else:
+                return None
+        return mask
+    if freq == "MONTHLY" and interval == 1 and bymonthday and byday is None:
+        mask = np.zeros(n, dtype=bool)
+        for item in bymonthday.split(","):
+            try:
+                value = int(item)
+            except ValueError:
+                return None
+            if value > 0:
+                mask |= cal.dom == value
+            elif value < 0:
+                mask |= cal.dom == cal.dim + value + 1
+            else:
+                return None
+        return mask
+    return None
+
+
+def _schedule_days(s: ParsedSchedule, cal: _Calendar) -> np.ndarray:
+    """Which days of the window ``s`` occurs on (bool array)."""
+    if s.rrule is None:
+        return np.zeros(len(cal), dtype=bool)
+    mask = _rule_days(s.rrule, cal)
+    if mask is None:  # an RRULE shape we do not vectorise: let dateutil expand it
+        end = cal.start + dt.timedelta(days=len(cal) - 1)
+        mask = np.zeros(len(cal), dtype=bool)
+        for when in to_rrule_set(s, cal.start, end):
+            mask[(when.date() - cal.start).days] = True
+        return mask
+    months = s.season_months()
+    if months:
+        mask &= np.isin(cal.month, months)
+    if s.holiday_rule == "closed":
+        mask &= ~cal.holiday
+    if s.year_end_closed:
+        mask &= ~cal.year_end
+    return mask
+
+
+def slot_mask(start_minute: int, end_minute: int) -> int:
+    """The 30-minute slots that [start, end) minutes touch, as bits of one uint64."""
+    lo = max(0, start_minute // SLOT_MINUTES)
+    hi = min(SLOTS_PER_DAY, -(-end_minute // SLOT_MINUTES))
+    if hi <= lo:
+        return 0
+    return ((1 << hi) - 1) ^ ((1 << lo) - 1)
+
+
+def _minutes(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _schedule_slots(s: ParsedSchedule) -> tuple[int, bool]:
+    """(slot bits, timeless): a schedule without times covers the whole day, flagged."""
+    if s.start_time is None and s.end_time is None:
+        return ALL_SLOTS, True
+    if s.start_time is None:
+        assert s.end_time is not None
+        end = _minutes(s.end_time)
+        return slot_mask(end - OPEN_ENDED_MINUTES, end), False
+    start = _minutes(s.start_time)
+    end = _minutes(s.end_time) if s.end_time is not None else start + OPEN_ENDED_MINUTES
+    return slot_mask(start, end), False
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+class DirectorySnapshot:
+    """The directory as numpy columns (one row per resource) plus the indexes above.
+
+    Built by :func:`build_snapshot` or :func:`snapshot_from_records`; treat as read-only.
+    Schedules can be evaluated for needs whose date ``on`` lies in
+    ``[self.on, self.on + horizon_days]`` (:meth:`day_offset`).
+    """
+
+    # (the attributes are assigned by _build; listed here for readers and type checkers)
+    version: int
+    on: dt.date
+    horizon_days: int
+    days: int
+    taxonomy: Taxonomy
+    category_codes: tuple[str, ...]
+    category_bit: dict[str, int]
+    category_masks: dict[str, tuple[tuple[int, int], ...]]  # code → ((depth, mask), …)
+    ids: np.ndarray
+    external_ids: list[str]
+    names: list[str]
+    descriptions: list[str]
+    cat_bits: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    lat_rad: np.ndarray
+    lon_rad: np.ndarray
+    cos_lat: np.ndarray
+    status: np.ndarray
+    public: np.ndarray
+    capacity: np.ndarray
+    seats_left: np.ndarray
+    accepts_new: np.ndarray
+    min_age: np.ndarray
+    attr_bits: np.ndarray
+    transport: np.ndarray
+    verified_day: np.ndarray
+    district_ptr: np.ndarray
+    district_idx: np.ndarray
+    district_ids: np.ndarray
+    district_parent: np.ndarray
+    district_lat: np.ndarray
+    district_lon: np.ndarray
+    district_level: list[str]
+    served_ptr: np.ndarray
+    served_rows: np.ndarray
+    grid_keys: np.ndarray
+    grid_rows: np.ndarray
+    pickup_grid_keys: np.ndarray
+    pickup_grid_rows: np.ndarray
+    pattern: np.ndarray
+    schedule_state: np.ndarray
+    pattern_table: np.ndarray
+    pattern_schedules: list[tuple[ParsedSchedule, ...]]
+    pattern_season_only: np.ndarray
+    pattern_timeless: np.ndarray
+    day_weekday: np.ndarray
+    day_month: np.ndarray
+    cap_code: np.ndarray
+    live_bits: np.ndarray
+    geo: np.ndarray
+    packed: np.ndarray
+    _texts: list[str | None]
+    _fresh_cache: dict[tuple[float, ...], np.ndarray]
+    _reason_cache: dict[tuple[Any, ...], str]
+    _serving_cache: dict[int | None, np.ndarray]
+    _window_cache: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray | None]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return (f"<DirectorySnapshot v{self.version} {len(self)} resources on {self.on} "
+                f"{len(self.pattern_schedules)} schedule patterns>")
+
+    # --- lookups -------------------------------------------------------------------
+
+    def row_of(self, external_id: str) -> int:
+        """The row of a resource by its external ID (rows are sorted by it)."""
+        import bisect
+
+        i = bisect.bisect_left(self.external_ids, external_id)
+        if i == len(self.external_ids) or self.external_ids[i] != external_id:
+            raise KeyError(external_id)
+        return i
+
+    def district_pos(self, district_id: int | None) -> int:
+        """Dense index of a district id, −1 when the snapshot does not know it."""
+        if district_id is None or len(self.district_ids) == 0:
+            return -1
+        i = int(np.searchsorted(self.district_ids, district_id))
+        if i < len(self.district_ids) and self.district_ids[i] == district_id:
+            return i
+        return -1
+
+    def district_chain(self, district_id: int | None) -> list[int]:
+        """Dense indexes of the district and its ancestors (nearest first)."""
+        chain: list[int] = []
+        pos = self.district_pos(district_id)
+        while pos >= 0 and pos not in chain:
+            chain.append(pos)
+            pos = int(self.district_parent[pos])
+        return chain
+
+    def district_centroid(self, district_id: int | None) -> tuple[float, float] | None:
+        """(lat, lon) of a district's centroid, for needs recorded without a location."""
+        pos = self.district_pos(district_id)
+        if pos < 0 or np.isnan(self.district_lat[pos]):
+            return None
+        return float(self.district_lat[pos]), float(self.district_lon[pos])
+
+    def rows_serving(self, district_id: int | None) -> np.ndarray:
+        """Sorted rows whose 対象地区 include the district or any ancestor (area, 全域).
+
+        Cached per district: needs cluster in few districts, and the snapshot is immutable.
+        """
+        cached = self._serving_cache.get(district_id)
+        if cached is not None:
+            return cached
+        chain = self.district_chain(district_id)
+        parts = [self.served_rows[self.served_ptr[c]:self.served_ptr[c + 1]] for c in chain]
+        if not parts:
+            rows = np.empty(0, dtype=np.int32)
+        elif len(parts) == 1:
+            rows = parts[0]
+        else:
+            rows = np.unique(np.concatenate(parts))
+        rows.setflags(write=False)
+        self._serving_cache[district_id] = rows
+        return rows
+
+    def rows_near(self, lat: float, lon: float, radius_m: float, *,
+                  pickup_only: bool = False) -> np.ndarray:
+        """Rows whose venue lies in the grid cells covering a circle (a superset; the
+        caller applies the exact distance). Unsorted. ``pickup_only``: only resources
+        offering 送迎 (a second grid, so a wide pick-up radius stays cheap)."""
+        keys, rows = ((self.pickup_grid_keys, self.pickup_grid_rows) if pickup_only
+                      else (self.grid_keys, self.grid_rows))
+        if len(keys) == 0 or radius_m < 0:
+            return np.empty(0, dtype=np.int32)
+        dlat = radius_m / _M_PER_DEG_LAT
+        cos_edge = np.cos(np.radians(min(89.0, abs(lat) + dlat)))
+        dlon = min(180.0, radius_m / (_M_PER_DEG_LAT * max(cos_edge, 1e-6)))
+        iy0 = int(np.floor((lat - dlat + 90.0) / _CELL_LAT))
+        iy1 = int(np.floor((lat + dlat + 90.0) / _CELL_LAT))
+        ix0 = max(0, int(np.floor((lon - dlon + 180.0) / _CELL_LON)))
+        ix1 = min(_NX - 1, int(np.floor((lon + dlon + 180.0) / _CELL_LON)))
+        ys = np.arange(iy0, iy1 + 1, dtype=np.int64) * _NX
+        lo = np.searchsorted(keys, ys + ix0, side="left")
+        hi = np.searchsorted(keys, ys + ix1, side="right")
+        parts = [rows[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        if not parts:
+            return np.empty(0, dtype=np.int32)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def day_offset(self, on: dt.date | None) -> int:
+        """Offset of ``on`` in the schedule table; ValueError when outside the snapshot."""
+        offset = 0 if on is None else (on - self.on).days
+        if not 0 <= offset <= self.horizon_days:
+            raise ValueError(
+                f"日付 {on} はこのスナップショット（{self.on}から{self.horizon_days}日）の範囲外です。"
+                f"build_snapshot(on=...) で作り直してください"
+            )
+        return offset
+
+    def text(self, row: int) -> str:
+        """Normalised name + description of a row (computed on first use, then kept)."""
+        value = self._texts[row]
+        if value is None:
+            value = normalize(f"{self.names[row]} {self.descriptions[row]}")
+            self._texts[row] = value
+        return value
+
+    def nbytes(self) -> int:
+        """Approximate memory held: numpy arrays plus the Python strings."""
+        total = sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+        for strings in (self.external_ids, self.names, self.descriptions):
+            total += sys.getsizeof(strings) + sum(sys.getsizeof(s) for s in strings)
+        total += sys.getsizeof(self._texts)
+        return total
+
+
+# --------------------------------------------------------------------------- builders
+
+_RESOURCE_FIELDS = (
+    "id", "external_id", "name", "categories", "description", "district_ids", "lat", "lon",
+    "status", "public", "capacity", "seats_left", "accepts_new", "min_age", "attributes",
+    "transport", "last_verified_on", "schedules", "schedule_understood",
+)
+
+
+class _Columns:
+    """The resources as one list per :class:`ResourceRecord` field, sorted by external
+    ID. Both builders fill it; building 300,000 frozen records would cost seconds."""
+
+    def __init__(self, columns: dict[str, list[Any]]):
+        n = len(columns["external_id"])
+        if any(len(values) != n for values in columns.values()):
+            raise ValueError("resource columns differ in length")
+        ext = columns["external_id"]
+        if any(ext[i] > ext[i + 1] for i in range(n - 1)):
+            order = sorted(range(n), key=ext.__getitem__)
+            columns = {k: [v[i] for i in order] for k, v in columns.items()}
+        self.n = n
+        self.c = columns
+
+    @classmethod
+    def of_records(cls, records: Iterable[ResourceRecord]) -> _Columns:
+        rows = list(records)
+        return cls({f: [getattr(r, f) for r in rows] for f in _RESOURCE_FIELDS})
+
+
+def snapshot_from_records(
+    resources: Iterable[ResourceRecord],
+    districts: Iterable[DistrictRecord] = (),
+    *,
+    on: dt.date,
+    horizon_days: int = 28,
+    version: int = 0,
+    taxonomy: Taxonomy | None = None,
+) -> DirectorySnapshot:
+    """Build a snapshot from plain records: the pure core of :func:`build_snapshot`.
+
+    Tests and the benchmark use it without a database. Districts referenced by resources
+    but not listed are added as parentless districts without a centroid.
+    """
+    return _build(_Columns.of_records(resources), list(districts), on=on,
+                  horizon_days=horizon_days, version=version, taxonomy=taxonomy)
+
+
+def _build(cols: _Columns, districts: list[DistrictRecord], *, on: dt.date,
+           horizon_days: int, version: int, taxonomy: Taxonomy | None) -> DirectorySnapshot:
+    if horizon_days < 1 or horizon_days > YEAR_DAYS:
+        raise ValueError("horizon_days must be between 1 and 365")
+    taxonomy = taxonomy or load_taxonomy()
+    snap = DirectorySnapshot()
+    snap.version = int(version)
+    snap.on = on
+    snap.horizon_days = horizon_days
+    snap.days = horizon_days + YEAR_DAYS
+    _categories(snap, taxonomy, cols)
+    _columns(snap, cols)
+    _districts(snap, districts, cols)
+    _grid(snap)
+    _patterns(snap, cols)
+    _pack(snap)
+    return snap
+
+
+#: Columns of :attr:`DirectorySnapshot.packed`, gathered together for the candidates.
+PACKED = ("status", "transport", "cap_code", "attr_bits", "min_age", "pattern")
+
+
+def _pack(snap: DirectorySnapshot) -> None:
+    """Copies laid out for one gather per need: numpy's cost on a few dozen candidates
+    is per call, not per element, so one (n × k) gather beats k gathers."""
+    snap.live_bits = np.where(snap.status == STATUS_CODES["ended"], np.uint64(0),
+                              snap.cat_bits).astype(np.uint64)
+    snap.geo = np.column_stack([snap.lat_rad, snap.lon_rad, snap.cos_lat])
+    snap.packed = np.column_stack([getattr(snap, name).astype(np.int32) for name in PACKED])
+    snap._fresh_cache = {}
+    snap._reason_cache = {}
+
+
+def _categories(snap: DirectorySnapshot, taxonomy: Taxonomy, cols: _Columns) -> None:
+    codes = tuple(cat.code for cat in taxonomy)
+    if len(codes) > 64:
+        raise ValueError("the category bitmask holds at most 64 categories")
+    bit = {code: i for i, code in enumerate(codes)}
+    snap.taxonomy = taxonomy
+    snap.category_codes = codes
+    snap.category_bit = bit
+    masks: dict[str, tuple[tuple[int, int], ...]] = {}
+    for code in codes:
+        by_depth: dict[int, int] = {}
+        for d in taxonomy.descendants(code):
+            depth = 0 if d == code else taxonomy.ancestors(d).index(code) + 1
+            by_depth[depth] = by_depth.get(depth, 0) | (1 << bit[d])
+        masks[code] = tuple(sorted(by_depth.items()))
+    snap.category_masks = masks
+    memo: dict[tuple[str, ...], int] = {}
+    values = []
+    for ext, categories in zip(cols.c["external_id"], cols.c["categories"], strict=True):
+        value = memo.get(categories)
+        if value is None:
+            value = 0
+            for code in categories:
+                if code not in bit:
+                    raise ValueError(f"resource {ext}: unknown category {code!r}")
+                value |= 1 << bit[code]
+            memo[categories] = value
+        values.append(value)
+    snap.cat_bits = np.array(values, dtype=np.uint64)
+
+
+def _opt(values: Iterable[Any], dtype: type, missing: int) -> np.ndarray:
+    return np.array([missing if v is None else v for v in values], dtype=dtype)
+
+
+def _columns(snap: DirectorySnapshot, cols: _Columns) -> None:
+    c, n = cols.c, cols.n
+    snap.ids = np.array(c["id"], dtype=np.int64)
+    snap.external_ids = list(c["external_id"])
+    snap.names = list(c["name"])
+    snap.descriptions = [(d or "")[:200] for d in c["description"]]
+    snap._texts = [None] * n
+    snap._serving_cache = {}
+    snap._window_cache = {}
+    snap.lat = np.array([np.nan if v is None else v for v in c["lat"]], dtype=np.float64)
+    snap.lon = np.array([np.nan if v is None else v for v in c["lon"]], dtype=np.float64)
+    bad = np.isnan(snap.lat) != np.isnan(snap.lon)
+    snap.lat[bad] = np.nan
+    snap.lon[bad] = np.nan
+    snap.lat_rad = np.radians(snap.lat)
+    snap.lon_rad = np.radians(snap.lon)
+    snap.cos_lat = np.cos(snap.lat_rad)
+    try:
+        snap.status = np.array([STATUS_CODES[v] for v in c["status"]], dtype=np.int8)
+    except KeyError as exc:
+        raise ValueError(f"unknown resource status {exc.args[0]!r}") from None
+    snap.public = np.array([bool(v) for v in c["public"]], dtype=bool)
+    snap.capacity = _opt(c["capacity"], np.int32, -1)
+    snap.seats_left = _opt(c["seats_left"], np.int32, -1)
+    snap.accepts_new = _opt((None if v is None else int(v) for v in c["accepts_new"]),
+                            np.int8, -1)
+    snap.min_age = _opt(c["min_age"], np.int16, 0)
+    attr_bit = {a: 1 << i for i, a in enumerate(ATTRIBUTES)}
+    memo: dict[tuple[str, ...], int] = {}
+    bits = []
+    for attributes in c["attributes"]:
+        key = tuple(attributes or ())
+        value = memo.get(key)
+        if value is None:
+            value = memo[key] = sum(attr_bit.get(a, 0) for a in set(key))
+        bits.append(value)
+    snap.attr_bits = np.array(bits, dtype=np.uint8)
+    # capacity: 0 full (空きなし or 0 seats), 1 seats known free, 2 not recorded
+    snap.cap_code = np.where(
+        (snap.accepts_new == 0) | (snap.seats_left == 0), 0,
+        np.where((snap.seats_left > 0) | (snap.accepts_new == 1), 1, 2)).astype(np.int8)
+    snap.transport = _opt((None if v is None else int(v) for v in c["transport"]),
+                          np.int8, -1)
+    epoch = dt.date(1970, 1, 1)
+    snap.verified_day = _opt((None if v is None else (v - epoch).days
+                              for v in c["last_verified_on"]), np.int32, _UNKNOWN_DAY)
+    lengths = np.array([len(v) for v in c["district_ids"]], dtype=np.int64)
+    snap.district_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=snap.district_ptr[1:])
+    snap.district_idx = np.array([d for v in c["district_ids"] for d in v], dtype=np.int64)
+
+
+def _districts(snap: DirectorySnapshot, districts: list[DistrictRecord],
+               cols: _Columns) -> None:
+    by_id = {d.id: d for d in districts}
+    for did in np.unique(snap.district_idx).tolist():
+        by_id.setdefault(int(did), DistrictRecord(id=int(did)))
+    ordered = sorted(by_id.values(), key=lambda d: d.id)
+    snap.district_ids = np.array([d.id for d in ordered], dtype=np.int64)
+    pos = {d.id: i for i, d in enumerate(ordered)}
+    snap.district_parent = np.array(
+        [pos.get(d.parent_id, -1) if d.parent_id is not None else -1 for d in ordered],
+        dtype=np.int32)
+    snap.district_lat = np.array([np.nan if d.lat is None else d.lat for d in ordered])
+    snap.district_lon = np.array([np.nan if d.lon is None else d.lon for d in ordered])
+    snap.district_level = [d.level for d in ordered]
+    # inverted index: district → rows serving it
+    lengths = np.diff(snap.district_ptr)
+    owner = np.repeat(np.arange(cols.n, dtype=np.int32), lengths)
+    dense = np.searchsorted(snap.district_ids, snap.district_idx)
+    order = np.lexsort((owner, dense))
+    snap.served_rows = owner[order].astype(np.int32)
+    counts = np.bincount(dense, minlength=len(ordered))
+    snap.served_ptr = np.zeros(len(ordered) + 1, dtype=np.int64)
+    np.cumsum(counts, out=snap.served_ptr[1:])
+
+
+def _grid(snap: DirectorySnapshot) -> None:
+    """Grids of *open* venues: resources that list no 対象地区 serve whoever reaches them
+    (those that list districts are found through the served index instead)."""
+    open_venue = ~np.isnan(snap.lat) & (np.diff(snap.district_ptr) == 0)
+    snap.grid_keys, snap.grid_rows = _cells(snap, np.flatnonzero(open_venue))
+    snap.pickup_grid_keys, snap.pickup_grid_rows = _cells(
+        snap, np.flatnonzero(open_venue & (snap.transport == 1)))
+
+
+def _cells(snap: DirectorySnapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    iy = np.floor((snap.lat[rows] + 90.0) / _CELL_LAT).astype(np.int64)
+    ix = np.floor((snap.lon[rows] + 180.0) / _CELL_LON).astype(np.int64)
+    keys = iy * _NX + np.clip(ix, 0, _NX - 1)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], rows[order].astype(np.int32)
+
+
+def _patterns(snap: DirectorySnapshot, cols: _Columns) -> None:
+    cal = _Calendar.of(snap.on, snap.days)
+    snap.day_weekday = cal.weekday
+    snap.day_month = cal.month
+    pattern_of: dict[tuple[ParsedSchedule, ...], int] = {}
+    patterns: list[tuple[ParsedSchedule, ...]] = []
+    pattern = np.full(cols.n, -1, dtype=np.int32)
+    state = np.zeros(cols.n, dtype=np.int8)
+    for i, (key, understood) in enumerate(
+            zip(cols.c["schedules"], cols.c["schedule_understood"], strict=True)):
+        if not understood:
+            state[i] = SCHEDULE_NOT_UNDERSTOOD
+            continue
+        pid = pattern_of.get(key)
+        if pid is None:
+            useful = any(s.rrule is not None or s.season_months() for s in key)
+            pid = len(patterns) if useful else -1
+            pattern_of[key] = pid
+            if useful:
+                patterns.append(key)
+        if pid < 0:
+            state[i] = SCHEDULE_NOT_WRITTEN
+        pattern[i] = pid
+    table = np.zeros((len(patterns), snap.days), dtype=np.uint64)
+    season_only = np.zeros(len(patterns), dtype=np.uint16)
+    timeless = np.zeros(len(patterns), dtype=bool)
+    day_cache: dict[ParsedSchedule, np.ndarray] = {}
+    for pid, schedules in enumerate(patterns):
+        for s in schedules:
+            if s.rrule is None:
+                for m in s.season_months() or ():
+                    season_only[pid] |= 1 << (m - 1)
+                continue
+            days = day_cache.get(s)
+            if days is None:
+                days = day_cache[s] = _schedule_days(s, cal)
+            bits, no_time = _schedule_slots(s)
+            timeless[pid] |= no_time
+            table[pid, days] |= np.uint64(bits)
+    snap.pattern = pattern
+    snap.schedule_state = state
+    snap.pattern_table = table
+    snap.pattern_schedules = patterns
+    snap.pattern_season_only = season_only
+    snap.pattern_timeless = timeless
+
+
+# --------------------------------------------------------------------------- database
+
+
+class _Memo:
+    """Parse repeated database text once (dates, times, JSON lists): 300,000 rows hold a
+    few hundred distinct values, and SQLAlchemy's per-row processors dominated the build."""
+
+    def __init__(self) -> None:
+        self.dates: dict[Any, dt.date | None] = {None: None}
+        self.times: dict[Any, dt.time | None] = {None: None}
+        self.lists: dict[Any, tuple[str, ...]] = {None: ()}
+
+    def date(self, value: Any) -> dt.date | None:
+        found = self.dates.get(value, _MISSING)
+        if found is _MISSING:
+            found = self.dates[value] = (
+                value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10]))
+        return found  # type: ignore[return-value]
+
+    def time(self, value: Any) -> dt.time | None:
+        found = self.times.get(value, _MISSING)
+        if found is _MISSING:
+            found = self.times[value] = (
+                value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value)))
+        return found  # type: ignore[return-value]
+
+    def strings(self, value: Any) -> tuple[str, ...]:
+        key = value if isinstance(value, str) or value is None else json.dumps(value)
+        found = self.lists.get(key)
+        if found is None:
+            decoded = json.loads(value) if isinstance(value, str) else value
+            found = self.lists[key] = tuple(decoded or ())
+        return found
+
+
+_MISSING = object()
+
+
+def build_snapshot(
+    session: Session,
+    *,
+    on: dt.date | None = None,
+    horizon_days: int = 28,
+    version: int = 0,
+    taxonomy: Taxonomy | None = None,
+) -> DirectorySnapshot:
+    """Read the whole directory in five set queries and build the snapshot.
+
+    Reads ``district`` (id, parent, level, code, name, centroid), ``resource`` joined to its
+    ``venue`` (the venue's coordinates win over the row's own), ``resource_category``,
+    ``resource_district`` and ``schedule``. ``version`` is the directory version the
+    caller read in the same transaction (so a stale snapshot can be detected); ``on``
+    defaults to today. Dates, times and JSON are fetched as text and parsed once per
+    distinct value (about 1 s per 100,000 resources on SQLite).
+    """
+    on = on or dt.date.today()
+    memo = _Memo()
+    districts = [
+        DistrictRecord(r.id, r.parent_id, r.level, r.code, r.name, r.centroid_lat,
+                       r.centroid_lon)
+        for r in session.execute(select(
+            District.id, District.parent_id, District.level, District.code, District.name,
+            District.centroid_lat, District.centroid_lon))
+    ]
+    categories: dict[int, list[str]] = {}
+    for rid, code in session.execute(select(
+            resource_category.c.resource_id, resource_category.c.category_code)).tuples().all():
+        categories.setdefault(rid, []).append(code)
+    served: dict[int, list[int]] = {}
+    for rid, did in session.execute(select(
+            resource_district.c.resource_id, resource_district.c.district_id)).tuples().all():
+        served.setdefault(rid, []).append(did)
+    schedules: dict[int, list[ParsedSchedule]] = {}
+    parsed_memo: dict[tuple[Any, ...], ParsedSchedule] = {}
+    for row in session.execute(
+        select(Schedule.resource_id, Schedule.rrule,
+               cast(Schedule.start_time, String), cast(Schedule.end_time, String),
+               Schedule.season_start_month, Schedule.season_end_month, Schedule.holiday_rule,
+               Schedule.year_end_closed).order_by(Schedule.resource_id, Schedule.id)
+    ).tuples().all():
+        key = row[1:]
+        parsed = parsed_memo.get(key)
+        if parsed is None:
+            rrule, start, end, first, last, holiday, year_end = key
+            parsed = parsed_memo[key] = ParsedSchedule(
+                rrule=rrule, start_time=memo.time(start), end_time=memo.time(end),
+                season_start_month=first, season_end_month=last,
+                holiday_rule=holiday or "open", year_end_closed=bool(year_end))
+        schedules.setdefault(row[0], []).append(parsed)
+    rows = session.execute(
+        select(Resource.id, Resource.external_id, Resource.name, Resource.description,
+               func.coalesce(Venue.lat, Resource.lat), func.coalesce(Venue.lon, Resource.lon),
+               Resource.status, Resource.public, Resource.capacity, Resource.seats_left,
+               Resource.accepts_new, Resource.min_age,
+               cast(Resource.eligibility_attributes, Text), Resource.transport,
+               cast(Resource.last_verified_on, String), Resource.schedule_understood)
+        .outerjoin(Venue, Resource.venue_id == Venue.id)
+    ).tuples().all()
+    (ids, ext, names, descriptions, lat, lon, status, public, capacity, seats, accepts,
+     min_age, attributes, transport, verified, understood) = (
+        list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 16
+    del rows
+    cols = _Columns({
+        "id": ids, "external_id": ext, "name": names, "description": descriptions,
+        "categories": [tuple(categories.get(i, ())) for i in ids],
+        "district_ids": [tuple(served.get(i, ())) for i in ids],
+        "lat": lat, "lon": lon, "status": status, "public": public, "capacity": capacity,
+        "seats_left": seats, "accepts_new": accepts, "min_age": min_age,
+        "attributes": [memo.strings(a) for a in attributes], "transport": transport,
+        "last_verified_on": [memo.date(v) for v in verified],
+        "schedules": [tuple(schedules.get(i, ())) for i in ids],
+        "schedule_understood": understood,
+    })
+    return _build(cols, districts, on=on, horizon_days=horizon_days, version=version,
+                  taxonomy=taxonomy)

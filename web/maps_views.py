@@ -1,0 +1,109 @@
+"""Map pages: the published resident map and the coordinators' working map.
+
+Thin: :mod:`directory.map_data` reads the directory, :mod:`maps` builds the page, and
+this module only picks the area, passes the credits and serves the HTML. The maps' JS
+and CSS come from ``web/static/vendor/`` through the app's own static route (vendored at
+build time by ``scripts/vendor_assets.sh``), so nothing is fetched from the internet.
+
+TODO(auth): accounts do not exist yet. Once they do, ``/maps/coordinator`` (and any
+unmet-needs or need map served here later) must require a signed-in coordinator of that
+area (tier 1 for the whole municipality), deny by default, and be added to the access
+matrix test (SECURITY_NOTES.md). ``/maps/resident`` is public by design: it is built from
+``public_resources`` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response as BaseResponse
+
+from directory.map_data import (
+    MapDistrict,
+    UnknownAreaError,
+    coordinator_resources,
+    map_districts,
+    public_resources,
+)
+from directory.queries import area_overview
+from directory.schema import require_current
+from maps import coordinator_map, page_html, resident_map, standalone_html
+from web.db import get_session
+
+bp = Blueprint("maps", __name__, url_prefix="/maps")
+
+
+def _credits() -> list[Any]:
+    """The data credits a published map must carry: ``MAP_CREDITS`` from the config (for
+    another municipality's data), else the demo seeds' ``credits.json``."""
+    configured = current_app.config.get("MAP_CREDITS")
+    if configured is not None:
+        return list(configured)
+    from directory.demo import credits
+
+    return credits()
+
+
+def _area_name(area: str, districts: list[MapDistrict]) -> str:
+    return next((d.name for d in districts if d.code == area), area)
+
+
+def _html(m: Any, filename: str) -> Response:
+    """The page on the app's vendored assets, or with ``?download=1`` one self-contained
+    HTML file (assets inlined) to hand out or open on a PC without a network."""
+    if request.args.get("download"):
+        response = Response(standalone_html(m), mimetype="text/html")
+        response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+        return response
+    return Response(page_html(m, url_for("static", filename="vendor")), mimetype="text/html")
+
+
+@bp.get("/")
+def index() -> str:
+    """The areas, each with links to its maps."""
+    require_current(current_app.extensions["db_engine"])
+    return render_template("maps/index.html", overview=area_overview(get_session()))
+
+
+@bp.get("/resident")
+def resident() -> Response | BaseResponse:
+    """The published resident map of one area (public, active resources only)."""
+    require_current(current_app.extensions["db_engine"])
+    area = request.args.get("area", "").strip()
+    if not area:
+        return redirect(url_for("maps.index"))
+    session = get_session()
+    try:
+        resources = public_resources(session, area_code=area)
+        districts = map_districts(session, area_code=area)
+    except UnknownAreaError:
+        raise NotFound(f"地域コード {area} は登録されていません。") from None
+    name = _area_name(area, districts)
+    m = resident_map(
+        resources, districts, credits=_credits(), title=f"{name}の地域資源マップ",
+        subtitle=current_app.config.get("MAP_SUBTITLE"),
+        contact=current_app.config.get("MAP_CONTACT"), as_of=dt.date.today(),
+    )
+    return _html(m, f"resident-{area}.html")
+
+
+@bp.get("/coordinator")
+def coordinator() -> Response:
+    """Every resource of an area (all when no area), for coordinators.
+
+    TODO(auth): restrict to coordinators of the area once accounts exist (module docstring).
+    """
+    require_current(current_app.extensions["db_engine"])
+    area = request.args.get("area", "").strip() or None
+    session = get_session()
+    try:
+        resources = coordinator_resources(session, area_code=area)
+        districts = map_districts(session, area_code=area)
+    except UnknownAreaError:
+        raise NotFound(f"地域コード {area} は登録されていません。") from None
+    title = f"{_area_name(area, districts)}の地域資源（職員用）" if area else "地域資源（職員用）"
+    return _html(coordinator_map(resources, districts, title=title),
+                 f"coordinator-{area or 'all'}.html")
