@@ -1,0 +1,60 @@
+"""`tsunagu map resident|coordinator|unmet`: offline HTML files, no personal data."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from directory.db import transaction
+from directory.demo import SEEDS_DIR, load_demo
+from matching.needs import import_needs
+
+# Script and style assets fetched from the internet (attribution links are fine).
+CDN = re.compile(r"<(script|link)\b[^>]*\b(src|href)=[\"']https?://")
+
+
+@pytest.fixture
+def demo(engine: Engine) -> Engine:
+    with transaction(engine) as s:
+        load_demo(s)
+        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
+    return engine
+
+
+def test_resident_map_file_is_offline_and_public_only(demo: Engine, cli, tmp_path: Path) -> None:
+    out = tmp_path / "resident.html"
+    result = cli("map", "resident", "--area", "04445-A1", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "中新田の地域資源マップ" in html
+    assert "赤塚ふれあいサロン（架空）" in html  # public, active, in 中新田
+    with (SEEDS_DIR / "kami" / "resources.csv").open(encoding="utf-8-sig") as f:
+        rows = {r["ID"]: r for r in csv.DictReader(f)}
+    assert rows["R-004"]["状態"] == "休止中" and rows["R-004"]["名称"] not in html  # paused
+    assert rows["R-027"]["公開"] == "否" and rows["R-027"]["名称"] not in html  # private
+    assert not CDN.search(html), CDN.search(html)
+    assert "国土数値情報" in html  # data credits
+    # needs never reach a published map: no need id, pseudonym or intake text
+    assert not re.search(r"N-0\d{3}", html)
+
+
+def test_resident_map_needs_an_area_and_a_known_one(demo: Engine, cli, tmp_path: Path) -> None:
+    assert cli("map", "resident", "-o", tmp_path / "x.html").exit_code == 2
+    result = cli("map", "resident", "--area", "NOPE", "-o", tmp_path / "x.html")
+    assert result.exit_code == 1 and "NOPE" in result.stderr
+
+
+def test_coordinator_and_unmet_maps(demo: Engine, cli, tmp_path: Path) -> None:
+    coord = tmp_path / "coordinator.html"
+    assert cli("map", "coordinator", "--area", "04445-A2", "-o", coord).exit_code == 0
+    assert "小野田の地域資源（職員用）" in coord.read_text(encoding="utf-8")
+    unmet = tmp_path / "unmet.html"
+    result = cli("map", "unmet", "-o", unmet, "--on", "2026-11-23")
+    assert result.exit_code == 0, result.stderr
+    html = unmet.read_text(encoding="utf-8")
+    assert "少数" in html  # 1–2 unmet needs per district are never shown as numbers
+    assert not CDN.search(html)
