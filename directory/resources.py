@@ -323,8 +323,10 @@ class _Context:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _map_header(path: str, header: list[str]) -> tuple[dict[str, int], list[tuple[int, str]],
-                                                      list[Problem], list[Problem]]:
+def _map_header(header: list[str]) -> tuple[dict[str, int], list[tuple[int, str]],
+                                            list[Problem], list[Problem]]:
+    """Map the file's headers to §3 columns. When two headers mean one column, the §3 name
+    wins (else the first); the other is kept as an extra column, with a warning."""
     index: dict[str, int] = {}
     extras: list[tuple[int, str]] = []
     errors: list[Problem] = []
@@ -337,9 +339,8 @@ def _map_header(path: str, header: list[str]) -> tuple[dict[str, int], list[tupl
         if column is not None:
             if column in index:
                 first = header[index[column]]
-                if normalize(first) == normalize(BY_KEY[column].header) or (
-                    normalize(raw) != normalize(BY_KEY[column].header)
-                ):
+                canonical = normalize(BY_KEY[column].header)
+                if normalize(first) == canonical or key != canonical:
                     warnings.append(Problem("duplicate_column", {"header": raw, "used": first},
                                             row=1, column=raw))
                     extras.append((i, raw))
@@ -379,7 +380,7 @@ def parse_rows(table: Table, session: Session, path: str,
     Consumes ``table.rows`` as it goes, so the raw cells and the parsed rows are not
     both held in memory at once.
     """
-    index, extras, errors, warnings = _map_header(path, table.header)
+    index, extras, errors, warnings = _map_header(table.header)
     by_code, by_name, municipalities = _district_lookup(session)
     ctx = _Context(path, table.header, index, extras, by_code, by_name, municipalities, errors,
                    warnings)

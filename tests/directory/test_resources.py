@@ -282,3 +282,12 @@ def test_exported_cells_that_look_like_formulas_are_defused(town: Engine, tmp_pa
     path.write_bytes(write_csv(header, out))
     assert load(town, path).unchanged == 1
     assert by_id(town, "F-1").name == "=HYPERLINK(\"x\")"
+
+
+def test_two_headers_for_one_column_keep_the_section_3_name(town: Engine, tmp_path: Path) -> None:
+    rows = [["介護サービス事業所名称", "ID", "名称", "種別"], ["旧い名前", "D-1", "新しい名前", "サロン"]]
+    result = load(town, write_rows(tmp_path / "both.csv", rows))
+    assert [(w.code, w.column) for w in result.warnings] == [
+        ("duplicate_column", "介護サービス事業所名称")]
+    saved = by_id(town, "D-1")
+    assert saved.name == "新しい名前" and saved.extra == {"介護サービス事業所名称": "旧い名前"}
