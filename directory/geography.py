@@ -29,6 +29,7 @@ from directory.errors import InvalidInputError, Problem
 from directory.models import DISTRICT_LEVELS, District, Venue
 from directory.queries import ancestor_at, ancestor_map
 from directory.state import bump
+from directory.tables import read_input
 from directory.text import normalize
 
 WGS84 = "EPSG:4326"
@@ -71,12 +72,7 @@ class ImportResult:
 def read_feature_collection(path: Path) -> list[dict[str, Any]]:
     """Read a GeoJSON FeatureCollection in lon/lat, or raise with the reason."""
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(name, [Problem("file_not_found")]) from None
-    except OSError as exc:
-        raise InvalidInputError(name, [Problem("file_unreadable", {"detail": exc})]) from None
+    raw = read_input(path)
     try:
         doc = json.loads(_decode(raw))
     except UnicodeDecodeError as exc:

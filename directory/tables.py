@@ -33,6 +33,16 @@ class Table:
     encoding: str
 
 
+def read_input(path: Path) -> bytes:
+    """The bytes of an input file, or :class:`InvalidInputError` saying why they can't be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(str(path), [Problem("file_not_found")]) from None
+    except OSError as exc:
+        raise InvalidInputError(str(path), [Problem("file_unreadable", {"detail": exc})]) from None
+
+
 def read_table(path: Path) -> Table:
     """Read a CSV or XLSX file, or raise :class:`InvalidInputError` saying why not."""
     name = str(path)
@@ -45,7 +55,7 @@ def read_table(path: Path) -> Table:
         return _read_xlsx(path)
     if suffix not in CSV_SUFFIXES:
         raise InvalidInputError(name, [Problem("unknown_format", {"suffix": suffix or "-"})])
-    raw = path.read_bytes()
+    raw = read_input(path)
     text, encoding = decode(raw, name)
     delimiter = "\t" if suffix == ".tsv" else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -52,6 +52,7 @@ from directory.errors import InvalidInputError, Problem, UnknownCategoryError
 from directory.geography import JAPAN_LAT, JAPAN_LON, ImportResult
 from directory.models import District
 from directory.resources import ATTRIBUTES, CellError, parse_date
+from directory.tables import read_input
 from directory.taxonomy import load_taxonomy, split_categories
 from directory.text import normalize
 from matching.inference import infer
@@ -364,12 +365,7 @@ def _consent_by(value: Any) -> str:
 def read_needs_file(path: Path) -> list[Any]:
     """The file's list of needs (UTF-8, with or without BOM), or the reason it is unusable."""
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(name, [Problem("file_not_found")]) from None
-    except OSError as exc:
-        raise InvalidInputError(name, [Problem("file_unreadable", {"detail": exc})]) from None
+    raw = read_input(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
