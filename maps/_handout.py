@@ -11,15 +11,26 @@ handout with no extra software.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
 from folium.template import Template
 
-from maps._common import japanese_date
+from directory.map_data import PublicResource
+from maps._common import CategoryStyle, category_styles, japanese_date
 from maps._page import Raw, SafeMacro, esc, json_island
 
-__all__ = ["HANDOUT_CSS", "HandoutScript", "NumberedMarkers", "add_bounds", "handout_head"]
+__all__ = [
+    "HANDOUT_CSS",
+    "HandoutNumbering",
+    "HandoutScript",
+    "NumberedMarkers",
+    "add_bounds",
+    "handout_head",
+    "number_resources",
+]
 
 HANDOUT_CSS = """
 body.tsunagu-handout { font-size: 18px; line-height: 1.6; }
@@ -285,3 +296,43 @@ def handout_head(title: str, *, subtitle: str | None = None, as_of: dt.date | No
     return Raw(f'<header class="tsunagu-handout-head">{"".join(head)}</header>')
 
 
+
+
+# --- numbering -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoutNumbering:
+    """How a handout numbers its resources, shared so that every printed form of one
+    area (the HTML page, the PDF) gives the same resource the same number.
+
+    ``located``: (number, resource) in list order (category in taxonomy order, then name,
+    then id), numbered from 1. ``places``: the marker places, each with the numbers of the
+    resources there (resources ≈1 m apart share one marker). ``visiting``: the resources
+    without a place (snow removal, meal delivery), in the same order, unnumbered.
+    ``styles``: the style of every category the resources name, in taxonomy order.
+    """
+
+    styles: dict[str, CategoryStyle]
+    located: tuple[tuple[int, PublicResource], ...]
+    visiting: tuple[PublicResource, ...]
+    places: tuple[tuple[tuple[float, float], tuple[tuple[int, PublicResource], ...]], ...]
+
+
+def number_resources(resources: Sequence[PublicResource]) -> HandoutNumbering:
+    """Number the resources as the resident handout does (see :class:`HandoutNumbering`)."""
+    styles = {s.code: s for s in category_styles({c for r in resources for c in r.categories})}
+    order = {code: i for i, code in enumerate(styles)}
+
+    def key(r: PublicResource) -> tuple[int, str, str]:
+        primary = r.categories[0] if r.categories else ""
+        return (order.get(primary, len(order)), r.name, r.external_id)
+
+    located = tuple(enumerate(sorted((r for r in resources if r.lat is not None), key=key),
+                              start=1))
+    visiting = tuple(sorted((r for r in resources if r.lat is None), key=key))
+    places: dict[tuple[float, float], list[tuple[int, PublicResource]]] = {}
+    for n, r in located:
+        places.setdefault((round(r.lat, 5), round(r.lon, 5)), []).append((n, r))  # type: ignore[arg-type]
+    return HandoutNumbering(styles, located, visiting,
+                            tuple((place, tuple(group)) for place, group in places.items()))

@@ -67,6 +67,7 @@ pattern, category set and date, because they repeat across needs).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -707,8 +708,19 @@ def score_many(
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     params: Mapping[str, float] = DEFAULT_PARAMETERS,
 ) -> list[NeedResult]:
-    """:func:`score` for a batch of needs, in order."""
-    return [score(snapshot, need, top=top, weights=weights, params=params) for need in needs]
+    """:func:`score` for a batch of needs, in order.
+
+    The cyclic garbage collector is paused for the batch: results hold no cycles, and
+    its passes over 100,000 accumulating results cost a fifth of the batch time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [score(snapshot, need, top=top, weights=weights, params=params)
+                for need in needs]
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _near_miss(snap: DirectorySnapshot, ev: _Eval, params: Mapping[str, float]) -> NearMiss:

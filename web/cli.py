@@ -553,10 +553,14 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
         resources, districts, name = _map_scope(session, area, public=True)
     title = _t(f"{name}の地域資源マップ", f"Community resources: {name}")
     if as_pdf:
-        from maps.pdf import resident_pdf
+        from maps.pdf import JapaneseFontMissingError, resident_pdf
 
-        output.write_bytes(resident_pdf(resources, districts, credits=credits, title=title,
-                                        as_of=dt.date.today()))
+        try:
+            data = resident_pdf(resources, districts, credits=credits, title=title,
+                                as_of=dt.date.today())
+        except JapaneseFontMissingError as exc:
+            _fail(str(exc))
+        output.write_bytes(data)
         click.echo(_t(f"{output} に PDF を書き出しました", f"PDF written to {output}"), err=True)
         return
     from maps import resident_map

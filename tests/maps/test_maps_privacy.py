@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,22 @@ def test_no_planted_text_reaches_any_resident_map(planted: tuple[Session, bool],
             response = maps_client.get(url)
             assert response.status_code == 200
             assert_clean(response.get_data(as_text=True), url)
+
+
+def test_no_planted_text_reaches_the_printable_pdf(planted: tuple[Session, bool]) -> None:
+    from pypdf import PdfReader
+
+    from maps.pdf import resident_pdf
+
+    session, _ = planted
+    areas = session.scalars(select(District.code).where(District.level != "district")).all()
+    for code in [None, *areas]:
+        pdf = resident_pdf(public_resources(session, area_code=code),
+                           map_districts(session, area_code=code), credits=credits(),
+                           title="地域資源マップ")
+        # Table cells wrap long names: join the lines so a wrapped canary is still found.
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+        text = text.replace("\n", "")
+        if code is None:
+            assert "公開されている集いの場" in text  # published data does get through
+        assert_clean(text, f"resident PDF {code}")

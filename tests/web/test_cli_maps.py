@@ -58,3 +58,16 @@ def test_coordinator_and_unmet_maps(demo: Engine, cli, tmp_path: Path) -> None:
     html = unmet.read_text(encoding="utf-8")
     assert "少数" in html  # 1–2 unmet needs per district are never shown as numbers
     assert not CDN.search(html)
+
+
+def test_resident_pdf_handout(demo: Engine, cli, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    out = tmp_path / "handout.pdf"
+    result = cli("map", "resident", "--area", "04445-A3", "--pdf", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    reader = PdfReader(out)
+    assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=1)  # A4 portrait
+    text = "".join(p.extract_text() for p in reader.pages).replace("\n", "")
+    assert "宮崎の地域資源マップ" in text
+    assert not re.search(r"N-0\d{3}", text)
