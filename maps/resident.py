@@ -26,13 +26,19 @@ from maps._common import (
     DistrictLayer,
     Tiles,
     bounds_of,
-    category_styles,
     credits_html,
     finish,
     new_map,
     text_colour,
 )
-from maps._handout import HANDOUT_CSS, HandoutScript, NumberedMarkers, add_bounds, handout_head
+from maps._handout import (
+    HANDOUT_CSS,
+    HandoutScript,
+    NumberedMarkers,
+    add_bounds,
+    handout_head,
+    number_resources,
+)
 from maps._page import Raw, esc
 
 __all__ = ["MIXED_COLOUR", "resident_map"]
@@ -151,25 +157,18 @@ def resident_map(
             raise TypeError(
                 "resident_map accepts PublicResource only (public, active resources from "
                 f"directory.map_data.public_resources), got {type(r).__name__}")
-    styles = {s.code: s for s in category_styles({c for r in resources for c in r.categories})}
-    order = {code: i for i, code in enumerate(styles)}
+    numbering = number_resources(resources)  # shared with the PDF handout (maps.pdf)
+    styles = numbering.styles
     labels = {code: s.label for code, s in styles.items()}
-
-    def key(r: PublicResource) -> tuple[int, str, str]:
-        primary = r.categories[0] if r.categories else ""
-        return (order.get(primary, len(order)), r.name, r.external_id)
-
-    located = sorted((r for r in resources if r.lat is not None), key=key)
-    visiting = sorted((r for r in resources if r.lat is None), key=key)
+    located = [r for _, r in numbering.located]
+    visiting = list(numbering.visiting)
     fallback = CategoryStyle("", "その他", MIXED_COLOUR, "")
 
     def style_of(r: PublicResource) -> CategoryStyle:
         return styles.get(r.categories[0], fallback) if r.categories else fallback
 
-    # Numbers in list order; one marker per place (resources ≈1 m apart share it).
-    places: dict[tuple[float, float], list[tuple[int, PublicResource]]] = {}
-    for n, r in enumerate(located, start=1):
-        places.setdefault((round(r.lat, 5), round(r.lon, 5)), []).append((n, r))  # type: ignore[arg-type]
+    # One marker per place (resources ≈1 m apart share it), numbered in list order.
+    places = dict(numbering.places)
     markers = []
     for (lat, lon), group in places.items():
         kinds = {style_of(r).code for _, r in group}
