@@ -66,7 +66,8 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
-def _now() -> dt.datetime:
+def utcnow() -> dt.datetime:
+    """Now in UTC, naive: how every timestamp column is stored on both engines."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -91,7 +92,7 @@ class District(Base):
     centroid_lon: Mapped[float] = mapped_column(Float)
     centroid_lat: Mapped[float] = mapped_column(Float)
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     parent: Mapped[District | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[District]] = relationship(back_populates="parent")
@@ -135,7 +136,7 @@ class Venue(Base):
         ForeignKey("district.id", ondelete="SET NULL"), index=True
     )
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     district: Mapped[District | None] = relationship(back_populates="venues")
     resources: Mapped[list[Resource]] = relationship(back_populates="venue")
@@ -227,8 +228,8 @@ class Resource(Base):
     schedule_note: Mapped[str | None] = mapped_column(Text)
     schedule_understood: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     organization: Mapped[Organization | None] = relationship(back_populates="resources")
     venue: Mapped[Venue | None] = relationship(back_populates="resources")
@@ -305,4 +306,5 @@ __all__ = [
     "Venue",
     "resource_category",
     "resource_district",
+    "utcnow",
 ]

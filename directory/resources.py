@@ -45,6 +45,7 @@ from directory.models import (
     Venue,
     resource_category,
     resource_district,
+    utcnow,
 )
 from directory.queries import ancestor_at, ancestor_map
 from directory.state import bump
@@ -640,7 +641,7 @@ def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
     existing_links = _existing_links(session, [e.id for e in existing.values()])
     new_rows: list[dict[str, Any]] = []
     changed: list[tuple[int, ParsedRow, dict[str, Any]]] = []
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     for parsed, venue_id in zip(rows, venue_ids, strict=True):
         values = parsed.values  # completed in place: no second copy of 150,000 dicts
         values["organization_id"] = org_ids.get(parsed.organization) if parsed.organization else None
@@ -873,7 +874,7 @@ def _venues(session: Session, rows: list[ParsedRow]) -> list[int | None]:
             "name": name, "name_key": normalize(name), "address": r.values["address"],
             "lat": r.values["lat"], "lon": r.values["lon"], "district_id": district_id,
             "properties": {"created_from": r.values["external_id"]},
-            "updated_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "updated_at": utcnow(),
         })
     created = _insert_ids(session, Venue.__table__, new_venues, "code")
     venue_of_leader = dict(zip(leaders, created, strict=True))

@@ -38,7 +38,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from directory.models import Base, Category, District, Resource
+from directory.models import Base, Category, District, Resource, utcnow
 
 NEED_STATUSES = ("open", "matched", "closed")
 URGENCIES = ("low", "normal", "high")
@@ -48,9 +48,6 @@ WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545, as in sc
 # JSON lists that are absent from the intake are SQL NULL ("no constraint"), not [].
 _JSON_OR_NULL = JSON(none_as_null=True)
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -130,8 +127,8 @@ class Need(Base):
     consent_by: Mapped[str | None] = mapped_column(String(32))  # 本人, 家族… never a name
     basis: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     district: Mapped[District] = relationship()
     category_links: Mapped[list[NeedCategory]] = relationship(
@@ -197,8 +194,8 @@ class Match(Base):
     status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     need: Mapped[Need] = relationship(back_populates="matches")
     resource: Mapped[Resource] = relationship()

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from directory import schedules as sched
 from directory.errors import InvalidInputError, Problem, UnknownCategoryError
 from directory.geography import JAPAN_LAT, JAPAN_LON, ImportResult
-from directory.models import District
+from directory.models import District, utcnow
 from directory.resources import ATTRIBUTES, CellError, parse_date
 from directory.tables import read_input
 from directory.taxonomy import load_taxonomy, split_categories
@@ -641,7 +641,7 @@ def _write(session: Session, parsed: list[ParsedNeed], result: ImportResult) -> 
             select(Need).where(Need.external_id.in_(chunk)).with_for_update()
         ):
             existing[need.external_id] = need
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     for p in parsed:
         need = existing.get(p.values["external_id"])
         if need is None:
