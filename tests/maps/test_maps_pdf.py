@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from maphelpers import DISTRICTS, coordinator, island, public
+from maphelpers import CREDITS, DISTRICTS, RESOURCES, coordinator, island, public
 from pypdf import PdfReader
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -27,18 +27,6 @@ from maps._handout import number_resources
 from maps.pdf import FONT_ENV, JapaneseFontMissingError, layout_map, register_font, resident_pdf
 
 OTHER_TOWN = Path(__file__).resolve().parents[1] / "data" / "other_town"
-CREDITS = [
-    {"source": "国土数値情報", "credit": "「国土数値情報（行政区域データ）（国土交通省）」を加工して作成"},
-    "出典：テスト用の地区データ",
-]
-RESOURCES = [
-    public("R-1", "北町ふれあいサロン", ("salon",), 38.15, 140.15),
-    public("R-2", "北町お茶会", ("tea",), 38.15, 140.15),  # same hall as R-1
-    public("R-3", "南町体操クラブ", ("exercise",), 38.05, 140.15),
-    public("R-4", "みんなのサロン", ("salon", "watch"), 38.12, 140.12),
-    public("R-5", "除雪ボランティア", ("snow",), None, None, districts=("TOWN-EAST-N",)),
-    public("R-6", "お弁当の宅配", ("meals",), None, None, districts=("TOWN",)),
-]
 LIST_HEADING = "一覧（番号は地図の数字です）"
 VISITING_HEADING = "地図に場所がない支援"
 

@@ -7,25 +7,11 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from maphelpers import DISTRICTS, coordinator, island, public, unescaped
+from maphelpers import CREDITS, DISTRICTS, RESOURCES, coordinator, island, public, unescaped
 
 from directory.map_data import PublicResource
 from directory.taxonomy import load_taxonomy
 from maps import resident_map
-
-CREDITS = [
-    {"source": "国土数値情報", "credit": "「国土数値情報（行政区域データ）（国土交通省）」を加工して作成"},
-    "出典：テスト用の地区データ",
-]
-
-RESOURCES = [
-    public("R-1", "北町ふれあいサロン", ("salon",), 38.15, 140.15),
-    public("R-2", "北町お茶会", ("tea",), 38.15, 140.15),  # same hall as R-1
-    public("R-3", "南町体操クラブ", ("exercise",), 38.05, 140.15),
-    public("R-4", "みんなのサロン", ("salon", "watch"), 38.12, 140.12),
-    public("R-5", "除雪ボランティア", ("snow",), None, None, districts=("TOWN-EAST-N",)),
-    public("R-6", "お弁当の宅配", ("meals",), None, None, districts=("TOWN",)),
-]
 
 
 def render(resources: list[PublicResource] = RESOURCES, **kw: object) -> str:
