@@ -10,6 +10,7 @@ changes nothing.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -492,8 +493,8 @@ def locate_points(
     ranked = frame.assign(rank=frame["level"].map(_LEVEL_RANK))
     joined = gpd.sjoin(points, ranked, how="left", predicate="within")
     joined = joined.dropna(subset=["id"]).sort_values("rank", ascending=False)
-    best = joined[~joined.index.duplicated(keep="first")]["id"]
-    return [int(best[i]) if i in best.index else None for i in range(len(points))]
+    best = joined[~joined.index.duplicated(keep="first")]["id"].reindex(range(len(points)))
+    return [None if math.isnan(v) else int(v) for v in best.tolist()]
 
 
 def place_all_venues(session: Session) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
-from directory.bulk import bulk_insert
+from directory.bulk import bulk_insert_columns, gc_paused, insert_returning_ids
 from directory.errors import (
     ConcurrentEditError,
     InvalidInputError,
@@ -168,9 +168,12 @@ def parse_int(cell: str) -> int:
 @lru_cache(maxsize=65536)
 def parse_coordinate(cell: str, axis: str) -> float:
     try:
-        value = float(normalize(cell))
+        value = float(cell)  # most cells are plain ASCII numbers
     except ValueError:
-        raise CellError("not_number", value=cell) from None
+        try:
+            value = float(normalize(cell))  # full-width digits, a stray space
+        except ValueError:
+            raise CellError("not_number", value=cell) from None
     low, high = _LAT if axis == "lat" else _LON
     if not (low <= value <= high) or math.isnan(value):
         raise CellError("coordinate_outside_japan", value=cell, low=low, high=high,
@@ -298,17 +301,23 @@ def schedule_text(days: str | None, start: str | None, end: str | None,
     return " ".join(part for part in (days, times, note) if part)
 
 
-# --------------------------------------------------------------------- row → values
+# --------------------------------------------------------------- checking, by column
 
 
 @dataclass
-class ParsedRow:
-    row: int
-    values: dict[str, Any]  # Resource columns
-    categories: tuple[str, ...]
-    district_ids: tuple[int, ...]
-    schedules: tuple[dict[str, Any], ...]  # Schedule rows (ScheduleParse.as_rows)
-    organization: str | None
+class Checked:
+    """The file's rows after checking, column by column (150,000 dicts would not fit the
+    memory budget, and columns go straight into the bulk INSERT)."""
+
+    rows: list[int]  # the user's row numbers
+    values: dict[str, list[Any]]  # Resource column → one value per row
+    categories: list[tuple[str, ...]]
+    district_ids: list[tuple[int, ...]]
+    schedules: list[tuple[dict[str, Any], ...]]  # Schedule rows (ScheduleParse.as_rows)
+    organization: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 @dataclass
@@ -375,179 +384,315 @@ def _district_lookup(session: Session) -> tuple[dict[str, int], dict[str, list[i
 
 
 def parse_rows(table: Table, session: Session, path: str,
-               progress: Progress | None = None) -> tuple[list[ParsedRow], _Context]:
+               progress: Progress | None = None) -> tuple[Checked, _Context]:
     """Check every cell of every row; collect all errors and warnings (nothing written).
 
-    Consumes ``table.rows`` as it goes, so the raw cells and the parsed rows are not
-    both held in memory at once.
+    Works column by column: each distinct value of a column is parsed once (values
+    repeat heavily at national scale), and errors are sorted back into row order, each
+    row's in the order its columns are checked. Consumes ``table.rows``.
     """
     index, extras, errors, warnings = _map_header(table.header)
     by_code, by_name, municipalities = _district_lookup(session)
     ctx = _Context(path, table.header, index, extras, by_code, by_name, municipalities, errors,
                    warnings)
     if errors:
-        return [], ctx
-    parsed: list[ParsedRow] = []
-    seen_ids: dict[str, int] = {}
-    total = len(table.rows)
-    raw_rows = table.rows
-    for n in range(total):
-        if progress and n % 5000 == 0:
-            progress("check", n, total)
-        row_number, cells = raw_rows[n]
-        raw_rows[n] = None  # type: ignore[call-overload]  # free each raw row once read
-        row = _parse_row(ctx, row_number, cells, seen_ids)
-        if row is not None:
-            parsed.append(row)
-    table.rows = []
-    if progress:
-        progress("check", total, total)
-    return parsed, ctx
+        return Checked([], {}, [], [], [], []), ctx
+    check = _Check(ctx, table, progress)
+    checked = check.run()
+    ctx.errors.sort(key=lambda p: p.row or 0)  # stable: within a row, in check order
+    return checked, ctx
 
 
-def _row_cells(ctx: _Context, cells: list[str | None]) -> dict[str, str]:
-    """The row's non-empty cells by column key, stripped (one pass per row)."""
-    found: dict[str, str] = {}
-    width = len(cells)
-    for key, i in ctx.header_index.items():
-        if i >= width:
-            continue
-        value = cells[i]
-        if value is None:
-            continue
-        value = value.strip()
-        if not value:
-            continue
-        if value[0] == "'" and value[1:2] in _FORMULA_START:
-            value = value[1:]  # written by our own export to defuse a formula (see _safe_cell)
-        found[key] = value
-    return found
+_CHECK_STEPS = 8  # progress steps of _Check.run
 
 
-def _parse_row(ctx: _Context, row: int, cells: list[str | None],
-               seen_ids: dict[str, int]) -> ParsedRow | None:
-    errors_before = len(ctx.errors)
+class _Check:
+    """One file's columns and the errors found in them (see :func:`parse_rows`)."""
 
-    def error(key: str, code: str, **params: Any) -> None:
-        ctx.errors.append(Problem(code, params, row=row, column=_header_of(ctx, key)))
+    def __init__(self, ctx: _Context, table: Table, progress: Progress | None) -> None:
+        self.ctx = ctx
+        self.progress = progress
+        self.rows = [number for number, _ in table.rows]
+        self.n = len(self.rows)
+        # Transposed once. Rows are at least as wide as the header (tables._table), so
+        # zip only drops cells beyond it, which no column names.
+        rows = (cells for _, cells in table.rows)
+        columns = list(zip(*rows, strict=False)) if table.rows else []
+        width = min(len(table.header), len(columns))
+        table.rows = []  # the raw cells are not needed any more
+        self.cells: dict[str, list[str | None]] = {
+            key: _clean(columns[i]) for key, i in ctx.header_index.items() if i < width
+        }
+        self.extras: list[tuple[str, list[str | None]]] = [
+            (header, _clean(columns[i])) for i, header in ctx.extra_columns if i < width
+        ]
+        del columns
+        # 市区町村コード columns, for 全域 (see _whole_area)
+        self.codes = [column for header, column in self.extras if header in _CODE_HEADERS]
+        self.none: list[None] = [None] * self.n
+        self.errored: set[int] = set()  # row indexes with an error so far
 
-    get = _row_cells(ctx, cells).get
+    def column(self, key: str) -> list[str | None]:
+        return self.cells.get(key, self.none)
 
-    def parse(key: str, fn: Callable[..., Any], *args: Any) -> Any:
-        raw = get(key)
-        if raw is None:
+    def error(self, n: int, key: str, code: str, **params: Any) -> None:
+        self.errored.add(n)
+        self.ctx.errors.append(Problem(code, params, row=self.rows[n], column=_header_of(self.ctx, key)))
+
+    def parsed(self, key: str, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        """``fn(cell, *args)`` for every cell of the column (once per distinct cell);
+        a :class:`CellError` is reported on every row that has that cell, as None."""
+        column = self.cells.get(key)
+        if column is None:
+            return [None] * self.n  # a fresh list: callers complete it in place
+        memo: dict[str | None, Any] = {}
+        failed = False
+        for cell in set(column):
+            if cell is None:
+                continue
+            try:
+                memo[cell] = fn(cell, *args)
+            except CellError as exc:
+                memo[cell], failed = exc, True
+        out = list(map(memo.get, column))  # None cells: None
+        if failed:
+            for n, value in enumerate(out):
+                if isinstance(value, CellError):
+                    self.error(n, key, value.code, **value.params)
+                    out[n] = None
+        return out
+
+    def step(self, k: int) -> None:
+        if self.progress:
+            self.progress("check", k * self.n // _CHECK_STEPS, self.n)
+
+    def run(self) -> Checked:
+        n = self.n
+        values: dict[str, list[Any]] = {}
+        self.step(0)
+        self._identity(values)
+        categories = self._categories()
+        for key in ("kana", "description", "address", "building", "phone", "url", "notes",
+                    "fee", "eligibility"):
+            values[key] = self.column(key)
+        values["name_key"] = [normalize(name) if name else "" for name in values["name"]]
+        self.step(2)
+        self._coordinates(values)
+        values["capacity"] = self.parsed("capacity", parse_int)
+        vacancy = self.parsed("vacancy", parse_vacancy)
+        values["accepts_new"] = [v[0] if v else None for v in vacancy]
+        values["seats_left"] = [v[1] if v else None for v in vacancy]
+        values["fee_yen"] = self.parsed("fee", parse_fee)
+        eligibility = self.parsed("eligibility", _eligibility)
+        values["min_age"] = [e[0] if e else None for e in eligibility]
+        values["eligibility_attributes"] = [e[1] if e else _NO_ATTRIBUTES for e in eligibility]
+        values["transport"] = self.parsed("transport", parse_choice, "yesno")
+        status = self.parsed("status", parse_choice, "status")
+        public = self.parsed("public", parse_choice, "public")
+        values["public"] = [True if p is None else p for p in public]
+        values["last_verified_on"] = self.parsed("verified", parse_date)
+        self.step(4)
+        schedules = self._schedules(values, status)
+        self.step(6)
+        district_ids = self._districts()
+        values["extra"] = self._extra()
+        self.step(_CHECK_STEPS)
+        return Checked(self.rows, values, categories, district_ids, schedules,
+                       self.column("organization")[:] if n else [])
+
+    def _identity(self, values: dict[str, list[Any]]) -> None:
+        for key in ("external_id", "name"):
+            column = self.column(key)
+            for n in [n for n, v in enumerate(column) if v is None]:
+                self.error(n, key, "required")
+            values[key] = column
+        seen: dict[str, int] = {}
+        for n, external_id in enumerate(values["external_id"]):
+            if external_id is None:
+                continue
+            first = seen.setdefault(external_id, n)
+            if first != n:
+                self.error(n, "external_id", "duplicate_id", value=external_id,
+                           other=self.rows[first])
+
+    def _categories(self) -> list[tuple[str, ...]]:
+        column = self.cells.get("categories", self.none)
+        errored_before = set(self.errored)
+        for n in [n for n, v in enumerate(column) if v is None]:
+            self.error(n, "categories", "required")
+        memo: dict[str, tuple[str, ...] | UnknownCategoryError] = {}
+        out: list[tuple[str, ...]] = []
+        for n, cell in enumerate(column):
+            if cell is None:
+                out.append(())
+                continue
+            found = memo.get(cell)
+            if found is None:
+                try:
+                    found = _categories(cell)
+                except UnknownCategoryError as exc:
+                    found = exc
+                memo[cell] = found
+            if isinstance(found, UnknownCategoryError):
+                code = "unknown_category_suggest" if found.suggestions else "unknown_category"
+                self.error(n, "categories", code, value=found.text,
+                           suggestions="、".join(found.suggestions))
+                out.append(())
+                continue
+            if not found and n not in errored_before:
+                self.error(n, "categories", "required")
+            out.append(found)
+        return out
+
+    def _coordinates(self, values: dict[str, list[Any]]) -> None:
+        lat = self.parsed("lat", parse_coordinate, "lat")
+        lon = self.parsed("lon", parse_coordinate, "lon")
+        has_lat, has_lon = self.column("lat"), self.column("lon")
+        for n in range(self.n):
+            if (has_lat[n] is None) != (has_lon[n] is None):
+                self.error(n, "lon" if has_lat[n] is not None else "lat", "coordinate_pair")
+            if lat[n] is None or lon[n] is None:
+                lat[n] = lon[n] = None
+        values["lat"], values["lon"] = lat, lon
+
+    def _schedules(self, values: dict[str, list[Any]],
+                   status: list[str | None]) -> list[tuple[dict[str, Any], ...]]:
+        """The time cells must be times (an error); the rest is read by the schedule
+        parser, and what it cannot understand is a warning, never a guess."""
+        days, start, end, note = (self.column(k) for k in ("days", "start", "end", "note"))
+        memo: dict[tuple[str | None, ...], _RowSchedule] = {}
+        schedules: list[tuple[dict[str, Any], ...]] = []
+        understood: list[bool] = []
+        for n, key in enumerate(zip(days, start, end, note, strict=True)):
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = _row_schedule(*key)
+            for column, code, params in found.errors:
+                self.error(n, column, code, **params)
+            if found.not_understood is not None:
+                column = "note" if key[3] else "days"
+                self.ctx.warnings.append(Problem(
+                    "schedule_not_understood", {"value": found.not_understood},
+                    row=self.rows[n], column=_header_of(self.ctx, column)))
+            schedules.append(found.rows)
+            understood.append(found.understood)
+            if status[n] is None:
+                status[n] = "paused" if found.paused else "active"
+        values["schedule_days"], values["schedule_start"] = days, start
+        values["schedule_end"], values["schedule_note"] = end, note
+        values["schedule_understood"] = understood
+        values["status"] = status
+        return schedules
+
+    def _districts(self) -> list[tuple[int, ...]]:
+        column = self.cells.get("districts", self.none)
+        memo: dict[str, tuple[tuple[int, ...], list[tuple[str, dict[str, str]]]] | None] = {}
+        out: list[tuple[int, ...]] = []
+        for n, cell in enumerate(column):
+            if cell is None:
+                out.append(())
+                continue
+            if cell in memo:
+                found = memo[cell]
+            else:
+                found = memo[cell] = _district_cell(self.ctx, cell)
+            if found is None:  # 全域 among several municipalities: the row's own code decides
+                code = next((c[n] for c in self.codes if c[n] is not None), None)
+                found = _district_cell(self.ctx, cell, code)
+                assert found is not None
+            ids, problems = found
+            for code, params in problems:
+                self.error(n, "districts", code, **params)
+            out.append(ids)
+        return out
+
+    def _extra(self) -> list[dict[str, Any]]:
+        if not self.extras:
+            return [_NO_EXTRA] * self.n
+        headers = [h for h, _ in self.extras]
+        return [{h: v for h, v in zip(headers, cells, strict=True) if v is not None} or _NO_EXTRA
+                for cells in zip(*(c for _, c in self.extras), strict=True)]
+
+
+_NO_ATTRIBUTES: list[str] = []  # shared, never mutated: one JSON value for the bulk INSERT
+_NO_EXTRA: dict[str, Any] = {}
+
+
+def _clean(cells: Sequence[str | None]) -> list[str | None]:
+    """Cells stripped, empty ones None, a leading ' our export wrote before a formula
+    character removed (see :func:`_safe_cell`).
+
+    Most columns need none of that but the None: one regex over the joined column says
+    so at C speed, and only a column that needs it is cleaned cell by cell.
+    """
+    if None not in cells and not _NEEDS_CLEANING.search("\x00".join(cells)):  # type: ignore[arg-type]
+        return [cell or None for cell in cells]
+    return [_clean_cell(cell) for cell in cells]
+
+
+# A cell (between \x00 separators) that starts or ends with whitespace, or starts with '.
+_NEEDS_CLEANING = re.compile(r"(?:^|\x00)(?:\s|')|\s(?:\x00|$)")
+
+
+def _clean_cell(cell: str | None) -> str | None:
+    if not cell:
+        return None
+    s = cell.strip()
+    if not s:
+        return None
+    return s[1:] if s[0] == "'" and s[1:2] in _FORMULA_START else s
+
+
+@lru_cache(maxsize=16384)
+def _eligibility(cell: str) -> tuple[int | None, list[str]]:
+    min_age, attributes = parse_eligibility(cell)
+    return min_age, list(attributes)
+
+
+@dataclass(frozen=True)
+class _RowSchedule:
+    """What one combination of the four schedule cells gives (the same for every row)."""
+
+    errors: list[tuple[str, str, dict[str, Any]]]  # (column key, code, params)
+    rows: tuple[dict[str, Any], ...]
+    understood: bool
+    paused: bool
+    not_understood: str | None  # the warning's text, when some of it is not understood
+
+
+def _row_schedule(days: str | None, start: str | None, end: str | None,
+                  note: str | None) -> _RowSchedule:
+    errors: list[tuple[str, str, dict[str, Any]]] = []
+
+    def time_cell(key: str, cell: str | None) -> tuple[dt.time, dt.time | None] | None:
+        if cell is None:
             return None
         try:
-            return fn(raw, *args)
+            return _time_cell(cell)
         except CellError as exc:
-            error(key, exc.code, **exc.params)
+            errors.append((key, exc.code, exc.params))
             return None
 
-    values: dict[str, Any] = {}
-    for key in ("external_id", "name"):
-        raw = get(key)
-        if raw is None:
-            error(key, "required")
-        values[key] = raw
-    external_id = values["external_id"]
-    if external_id is not None:
-        if external_id in seen_ids:
-            error("external_id", "duplicate_id", value=external_id, other=seen_ids[external_id])
-        else:
-            seen_ids[external_id] = row
-
-    categories: tuple[str, ...] = ()
-    raw_categories = get("categories")
-    if raw_categories is None:
-        error("categories", "required")
-    else:
-        try:
-            categories = _categories(raw_categories)
-        except UnknownCategoryError as exc:
-            code = "unknown_category_suggest" if exc.suggestions else "unknown_category"
-            error("categories", code, value=exc.text, suggestions="、".join(exc.suggestions))
-        if not categories and not any(e.row == row for e in ctx.errors[errors_before:]):
-            error("categories", "required")
-
-    for key in ("kana", "description", "address", "building", "phone", "url", "notes",
-                "fee", "eligibility"):
-        values[key] = get(key)
-    values["name_key"] = normalize(values["name"]) if values["name"] else ""
-
-    lat = parse("lat", parse_coordinate, "lat")
-    lon = parse("lon", parse_coordinate, "lon")
-    has_lat, has_lon = get("lat") is not None, get("lon") is not None
-    if has_lat != has_lon:
-        error("lon" if has_lat else "lat", "coordinate_pair")
-    values["lat"], values["lon"] = (lat, lon) if lat is not None and lon is not None else (None, None)
-
-    values["capacity"] = parse("capacity", parse_int)
-    vacancy = parse("vacancy", parse_vacancy)
-    values["accepts_new"], values["seats_left"] = vacancy if vacancy else (None, None)
-    values["fee_yen"] = parse_fee(values["fee"]) if values["fee"] else None
-    min_age, attributes = parse_eligibility(values["eligibility"]) if values["eligibility"] else (None, ())
-    values["min_age"], values["eligibility_attributes"] = min_age, list(attributes)
-    values["transport"] = parse("transport", parse_choice, "yesno")
-    status = parse("status", parse_choice, "status")
-    public = parse("public", parse_choice, "public")
-    values["public"] = True if public is None else public
-    values["last_verified_on"] = parse("verified", parse_date)
-
-    # Schedules: the time cells must be times (an error); the rest is read by the
-    # schedule parser, and what it cannot understand is a warning, never a guess.
-    raw = {k: get(k) for k in ("days", "start", "end", "note")}
-    start_cell = parse("start", _time_cell)
-    end_cell = parse("end", _time_cell)
+    start_cell, end_cell = time_cell("start", start), time_cell("end", end)
     start_time = start_cell[0] if start_cell else None
     end_time = start_cell[1] if start_cell and start_cell[1] else None
     if end_cell is not None:
         if end_cell[1] is not None:
-            error("end", "not_a_time", value=raw["end"])
+            errors.append(("end", "not_a_time", {"value": end}))
         elif end_time is None:
             end_time = end_cell[0]
     if start_time is not None and end_time is not None and end_time <= start_time:
-        error("end", "end_before_start", start=raw["start"], end=raw["end"] or raw["start"])
-    source = schedule_text(
-        raw["days"],
-        _fmt_time(start_time) if start_time else None,
-        _fmt_time(end_time) if end_time else None,
-        raw["note"],
-    )
-    values["schedule_days"] = raw["days"]
-    values["schedule_start"] = raw["start"]
-    values["schedule_end"] = raw["end"]
-    values["schedule_note"] = raw["note"]
-    parse_result = sched.parse_schedule(source) if source else None
-    if parse_result is not None and not parse_result.understood:
-        column = "note" if raw["note"] else "days"
-        ctx.warnings.append(Problem(
-            "schedule_not_understood",
-            {"value": "、".join(parse_result.not_understood) or source},
-            row=row, column=_header_of(ctx, column),
-        ))
-    values["schedule_understood"] = parse_result.understood if parse_result else True
-    if status is None:
-        status = "paused" if parse_result is not None and parse_result.paused else "active"
-    values["status"] = status
-
-    district_ids = _districts(ctx, row, get("districts"), values, cells, error)
-
-    extra: dict[str, Any] = {}
-    for i, header in ctx.extra_columns:
-        if i < len(cells) and cells[i] is not None and cells[i].strip():
-            extra[header] = cells[i].strip()
-    values["extra"] = extra
-
-    if len(ctx.errors) > errors_before:
-        return None
-    return ParsedRow(
-        row=row,
-        values=values,
-        categories=categories,
-        district_ids=district_ids,
-        schedules=tuple(parse_result.as_rows()) if parse_result else (),
-        organization=get("organization"),
-    )
+        errors.append(("end", "end_before_start", {"start": start, "end": end or start}))
+    source = schedule_text(days, _fmt_time(start_time) if start_time else None,
+                           _fmt_time(end_time) if end_time else None, note)
+    if not source:
+        return _RowSchedule(errors, (), True, False, None)
+    parsed = sched.parse_schedule(source)
+    not_understood = None
+    if not parsed.understood:
+        not_understood = "、".join(parsed.not_understood) or source
+    return _RowSchedule(errors, tuple(parsed.as_rows()), parsed.understood, parsed.paused,
+                        not_understood)
 
 
 def _header_of(ctx: _Context, key: str) -> str:
@@ -556,17 +701,28 @@ def _header_of(ctx: _Context, key: str) -> str:
     return ctx.header[i] if i is not None else BY_KEY[key].header
 
 
-def _districts(ctx: _Context, row: int, cell: str | None, values: dict[str, Any],
-               cells: list[str | None], error: Callable[..., None]) -> tuple[int, ...]:
-    if cell is None:
-        return ()
+_WHOLE_AREA_KEYS = frozenset(normalize(w) for w in WHOLE_AREA)
+_CODE_HEADERS = ("都道府県コード又は市区町村コード", "地方公共団体コード")
+
+
+_ROW_CODE = object()  # _district_cell: "the row's code is not known yet"
+
+
+def _district_cell(ctx: _Context, cell: str, code: str | object | None = _ROW_CODE
+                   ) -> tuple[tuple[int, ...], list[tuple[str, dict[str, str]]]] | None:
+    """The districts one 対象地区 cell names and the problems with it; None when it says
+    全域 in a database of several municipalities and no ``code`` (the row's 市区町村コード)
+    was given, as then each row's own code decides."""
     found: list[int] = []
+    problems: list[tuple[str, dict[str, str]]] = []
     for part in split_categories(cell):  # same separators: ; 、 , (never ・)
         key = normalize(part)
-        if key in {normalize(w) for w in WHOLE_AREA}:
-            municipality = _whole_area(ctx, values, cells)
+        if key in _WHOLE_AREA_KEYS:
+            if len(ctx.municipalities) != 1 and code is _ROW_CODE:
+                return None
+            municipality = _whole_area(ctx, code if isinstance(code, str) else None)
             if municipality is None:
-                error("districts", "whole_area_ambiguous", value=part)
+                problems.append(("whole_area_ambiguous", {"value": part}))
             else:
                 found.append(municipality)
             continue
@@ -577,22 +733,21 @@ def _districts(ctx: _Context, row: int, cell: str | None, values: dict[str, Any]
         if len(ids) == 1:
             found.append(ids[0])
         elif len(ids) > 1:
-            error("districts", "ambiguous_district", value=part)
+            problems.append(("ambiguous_district", {"value": part}))
         else:
-            error("districts", "unknown_district", value=part)
-    return tuple(dict.fromkeys(found))
+            problems.append(("unknown_district", {"value": part}))
+    return tuple(dict.fromkeys(found)), problems
 
 
-def _whole_area(ctx: _Context, values: dict[str, Any], cells: list[str | None]) -> int | None:
+def _whole_area(ctx: _Context, code_cell: str | None) -> int | None:
     """全域: the one municipality in the database, or the one the row's own code names."""
     if len(ctx.municipalities) == 1:
         return ctx.municipalities[0][0]
-    for i, header in ctx.extra_columns:
-        if header in ("都道府県コード又は市区町村コード", "地方公共団体コード") and cells[i]:
-            code = normalize(cells[i])[:5]
-            for municipality_id, municipality_code in ctx.municipalities:
-                if normalize(municipality_code)[:5] == code:
-                    return municipality_id
+    if code_cell:
+        code = normalize(code_cell)[:5]
+        for municipality_id, municipality_code in ctx.municipalities:
+            if normalize(municipality_code)[:5] == code:
+                return municipality_id
     return None
 
 
@@ -607,76 +762,105 @@ def import_resources(session: Session, path: Path,
     rolls back for a dry run). Re-importing the same ``ID`` updates the row and bumps its
     ``version``; a row that changes nothing is counted unchanged and keeps its version.
     """
-    table = read_table(path)
-    rows, ctx = parse_rows(table, session, str(path), progress)
-    if ctx.errors:
-        raise InvalidInputError(str(path), ctx.errors, ctx.warnings)
-    result = ImportResult(warnings=ctx.warnings)
-    if rows:
-        _write(session, rows, result, progress)
-    if result.created or result.updated:
-        bump(session)
-    return result
+    with gc_paused():
+        table = read_table(path)
+        checked, ctx = parse_rows(table, session, str(path), progress)
+        if ctx.errors:
+            raise InvalidInputError(str(path), ctx.errors, ctx.warnings)
+        result = ImportResult(warnings=ctx.warnings)
+        if len(checked):
+            _write(session, checked, result, progress)
+        if result.created or result.updated:
+            bump(session)
+        return result
 
 
-def _write(session: Session, rows: list[ParsedRow], result: ImportResult,
+def _write(session: Session, checked: Checked, result: ImportResult,
            progress: Progress | None) -> None:
-    total = len(rows)
+    total = len(checked)
     if progress:
         progress("write", 0, total)
-    org_ids = _organizations(session, [r.organization for r in rows])
-    venue_ids = _venues(session, rows)
-    ids = [r.values["external_id"] for r in rows]
-    # Only what the comparison needs, as plain tuples: 150,000 full rows would not fit
-    # the memory budget. Locked FOR UPDATE (SQLite: inside BEGIN IMMEDIATE).
-    table = Resource.__table__
-    compared = [table.c[k] for k in _COMPARED]
-    existing: dict[str, _Existing] = {}
-    for chunk in _chunks(ids, 5000):
-        for row in session.execute(
-            select(table.c.id, table.c.version, table.c.external_id, *compared)
-            .where(table.c.external_id.in_(chunk)).with_for_update()
-        ):
-            existing[row[2]] = _Existing(row[0], row[1], _digest(row[3:]))
+    values = checked.values
+    org_ids = _organizations(session, checked.organization)
+    values["organization_id"] = [org_ids[o] if o else None for o in checked.organization]
+    values["venue_id"] = _venues(session, checked)
+    existing = _existing(session, values["external_id"])
     existing_links = _existing_links(session, [e.id for e in existing.values()])
-    new_rows: list[dict[str, Any]] = []
-    changed: list[tuple[int, ParsedRow, dict[str, Any]]] = []
-    now = utcnow()
-    for parsed, venue_id in zip(rows, venue_ids, strict=True):
-        values = parsed.values  # completed in place: no second copy of 150,000 dicts
-        values["organization_id"] = org_ids.get(parsed.organization) if parsed.organization else None
-        values["venue_id"] = venue_id
-        old = existing.get(values["external_id"])
+    new: list[int] = []  # row indexes
+    changed: list[tuple[_Existing, int]] = []
+    compared = [values[k] for k in _COMPARED]
+    for n, external_id in enumerate(values["external_id"]):
+        old = existing.get(external_id)
         if old is None:
-            values.update(version=1, created_at=now, updated_at=now)
-            new_rows.append(values)
-            continue
-        if _same(old, values) and existing_links.get(old.id) == hash(_links_of(parsed)):
+            new.append(n)
+        elif (old.digest == _digest(column[n] for column in compared)
+              and existing_links.get(old.id) == hash(_links_of(checked, n))):
             result.unchanged += 1
-            continue
-        changed.append((old.id, parsed, values | {"id": old.id, "version": old.version + 1,
-                                                 "updated_at": now}))
-    new_ids = _insert_ids(session, Resource.__table__, new_rows, "external_id")
-    result.created += len(new_ids)
+        else:
+            changed.append((old, n))
+    now = utcnow()
+    new_ids: list[int] = []
+    if new:
+        columns = ({k: v for k, v in values.items()} if len(new) == total
+                   else {k: [v[n] for n in new] for k, v in values.items()})
+        columns |= {"version": [1] * len(new), "created_at": [now] * len(new),
+                    "updated_at": [now] * len(new)}
+        new_ids = insert_returning_ids(session, Resource.__table__, columns, "external_id")
+        result.created += len(new_ids)
+        if progress:
+            progress("write", total // 2, total)
     if changed:
-        _update_resources(session, [values for _, _, values in changed])
-        changed_ids = [rid for rid, _, _ in changed]
+        _update_resources(session, [
+            {k: v[n] for k, v in values.items()}
+            | {"id": old.id, "version": old.version + 1, "updated_at": now}
+            for old, n in changed
+        ])
+        changed_ids = [old.id for old, _ in changed]
         for chunk in _chunks(changed_ids, 5000):
             session.execute(delete(resource_category).where(resource_category.c.resource_id.in_(chunk)))
             session.execute(delete(resource_district).where(resource_district.c.resource_id.in_(chunk)))
             session.execute(delete(Schedule).where(Schedule.resource_id.in_(chunk)))
         result.updated += len(changed)
-    new_parsed = [r for r in rows if r.values["external_id"] not in existing]
-    targets = list(zip(new_ids, new_parsed, strict=True)) + [(rid, p) for rid, p, _ in changed]
-    cats = [{"resource_id": rid, "category_code": c} for rid, p in targets for c in p.categories]
-    dists = [{"resource_id": rid, "district_id": d} for rid, p in targets for d in p.district_ids]
-    schedules = [{"resource_id": rid, **row} for rid, p in targets for row in p.schedules]
-    bulk_insert(session, resource_category, cats)
-    bulk_insert(session, resource_district, dists)
-    bulk_insert(session, Schedule.__table__, schedules)
+    targets = list(zip(new_ids, new, strict=True)) + [(old.id, n) for old, n in changed]
+    _insert_links(session, checked, targets)
     session.flush()
     if progress:
         progress("write", total, total)
+
+
+def _existing(session: Session, external_ids: list[str]) -> dict[str, _Existing]:
+    """The rows of these ids already in the database: only what the comparison needs, as
+    fingerprints (150,000 full rows would not fit the memory budget). Locked FOR UPDATE
+    (SQLite: inside BEGIN IMMEDIATE)."""
+    table = Resource.__table__
+    compared = [table.c[k] for k in _COMPARED]
+    existing: dict[str, _Existing] = {}
+    if session.execute(select(table.c.id).limit(1)).first() is None:
+        return existing  # an empty directory: nothing to look up
+    for chunk in _chunks(external_ids, 5000):
+        for row in session.execute(
+            select(table.c.id, table.c.version, table.c.external_id, *compared)
+            .where(table.c.external_id.in_(chunk)).with_for_update()
+        ):
+            existing[row[2]] = _Existing(row[0], row[1], _digest(row[3:]))
+    return existing
+
+
+def _insert_links(session: Session, checked: Checked, targets: list[tuple[int, int]]) -> None:
+    """Categories, served districts and schedules of the (resource id, row index) pairs."""
+    categories, district_ids, schedules = (checked.categories, checked.district_ids,
+                                           checked.schedules)
+    pairs: list[tuple[int, Any]] = [(rid, c) for rid, n in targets for c in categories[n]]
+    bulk_insert_columns(session, resource_category, {
+        "resource_id": [rid for rid, _ in pairs], "category_code": [c for _, c in pairs]})
+    pairs = [(rid, d) for rid, n in targets for d in district_ids[n]]
+    bulk_insert_columns(session, resource_district, {
+        "resource_id": [rid for rid, _ in pairs], "district_id": [d for _, d in pairs]})
+    pairs = [(rid, row) for rid, n in targets for row in schedules[n]]
+    names = tuple(pairs[0][1]) if pairs else ()
+    fields = {f: [row[f] for _, row in pairs] for f in names}
+    rids = [rid for rid, _ in pairs]
+    bulk_insert_columns(session, Schedule.__table__, {"resource_id": rids, **fields})
 
 
 def _update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -710,10 +894,11 @@ _SCHEDULE_FIELDS = (
 )
 
 
-def _links_of(parsed: ParsedRow) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+def _links_of(checked: Checked, n: int) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     schedules = tuple(sorted(
-        (tuple(row[f] for f in _SCHEDULE_FIELDS) for row in parsed.schedules), key=repr))
-    return tuple(sorted(parsed.categories)), tuple(sorted(parsed.district_ids)), schedules
+        (tuple(row[f] for f in _SCHEDULE_FIELDS) for row in checked.schedules[n]), key=repr))
+    return (tuple(sorted(checked.categories[n])), tuple(sorted(checked.district_ids[n])),
+            schedules)
 
 
 def _existing_links(session: Session, ids: list[int]) -> dict[int, int]:
@@ -760,27 +945,6 @@ def _digest(values: Iterable[Any]) -> int:
     return hash(tuple(repr(v) if isinstance(v, dict | list) else v for v in values))
 
 
-def _same(old: _Existing, values: dict[str, Any]) -> bool:
-    return old.digest == _digest(values.get(key) for key in _COMPARED)
-
-
-def _insert_ids(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> list[int]:
-    """Insert rows with one executemany and return their ids, in the rows' order.
-
-    A plain executemany then a SELECT on the unique ``key`` is several times faster
-    than INSERT … RETURNING row by row, on both engines.
-    """
-    if not rows:
-        return []
-    bulk_insert(session, table, rows)
-    ids: dict[Any, int] = {}
-    keys = [row[key] for row in rows]
-    for chunk in _chunks(keys, 5000):
-        ids.update((k, i) for i, k in session.execute(
-            select(table.c.id, table.c[key]).where(table.c[key].in_(chunk))))
-    return [ids[k] for k in keys]
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -794,8 +958,7 @@ def _organizations(session: Session, names: Iterable[str | None]) -> dict[str, i
     all_names = {name for name in names if name}
     wanted: dict[str, str] = {}
     for name in all_names:
-        if name:
-            wanted.setdefault(normalize(name), name)
+        wanted.setdefault(normalize(name), name)
     if not wanted:
         return {}
     ids: dict[str, int] = {}
@@ -804,13 +967,11 @@ def _organizations(session: Session, names: Iterable[str | None]) -> dict[str, i
             select(Organization.id, Organization.name_key).where(Organization.name_key.in_(chunk))
         ):
             ids[key] = org_id
-    missing = [{"name": wanted[k], "name_key": k} for k in wanted if k not in ids]
-    created = _insert_ids(session, Organization.__table__, missing, "name_key")
-    for org_id, row in zip(created, missing, strict=True):
-        ids[row["name_key"]] = org_id
-    return {name: ids[key] for key, name in wanted.items()} | {
-        name: ids[normalize(name)] for name in all_names
-    }
+    missing = [k for k in wanted if k not in ids]
+    created = insert_returning_ids(session, Organization.__table__, {
+        "name": [wanted[k] for k in missing], "name_key": missing}, "name_key")
+    ids.update(zip(missing, created, strict=True))
+    return {name: ids[normalize(name)] for name in all_names}
 
 
 def _metric(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -820,66 +981,73 @@ def _metric(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-def _venues(session: Session, rows: list[ParsedRow]) -> list[int | None]:
+def _venues(session: Session, checked: Checked) -> list[int | None]:
     """Link each row with coordinates to the nearest known venue within 50 m, or create one.
 
     Venues created by this import count as known for the rows after them, so two
     resources in one new hall share one venue.
     """
-    located = [(i, r) for i, r in enumerate(rows) if r.values["lat"] is not None]
-    result: list[int | None] = [None] * len(rows)
+    values = checked.values
+    lat_col, lon_col = values["lat"], values["lon"]
+    located = [n for n, lat in enumerate(lat_col) if lat is not None]
+    result: list[int | None] = [None] * len(checked)
     if not located:
         return result
-    lon = np.array([r.values["lon"] for _, r in located])
-    lat = np.array([r.values["lat"] for _, r in located])
-    points = shapely.points(_metric(lon, lat))
+    points = shapely.points(_metric(np.array([lon_col[n] for n in located]),
+                                    np.array([lat_col[n] for n in located])))
     known = session.execute(select(Venue.id, Venue.lon, Venue.lat)).all()
     if known:
         known_pts = shapely.points(_metric(np.array([k.lon for k in known]),
                                            np.array([k.lat for k in known])))
         tree = shapely.STRtree(known_pts)
-        (src, dst) = tree.query_nearest(points, max_distance=VENUE_LINK_M, all_matches=False)
-        for s, d in zip(src, dst, strict=True):
-            result[located[s][0]] = known[d].id
-    pending = [k for k, (i, _) in enumerate(located) if result[i] is None]
+        src, dst = tree.query_nearest(points, max_distance=VENUE_LINK_M, all_matches=False)
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            result[located[s]] = known[d].id
+    pending = [k for k, n in enumerate(located) if result[n] is None]
     if not pending:
         return result
     # Group the remaining points: each joins the first new venue within 50 m.
     tree = shapely.STRtree(points[pending])
     pairs = tree.query(points[pending], predicate="dwithin", distance=VENUE_LINK_M)
     neighbours: dict[int, list[int]] = defaultdict(list)
-    for a, b in zip(pairs[0], pairs[1], strict=True):
+    for a, b in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
         if b < a:
             neighbours[a].append(b)
-    leader: dict[int, int] = {}
+    leader: list[int] = []
     for a in range(len(pending)):
-        earlier = [leader[b] for b in neighbours.get(a, []) if leader.get(b) == b]
-        leader[a] = min(earlier) if earlier else a
-    leaders = sorted({v for v in leader.values()})
-    lead_rows = [located[pending[a]][1] for a in leaders]
-    placed = locate_points(districts_frame(session), [r.values["lon"] for r in lead_rows],
-                           [r.values["lat"] for r in lead_rows])
+        earlier = [leader[b] for b in neighbours.get(a, ()) if leader[b] == b]
+        leader.append(min(earlier) if earlier else a)
+    leaders = sorted(set(leader))
+    lead_rows = [located[pending[a]] for a in leaders]
+    placed = locate_points(districts_frame(session), [lon_col[n] for n in lead_rows],
+                           [lat_col[n] for n in lead_rows])
     tree_map = ancestor_map(session)
     municipality_codes = dict(session.execute(
         select(District.id, District.code).where(District.level == "municipality")).all())
-    new_venues = []
-    for r, district_id in zip(lead_rows, placed, strict=True):
-        name = r.values["building"] or r.values["name"]
+    prefixes: dict[int | None, str] = {None: ""}
+    for district_id in set(placed):
         municipality = ancestor_at(tree_map, district_id, "municipality") if district_id else None
-        prefix = municipality_codes.get(municipality, "") if municipality else ""
-        new_venues.append({
-            # Keyed by place: a venue first seen at these coordinates (any other point
-            # within 50 m would have been linked to an existing venue instead).
-            "code": f"{prefix}:{r.values['lat']:.6f},{r.values['lon']:.6f}",
-            "name": name, "name_key": normalize(name), "address": r.values["address"],
-            "lat": r.values["lat"], "lon": r.values["lon"], "district_id": district_id,
-            "properties": {"created_from": r.values["external_id"]},
-            "updated_at": utcnow(),
-        })
-    created = _insert_ids(session, Venue.__table__, new_venues, "code")
+        prefixes[district_id] = municipality_codes.get(municipality, "") if municipality else ""
+    building, name, name_key = values["building"], values["name"], values["name_key"]
+    names = [building[n] or name[n] for n in lead_rows]
+    now = utcnow()
+    created = insert_returning_ids(session, Venue.__table__, {
+        # Keyed by place: a venue first seen at these coordinates (any other point
+        # within 50 m would have been linked to an existing venue instead).
+        "code": [f"{prefixes[d]}:{lat_col[n]:.6f},{lon_col[n]:.6f}"
+                 for n, d in zip(lead_rows, placed, strict=True)],
+        "name": names,
+        "name_key": [normalize(building[n]) if building[n] else name_key[n] for n in lead_rows],
+        "address": [values["address"][n] for n in lead_rows],
+        "lat": [lat_col[n] for n in lead_rows],
+        "lon": [lon_col[n] for n in lead_rows],
+        "district_id": list(placed),
+        "properties": [{"created_from": values["external_id"][n]} for n in lead_rows],
+        "updated_at": [now] * len(lead_rows),
+    }, "code")
     venue_of_leader = dict(zip(leaders, created, strict=True))
     for a, k in enumerate(pending):
-        result[located[k][0]] = venue_of_leader[leader[a]]
+        result[located[k]] = venue_of_leader[leader[a]]
     return result
 
 

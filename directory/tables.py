@@ -1,6 +1,6 @@
 """Read the spreadsheets coordinators actually keep: CSV (UTF-8 ± BOM or CP932) and XLSX.
 
-Every cell comes back as a string (or None when empty), so one validator serves both
+Every cell comes back as a string ("" when empty), so one validator serves both
 formats. Rows are numbered as the user sees them: the header is row 1.
 """
 
@@ -29,7 +29,7 @@ class Table:
     """A header and its rows; ``rows[i]`` is row ``i + 2`` in the user's spreadsheet."""
 
     header: list[str]
-    rows: list[tuple[int, list[str | None]]]  # (row number, cells)
+    rows: list[tuple[int, list[str]]]  # (row number, cells as read; blank ones "")
     encoding: str
 
 
@@ -112,14 +112,14 @@ def _table(name: str, records: list[list[str]], encoding: str) -> Table:
     if header is None:
         raise InvalidInputError(name, [Problem("no_header")])
     width = len(header)
-    rows: list[tuple[int, list[str | None]]] = []
+    rows: list[tuple[int, list[str]]] = []
     for number, record in records_iter:
-        cells: list[str | None] = [c if c.strip() else None for c in record]
-        if not any(cells):
+        # Cells stay as read (blank ones as ""); the importer strips them column by column.
+        if not (record and record[0].strip()) and not "".join(record).strip():
             continue
-        if len(cells) < width:
-            cells.extend([None] * (width - len(cells)))
-        rows.append((number, cells))
+        if len(record) < width:
+            record = record + [""] * (width - len(record))
+        rows.append((number, record))
     return Table(header, rows, encoding)
 
 
