@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
-from directory.bulk import bulk_insert_columns, gc_paused, insert_returning_ids
+from directory.bulk import bulk_insert_columns, gc_paused, insert_returning_ids, large_cache
 from directory.errors import (
     ConcurrentEditError,
     InvalidInputError,
@@ -769,7 +769,8 @@ def import_resources(session: Session, path: Path,
             raise InvalidInputError(str(path), ctx.errors, ctx.warnings)
         result = ImportResult(warnings=ctx.warnings)
         if len(checked):
-            _write(session, checked, result, progress)
+            with large_cache(session):
+                _write(session, checked, result, progress)
         if result.created or result.updated:
             bump(session)
         return result

@@ -46,6 +46,30 @@ Conventions (the places where ordinary Japanese needs a decision):
   :func:`expand` still expands it. Whether a paused resource is shown is the resource's
   status (the importer sets 状態), not the schedule's business.
 * Season, 祝日 and 年末年始 apply to every pattern of the text.
+* Months: a window (12月～3月, 4～11月, 4月から11月), a list written as one (5月・7月・9月・11月,
+  5月、7月), 奇数月 / 偶数月, and closed months (8月休み, 1月・8月は休み, 2月と8月を除く) combine
+  into one set of months. A set that is not one window is stored as one row per run of months
+  (「奇数月 第2土曜」 = six rows, 1月 … 11月; 「1月・8月休み」 = 2月～7月 and 9月～12月), so
+  :class:`~directory.models.Schedule`, the matcher and the exports need nothing new;
+  :func:`describe` joins the rows again. A month on its own (「12月」) may be a one-off and
+  is reported; so is 隔月 unless 奇数月 / 偶数月 (or the months themselves) say which. A
+  second, different season (「12月～3月 4月～11月」) is reported. After a comma a month range
+  ends a closure list (「4月～11月、8月休み」 = April–November without August).
+* A date range is a season only when it runs from the 1st of a month to the last day of a
+  month (12月1日～3月31日, 12/1～3/31, 2月28日 or 29日); seasons are whole months, so
+  「11月15日～3月31日」 is reported, and so is お盆休み (no fixed dates, and days cannot be
+  closed one by one).
+* 〇のつく日 (5のつく日) = the days of the month ending in that digit (5, 15, 25).
+* 月N回 / 週N回 is read only with the days that make it up, and only when they give exactly N
+  every month / week (「月2回（第1・第3火曜）」「週2回 月・木」). Alone (「月2回」), vague
+  (「月1回程度」) or not matching (「月2回 隔週火曜」, 「月4回 毎週火曜」, 「月2回（第1・第5火曜）」)
+  it is reported.
+* A bracket holding only a name or remark (「（定例会）」「（体操）」「【資源ごみ】」) is kept in
+  the source text and not reported, provided something else in the text was understood. One
+  that may say something about the days — digits, calendar and weekday words, 休, 中止, 除,
+  未定, 不定, 随時, 相談, 確認, 連絡, 場合 … (see ``_LABEL_VETO``) — is reported (「（不定期）」
+  「（日程は電話で確認）」「（雨天時は翌週）」), and one that is schedule text is read
+  (「（祝日除く）」「（12月～3月）」「（8月は休み）」).
 """
 
 from __future__ import annotations
@@ -53,7 +77,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -90,8 +114,10 @@ _WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _ALL_DAYS = frozenset(range(7))
 _WEEKDAYS = frozenset(range(5))
+_ODD_MONTHS = frozenset(range(1, 13, 2))
+_EVEN_MONTHS = frozenset(range(2, 13, 2))
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
 
 
 # --- public data -----------------------------------------------------------------------
@@ -333,9 +359,16 @@ _OPEN = (
 _SUFFIX_ONLY = r"(?:\s*(?:のみ|限定|だけ|中))?"
 _FILLERS = (
     "頃|ごろ|位|くらい|ぐらい|程度|予定|要事前予約|事前予約|要予約|予約制|予約優先|要申し?込み?"
-    "|申込制|雨天時は中止|雨天の場合は中止|雨天時中止|雨天中止|荒天中止|のみ|だけ|限定|開催|実施"
+    "|申込制|雨天時は中止|雨天の場合は中止|雨天時中止|雨天中止|荒天時は中止|荒天の場合は中止|荒天時中止"
+    "|荒天中止|悪天候時は中止|悪天候の場合は中止|悪天候時中止|のみ|だけ|限定|開催|実施"
     "|営業|活動|開所|開館|開始|終了|すたーと|通年|年間を通して|年間通して|一年中|終日|等|など|です"
     "|します|しています|曜日|時間|日時|開催日|活動日|まで|から|より|の|に|は|で|を"
+)
+
+_DATE_SEP = r"(?:~|-|ー|から)\s*(?:翌年?\s*)?"
+_PERIOD_TAIL = r"(?:\s*(?:まで|の間|の期間|期間|のみ|限定))*"
+_NOT_VAGUE = (
+    r"(?!\s*(?:程度|位|くらい|ぐらい|ほど|前後|以上|以下|以内|未満|を?目安|から|より|まで|ずつ))"
 )
 
 # (kind, pattern, strong). A weak recogniser is not tried right after unknown text, so a
@@ -359,8 +392,28 @@ _RECOGNISERS: list[tuple[str, re.Pattern[str], bool]] = [
             r"(?:\s*まで)?\s*\)?)?|(?:12/29|12月29日)\s*(?:~|-|から)\s*(?:翌年?)?(?:1/3|1月3日)(?:まで)?",
             True,
         ),
+        # a date range (12月1日～3月31日, 12/1～3/31): a season when it runs from the first of
+        # a month to the last day of a month, else not understood (seasons are whole months)
+        (
+            "DATERANGE",
+            rf"(?<![0-9/])(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日\s*{_DATE_SEP}"
+            rf"(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日{_PERIOD_TAIL}"
+            rf"|(?<![0-9/])(\d{{1,2}})/(\d{{1,2}})\s*{_DATE_SEP}(\d{{1,2}})/(\d{{1,2}})(?![0-9/])"
+            rf"{_PERIOD_TAIL}",
+            True,
+        ),
         ("HOLIDAY", r"国民の祝日|祝祭日|祝休日|振替休日|祝日|祭日|祝", True),
         ("UNKNOWN", r"休日", True),  # 休日 = weekends and/or holidays: not guessed
+        # 月2回・週1回: checked against the days written with it (see parse_schedule); a
+        # vague count (月1回程度) is not recognised and stays unknown text
+        (
+            "COUNT",
+            rf"(?:毎\s*)?(月|週)\s*(?:に\s*)?([1-7一二三四五六七])\s*(?:回|度){_NOT_VAGUE}",
+            True,
+        ),
+        ("MONTHSET", r"(?:毎\s*)?(奇数|偶数)\s*月(?:\s*(?:のみ|だけ|限定))?", True),
+        ("BIMONTHLY", r"隔月", True),  # understood only with the months it means (隔月（奇数月）)
+        ("DIGITDAY", r"(?:毎月\s*)?([0-9])\s*の\s*(?:つく|付く)\s*日", True),  # 5のつく日
         # one-off dates (8月13日, 4/1): not a recurrence
         (
             "UNKNOWN",
@@ -448,6 +501,16 @@ def _tokenize(key: str) -> list[_Tok]:
     return toks
 
 
+def _date_range_window(m1: int, d1: int, m2: int, d2: int) -> tuple[int, int] | None:
+    """12月1日～3月31日 → (12, 3); None unless it runs from a 1st to a month's last day."""
+    if not (1 <= m1 <= 12 and 1 <= m2 <= 12) or d1 != 1:
+        return None
+    last = 29 if m2 == 2 else (30 if m2 in (4, 6, 9, 11) else 31)
+    if d2 != last and not (m2 == 2 and d2 == 28):
+        return None
+    return (m1, m2)
+
+
 def _weekday_range(a: str, b: str) -> frozenset[int]:
     i, j = _WEEKDAY_CHARS.index(a), _WEEKDAY_CHARS.index(b)
     return frozenset((i + k) % 7 for k in range((j - i) % 7 + 1))
@@ -479,6 +542,16 @@ def _token_value(kind: str, m: re.Match[str]) -> Any:
         return (int(m.group(1)), int(m.group(2)))
     if kind == "MONTH":
         return (int(m.group(1)), bool(m.group(2)))
+    if kind == "MONTHSET":
+        return frozenset(range(1 if m.group(1) == "奇数" else 2, 13, 2))
+    if kind == "DATERANGE":
+        m1, d1, m2, d2 = (int(g) for g in m.groups() if g is not None)
+        return _date_range_window(m1, d1, m2, d2)
+    if kind == "COUNT":
+        return (m.group(1), _KANJI_DIGITS.get(m.group(2)) or int(m.group(2)))
+    if kind == "DIGITDAY":
+        digit = int(m.group(1))
+        return tuple(d for d in range(1, 32) if d % 10 == digit)
     if kind == "AMPM":
         return AFTERNOON if text.startswith("午後") else MORNING
     return None
@@ -487,8 +560,21 @@ def _token_value(kind: str, m: re.Match[str]) -> Any:
 # --- semantics -------------------------------------------------------------------------
 
 _SUBJECTS = frozenset(
-    {"WD", "WDRANGE", "WEEKDAYS", "WEEKEND", "HOLIDAY", "YEAREND", "WINTER", "SEASON", "MONTH"}
+    {"WD", "WDRANGE", "WEEKDAYS", "WEEKEND", "HOLIDAY", "YEAREND"}
+    | {"WINTER", "SEASON", "MONTH"}
+    | {"MONTHSET", "DATERANGE"}
 )
+_BRACKETS = {"(": ")", "[": "]", "{": "}", "「": "」", "『": "』", "【": "】", "<": ">"}
+_LABEL_KINDS = frozenset({"UNKNOWN", "FILLER", "SEP:tight", "SEP:space", "SEP:comma", "SEP:other"})
+#: What makes bracketed text more than a label: it may say when (or whether) the activity
+#: takes place, so it is reported rather than ignored.
+_LABEL_VETO = re.compile(
+    r"[0-9A-Za-z一二三四五六七八九十〇]|[日月火水木金土]|週|年|曜|時|分|[数何毎隔]回|毎|隔|第"
+    r"|休|止|除|外|以|未|不|変|延|替|臨|随|相談|確認|連絡|問|電話|予|程|頃|祝|祭|季|期|盆|末|始"
+    r"|雨|雪|天|場合|限|のみ|だけ|中|都度|調整|開|閉|終|午|朝|昼|夕|夜|晩|間|旬|春|夏|秋|冬|翌"
+    r"|前|後|次|再|当|やすみ|なし|無し|ない|ません"
+)
+_SEASON_KINDS = frozenset({"WINTER", "SEASON", "MONTH", "MONTHSET", "DATERANGE"})
 _DAY_SUBJECTS = frozenset({"WD", "WDRANGE", "WEEKDAYS", "WEEKEND"})
 _TRANSPARENT = frozenset({"FILLER"})
 
@@ -530,7 +616,7 @@ class _Reader:
         self.holiday_open: list[int] = []
         self.year_end_closed = False
         self.paused = False
-        self.season_tokens: list[_Tok] = []
+        self.season_idx: list[int] = []
         self.extra_bad: list[tuple[int, int]] = []
         self.verb_of: dict[int, int] = {}  # subject index → index of the verb that closed/opened it
 
@@ -622,6 +708,8 @@ class _Reader:
                 break  # 「毎週火曜、祝日休み」「第1・第3月曜、祝日休み」: open days, then a closure
             if crossed and subject.kind in _DAY_SUBJECTS:
                 ambiguous.append(j)
+            elif crossed and subject.kind in _SEASON_KINDS - {"MONTH"}:
+                break  # 「4月～11月、8月休み」: the season, then the closed month
             elif crossed and ambiguous:
                 break
             else:
@@ -663,11 +751,9 @@ class _Reader:
                     self.year_end_closed = True
                 elif tok.state == "":
                     tok.state = "bad"  # 「年末年始」 alone: open or closed?
-            elif tok.kind in ("WINTER", "SEASON", "MONTH"):
-                if tok.kind == "MONTH" and tok.state == "" and not tok.value[1]:
-                    tok.state = "bad"  # 「12月」 alone
-                elif tok.state in ("", "closed"):
-                    self.season_tokens.append(tok)
+            elif tok.kind in _SEASON_KINDS:
+                if tok.state in ("", "closed"):
+                    self.season_idx.append(i)
             elif tok.kind in _DAY_SUBJECTS and tok.state == "closed":
                 self.closed_days |= tok.value
         if self.holiday_closed:
@@ -675,39 +761,67 @@ class _Reader:
                 self.toks[i].state = "bad"
                 self.toks[self.verb_of[i]].state = "bad"
 
-    def season(self) -> tuple[int, int] | None:
-        explicit: set[int] = set()
+    def _season_statements(self) -> list[list[int]]:
+        """Season tokens written as one list (「5月・7月・9月」「1月、8月は休み」)."""
+        statements: list[list[int]] = []
+        for j in self.season_idx:
+            if statements:
+                last = statements[-1][-1]
+                between = self.toks[last + 1 : j]
+                same = (self.toks[last].state == "closed") == (self.toks[j].state == "closed")
+                if same and all(t.kind in ("SEP:tight", "SEP:comma") for t in between):
+                    statements[-1].append(j)
+                    continue
+            statements.append([j])
+        return statements
+
+    def _bad(self, indexes: list[int]) -> None:
+        for j in indexes:
+            self.toks[j].state = "bad"
+            if j in self.verb_of:
+                self.toks[self.verb_of[j]].state = "bad"
+
+    def season(self) -> frozenset[int] | None:
+        """The months the text allows (None: the whole year); unreadable parts become bad.
+
+        Months written as one list are one season (their union); a second, different
+        season elsewhere in the text is not understood (「12月～3月 4月～11月」). Closed
+        months (「8月休み」「1月・8月は休み」) are taken out of the season.
+        """
+        explicit: set[int] | None = None
         implied: set[int] = set()
         closed: set[int] = set()
-        for tok in self.season_tokens:
-            if tok.kind == "WINTER":
-                months = set(_window_months(*WINTER))
-            elif tok.kind == "SEASON":
-                months = set(_window_months(*tok.value)) if _valid_months(tok.value) else None
-            else:
-                month = tok.value[0]
-                months = {month} if 1 <= month <= 12 else None
-            if months is None:
-                tok.state = "bad"
+        used: list[int] = []
+        for statement in self._season_statements():
+            toks = [self.toks[j] for j in statement]
+            parts = [_season_token_months(t) for t in toks]
+            is_closed = toks[0].state == "closed"
+            lone_month = len(toks) == 1 and toks[0].kind == "MONTH" and not toks[0].value[1]
+            if any(p is None for p in parts) or (lone_month and not is_closed):
+                self._bad(statement)  # 「12月」 alone, 「11月15日～3月31日」, 「13月」
                 continue
-            if tok.state == "closed":
+            months = set().union(*(p for p in parts if p is not None))
+            if sum(len(p) for p in parts if p is not None) != len(months):
+                self._bad(statement)  # 「4月～11月・8月休み」: which part does 休み close?
+                continue
+            if is_closed:
                 closed |= months
-            elif tok.kind == "WINTER":
+            elif all(t.kind == "WINTER" for t in toks):
                 implied |= months
-            elif explicit and explicit != months:
-                tok.state = "bad"  # a second, different window: one season per text
+            elif explicit is not None and explicit != months:
+                self._bad(statement)
+                continue
             else:
-                explicit |= months
-        allowed = explicit or implied or set(range(1, 13))
-        allowed -= closed
-        window = _as_window(allowed)
-        if window is None:  # 「5月・7月・9月」「1月・8月は休み」: not one window
-            for i, tok in enumerate(self.toks):
-                if tok in self.season_tokens:
-                    tok.state = "bad"
-                    if i in self.verb_of:
-                        self.toks[self.verb_of[i]].state = "bad"
-        return None if window == (0, 0) else window
+                explicit = months
+            used += statement
+        allowed = (explicit or implied or set(range(1, 13))) - closed
+        if not allowed:  # 「8月のみ 8月休み」
+            self._bad(used)
+            return None
+        for tok in self.toks:  # 隔月 says which months only next to 奇数月 / 偶数月
+            if tok.kind == "BIMONTHLY" and tok.state == "":
+                tok.state = "used" if allowed in (_ODD_MONTHS, _EVEN_MONTHS) else "bad"
+        return None if len(allowed) == 12 else frozenset(allowed)
 
     # days and times ------------------------------------------------------------------------
 
@@ -768,6 +882,10 @@ class _Reader:
                 day_group().days.weekly |= _ALL_DAYS
             elif kind == "MONTHEND":
                 day_group().days.monthdays.add(-1)
+            elif kind == "DIGITDAY":
+                day_group().days.monthdays |= set(tok.value)
+            elif kind == "COUNT" and tok.value[0] == "月":
+                seen_monthly = True  # 「月2回（1日・15日）」
             elif kind == "MONTHLY":
                 seen_monthly = True
                 if not self._monthly_is_followed(i):
@@ -793,7 +911,7 @@ class _Reader:
         for tok in self.toks[i + 1 :]:
             if tok.kind.startswith("SEP:") or tok.kind in _TRANSPARENT:
                 continue
-            return tok.kind in ("NTH", "MONTHDAY", "MONTHEND")
+            return tok.kind in ("NTH", "MONTHDAY", "MONTHEND", "DIGITDAY")
         return False
 
     def _time(self, tok: _Tok) -> tuple[dt.time | None, dt.time | None] | None:
@@ -867,6 +985,44 @@ class _Reader:
                     return previous
         return None
 
+    def check_counts(self, rules: list[str]) -> None:
+        """「月2回（第1・第3火曜）」「週2回 月・木」: a count is understood when the days written
+        with it give exactly that many each month / week; alone (「月2回」) or not matching the
+        days (「月2回 毎週火曜」, 「月2回 隔週火曜」) it is reported."""
+        for tok in self.toks:
+            if tok.kind == "COUNT" and tok.state == "":
+                per, n = tok.value
+                tok.state = "used" if _count_of(rules, per) == n else "bad"
+
+    def accept_labels(self) -> None:
+        """A bracket holding only a name or a remark that does not touch the dates
+        (「（定例会）」「（体操）」「【資源ごみ】」) is kept in the text but not reported.
+
+        Only unknown text and fillers may be inside, and none of :data:`_LABEL_VETO` (digits,
+        weekday and calendar words, 休・中止・除・未定・不定・随時・相談・確認・連絡・場合 …):
+        「（日程は電話で確認）」「（再開未定）」「（不定期）」 are still reported.
+        """
+        opened: int | None = None
+        for i, tok in enumerate(self.toks):
+            if tok.kind != "SEP:paren":
+                continue
+            char = self.key[tok.start]
+            if char in _BRACKETS:
+                opened = i
+                continue
+            if opened is not None and _BRACKETS[self.key[self.toks[opened].start]] == char:
+                inner = self.toks[opened + 1 : i]
+                text = self.key[self.toks[opened].end : tok.start]
+                if (
+                    any(t.kind == "UNKNOWN" for t in inner)
+                    and all(t.kind in _LABEL_KINDS and t.state != "bad" for t in inner)
+                    and not _LABEL_VETO.search(text)
+                ):
+                    for t in inner:
+                        if t.kind == "UNKNOWN":
+                            t.state = "label"
+            opened = None
+
     def close_days(self, groups: list[_Group], had_open_days: bool) -> list[_Group]:
         closed = self.closed_days
         for group in groups:
@@ -893,25 +1049,67 @@ class _Reader:
         return groups
 
 
+def _count_of(rules: list[str], per: str) -> int | None:
+    """How many days a week (per 週) or a month (per 月) the rules give, when every week or
+    every month has the same number; None otherwise (隔週, 第5, 31日, a weekly rule in 月N回)."""
+    items: set[tuple[str, int]] = set()
+    for rule in rules:
+        parts = dict(p.split("=", 1) for p in rule.split(";"))
+        freq = parts.pop("FREQ")
+        if per == "週" and freq == "DAILY" and not parts:
+            items |= {("WD", d) for d in range(7)}
+        elif per == "週" and freq == "WEEKLY" and set(parts) == {"BYDAY"}:
+            items |= {("WD", _WEEKDAY_CODES.index(c)) for c in parts["BYDAY"].split(",")}
+        elif per == "月" and freq == "MONTHLY" and set(parts) == {"BYDAY"}:
+            for item in parts["BYDAY"].split(","):
+                n = int(item[:-2])
+                if not (1 <= n <= 4 or n == -1):
+                    return None
+                items.add((item[-2:], n))
+        elif per == "月" and freq == "MONTHLY" and set(parts) == {"BYMONTHDAY"}:
+            for day in map(int, parts["BYMONTHDAY"].split(",")):
+                if not (1 <= day <= 28 or day == -1):
+                    return None
+                items.add(("DAY", day))
+        else:
+            return None
+    return len(items) or None
+
+
 def _valid_months(window: tuple[int, int]) -> bool:
     return all(1 <= m <= 12 for m in window)
+
+
+def _season_token_months(tok: _Tok) -> set[int] | None:
+    """The months one season token stands for, or None when it names no valid months."""
+    if tok.kind == "WINTER":
+        return set(_window_months(*WINTER))
+    if tok.kind in ("SEASON", "DATERANGE"):
+        if tok.value is None or not _valid_months(tok.value):
+            return None
+        return set(_window_months(*tok.value))
+    if tok.kind == "MONTHSET":
+        return set(tok.value)
+    month = tok.value[0]
+    return {month} if 1 <= month <= 12 else None
 
 
 def _window_months(first: int, last: int) -> tuple[int, ...]:
     return tuple((first - 1 + k) % 12 + 1 for k in range((last - first) % 12 + 1))
 
 
-def _as_window(months: set[int]) -> tuple[int, int] | None:
-    """The months as one window (12, 3); (0, 0) for the whole year; None if not one window."""
-    if len(months) == 12:
-        return (0, 0)
-    starts = [m for m in months if (m - 2) % 12 + 1 not in months]
-    if len(starts) != 1:
-        return None
-    first = last = starts[0]
-    while last % 12 + 1 in months:
-        last = last % 12 + 1
-    return first, last
+def _windows(months: frozenset[int] | None) -> list[tuple[int, int]]:
+    """The months as windows in calendar order of their first month: {12, 1, 2, 3, 8} →
+    [(8, 8), (12, 3)]; [] for the whole year (None)."""
+    if months is None or len(months) == 12:
+        return []
+    out: list[tuple[int, int]] = []
+    for first in sorted(m for m in months if (m - 2) % 12 + 1 not in months):
+        last = first
+        while last % 12 + 1 in months:
+            last = last % 12 + 1
+        out.append((first, last))
+    return out
 
 
 def _rrules(days: _Days) -> list[str]:
@@ -937,6 +1135,10 @@ def _byday(weekdays: set[int]) -> str:
     return ",".join(_WEEKDAY_CODES[d] for d in sorted(weekdays))
 
 
+def _is_bad(tok: _Tok) -> bool:
+    return tok.state == "bad" or (tok.kind == "UNKNOWN" and tok.state != "label")
+
+
 def _fragments(
     text: str,
     key: str,
@@ -954,13 +1156,13 @@ def _fragments(
     current: list[_Tok] = []
 
     def flush() -> None:
-        bad = [t for t in current if t.kind == "UNKNOWN" or t.state == "bad"]
+        bad = [t for t in current if _is_bad(t)]
         if bad:
             runs.append((current[0].start, current[-1].end))
         current.clear()
 
     for tok in toks:
-        if tok.kind == "UNKNOWN" or tok.state == "bad" or tok.kind in joining:
+        if _is_bad(tok) or tok.kind in joining:
             if current and current[-1].end != tok.start:
                 flush()
             current.append(tok)
@@ -1016,22 +1218,29 @@ def parse_schedule(text: str | None) -> ScheduleParse:
     groups = reader.close_days(groups, had_open_days)
 
     common = {
-        "season_start_month": season[0] if season else None,
-        "season_end_month": season[1] if season else None,
         "holiday_rule": HOLIDAY_CLOSED if reader.holiday_closed else HOLIDAY_OPEN,
         "year_end_closed": reader.year_end_closed,
     }
+    # months that are not one window (「奇数月」「1月・8月休み」) give one row per window
+    windows: list[tuple[int | None, int | None]] = list(_windows(season)) or [(None, None)]
     schedules: list[ParsedSchedule] = []
+    rules: list[str] = []
     for group in groups:
         start, end = group.time or (None, None)
         for rule in _rrules(group.days) or [None]:
             if rule is None and start is None and end is None:
                 continue
-            schedule = ParsedSchedule(rrule=rule, start_time=start, end_time=end, **common)
-            if schedule not in schedules:
-                schedules.append(schedule)
+            if rule is not None and rule not in rules:
+                rules.append(rule)
+            for first, last in windows:
+                schedule = ParsedSchedule(rule, start, end, first, last, **common)
+                if schedule not in schedules:
+                    schedules.append(schedule)
     if not schedules and (season or reader.holiday_closed or reader.year_end_closed):
-        schedules.append(ParsedSchedule(rrule=None, **common))
+        schedules += [ParsedSchedule(None, None, None, a, b, **common) for a, b in windows]
+    reader.check_counts(rules)
+    if schedules or reader.paused:
+        reader.accept_labels()
 
     bad = _fragments(source, key, spans, toks, reader.extra_bad)
     return ScheduleParse(
@@ -1184,24 +1393,57 @@ def _day_words(rule: str, lang: str) -> str:
     return rule
 
 
-def _modifier_words(s: ParsedSchedule, lang: str) -> list[str]:
+def _month_words(months: frozenset[int], lang: str) -> str:
+    """「12月～3月」「8月のみ」「奇数月」「5月・7月・9月・11月」「1月・8月休み」 (and English)."""
+    ja = lang == "ja"
+
+    def window(a: int, b: int) -> str:
+        if ja:
+            return f"{a}月" if a == b else f"{a}月～{b}月"
+        return _MONTHS_EN[a - 1] if a == b else f"{_MONTHS_EN[a - 1]}–{_MONTHS_EN[b - 1]}"
+
+    if months in (_ODD_MONTHS, _EVEN_MONTHS):
+        odd = months == _ODD_MONTHS
+        return ("奇数月" if odd else "偶数月") if ja else f"{'odd' if odd else 'even'} months"
+    if len(months) >= 10:  # 「8月休み」 rather than 「9月～7月」
+        closed = [window(a, b) for a, b in _windows(frozenset(set(range(1, 13)) - months))]
+        return "・".join(closed) + "休み" if ja else "closed in " + _and(closed, lang)
+    windows = _windows(months)
+    if len(windows) == 1 and windows[0][0] == windows[0][1]:
+        return f"{windows[0][0]}月のみ" if ja else f"{_MONTHS_EN[windows[0][0] - 1]} only"
+    return (
+        "・".join(window(a, b) for a, b in windows)
+        if ja
+        else _and([window(a, b) for a, b in windows], lang)
+    )
+
+
+def _modifier_words(s: ParsedSchedule, lang: str, months: frozenset[int] | None) -> list[str]:
     ja = lang == "ja"
     words: list[str] = []
-    if s.season_start_month is not None and s.season_end_month is not None:
-        a, b = s.season_start_month, s.season_end_month
-        if ja:
-            words.append(f"{a}月のみ" if a == b else f"{a}月～{b}月")
-        else:
-            words.append(
-                f"{_MONTHS_EN[a - 1]} only"
-                if a == b
-                else f"{_MONTHS_EN[a - 1]}–{_MONTHS_EN[b - 1]}"
-            )
+    if months:
+        words.append(_month_words(months, lang))
     if s.holiday_rule == HOLIDAY_CLOSED:
         words.append("祝日休み" if ja else "closed on public holidays")
     if s.year_end_closed:
         words.append("年末年始休み" if ja else "closed 29 Dec–3 Jan")
     return words
+
+
+def _merge_seasons(
+    schedules: Sequence[ParsedSchedule],
+) -> list[tuple[ParsedSchedule, frozenset[int] | None]]:
+    """Rows that differ only in their season window (「奇数月」 gives six) as one pattern
+    with the union of their months (None: the whole year)."""
+    merged: dict[ParsedSchedule, frozenset[int] | None] = {}
+    for s in schedules:
+        base = replace(s, season_start_month=None, season_end_month=None)
+        months = s.season_months()
+        if base in merged:
+            before = merged[base]
+            months = None if before is None or months is None else before | frozenset(months)
+        merged[base] = None if months is None or len(months) == 12 else frozenset(months)
+    return list(merged.items())
 
 
 def _wrap(words: list[str], lang: str) -> str:
@@ -1221,9 +1463,10 @@ def describe(parse: ScheduleParse, lang: str = "ja") -> str:
     """
     ja = lang == "ja"
     bodies: list[str] = []
-    modifiers = [tuple(_modifier_words(s, lang)) for s in parse.schedules]
+    patterns = _merge_seasons(parse.schedules)
+    modifiers = [tuple(_modifier_words(s, lang, months)) for s, months in patterns]
     shared = len(set(modifiers)) == 1
-    for s, mods in zip(parse.schedules, modifiers, strict=True):
+    for (s, _months), mods in zip(patterns, modifiers, strict=True):
         body = " ".join(
             p for p in (_day_words(s.rrule, lang) if s.rrule else "", _time_words(s, lang)) if p
         )
