@@ -84,3 +84,17 @@ def test_gc_paused_restores_the_collector_even_after_an_error() -> None:
 ])
 def test_clean_strips_cells_and_undoes_our_formula_quote(cells: list, expected: list) -> None:
     assert _clean(cells) == expected
+
+
+def test_large_cache_is_for_the_bulk_write_only(session: Session) -> None:
+    from directory.bulk import large_cache
+
+    if session.get_bind().dialect.name != "sqlite":
+        with large_cache(session):  # other engines: nothing to change
+            pass
+        return
+    conn = session.connection()
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    with large_cache(session, mib=64):
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -64 * 1024
+    assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before
