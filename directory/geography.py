@@ -497,6 +497,52 @@ def locate_points(
     return [None if math.isnan(v) else int(v) for v in best.tolist()]
 
 
+EARTH_RADIUS_M = 6_371_008.8
+_METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
+
+
+def haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
+    """Great-circle distances in metres, element-wise over arrays of degrees."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = (np.sin((p2 - p1) / 2) ** 2
+         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def pairs_within(lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray,
+                 other_lat: np.ndarray, metres: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (i, j, distance) with point i of the first set within ``metres`` of point j
+    of the other, by great-circle distance.
+
+    Candidates come from an R-tree in degrees with a radius wide enough east–west at the
+    highest latitude given (no planar projection distorts the distance), then are kept
+    by haversine distance.
+    """
+    if not len(lon) or not len(other_lon):
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty, np.empty(0)
+    # Points within ``metres`` lie at nearly the latitude of the first set's points.
+    top = min(float(np.max(np.abs(lat))) + 0.1, 89.0)
+    degrees = metres / (_METRES_PER_DEGREE * math.cos(math.radians(top))) * 1.01
+    tree = shapely.STRtree(shapely.points(other_lon, other_lat))
+    i, j = tree.query(shapely.points(lon, lat), predicate="dwithin", distance=degrees)
+    d = haversine_m(lat[i], lon[i], other_lat[j], other_lon[j])
+    keep = d <= metres
+    return i[keep], j[keep], d[keep]
+
+
+def nearest_within(lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray,
+                   other_lat: np.ndarray, metres: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each point that has one, the nearest point of the other set within ``metres``:
+    (indexes of the points, indexes of their nearest). Ties go to the lower index."""
+    i, j, d = pairs_within(lon, lat, other_lon, other_lat, metres)
+    order = np.lexsort((j, d, i))
+    i, j = i[order], j[order]
+    first = np.ones(len(i), dtype=bool)
+    first[1:] = i[1:] != i[:-1]
+    return i[first], j[first]
+
+
 def place_all_venues(session: Session) -> None:
     """Recompute every venue's district (after districts change)."""
     venues = list(session.scalars(select(Venue)))

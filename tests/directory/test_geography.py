@@ -354,3 +354,27 @@ def test_shift_jis_geojson_and_feature_ids_are_understood(town: Engine, tmp_path
     with Session(town) as s:
         venue = s.scalar(select(Venue).where(Venue.code == "GSI-0"))
         assert venue is not None and venue.name == VENUES["features"][0]["properties"]["name"]
+
+
+def test_pairs_within_measures_great_circle_metres_in_every_direction() -> None:
+    import numpy as np
+
+    from directory.geography import haversine_m, nearest_within, pairs_within
+
+    metre = 1 / 111_195  # of latitude
+    # Around 45.3° N, 141.9° E (Japan's north): 45 m north, 45 m east, 60 m east.
+    lat0, lon0 = 45.3, 141.9
+    east = metre / np.cos(np.radians(lat0))
+    lat = np.array([lat0 + 45 * metre, lat0, lat0])
+    lon = np.array([lon0, lon0 + 45 * east, lon0 + 60 * east])
+    d = haversine_m(lat, lon, np.full(3, lat0), np.full(3, lon0))
+    assert np.allclose(d, [45, 45, 60], atol=0.2)
+    i, j, dist = pairs_within(lat=lat, lon=lon, other_lat=np.array([lat0]),
+                              other_lon=np.array([lon0]), metres=50)
+    assert sorted(i.tolist()) == [0, 1] and j.tolist() == [0, 0]
+    assert np.allclose(sorted(dist), [45, 45], atol=0.2)
+    # The nearer of two candidates wins; a point with none within reach gets none.
+    src, dst = nearest_within(np.array([lon0, lon0 + 1]), np.array([lat0, lat0]),
+                              np.array([lon0 + 40 * east, lon0 + 10 * east]),
+                              np.array([lat0, lat0]), 50)
+    assert src.tolist() == [0] and dst.tolist() == [1]

@@ -151,6 +151,28 @@ def test_reimport_changes_nothing_and_an_edit_bumps_the_version(
     assert by_id(town, "K-003").schedules[0].rrule == "FREQ=MONTHLY;BYDAY=1MO"
 
 
+def test_rows_link_to_the_nearest_venue_so_a_reimport_keeps_every_link(
+    town: Engine, tmp_path: Path
+) -> None:
+    # 本町公民館 is at 35.01, 136.01. A is 45 m north of it; B is 80 m north, too far for
+    # the 公民館, so B founds a new venue, which is only 35 m from A: A links to that one,
+    # the nearer, and a second import of the same file finds the same links.
+    metre = 1 / 111_195
+    header = ["ID", "名称", "種別", "緯度", "経度"]
+    rows = [header, ["N-A", "北の体操教室", "百歳体操", f"{35.01 + 45 * metre:.6f}", "136.01"],
+            ["N-B", "北のサロン", "サロン", f"{35.01 + 80 * metre:.6f}", "136.01"]]
+    path = write_rows(tmp_path / "north.csv", rows)
+    first = load(town, path)
+    assert first.created == 2
+    a, b = by_id(town, "N-A"), by_id(town, "N-B")
+    assert b.venue is not None and b.venue.name == "北のサロン"
+    assert a.venue_id == b.venue_id
+    before = table_signature(town)
+    again = load(town, path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert table_signature(town) == before
+
+
 def test_the_same_rows_as_xlsx_import_the_same(town: Engine, tmp_path: Path) -> None:
     rows = rows_of(CP932_FILE)
     path = tmp_path / "resources.xlsx"
