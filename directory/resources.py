@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import math
 import re
 from collections import defaultdict
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import JSON, bindparam, delete, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
@@ -822,17 +823,33 @@ def _existing(session: Session, external_ids: list[str]) -> dict[str, _Existing]
     fingerprints (150,000 full rows would not fit the memory budget). Locked FOR UPDATE
     (SQLite: inside BEGIN IMMEDIATE)."""
     table = Resource.__table__
-    compared = [table.c[k] for k in _COMPARED]
+    # JSON columns as their stored text: compared with the file's values serialised the
+    # same way (see _digests), so 300,000 JSON documents need not be parsed.
+    compared = [cast(table.c[k], Text) if i in _JSON_POSITIONS else table.c[k]
+                for i, k in enumerate(_COMPARED)]
+    stmt = select(table.c.id, table.c.version, table.c.external_id, *compared).with_for_update()
     existing: dict[str, _Existing] = {}
-    if session.execute(select(table.c.id).limit(1)).first() is None:
-        return existing  # an empty directory: nothing to look up
-    for chunk in _chunks(external_ids, 5000):
-        for row in session.execute(
-            select(table.c.id, table.c.version, table.c.external_id, *compared)
-            .where(table.c.external_id.in_(chunk)).with_for_update()
-        ):
-            existing[row[2]] = _Existing(row[0], row[1], _digest(row[3:]))
+    for row in _where_in(session, stmt, table.c.external_id, external_ids):
+        existing[row[2]] = _Existing(row[0], row[1], hash(row[3:]))
     return existing
+
+
+def _where_in(session: Session, stmt: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
+    """The rows of ``stmt`` whose ``column`` is one of ``keys`` (``column`` must be selected).
+
+    In chunks of ``IN (…)``; but when the keys are a large share of the table (a
+    re-import), one scan filtered here, as compiling 150,000 IN parameters costs more
+    than reading the rows.
+    """
+    if not keys:
+        return []
+    total = session.scalar(select(func.count()).select_from(column.table)) or 0
+    if len(keys) * 4 < total:
+        return [row for chunk in _chunks(keys, 5000)
+                for row in session.execute(stmt.where(column.in_(chunk))).all()]
+    wanted = set(keys)
+    position = next(i for i, c in enumerate(stmt.selected_columns) if c is column)
+    return [row for row in session.execute(stmt).all() if row[position] in wanted]
 
 
 def _insert_links(session: Session, checked: Checked, targets: list[tuple[int, int]]) -> None:
@@ -884,35 +901,35 @@ _SCHEDULE_FIELDS = (
 
 
 def _links_of(checked: Checked, n: int) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
-    schedules = tuple(sorted(
-        (tuple(row[f] for f in _SCHEDULE_FIELDS) for row in checked.schedules[n]), key=repr))
-    return (tuple(sorted(checked.categories[n])), tuple(sorted(checked.district_ids[n])),
-            schedules)
+    schedules = [tuple(row[f] for f in _SCHEDULE_FIELDS) for row in checked.schedules[n]]
+    return (_sorted(checked.categories[n]), _sorted(checked.district_ids[n]),
+            _sorted(schedules, key=repr))
+
+
+def _sorted(items: Sequence[Any], key: Callable[[Any], Any] | None = None) -> tuple[Any, ...]:
+    """``tuple(sorted(items))``, without the sort (and its key) for the usual one item."""
+    return tuple(items) if len(items) < 2 else tuple(sorted(items, key=key))
 
 
 def _existing_links(session: Session, ids: list[int]) -> dict[int, int]:
     """For each resource id, the fingerprint of its categories, districts and schedules
-    (compared with :func:`_links_of` of the file's row), one chunk at a time."""
-    digests: dict[int, int] = {}
-    schedule = Schedule.__table__
-    schedule_fields = [schedule.c[f] for f in _SCHEDULE_FIELDS]
-    for chunk in _chunks(ids, 5000):
-        cats: dict[int, list[str]] = defaultdict(list)
-        dists: dict[int, list[int]] = defaultdict(list)
-        scheds: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for rid, code in session.execute(select(resource_category).where(
-                resource_category.c.resource_id.in_(chunk))).tuples():
-            cats[rid].append(code)
-        for rid, did in session.execute(select(resource_district).where(
-                resource_district.c.resource_id.in_(chunk))).tuples():
-            dists[rid].append(did)
-        for row in session.execute(select(schedule.c.resource_id, *schedule_fields).where(
-                schedule.c.resource_id.in_(chunk))).tuples():
-            scheds[row[0]].append(row[1:])
-        for rid in chunk:
-            digests[rid] = hash((tuple(sorted(cats[rid])), tuple(sorted(dists[rid])),
-                                 tuple(sorted(scheds[rid], key=repr))))
-    return digests
+    (compared with :func:`_links_of` of the file's row)."""
+    cats: dict[int, list[str]] = defaultdict(list)
+    dists: dict[int, list[int]] = defaultdict(list)
+    scheds: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    rc, rd, schedule = resource_category, resource_district, Schedule.__table__
+    for rid, code in _where_in(session, select(rc.c.resource_id, rc.c.category_code),
+                               rc.c.resource_id, ids):
+        cats[rid].append(code)
+    for rid, did in _where_in(session, select(rd.c.resource_id, rd.c.district_id),
+                              rd.c.resource_id, ids):
+        dists[rid].append(did)
+    fields = [schedule.c[f] for f in _SCHEDULE_FIELDS]
+    for row in _where_in(session, select(schedule.c.resource_id, *fields),
+                         schedule.c.resource_id, ids):
+        scheds[row[0]].append(tuple(row[1:]))
+    return {rid: hash((_sorted(cats.get(rid, ())), _sorted(dists.get(rid, ())),
+                       _sorted(scheds.get(rid, ()), key=repr))) for rid in ids}
 
 
 _COMPARED = (
@@ -922,8 +939,6 @@ _COMPARED = (
     "last_verified_on", "notes", "extra", "schedule_days", "schedule_start", "schedule_end",
     "schedule_note", "schedule_understood",
 )
-
-
 _JSON_POSITIONS = frozenset(  # eligibility_attributes, extra: lists and dicts
     i for i, key in enumerate(_COMPARED) if isinstance(Resource.__table__.c[key].type, JSON))
 
@@ -935,20 +950,16 @@ class _Existing:
     digest: int  # of the _COMPARED columns, in order (see _digest)
 
 
-def _digest(values: Sequence[Any]) -> int:
-    """A 64-bit fingerprint of a row's _COMPARED values, as read from the database, so
-    150,000 existing rows can be compared without holding them all."""
-    return hash(tuple(repr(v) if i in _JSON_POSITIONS else v for i, v in enumerate(values)))
-
-
 def _digests(values: dict[str, list[Any]]) -> list[int]:
-    """:func:`_digest` of every row of the file, computed column-wise (C-speed hashing)."""
+    """The fingerprint of every row of the file's _COMPARED values, as :func:`_existing`
+    reads them from the database, computed column-wise (C-speed hashing)."""
     columns: list[Sequence[Any]] = []
     for i, key in enumerate(_COMPARED):
         column = values[key]
-        if i in _JSON_POSITIONS:  # lists/dicts, shared per distinct value: repr each once
-            reprs = {id(v): repr(v) for v in column}
-            column = [reprs[id(v)] for v in column]
+        if i in _JSON_POSITIONS:  # the stored text; values are shared: serialise each once
+            distinct = {id(v): v for v in column}
+            texts = {i: json.dumps(v) for i, v in distinct.items()}
+            column = [texts[id(v)] for v in column]
         columns.append(column)
     return list(map(hash, zip(*columns, strict=True)))
 

@@ -173,6 +173,24 @@ def test_rows_link_to_the_nearest_venue_so_a_reimport_keeps_every_link(
     assert table_signature(town) == before
 
 
+def test_a_file_of_a_few_rows_compares_them_with_a_large_directory(
+    town: Engine, tmp_path: Path
+) -> None:
+    # A file covering a small share of the directory looks its rows up by ID (the other
+    # path reads the whole table): both must find unchanged and changed rows alike.
+    load(town, CP932_FILE)
+    rows = rows_of(CP932_FILE)
+    header, k001, k002 = rows[0], rows[1], rows[2]
+    unchanged = load(town, write_rows(tmp_path / "one.csv", [header, k001], "cp932"))
+    assert (unchanged.created, unchanged.updated, unchanged.unchanged) == (0, 0, 1)
+    k002 = list(k002)
+    k002[header.index("利用料")] = "200円"
+    changed = load(town, write_rows(tmp_path / "two.csv", [header, k002], "cp932"))
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 0)
+    assert by_id(town, "K-002").fee == "200円" and by_id(town, "K-002").version == 2
+    assert by_id(town, "K-001").version == 1
+
+
 def test_the_same_rows_as_xlsx_import_the_same(town: Engine, tmp_path: Path) -> None:
     rows = rows_of(CP932_FILE)
     path = tmp_path / "resources.xlsx"
