@@ -77,21 +77,28 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("external_id", "ID", ("資源ID", "資源番号", "管理番号", "識別子"), required=True),
     Column("name", "名称", ("介護サービス事業所名称", "施設名", "施設名称", "名前", "資源名",
-                          "活動名", "団体・活動名", "サービス名", "事業名"), required=True),
+                          "活動名", "団体・活動名", "サービス名", "事業名", "通いの場名称",
+                          "通いの場名", "サロン名", "グループ名", "教室名"), required=True),
     Column("categories", "種別", ("実施サービス", "分類", "カテゴリ", "カテゴリー", "サービス種別",
-                                "種類", "資源種別", "活動種別"), required=True),
+                                "種類", "資源種別", "活動種別", "活動の種類", "サービスの種類",
+                                "活動分類", "事業種別"), required=True),
     Column("kana", "名称_カナ", ("名称カナ", "ふりがな", "フリガナ", "よみがな", "カナ")),
     Column("description", "説明", ("内容", "活動内容", "概要", "サービス内容")),
     Column("organization", "団体名", ("運営団体", "運営団体名", "実施主体", "運営主体", "事業者名",
                                     "法人名", "主催", "主催者")),
     Column("address", "住所", ("所在地", "所在地_連結表記", "所在地住所")),
-    Column("building", "方書", ("所在地_方書", "建物名")),
+    # The hall a salon meets in is the venue's name (see _create_venues).
+    Column("building", "方書", ("所在地_方書", "建物名", "会場", "会場名", "開催場所", "開催会場",
+                              "実施場所", "活動場所", "場所")),
     Column("lat", "緯度", ("latitude", "lat")),
     Column("lon", "経度", ("longitude", "lon", "lng")),
     Column("districts", "対象地区", ("活動地区", "対象地域", "対象区域", "地区", "行政区",
-                                   "活動範囲")),
+                                   "活動範囲", "活動エリア", "対象エリア", "実施地区",
+                                   "開催地区", "地区名")),
     Column("days", "利用可能曜日", ("曜日", "活動曜日", "開催曜日", "実施曜日")),
-    Column("start", "開始時間", ("開始時刻", "開始")),
+    # A time range in one cell (10:00～12:00) is read whole: 時間 columns map here.
+    Column("start", "開始時間", ("開始時刻", "開始", "時間", "時間帯", "開催時間", "活動時間",
+                               "実施時間", "利用時間", "利用可能時間")),
     Column("end", "終了時間", ("終了時刻", "終了")),
     Column("note", "利用可能日時特記事項", ("日時特記事項", "開催日", "活動日", "日程",
                                           "開催日時", "活動日時", "実施日", "開催頻度")),
@@ -109,12 +116,17 @@ COLUMNS: tuple[Column, ...] = (
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 
+# The standard set's address in parts: joined into 住所 when the file has no 住所.
+_ADDRESS_PARTS = ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下")
+
 # Other columns of the Digital Agency standard set: kept with the resource (and written
 # back on export) but not interpreted, and never reported as unknown.
 STANDARD_EXTRA = (
     "都道府県コード又は市区町村コード", "地方公共団体コード", "NO", "都道府県名", "市区町村名",
     "名称_英字", "POIコード", "内線番号", "法人番号", "バリアフリー情報", "画像", "画像_ライセンス",
     "FAX番号", "メールアドレス", "駐車場情報", "アクセス方法", "緯度経度の測地系",
+    "名称_通称", "郵便番号", "連絡先メールアドレス", "連絡先FormURL", "連絡先備考",
+    *_ADDRESS_PARTS,
 )
 
 _STATUS = {"活動中": "active", "実施中": "active", "active": "active", "開催中": "active",
@@ -148,6 +160,7 @@ def _norm_keys() -> dict[str, str]:
 
 
 _HEADER_KEYS = _norm_keys()
+_HEADER_REMARK = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】)$")
 _EXTRA_KEYS = {normalize(h): h for h in STANDARD_EXTRA}
 
 
@@ -352,6 +365,11 @@ def _map_header(header: list[str]) -> tuple[dict[str, int], list[tuple[int, str]
             continue
         key = normalize(raw)
         column = _HEADER_KEYS.get(key)
+        if column is None and key not in _EXTRA_KEYS:
+            # 定員（人）, 緯度(世界測地系), 費用（円）: the name before a closing remark.
+            bare = _HEADER_REMARK.sub("", key)
+            if bare in _HEADER_KEYS or bare in _EXTRA_KEYS:
+                key, column = bare, _HEADER_KEYS.get(bare)
         if column is not None:
             if column in index:
                 first = header[index[column]]
@@ -434,7 +452,12 @@ class _Check:
         ]
         del columns
         # 市区町村コード columns, for 全域 (see _whole_area)
-        self.codes = [column for header, column in self.extras if header in _CODE_HEADERS]
+        extras = [(normalize(header), column) for header, column in self.extras]
+        self.codes = [column for key, column in extras if key in _CODE_KEYS]
+        parts = [column for key, column in extras if key in _ADDRESS_KEYS]
+        if parts and "address" not in self.cells:  # 所在地_都道府県 + … + 所在地_番地以下
+            self.cells["address"] = ["".join(p for p in row if p) or None
+                                     for row in zip(*parts, strict=True)]
         self.none: list[None] = [None] * self.n
         self.errored: set[int] = set()  # row indexes with an error so far
 
@@ -691,7 +714,8 @@ def _header_of(ctx: _Context, key: str) -> str:
 
 
 _WHOLE_AREA_KEYS = frozenset(normalize(w) for w in WHOLE_AREA)
-_CODE_HEADERS = ("都道府県コード又は市区町村コード", "地方公共団体コード")
+_CODE_KEYS = frozenset(normalize(h) for h in ("都道府県コード又は市区町村コード", "地方公共団体コード"))
+_ADDRESS_KEYS = frozenset(normalize(h) for h in _ADDRESS_PARTS)
 
 
 _ROW_CODE = object()  # _district_cell: "the row's code is not known yet"

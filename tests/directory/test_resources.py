@@ -191,6 +191,29 @@ def test_a_file_of_a_few_rows_compares_them_with_a_large_directory(
     assert by_id(town, "K-001").version == 1
 
 
+def test_open_data_headers_with_remarks_venue_and_time_columns_import(
+    town: Engine, tmp_path: Path
+) -> None:
+    # Headers as municipal 通いの場 lists write them: a unit in brackets, the hall as 会場名,
+    # one 開催時間 range, the standard set's address in parts.
+    header = ["通いの場名称", "ID", "活動の種類", "会場名", "開催時間", "開催日", "定員（人）",
+              "緯度(世界測地系)", "経度(世界測地系)", "所在地_都道府県", "所在地_市区町村",
+              "所在地_町字", "所在地_番地以下", "実施地区", "謎の列"]
+    row = ["北町いきいき百歳体操", "X-001", "百歳体操", "北町ふれあい館", "10:00～11:30",
+           "第1・第3火曜", "20", "35.05", "136.05", "架空県", "架空市", "北町", "2-3", "本町一区",
+           "?"]
+    result = load(town, write_rows(tmp_path / "open_data.csv", [header, row]))
+    assert result.created == 1
+    assert [(w.code, w.column) for w in result.warnings] == [("unknown_column", "謎の列")]
+    r = by_id(town, "X-001")
+    assert (r.name, r.capacity, r.lat, r.lon) == ("北町いきいき百歳体操", 20, 35.05, 136.05)
+    assert r.address == "架空県架空市北町2-3"
+    assert r.venue is not None and r.venue.name == "北町ふれあい館"
+    assert [(x.rrule, x.start_time, x.end_time) for x in r.schedules] == [
+        ("FREQ=MONTHLY;BYDAY=1TU,3TU", dt.time(10), dt.time(11, 30))]
+    assert [d.name for d in r.districts] == ["本町一区"]
+
+
 def test_the_same_rows_as_xlsx_import_the_same(town: Engine, tmp_path: Path) -> None:
     rows = rows_of(CP932_FILE)
     path = tmp_path / "resources.xlsx"
