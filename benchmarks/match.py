@@ -14,7 +14,10 @@ needs, then measures, each part in its own process so that its memory is its own
   hard filters (category or a descendant, active, serving the need's district chain or an
   open venue inside the bounding box of its reach), then Python scoring of the rows
   (schedules expanded with ``directory.schedules.expand``, eligibility, capacity, haversine,
-  rapidfuzz, the weights of ``matching.weights``), on a sample of the same needs.
+  rapidfuzz, the weights of ``matching.weights``), on a sample of the same needs. A
+  *tuned* variant expands each distinct schedule once (a memo kept across needs: what a
+  profiler points at first) and must rank exactly as the plain one; the ratio with a
+  target is against the plain baseline with the index below, the others are printed too.
 
 The generated directory is illustrative (架空): resources sit at their own coordinates (no
 venue rows), so the baseline's bounding box reads ``resource.lat/lon``, for which the
@@ -634,7 +637,7 @@ def _need_attributes(attributes: tuple[str, ...]) -> set[str]:
 class Baseline:
     """One SQL query per need with the hard filters, then Python scoring of its rows."""
 
-    def __init__(self, cursor: Any, *, use_index: bool = True) -> None:
+    def __init__(self, cursor: Any, *, use_index: bool = True, memo: bool = False) -> None:
         from matching.weights import DEFAULT_PARAMETERS, DEFAULT_WEIGHTS
 
         self.cur = cursor
@@ -647,6 +650,18 @@ class Baseline:
             "SELECT id, centroid_lat, centroid_lon FROM district").fetchall()}
         self.rows_seen = 0
         self.sql_seconds = 0.0
+        # memo: expand each distinct schedule once per window end (the tuned variant)
+        self.memo: dict[tuple[str, dt.date], list[Any]] | None = {} if memo else None
+
+    def occurrences(self, schedules_json: str, schedules: list[ParsedSchedule],
+                    end: dt.date) -> list[Any]:
+        """The occurrences of a resource's schedules from ON to ``end``."""
+        if self.memo is None:
+            return list(expand(schedules, ON, end))
+        found = self.memo.get((schedules_json, end))
+        if found is None:
+            found = self.memo[(schedules_json, end)] = list(expand(schedules, ON, end))
+        return found
 
     def rank(self, need: NeedQuery, top: int = 5) -> list[tuple[str, float]]:
         from rapidfuzz import fuzz
@@ -731,7 +746,7 @@ class Baseline:
             known = bool(understood) and any(s.rrule or s.season_months() for s in schedules)
             hit_days: set[dt.date] = set()
             if known and window:
-                for occ in expand(schedules, ON, window[-1]):
+                for occ in self.occurrences(schedules_json, schedules, window[-1]):
                     if occ.day not in window_set:
                         continue
                     if wants and need.time and isinstance(occ.start, dt.datetime):
@@ -803,6 +818,14 @@ def child_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
         t = time.perf_counter()
         ranked = [baseline.rank(need) for need in sample]
         elapsed = time.perf_counter() - t
+        # a tuned variant: each distinct schedule expanded once (what profiling suggests)
+        tuned = Baseline(raw.cursor(), memo=True)
+        tuned.rank(sample[0])
+        t = time.perf_counter()
+        tuned_ranked = [tuned.rank(need) for need in sample]
+        tuned_elapsed = time.perf_counter() - t
+        if tuned_ranked != ranked:
+            raise SystemExit("the memoised baseline ranks differently")
         # the same on the schema as shipped (no index on resource.lat/lon), fewer needs
         plain = Baseline(raw.cursor(), use_index=False)
         few = sample[:max(1, len(sample) // 10)]
@@ -817,6 +840,7 @@ def child_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": elapsed, "needs": len(sample), "sql_seconds": baseline.sql_seconds,
             "rows_per_need": baseline.rows_seen / len(sample),
             "plain_seconds": plain_elapsed, "plain_needs": len(few),
+            "tuned_seconds": tuned_elapsed,
             "tops": [{"unmet": not r, "top": [list(x) for x in r]} for r in ranked]}
 
 
@@ -915,15 +939,19 @@ def main() -> None:
           f"{base_rate:,.1f} needs/s")
     _line("  rows returned per need (mean)", f"{base['rows_per_need']:.1f}")
     _line("  share of its time in SQL", f"{base['sql_seconds'] / base['seconds']:.0%}")
+    tuned_rate = base["needs"] / base["tuned_seconds"]
+    _line("  tuned: each distinct schedule expanded once", f"{tuned_rate:,.1f} needs/s")
     plain_rate = base["plain_needs"] / base["plain_seconds"]
-    _line(f"  without the lat/lon index ({base['plain_needs']} needs)",
+    _line(f"  no lat/lon index, as shipped ({base['plain_needs']} needs)",
           f"{plain_rate:,.1f} needs/s")
+    print("  speed-ups (needs per second, both measured above on this machine):")
     ratio = rate / base_rate
-    _line("engine batch / baseline", f"{ratio:,.1f}×", f"≥ {TARGET_RATIO:g}×",
+    _line("  engine batch / baseline (lat/lon index)", f"{ratio:,.1f}×", f"≥ {TARGET_RATIO:g}×",
           ratio >= TARGET_RATIO)
+    _line("  engine batch / tuned baseline", f"{rate / tuned_rate:,.1f}×")
+    _line("  engine batch / baseline without the index", f"{rate / plain_rate:,.1f}×")
     one_ratio = (1000.0 / eng["p50"]) / base_rate
-    _line("one need (1 / p50) / baseline", f"{one_ratio:,.1f}×")
-    _line("engine batch / baseline without the index", f"{rate / plain_rate:,.1f}×")
+    _line("  one need (1 / p50) / baseline", f"{one_ratio:,.1f}×")
     same, tied, diff, where, gap = _agreement(eng["tops"], base["tops"])
     n = len(eng["tops"])
     _line("top resource: engine = baseline", f"{(same + tied) / n:.1%} of {n}",

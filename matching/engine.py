@@ -59,9 +59,15 @@ freshness, text. The score is their weighted mean.
 
 How it stays fast: candidates come from two indexes (rows serving the district chain; a
 grid of open venues within the walking, travel or 送迎 radius), so only a few dozen rows
-are touched per need. rapidfuzz runs only on rows whose score could still reach the top
-N (text adds at most its weight), and reasons are worded for the top N (cached per
-pattern, category set and date, because they repeat across needs).
+are touched per need. Needs are evaluated in batches (:func:`score_many`, 2,048 at a
+time; :func:`score` is a batch of one): every step is one array operation over the
+candidates of all the batch's needs, so numpy's fixed cost per call is shared by the
+batch instead of paid per need. A schedule wish (days, time, months, date) is judged
+against every schedule pattern once and cached, so a candidate's schedule fit is a
+lookup; likewise the category fit per category set. rapidfuzz runs only on rows whose
+score could still reach the top N (text adds at most its weight), once per distinct need
+text; reasons are worded for the top N only (cached per pattern, category set and date,
+because they repeat across needs).
 """
 
 from __future__ import annotations
@@ -72,22 +78,23 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from directory.geography import EARTH_RADIUS_M, haversine_m
 from directory.schedules import AFTERNOON, MORNING, ScheduleParse, describe, parse_time_range
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
 from matching.snapshot import (
     ALL_SLOTS,
     ATTRIBUTES,
-    EARTH_RADIUS_M,
     SCHEDULE_NOT_UNDERSTOOD,
     STATUS_CODES,
     YEAR_DAYS,
     DirectorySnapshot,
+    expand_ranges,
     slot_mask,
 )
 from matching.weights import DEFAULT_PARAMETERS, DEFAULT_WEIGHTS
@@ -377,79 +384,111 @@ def result_to_json(result: NeedResult) -> dict[str, Any]:
 # --------------------------------------------------------------------------- geometry
 
 
-def haversine_m(lat1: float, lon1: float, lat2: Any, lon2: Any) -> np.ndarray:
-    """Great-circle metres from one point to many (NaN where the far point is NaN)."""
-    lat2 = np.asarray(lat2, dtype=np.float64)
-    lon2 = np.asarray(lon2, dtype=np.float64)
-    p1 = math.radians(lat1)
-    p2 = np.radians(lat2)
-    a = (np.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
-
-
-def _haversine_rows(geo: np.ndarray, lat: float, lon: float) -> np.ndarray:
-    """Great-circle metres from (lat, lon) to rows of ``snapshot.geo`` (radians, cos lat)."""
-    p1, l1 = math.radians(lat), math.radians(lon)
+def _haversine_rows(geo: np.ndarray, p1: np.ndarray, l1: np.ndarray,
+                    cos_p1: np.ndarray) -> np.ndarray:
+    """Great-circle metres from points (radians; ``cos_p1`` = cos of their latitude), one
+    per row of ``geo`` (rows of ``snapshot.geo``: radians and cos lat)."""
     a = (np.sin((geo[:, 0] - p1) / 2) ** 2
-         + math.cos(p1) * geo[:, 2] * np.sin((geo[:, 1] - l1) / 2) ** 2)
+         + cos_p1 * geo[:, 2] * np.sin((geo[:, 1] - l1) / 2) ** 2)
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 # --------------------------------------------------------------------------- evaluation
+#
+# Needs are evaluated in batches: every array below is flat over the candidates of all
+# the batch's needs ("candidate k belongs to need seg[k]"). numpy's cost on a few dozen
+# candidates is per call, not per element, so one pass over 2,000 needs' candidates costs
+# about what one need's did; score() is a batch of one.
+
+#: Needs evaluated together by score_many (typically 35,000 candidates: a few MiB).
+BATCH = 2048
+#: A batch with more candidates than this (needs wanting any category far from home in a
+#: dense city) is halved, so the flat arrays stay around 150 MiB at most.
+MAX_CANDIDATES = 1 << 20
+#: The cache of schedule wishes is cleared beyond this many wishes, or this many values
+#: (each holds one per schedule pattern).
+_WISH_CACHE_ENTRIES = 4096
+_WISH_CACHE_VALUES = 1 << 22
 
 
-@dataclass
-class _Schedules:
-    """What the schedule check computed, kept to word the reasons of the top rows."""
+@dataclass(frozen=True, eq=False)
+class _Wish:
+    """A need's schedule wish judged against every schedule pattern once (cached per
+    snapshot: needs repeat few wishes). ``value``/``ok`` have one entry per pattern and a
+    last one for pattern −1 (schedule unknown), so ``value[pid]`` works for every row."""
 
+    key: tuple[Any, ...]
     window: np.ndarray  # day offsets considered
-    slot: int
-    pids: np.ndarray  # pattern per candidate (−1 unknown)
-    unique: np.ndarray  # distinct known patterns among candidates
-    hits: np.ndarray  # unique × window: an occurrence overlaps the wanted slots
+    slot: int  # wanted 30-minute slots
+    value: np.ndarray  # schedule factor
+    ok: np.ndarray  # passes the hard schedule check
 
 
 @dataclass
-class _Eval:
-    need: NeedQuery
+class _Needs:
+    """The batch's needs as arrays (one entry per need), plus the distinct schedule
+    wishes, category sets and texts they share."""
+
+    pos: np.ndarray  # dense district index, −1 unknown
+    lat: np.ndarray  # the need's point, else its district's centroid, else NaN
+    lon: np.ndarray
+    walk: np.ndarray  # walking limit applied (m)
+    no_limit: np.ndarray  # the record states no walking limit
+    own_means: np.ndarray  # can travel beyond walking (transport)
+    travel: np.ndarray  # own-means radius (m), −1 without
+    masks: np.ndarray  # uint64 category bits that meet the need
+    category_index: np.ndarray  # → categories
+    categories: list[tuple[str, ...]]
+    wish_index: np.ndarray  # → wishes
+    wishes: list[_Wish]
+    attr_recorded: np.ndarray
+    attr_bits: np.ndarray  # expanded attribute bits (0 when not recorded)
+    age_recorded: np.ndarray
+    age: np.ndarray
+    day: np.ndarray  # the need's date, days since the epoch
+    total: np.ndarray  # sum of the weights of the factors present
+    queries: list[str]  # normalised text ("" = none)
+    query_id: np.ndarray  # → distinct_queries
+    distinct_queries: list[str]
+    has_query: np.ndarray
+    w_text: np.ndarray  # weight of the text factor in the score (0 = no text)
+
+
+@dataclass
+class _Batch:
+    """Candidates of a batch of needs with their hard checks and soft factors; sorted by
+    need, then row (candidate k belongs to need ``seg[k]``)."""
+
+    needs: Sequence[NeedQuery]
+    nd: _Needs
+    seg: np.ndarray  # candidate → need
     rows: np.ndarray
     dist: np.ndarray  # metres, NaN when unknown
-    served: np.ndarray
+    served: np.ndarray  # the row serves the need's district chain (else an open venue)
+    pids: np.ndarray  # schedule pattern per candidate (−1 unknown)
     factors: dict[str, np.ndarray]
-    fails: np.ndarray  # len(FUNNEL) × n
+    fails: np.ndarray  # len(FUNNEL) × candidates
     base: np.ndarray
-    total_weight: float
-    sched: _Schedules
-    walk_m: float
-    walk_limit: float | None
-    need_bits: int
+    wishes: list[_Wish]  # per need (for wording)
+    walk_m: list[float]  # per need: the walking limit applied (for wording)
 
 
-def _candidates(snap: DirectorySnapshot, need: NeedQuery, lat: float | None,
-                lon: float | None, radius: float, pickup_radius: float,
-                cat_mask: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-category, not-ended rows serving the need's district chain ∪ open venues in
-    the grid cells within ``radius`` ∪ open venues offering 送迎 within ``pickup_radius``:
-    sorted, unique, with a flag "serves the chain" (one sort of ``row * 2 + (not
-    served)``). The category test comes first: it is one AND and drops most rows."""
-    mask = np.uint64(cat_mask)
-    parts = [snap.rows_serving(need.district_id)]
-    if lat is not None and lon is not None:
-        parts.append(snap.rows_near(lat, lon, radius))
-        if pickup_radius > radius:
-            parts.append(snap.rows_near(lat, lon, pickup_radius, pickup_only=True))
-    parts = [p[(snap.live_bits[p] & mask) != 0] if len(p) else p for p in parts]
-    served = parts[0]
-    if not any(len(p) for p in parts[1:]):
-        return served, np.ones(len(served), dtype=bool)
-    keys = np.sort(np.concatenate([served.astype(np.int64) * 2]
-                                  + [p.astype(np.int64) * 2 + 1 for p in parts[1:]]))
-    first = np.empty(len(keys), dtype=bool)
-    first[0] = True
-    np.not_equal(keys[1:] >> 1, keys[:-1] >> 1, out=first[1:])
-    keys = keys[first]
-    return keys >> 1, (keys & 1) == 0
+class _Cand(NamedTuple):
+    """One candidate to word (a top match or a near-miss), as plain Python values."""
+
+    need: NeedQuery
+    wish: _Wish
+    walk_m: float  # the walking limit applied
+    row: int
+    pid: int  # schedule pattern (−1 unknown)
+    dist: float  # metres, NaN when unknown
+    served: bool  # serves the need's district chain (else an open venue)
+
+
+def _cand(b: _Batch, k: int) -> _Cand:
+    i = int(b.seg[k])
+    return _Cand(b.needs[i], b.wishes[i], b.walk_m[i], int(b.rows[k]), int(b.pids[k]),
+                 float(b.dist[k]), bool(b.served[k]))
 
 
 def _category_mask(snap: DirectorySnapshot, need: NeedQuery) -> int:
@@ -466,83 +505,214 @@ def _category_mask(snap: DirectorySnapshot, need: NeedQuery) -> int:
     return mask
 
 
-def _evaluate(snap: DirectorySnapshot, need: NeedQuery, weights: Mapping[str, float],
-              params: Mapping[str, float]) -> _Eval | None:
-    """The candidates (right category, not ended, and serving the place: 対象地区 or an
-    open venue within reach) with their hard checks and soft factors; None when none."""
-    offset = snap.day_offset(need.on)
-    cat_mask = _category_mask(snap, need)
-    lat, lon = need.lat, need.lon
-    if lat is None or lon is None:
-        centroid = snap.district_centroid(need.district_id)
-        lat, lon = centroid if centroid else (None, None)
-    limit = need.max_walk_m  # None: the record states no walking limit
-    walk_m = params["default_walk_m"] if limit is None else float(limit)
+def _needs(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
+           weights: Mapping[str, float], params: Mapping[str, float]) -> _Needs:
+    """Read the needs' fields once (plain Python, a few µs a need); raises ValueError for
+    an unknown category or a date outside the snapshot, in the needs' order."""
+    lat, lon, limits, own_means, district = [], [], [], [], []
+    attr_recorded, attr_bits, age_recorded, age, day = [], [], [], [], []
+    masks, queries, has_text = [], [], []
+    wish_of: dict[tuple[Any, ...], int] = {}
+    wishes: list[_Wish] = []
+    wish_index, category_index = [], []
+    category_of: dict[tuple[str, ...], int] = {}
+    masks_of: dict[tuple[str, ...], int] = {}
+    bits_of: dict[tuple[str, ...], int] = {}
+    text_of: dict[str, str] = {}
+    for need in needs:
+        offset = snap.day_offset(need.on)
+        mask = masks_of.get(need.categories)
+        if mask is None:
+            mask = masks_of[need.categories] = _category_mask(snap, need)
+        masks.append(mask)
+        category_index.append(category_of.setdefault(need.categories, len(category_of)))
+        wish = _wish(snap, need, offset, params)
+        wish_index.append(wish_of.setdefault(wish.key, len(wish_of)))
+        if len(wishes) < len(wish_of):
+            wishes.append(wish)
+        located = need.lat is not None and need.lon is not None
+        lat.append(need.lat if located else math.nan)
+        lon.append(need.lon if located else math.nan)
+        limits.append(math.nan if need.max_walk_m is None else need.max_walk_m)
+        own_means.append(need.transport)
+        district.append(need.district_id)
+        attributes = need.attributes
+        attr_recorded.append(attributes is not None)
+        if attributes is None:
+            attr_bits.append(0)
+        else:
+            bits = bits_of.get(attributes)
+            if bits is None:
+                bits = bits_of[attributes] = _expand_attributes(attributes)
+            attr_bits.append(bits)
+        age_recorded.append(need.age is not None)
+        age.append(need.age or 0)
+        day.append(((need.on or snap.on) - _EPOCH).days)
+        query = text_of.get(need.text)
+        if query is None:
+            query = text_of[need.text] = normalize(need.text)
+        queries.append(query)
+        has_text.append(bool(need.text.strip()))
+    # the text factor counts only for needs with text (the others are re-weighted)
+    present = [float(sum(weights.get(f, 0.0) for f in FACTOR_NAMES if f != "text" or has))
+               or 1.0 for has in (False, True)]
+    total = np.array(present)[np.array(has_text, dtype=np.int64)]
+    has_query = np.array([bool(q) for q in queries], dtype=bool)
+    query_of: dict[str, int] = {}
+    query_id = np.array([query_of.setdefault(q, len(query_of)) for q in queries],
+                        dtype=np.int64)
+    unplaced = np.array([d is None for d in district], dtype=bool)
+    pos = snap.district_positions(np.array([d or 0 for d in district], dtype=np.int64))
+    pos[unplaced] = -1
+    lat_a, lon_a = np.array(lat), np.array(lon)
+    # a need recorded without a location stands at its district's centroid
+    centroid = np.isnan(lat_a) & (pos >= 0)
+    lat_a[centroid] = snap.district_lat[pos[centroid]]
+    lon_a[centroid] = snap.district_lon[pos[centroid]]
+    lat_a[np.isnan(lon_a)] = np.nan
+    limit_a = np.array(limits, dtype=np.float64)
+    no_limit = np.isnan(limit_a)
+    own_a = np.array(own_means, dtype=bool)
+    return _Needs(
+        pos=pos, lat=lat_a, lon=lon_a,
+        walk=np.where(no_limit, params["default_walk_m"], limit_a), no_limit=no_limit,
+        own_means=own_a, travel=np.where(own_a, params["travel_radius_m"], -1.0),
+        masks=np.array(masks, dtype=np.uint64),
+        category_index=np.array(category_index, dtype=np.int64),
+        categories=list(category_of),
+        wish_index=np.array(wish_index, dtype=np.int64), wishes=wishes,
+        attr_recorded=np.array(attr_recorded, dtype=bool),
+        attr_bits=np.array(attr_bits, dtype=np.int64),
+        age_recorded=np.array(age_recorded, dtype=bool), age=np.array(age, dtype=np.int64),
+        day=np.array(day, dtype=np.int64), total=total, queries=queries, query_id=query_id,
+        distinct_queries=list(query_of), has_query=has_query,
+        w_text=np.where(has_query, weights.get("text", 0.0) / total, 0.0))
+
+
+def _evaluate(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
+              weights: Mapping[str, float], params: Mapping[str, float]) -> _Batch | None:
+    """Every need's candidates (right category, not ended, and serving the place: 対象地区
+    or an open venue within reach) with their hard checks and soft factors; None when a
+    batch of several needs has more than :data:`MAX_CANDIDATES` (halve it)."""
     pickup_m = params["pickup_radius_m"]
-    travel_m = params["travel_radius_m"] if need.transport else -1.0
-    # hard: category (need for a parent met by any descendant) and not ended (an ended
-    # resource has no live category bits), applied while gathering the candidates
-    rows, served = _candidates(snap, need, lat, lon, max(walk_m, travel_m), pickup_m,
-                               cat_mask)
-    if len(rows) == 0:
+    nd = _needs(snap, needs, weights, params)
+    # --- candidates
+    seg, rows, dist = _candidates(snap, nd.pos, nd.masks, nd.lat, nd.lon, nd.walk,
+                                  nd.travel, pickup_m)
+    if len(rows) > MAX_CANDIDATES and len(needs) > 1:
         return None
-    # place. The grids hold open venues only (resources listing no 対象地区), so a row is
-    # either serving the need's district chain or an open venue found near the need.
-    geo = snap.geo[rows]
-    if lat is not None and lon is not None:
-        dist = _haversine_rows(geo, lat, lon)
-    else:
-        dist = np.full(len(rows), np.nan)
+    # --- place. A row either serves the need's district chain or is an open venue found
+    # near the need (the grids hold open venues only), already known to be within reach.
+    served = snap.lists_districts[rows]
     d = np.where(np.isnan(dist), np.inf, dist)
     cols = snap.packed[rows]
     offers_pickup = cols[:, 1] == 1
-    has_venue = ~np.isnan(geo[:, 0])
-    walk_ok = d <= walk_m
-    ride_ok = (offers_pickup & (d <= pickup_m)) | (d <= travel_m)
-    open_ok = ~served & (walk_ok | ride_ok)
-    if not (served | open_ok).all():  # open venues out of reach do not serve the place
-        keep = served | open_ok
-        rows, served, dist, d, offers_pickup, cols, has_venue, walk_ok, ride_ok = (
-            rows[keep], served[keep], dist[keep], d[keep], offers_pickup[keep], cols[keep],
-            has_venue[keep], walk_ok[keep], ride_ok[keep])
-        if len(rows) == 0:
-            return None
+    has_venue = ~np.isnan(snap.lat[rows])
+    walk_c, travel_c = nd.walk[seg], nd.travel[seg]
+    walk_ok = d <= walk_c
+    ride_ok = (offers_pickup & (d <= pickup_m)) | (d <= travel_c)
     # a venue of a resource serving the district must still be reachable: on foot within
     # the recorded limit, by its 送迎, or by the resident's own means (or no limit given)
-    served_ok = served & (~has_venue | offers_pickup | need.transport | (limit is None)
+    served_ok = served & (~has_venue | offers_pickup | nd.own_means[seg] | nd.no_limit[seg]
                           | walk_ok)
     place_ok = served_ok | (~served & (walk_ok | ride_ok))
     with np.errstate(invalid="ignore", divide="ignore"):
-        walk_f = np.where(walk_ok, 1.0 - 0.5 * np.minimum(d / max(walk_m, 1e-9), 1.0), 0.0)
+        walk_f = np.where(walk_ok, 1.0 - 0.5 * np.minimum(d / np.maximum(walk_c, 1e-9), 1.0),
+                          0.0)
         # a ride (送迎 or the resident's own) scores like walking over its longer range
-        ride_range = np.where(offers_pickup & (d <= pickup_m), pickup_m, max(travel_m, 1.0))
+        ride_range = np.where(offers_pickup & (d <= pickup_m), pickup_m,
+                              np.maximum(travel_c, 1.0))
         ride_f = np.where(ride_ok, 0.9 - 0.4 * np.minimum(d / ride_range, 1.0), 0.0)
     served_f = np.where(has_venue, np.maximum(
         walk_f, np.where(offers_pickup, 0.9, params["served_with_venue"])), 1.0)
     place_f = np.where(served, np.where(served_ok, served_f, 0.0),
                        np.maximum(walk_f, ride_f))
-
-    sched_ok, sched_f, sched = _schedule(snap, need, cols[:, 5], offset, params)
-    elig_ok, elig_f = _eligibility(need, cols[:, 3], cols[:, 4], params)
+    # --- schedule: a lookup in the need's wish (one value per pattern)
+    pids = cols[:, 5]
+    which = nd.wish_index[seg]
+    sched_f = np.stack([w.value for w in nd.wishes])[which, pids]
+    sched_ok = np.stack([w.ok for w in nd.wishes])[which, pids]
+    # --- eligibility
+    attrs, min_age = cols[:, 3], cols[:, 4]
+    recorded = nd.attr_recorded[seg]
+    elig_ok = ~recorded | (attrs == 0) | ((attrs & nd.attr_bits[seg]) != 0)
+    unconfirmed = (~recorded & (attrs != 0)).astype(np.int8)
+    age_known = nd.age_recorded[seg]
+    unconfirmed += ~age_known & (min_age > 0)
+    elig_ok &= ~age_known | (min_age <= nd.age[seg])
+    elig_f = np.where(elig_ok, np.maximum(
+        params["eligibility_floor"], 1.0 - params["eligibility_unconfirmed"] * unconfirmed),
+        0.0)
+    # --- capacity, freshness, category
     full = cols[:, 2] == 0
     cap_f = np.array([0.0, 1.0, params["capacity_unknown"]])[cols[:, 2]]
-    fresh_f = _freshness(snap, need, params)[rows]
-    cat_f = _category_fit(snap, need, rows, params)
+    fresh_f = _freshness(snap, nd.day, seg, rows, params)
+    fits = np.stack([_category_fit(snap, cats, params) for cats in nd.categories])
+    cat_f = fits[nd.category_index[seg], snap.cat_combo[rows]]
 
     factors = {"distance": place_f, "schedule": sched_f, "category": cat_f,
                "capacity": cap_f, "eligibility": elig_f, "freshness": fresh_f}
-    present = [f for f in FACTOR_NAMES if f != "text" or need.text.strip()]
-    total = float(sum(weights.get(f, 0.0) for f in present)) or 1.0
-    base = sum(weights.get(f, 0.0) * factors[f] for f in factors) / total
+    base = sum(weights.get(f, 0.0) * factors[f] for f in factors) / nd.total[seg]
     fails = np.stack([~place_ok, cols[:, 0] == _PAUSED, ~sched_ok, ~elig_ok, full])
-    return _Eval(need, rows, dist, served, factors, fails, base, total, sched, walk_m,
-                 limit, _expand_attributes(need.attributes or ()))
+    return _Batch(needs, nd, seg, rows, dist, served, pids, factors, fails, base,
+                  [nd.wishes[w] for w in nd.wish_index.tolist()], nd.walk.tolist())
 
 
-def _freshness(snap: DirectorySnapshot, need: NeedQuery,
+def _candidates(snap: DirectorySnapshot, pos: np.ndarray, masks: np.ndarray,
+                lat: np.ndarray, lon: np.ndarray, walk: np.ndarray, travel: np.ndarray,
+                pickup_m: float) -> tuple[np.ndarray, ...]:
+    """(need, row, metres) of every right-category, not-ended row serving a need's
+    district chain (``pos``: the need's district, −1 unknown), and of every such open
+    venue within its reach (on foot, by the resident's own means, or by its 送迎: a second
+    grid over the wider pick-up radius), sorted by need then row. The category test
+    comes first: one AND drops most rows."""
+    need, level = snap.district_chains(pos)
+    owner, index = expand_ranges(snap.served_ptr[level], snap.served_ptr[level + 1])
+    seg = [need[owner]]
+    rows = [snap.served_rows[index]]
+    located = np.flatnonzero(~np.isnan(lat))
+    radius = np.maximum(walk, travel)
+    owner, near = snap.rows_near_many(lat[located], lon[located], radius[located])
+    seg.append(located[owner])
+    rows.append(near)
+    wide = located[radius[located] < pickup_m]
+    owner, near = snap.rows_near_many(lat[wide], lon[wide], np.full(len(wide), pickup_m),
+                                      pickup_only=True)
+    seg.append(wide[owner])
+    rows.append(near)
+    seg_a, rows_a = np.concatenate(seg), np.concatenate(rows)
+    keep = (snap.live_bits[rows_a] & masks[seg_a]) != 0
+    seg_a, rows_a = seg_a[keep], rows_a[keep]
+    p1, l1 = np.radians(lat), np.radians(lon)
+    dist = _haversine_rows(snap.geo[rows_a], p1[seg_a], l1[seg_a], np.cos(p1)[seg_a])
+    # open venues beyond every reach do not serve the place (exact distance, NaN = far)
+    d = np.where(np.isnan(dist), np.inf, dist)
+    reach = (snap.lists_districts[rows_a] | (d <= walk[seg_a]) | (d <= travel[seg_a])
+             | ((snap.transport[rows_a] == 1) & (d <= pickup_m)))
+    seg_a, rows_a, dist = seg_a[reach], rows_a[reach], dist[reach]
+    # sorted by (need, row), each once (a row may serve two levels of a chain; the two
+    # grids overlap)
+    _, first = np.unique(seg_a * np.int64(len(snap) + 1) + rows_a, return_index=True)
+    return seg_a[first], rows_a[first], dist[first]
+
+
+def _freshness(snap: DirectorySnapshot, day: np.ndarray, seg: np.ndarray, rows: np.ndarray,
                params: Mapping[str, float]) -> np.ndarray:
-    """Freshness of every resource on the need's date (cached: one array per date)."""
-    on_day = ((need.on or snap.on) - _EPOCH).days
+    """Freshness of each candidate on its need's date (one cached array per date)."""
+    dates = np.unique(day)
+    if len(dates) == 1:
+        return _freshness_on(snap, int(dates[0]), params)[rows]
+    out = np.empty(len(rows))
+    cand_day = day[seg]
+    for on_day in dates.tolist():
+        mine = cand_day == on_day
+        out[mine] = _freshness_on(snap, on_day, params)[rows[mine]]
+    return out
+
+
+def _freshness_on(snap: DirectorySnapshot, on_day: int,
+                  params: Mapping[str, float]) -> np.ndarray:
+    """Freshness of every resource on one date (days since the epoch)."""
     fresh_days, stale_days = params["fresh_days"], params["stale_days"]
     key = (on_day, fresh_days, stale_days, params["freshness_unknown"])
     cached = snap._fresh_cache.get(key)
@@ -558,45 +728,43 @@ def _freshness(snap: DirectorySnapshot, need: NeedQuery,
     return cached
 
 
-def _category_fit(snap: DirectorySnapshot, need: NeedQuery, rows: np.ndarray,
+def _category_fit(snap: DirectorySnapshot, categories: tuple[str, ...],
                   params: Mapping[str, float]) -> np.ndarray:
-    if not need.categories:
-        return np.full(len(rows), 0.5)
-    bits = snap.cat_bits[rows]
-    total = np.zeros(len(rows))
-    for code in need.categories:
-        fit = np.zeros(len(rows))
-        for depth, mask in snap.category_masks[code]:
-            value = max(0.0, 1.0 - params["category_step"] * depth)
-            fit = np.maximum(fit, np.where((bits & np.uint64(mask)) != 0, value, 0.0))
-        total += fit
-    return total / len(need.categories)
-
-
-def _eligibility(need: NeedQuery, attrs: np.ndarray, min_age: np.ndarray,
-                 params: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    if need.attributes is None:
-        ok = np.ones(len(attrs), dtype=bool)
-        unconfirmed = (attrs != 0).astype(np.int8)
+    """The category factor of each distinct category set of the snapshot
+    (``snapshot.cat_combo`` maps rows to sets): cached per wanted categories."""
+    key = (categories, params["category_step"])
+    cached = snap._category_fit_cache.get(key)
+    if cached is not None:
+        return cached
+    bits = snap.cat_combo_bits
+    if not categories:
+        total = np.full(len(bits), 0.5)
     else:
-        ok = (attrs == 0) | ((attrs & _expand_attributes(need.attributes)) != 0)
-        unconfirmed = np.zeros(len(attrs), dtype=np.int8)
-    if need.age is None:
-        unconfirmed = unconfirmed + (min_age > 0)
-    else:
-        ok &= min_age <= need.age
-    value = np.maximum(params["eligibility_floor"],
-                       1.0 - params["eligibility_unconfirmed"] * unconfirmed)
-    return ok, np.where(ok, value, 0.0)
+        total = np.zeros(len(bits))
+        for code in categories:
+            fit = np.zeros(len(bits))
+            for depth, mask in snap.category_masks[code]:
+                value = max(0.0, 1.0 - params["category_step"] * depth)
+                fit = np.maximum(fit, np.where((bits & np.uint64(mask)) != 0, value, 0.0))
+            total += fit
+        total = total / len(categories)
+    if len(snap._category_fit_cache) > 4096:
+        snap._category_fit_cache.clear()
+    snap._category_fit_cache[key] = total
+    return total
 
 
-def _schedule_window(snap: DirectorySnapshot, need: NeedQuery,
-                     offset: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The day offsets a need's wish is judged on, and the weekday averaging matrix
-    (window × wanted weekdays, columns summing to 1). Cached: needs repeat few wishes."""
+def _wish(snap: DirectorySnapshot, need: NeedQuery, offset: int,
+          params: Mapping[str, float]) -> _Wish:
+    """The need's schedule wish against every pattern (see :class:`_Wish`).
+
+    The window is the days the wish is judged on; with wanted weekdays the value is the
+    mean over them of the share of their dates with an occurrence in the wanted slots.
+    """
     wants = need.wants_schedule
-    key = (offset, need.days, need.months, wants)
-    cached = snap._window_cache.get(key)
+    key = (offset, need.days, need.months, need.time, params["schedule_season_only"],
+           params["schedule_idle"], params["schedule_unknown"])
+    cached = snap._wish_cache.get(key)
     if cached is not None:
         return cached
     if wants and need.months:
@@ -604,49 +772,48 @@ def _schedule_window(snap: DirectorySnapshot, need: NeedQuery,
         window = window[np.isin(snap.day_month[window], need.months)]
     else:
         window = offset + np.arange(snap.horizon_days)
-    onehot = None
     if wants and need.days:
         window = window[np.isin(snap.day_weekday[window], need.days)]
-        weekday = snap.day_weekday[window]
-        onehot = (weekday[:, None] == np.asarray(need.days)[None, :]).astype(np.float64)
-        onehot /= np.maximum(onehot.sum(axis=0), 1.0) * len(need.days)
-    if len(snap._window_cache) > 4096:
-        snap._window_cache.clear()
-    snap._window_cache[key] = (window, onehot)
-    return window, onehot
-
-
-def _schedule(snap: DirectorySnapshot, need: NeedQuery, pids: np.ndarray, offset: int,
-              params: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, _Schedules]:
-    known = pids >= 0
-    wants = need.wants_schedule
-    window, onehot = _schedule_window(snap, need, offset)
     slot = slot_mask(*need.time) if need.time and wants else ALL_SLOTS
-    unique = np.unique(pids[known])
-    table = snap.pattern_table[unique[:, None], window[None, :]]
-    hits = (table & np.uint64(slot)) != 0
-    if onehot is not None:
-        per_pattern = (hits @ onehot).sum(axis=1)
+    hits = (snap.pattern_table[:, window] & np.uint64(slot)) != 0
+    if wants and need.days:
+        # the mean over the wanted weekdays of the share of their dates with a hit: the
+        # hits per weekday are exact integers, so every date hit gives exactly 1.0
+        weekday = snap.day_weekday[window]
+        per_day = (weekday[:, None] == np.asarray(need.days)[None, :]).astype(np.float64)
+        share = (hits.astype(np.float64) @ per_day) / np.maximum(per_day.sum(axis=0), 1.0)
+        value = share.sum(axis=1) / len(need.days)
     else:
-        per_pattern = hits.any(axis=1).astype(np.float64)
+        value = hits.any(axis=1).astype(np.float64)
     if wants and need.months and not need.days and not need.time:
         month_bits = sum(1 << (m - 1) for m in need.months)
-        season = (snap.pattern_season_only[unique] & month_bits) != 0
-        per_pattern = np.where(per_pattern > 0, per_pattern,
-                               np.where(season, params["schedule_season_only"], 0.0))
-    value = np.zeros(len(pids))
-    if len(unique):
-        value[known] = per_pattern[np.searchsorted(unique, pids[known])]
+        season = (snap.pattern_season_only & month_bits) != 0
+        value = np.where(value > 0, value, np.where(season, params["schedule_season_only"],
+                                                    0.0))
     if wants:
+        value = np.append(value, 0.0)
         ok = value > 0
     else:
-        ok = np.ones(len(pids), dtype=bool)
-        value = np.where(known, np.where(value > 0, 1.0, params["schedule_idle"]),
-                         params["schedule_unknown"])
-    return ok, value, _Schedules(window, slot, pids, unique, hits)
+        value = np.append(np.where(value > 0, 1.0, params["schedule_idle"]),
+                          params["schedule_unknown"])
+        ok = np.ones(len(value), dtype=bool)
+    wish = _Wish(key, window, slot, value, ok)
+    cache = snap._wish_cache
+    if (len(cache) >= _WISH_CACHE_ENTRIES
+            or (len(cache) + 1) * len(value) > _WISH_CACHE_VALUES):
+        cache.clear()
+    cache[key] = wish
+    return wish
 
 
 # --------------------------------------------------------------------------- scoring
+
+
+def _check(top: int, weights: Mapping[str, float]) -> None:
+    if top < 1:
+        raise ValueError("top must be at least 1")
+    if weights is not DEFAULT_WEIGHTS and (unknown := set(weights) - set(FACTOR_NAMES)):
+        raise ValueError(f"unknown factors in weights: {sorted(unknown)}")
 
 
 def score(
@@ -663,41 +830,8 @@ def score(
     thresholds of :data:`matching.weights.PARAMETERS`. Raises ValueError for an unknown
     category or a need dated outside the snapshot's window.
     """
-    if top < 1:
-        raise ValueError("top must be at least 1")
-    if weights is not DEFAULT_WEIGHTS and (unknown := set(weights) - set(FACTOR_NAMES)):
-        raise ValueError(f"unknown factors in weights: {sorted(unknown)}")
-    ev = _evaluate(snapshot, need, weights, params)
-    if ev is None:
-        return NeedResult(need.id, True, "no_resource", (), None)
-    passing = np.flatnonzero(~ev.fails.any(axis=0))
-    if len(passing) == 0:
-        near_miss = _near_miss(snapshot, ev, params)
-        return NeedResult(need.id, True, near_miss.reason, (), near_miss)
-    base = ev.base[passing]
-    text_values = np.zeros(len(passing))
-    query = normalize(need.text)
-    w_text = weights.get("text", 0.0) / ev.total_weight if query else 0.0
-    if query:
-        # Text can add at most w_text: only rows whose upper bound reaches the top-th
-        # base score can still enter the top, so rapidfuzz runs on those alone.
-        k = min(top, len(passing))
-        kth = np.partition(base, len(base) - k)[len(base) - k]
-        maybe = np.flatnonzero(base + w_text >= kth)
-        texts = [snapshot.text(int(r)) for r in ev.rows[passing[maybe]]]
-        text_values[maybe] = process.cdist(
-            [query], texts, scorer=fuzz.partial_ratio, workers=1)[0] / 100.0
-    final = base + w_text * text_values
-    order = np.lexsort((ev.rows[passing], -final))[:top]
-    matches = []
-    for j in order:
-        i = int(passing[j])
-        factors = {name: float(ev.factors[name][i]) for name in FACTOR_NAMES
-                   if name != "text"}
-        if query:
-            factors["text"] = float(text_values[j])
-        matches.append(_match(snapshot, ev, i, float(final[j]), factors, params))
-    return NeedResult(need.id, False, None, tuple(matches), None)
+    _check(top, weights)
+    return _score_batch(snapshot, [need], top, weights, params)[0]
 
 
 def score_many(
@@ -708,34 +842,135 @@ def score_many(
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     params: Mapping[str, float] = DEFAULT_PARAMETERS,
 ) -> list[NeedResult]:
-    """:func:`score` for a batch of needs, in order.
+    """:func:`score` for a batch of needs, in order (the same results, computed
+    :data:`BATCH` needs at a time).
 
     The cyclic garbage collector is paused for the batch: results hold no cycles, and
     its passes over 100,000 accumulating results cost a fifth of the batch time.
     """
+    _check(top, weights)
+    needs = list(needs)
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return [score(snapshot, need, top=top, weights=weights, params=params)
-                for need in needs]
+        results: list[NeedResult] = []
+        for start in range(0, len(needs), BATCH):
+            results += _score_batch(snapshot, needs[start:start + BATCH], top, weights,
+                                    params)
+        return results
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _near_miss(snap: DirectorySnapshot, ev: _Eval, params: Mapping[str, float]) -> NearMiss:
-    """The candidate that got furthest down the funnel (then fewest failures, then the
-    best soft score, then external ID), with every constraint it failed, in words."""
-    fails = ev.fails
+def _score_batch(snap: DirectorySnapshot, needs: Sequence[NeedQuery], top: int,
+                 weights: Mapping[str, float], params: Mapping[str, float]
+                 ) -> list[NeedResult]:
+    """Rank each need's candidates: per need, the passing ones by score (text similarity
+    added where it could still change the top ``top``), or the best near-miss."""
+    b = _evaluate(snap, needs, weights, params)
+    if b is None:
+        half = len(needs) // 2
+        return (_score_batch(snap, needs[:half], top, weights, params)
+                + _score_batch(snap, needs[half:], top, weights, params))
+    n = len(needs)
+    found = np.bincount(b.seg, minlength=n)
+    passing = np.flatnonzero(~b.fails.any(axis=0))
+    seg = b.seg[passing]
+    count = np.bincount(seg, minlength=n)
+    first = np.cumsum(count) - count  # passing candidates are grouped by need
+    base = b.base[passing]
+    w_text = b.nd.w_text[seg]
+    text = np.zeros(len(passing))
+    with_text = b.nd.has_query[seg]
+    if with_text.any():
+        # Text can add at most w_text: only rows whose upper bound reaches the top-th
+        # base score of their need can still enter its top, so rapidfuzz runs on those.
+        by_base = np.lexsort((-base, seg))
+        has = count > 0
+        kth = np.full(n, np.inf)
+        kth[has] = base[by_base[first[has] + np.minimum(top, count[has]) - 1]]
+        maybe = np.flatnonzero(with_text & (base + w_text >= kth[seg]))
+        text[maybe] = _text_similarity(snap, b, passing[maybe])
+    final = base + w_text * text
+    order = np.lexsort((b.rows[passing], -final, seg))
+    best = order[np.arange(len(order)) - first[seg[order]] < top]
+    taken = np.minimum(count, top)
+    best_first = (np.cumsum(taken) - taken).tolist()
+    # Python from here on: only the top rows and near-misses are worded.
+    best_k = passing[best]
+    best_final = final[best].tolist()
+    best_text = text[best].tolist()
+    best_factors = {name: b.factors[name][best_k].tolist() for name in b.factors}
+    best_rows, best_pids = b.rows[best_k].tolist(), b.pids[best_k].tolist()
+    best_dist, best_served = b.dist[best_k].tolist(), b.served[best_k].tolist()
+    near = _near_misses(b, count)
+    results = []
+    for i, (need, n_found, n_taken) in enumerate(
+            zip(needs, found.tolist(), taken.tolist(), strict=True)):
+        if n_found == 0:
+            results.append(NeedResult(need.id, True, "no_resource", (), None))
+        elif n_taken == 0:
+            near_miss = _near_miss(snap, b, near[i], params)
+            results.append(NeedResult(need.id, True, near_miss.reason, (), near_miss))
+        else:
+            matches = []
+            wish, walk_m, query = b.wishes[i], b.walk_m[i], b.nd.queries[i]
+            for j in range(best_first[i], best_first[i] + n_taken):
+                factors = {name: best_factors[name][j] for name in b.factors}
+                if query:
+                    factors["text"] = best_text[j]
+                c = _Cand(need, wish, walk_m, best_rows[j], best_pids[j], best_dist[j],
+                          best_served[j])
+                matches.append(_match(snap, c, best_final[j], factors, params))
+            results.append(NeedResult(need.id, False, None, tuple(matches), None))
+    return results
+
+
+def _text_similarity(snap: DirectorySnapshot, b: _Batch, cand: np.ndarray) -> np.ndarray:
+    """rapidfuzz partial_ratio (0–1) of each candidate's text to its need's text: one
+    ``cdist`` per distinct need text over the distinct rows it meets."""
+    out = np.zeros(len(cand))
+    query = b.nd.query_id[b.seg[cand]]
+    order = np.argsort(query, kind="stable")
+    for idx in np.split(order, np.flatnonzero(np.diff(query[order])) + 1):
+        if len(idx) == 0:
+            continue
+        rows, inverse = np.unique(b.rows[cand[idx]], return_inverse=True)
+        texts = [snap.text(r) for r in rows.tolist()]
+        values = process.cdist([b.nd.distinct_queries[query[idx[0]]]], texts,
+                               scorer=fuzz.partial_ratio, workers=1)[0] / 100.0
+        out[idx] = values[inverse]
+    return out
+
+
+def _near_misses(b: _Batch, count: np.ndarray) -> dict[int, int]:
+    """Per need with candidates but none passing: the candidate that got furthest down
+    the funnel (then fewest failures, then the best soft score, then row)."""
+    cand = np.flatnonzero((count == 0)[b.seg])
+    if len(cand) == 0:
+        return {}
+    fails = b.fails[:, cand]
     stage = np.argmax(fails, axis=0)  # first failed constraint (every row fails one)
-    i = int(np.lexsort((ev.rows, -ev.base, fails.sum(axis=0), -stage))[0])
-    row = int(ev.rows[i])
-    failed = tuple(name for k, name in enumerate(FUNNEL) if ev.fails[k, i])
+    seg = b.seg[cand]
+    order = np.lexsort((b.rows[cand], -b.base[cand], fails.sum(axis=0), -stage, seg))
+    lead = np.ones(len(order), dtype=bool)
+    lead[1:] = seg[order[1:]] != seg[order[:-1]]
+    best = cand[order[lead]]
+    return dict(zip(b.seg[best].tolist(), best.tolist(), strict=True))
+
+
+def _near_miss(snap: DirectorySnapshot, b: _Batch, k: int,
+               params: Mapping[str, float]) -> NearMiss:
+    """The near-miss candidate ``k`` with every constraint it failed, in words."""
+    c = _cand(b, k)
+    row = c.row
+    failed = tuple(name for stage, name in enumerate(FUNNEL) if b.fails[stage, k])
     words = {
-        "distance": lambda: _place_reason(snap, ev, i, params),
+        "distance": lambda: _place_reason(snap, c, params),
         "paused": lambda: "休止中",
-        "schedule": lambda: _schedule_reason(snap, ev, i),
-        "eligibility": lambda: _eligibility_reason(snap, ev, i),
+        "schedule": lambda: _schedule_reason(snap, c),
+        "eligibility": lambda: _eligibility_reason(snap, c),
         "capacity": lambda: _capacity_reason(snap, row),
     }
     return NearMiss(row, int(snap.ids[row]), snap.external_ids[row], snap.names[row],
@@ -776,16 +1011,16 @@ def _days_label(days: Iterable[int]) -> str:
     return "・".join(WEEKDAYS_JA[d] for d in days)
 
 
-def _place_reason(snap: DirectorySnapshot, ev: _Eval, i: int,
-                  params: Mapping[str, float]) -> str:
-    row = int(ev.rows[i])
-    d = float(ev.dist[i])
+def _place_reason(snap: DirectorySnapshot, c: _Cand, params: Mapping[str, float]) -> str:
+    row = c.row
+    d = c.dist
     known = not math.isnan(d)
     has_venue = not math.isnan(snap.lat[row])
     pickup = snap.transport[row] == 1
-    need = ev.need
-    walkable = known and d <= ev.walk_m
-    if ev.served[i]:
+    need = c.need
+    walk_limit = need.max_walk_m
+    walkable = known and d <= c.walk_m
+    if c.served:
         if not has_venue:
             return "対象地区内"
         if walkable:
@@ -795,11 +1030,11 @@ def _place_reason(snap: DirectorySnapshot, ev: _Eval, i: int,
         where = f"会場まで{_metres(d)}" if known else "会場までの距離不明"
         if need.transport:
             return f"対象地区内（{where}・自分で移動）"
-        if ev.walk_limit is None:
+        if walk_limit is None:
             return f"対象地区内（{where}）"
-        if ev.walk_limit <= 0:  # failed: cannot walk, no 送迎
+        if walk_limit <= 0:  # failed: cannot walk, no 送迎
             return f"送迎なし（{where}、徒歩不可）"
-        limit = _metres(ev.walk_limit).removeprefix("約")
+        limit = _metres(walk_limit).removeprefix("約")
         return f"{where}（徒歩の上限{limit}）"  # failed: too far to walk
     if walkable:
         return f"徒歩{_metres(d)}"
@@ -824,24 +1059,18 @@ def _cached(snap: DirectorySnapshot, key: tuple[Any, ...], make: Any) -> str:
     return value
 
 
-def _schedule_reason(snap: DirectorySnapshot, ev: _Eval, i: int) -> str:
-    need = ev.need
-    sched = ev.sched
-    pid = int(sched.pids[i])
-    row = int(ev.rows[i])
+def _schedule_reason(snap: DirectorySnapshot, c: _Cand) -> str:
+    pid = c.pid
     if pid < 0:
-        if snap.schedule_state[row] == SCHEDULE_NOT_UNDERSTOOD:
+        if snap.schedule_state[c.row] == SCHEDULE_NOT_UNDERSTOOD:
             return "日程を解釈できず確認できない"
         return "日程の記載なし"
-    key = ("schedule", pid, int(sched.window[0]) if len(sched.window) else -1,
-           need.days, need.time, need.months)
-    return _cached(snap, key, lambda: _schedule_words(snap, ev, pid))
+    return _cached(snap, ("schedule", pid, c.wish.key),
+                   lambda: _schedule_words(snap, c.need, c.wish, pid))
 
 
-def _schedule_words(snap: DirectorySnapshot, ev: _Eval, pid: int) -> str:
-    need = ev.need
-    sched = ev.sched
-    hits = sched.hits[int(np.searchsorted(sched.unique, pid))]
+def _schedule_words(snap: DirectorySnapshot, need: NeedQuery, wish: _Wish, pid: int) -> str:
+    hits = (snap.pattern_table[pid, wish.window] & np.uint64(wish.slot)) != 0
     months = f"{_months_label(need.months)}の" if need.months else ""
     time = _time_label(need.time) if need.time else ""
     if not need.wants_schedule:
@@ -860,14 +1089,14 @@ def _schedule_words(snap: DirectorySnapshot, ev: _Eval, pid: int) -> str:
         return f"{months}{wanted}の活動なし" if wanted else f"{months}活動なし"
     suffix = "（時間は要確認）" if timeless else ""
     if need.days:
-        weekday = snap.day_weekday[sched.window]
+        weekday = snap.day_weekday[wish.window]
         got = [d for d in need.days if hits[weekday == d].any()]
         missing = [d for d in need.days if d not in got]
         words = f"{months}{_days_label(got)} {time} に活動" if time else (
             f"{months}{_days_label(got)}に活動")
         if missing:
             return f"{words}（{_days_label(missing)}曜は活動なし）{suffix}"
-        wanted = len(sched.window)
+        wanted = len(wish.window)
         hit = int(hits.sum())
         if hit < wanted:
             return f"{words}（{wanted}日中{hit}日）{suffix}"
@@ -877,16 +1106,17 @@ def _schedule_words(snap: DirectorySnapshot, ev: _Eval, pid: int) -> str:
     return f"{_months_label(need.months)}に活動"
 
 
-def _eligibility_reason(snap: DirectorySnapshot, ev: _Eval, i: int) -> str:
-    row = int(ev.rows[i])
+def _eligibility_reason(snap: DirectorySnapshot, c: _Cand) -> str:
+    row = c.row
+    need = c.need
     attrs = int(snap.attr_bits[row])
     min_age = int(snap.min_age[row])
-    key = ("eligibility", attrs, min_age, ev.need.age, ev.need.attributes)
-    return _cached(snap, key, lambda: _eligibility_words(ev, attrs, min_age))
+    key = ("eligibility", attrs, min_age, need.age, need.attributes)
+    return _cached(snap, key, lambda: _eligibility_words(need, attrs, min_age))
 
 
-def _eligibility_words(ev: _Eval, attrs: int, min_age: int) -> str:
-    need = ev.need
+def _eligibility_words(need: NeedQuery, attrs: int, min_age: int) -> str:
+    need_bits = _expand_attributes(need.attributes or ())
     words = [a for a in ATTRIBUTES if _ATTR_BIT[a] & attrs]
     if not (words or min_age):
         return "対象者の条件なし"
@@ -905,8 +1135,8 @@ def _eligibility_words(ev: _Eval, attrs: int, min_age: int) -> str:
         label = "・".join(words)
         if need.attributes is None:
             unconfirmed.append(label)
-        elif attrs & ev.need_bits:
-            met.append("・".join(a for a in words if _ATTR_BIT[a] & ev.need_bits))
+        elif attrs & need_bits:
+            met.append("・".join(a for a in words if _ATTR_BIT[a] & need_bits))
         else:
             failed.append(f"{label}の方が対象")
     if failed:
@@ -928,10 +1158,10 @@ def _capacity_reason(snap: DirectorySnapshot, row: int) -> str:
     return "空き状況未確認"
 
 
-def _category_reason(snap: DirectorySnapshot, ev: _Eval, row: int) -> str:
+def _category_reason(snap: DirectorySnapshot, need: NeedQuery, row: int) -> str:
     bits = int(snap.cat_bits[row])
-    key = ("category", bits, ev.need.categories)
-    return _cached(snap, key, lambda: _category_words(snap, ev.need, bits))
+    key = ("category", bits, need.categories)
+    return _cached(snap, key, lambda: _category_words(snap, need, bits))
 
 
 def _category_words(snap: DirectorySnapshot, need: NeedQuery, bits: int) -> str:
@@ -948,12 +1178,12 @@ def _category_words(snap: DirectorySnapshot, need: NeedQuery, bits: int) -> str:
     return text
 
 
-def _freshness_reason(snap: DirectorySnapshot, ev: _Eval, row: int,
+def _freshness_reason(snap: DirectorySnapshot, need: NeedQuery, row: int,
                       params: Mapping[str, float]) -> str:
     day = int(snap.verified_day[row])
     if day == _UNKNOWN_DAY:
         return "確認日不明"
-    on = ev.need.on or snap.on
+    on = need.on or snap.on
     return _cached(snap, ("freshness", day, on, params["fresh_days"]),
                    lambda: _freshness_words(day, on, params["fresh_days"]))
 
@@ -967,20 +1197,20 @@ def _freshness_words(day: int, on: dt.date, fresh_days: float) -> str:
     return f"最終確認 {label}（{age // 365}年以上前）"
 
 
-def _match(snap: DirectorySnapshot, ev: _Eval, i: int, value: float,
-           factors: dict[str, float], params: Mapping[str, float]) -> Match:
-    row = int(ev.rows[i])
+def _match(snap: DirectorySnapshot, c: _Cand, value: float, factors: dict[str, float],
+           params: Mapping[str, float]) -> Match:
+    row = c.row
     words = {
-        "distance": _place_reason(snap, ev, i, params),
-        "schedule": _schedule_reason(snap, ev, i),
-        "category": _category_reason(snap, ev, row),
+        "distance": _place_reason(snap, c, params),
+        "schedule": _schedule_reason(snap, c),
+        "category": _category_reason(snap, c.need, row),
         "capacity": _capacity_reason(snap, row),
-        "eligibility": _eligibility_reason(snap, ev, i),
-        "freshness": _freshness_reason(snap, ev, row, params),
+        "eligibility": _eligibility_reason(snap, c),
+        "freshness": _freshness_reason(snap, c.need, row, params),
     }
     if "text" in factors:
         words["text"] = f"相談内容との類似 {round(factors['text'] * 100)}%"
-    d = float(ev.dist[i])
+    d = c.dist
     return Match(
         row=row, resource_id=int(snap.ids[row]), external_id=snap.external_ids[row],
         name=snap.names[row], score=min(1.0, max(0.0, value)),

@@ -66,6 +66,7 @@ __all__ = [
     "DistrictRecord",
     "ResourceRecord",
     "build_snapshot",
+    "expand_ranges",
     "slot_mask",
     "snapshot_from_records",
 ]
@@ -90,7 +91,6 @@ _CELL_LAT = 0.01
 _CELL_LON = 0.0125
 _NX = 1 << 15
 _M_PER_DEG_LAT = 111_194.9  # great-circle metres per degree on the 6,371,008.8 m sphere
-EARTH_RADIUS_M = 6_371_008.8
 
 _UNKNOWN_DAY = np.iinfo(np.int32).min
 
@@ -359,13 +359,17 @@ class DirectorySnapshot:
     day_month: np.ndarray
     cap_code: np.ndarray
     live_bits: np.ndarray
+    lists_districts: np.ndarray
+    cat_combo: np.ndarray
+    cat_combo_bits: np.ndarray
     geo: np.ndarray
     packed: np.ndarray
     _texts: list[str | None]
     _fresh_cache: dict[tuple[float, ...], np.ndarray]
     _reason_cache: dict[tuple[Any, ...], str]
     _serving_cache: dict[int | None, np.ndarray]
-    _window_cache: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray | None]]
+    _wish_cache: dict[tuple[object, ...], Any]
+    _category_fit_cache: dict[tuple[object, ...], np.ndarray]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -403,6 +407,34 @@ class DirectorySnapshot:
             pos = int(self.district_parent[pos])
         return chain
 
+    def district_positions(self, district_ids: np.ndarray) -> np.ndarray:
+        """:meth:`district_pos` of many ids at once (−1 for unknown ones)."""
+        if len(self.district_ids) == 0:
+            return np.full(len(district_ids), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.district_ids, district_ids),
+                         len(self.district_ids) - 1)
+        return np.where(self.district_ids[pos] == district_ids, pos, -1)
+
+    def district_chains(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(k, chain)``: every dense index of :meth:`district_chain` for each district
+        ``pos[k]`` (−1 = none), walked up one level at a time for all of them at once.
+        A parent loop (the importer refuses them) repeats districts but ends: a chain has
+        at most as many levels as there are districts."""
+        owners, chains = [], []
+        index = np.flatnonzero(pos >= 0)
+        current = pos[index]
+        for _ in range(len(self.district_ids)):
+            if len(current) == 0:
+                break
+            owners.append(index)
+            chains.append(current)
+            current = self.district_parent[current].astype(np.int64)
+            up = current >= 0
+            index, current = index[up], current[up]
+        if not owners:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(owners), np.concatenate(chains)
+
     def district_centroid(self, district_id: int | None) -> tuple[float, float] | None:
         """(lat, lon) of a district's centroid, for needs recorded without a location."""
         pos = self.district_pos(district_id)
@@ -435,24 +467,35 @@ class DirectorySnapshot:
         """Rows whose venue lies in the grid cells covering a circle (a superset; the
         caller applies the exact distance). Unsorted. ``pickup_only``: only resources
         offering 送迎 (a second grid, so a wide pick-up radius stays cheap)."""
+        if radius_m < 0:
+            return np.empty(0, dtype=np.int32)
+        return self.rows_near_many(np.array([lat]), np.array([lon]), np.array([radius_m]),
+                                   pickup_only=pickup_only)[1]
+
+    def rows_near_many(self, lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray, *,
+                       pickup_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`rows_near` for many circles at once: ``(owner, rows)``, ``owner[k]`` the
+        index of the circle that found ``rows[k]``, sorted by owner. One set of array
+        operations for a whole batch of needs instead of a dozen calls per need.
+        Radii must not be negative."""
         keys, rows = ((self.pickup_grid_keys, self.pickup_grid_rows) if pickup_only
                       else (self.grid_keys, self.grid_rows))
-        if len(keys) == 0 or radius_m < 0:
-            return np.empty(0, dtype=np.int32)
+        if len(keys) == 0 or len(lat) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
         dlat = radius_m / _M_PER_DEG_LAT
-        cos_edge = np.cos(np.radians(min(89.0, abs(lat) + dlat)))
-        dlon = min(180.0, radius_m / (_M_PER_DEG_LAT * max(cos_edge, 1e-6)))
-        iy0 = int(np.floor((lat - dlat + 90.0) / _CELL_LAT))
-        iy1 = int(np.floor((lat + dlat + 90.0) / _CELL_LAT))
-        ix0 = max(0, int(np.floor((lon - dlon + 180.0) / _CELL_LON)))
-        ix1 = min(_NX - 1, int(np.floor((lon + dlon + 180.0) / _CELL_LON)))
-        ys = np.arange(iy0, iy1 + 1, dtype=np.int64) * _NX
-        lo = np.searchsorted(keys, ys + ix0, side="left")
-        hi = np.searchsorted(keys, ys + ix1, side="right")
-        parts = [rows[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
-        if not parts:
-            return np.empty(0, dtype=np.int32)
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        cos_edge = np.cos(np.radians(np.minimum(89.0, np.abs(lat) + dlat)))
+        dlon = np.minimum(180.0, radius_m / (_M_PER_DEG_LAT * np.maximum(cos_edge, 1e-6)))
+        iy0 = np.floor((lat - dlat + 90.0) / _CELL_LAT).astype(np.int64)
+        iy1 = np.floor((lat + dlat + 90.0) / _CELL_LAT).astype(np.int64)
+        ix0 = np.maximum(0, np.floor((lon - dlon + 180.0) / _CELL_LON).astype(np.int64))
+        ix1 = np.minimum(_NX - 1, np.floor((lon + dlon + 180.0) / _CELL_LON).astype(np.int64))
+        # one (circle, row of cells) pair per latitude band, then a key range per pair
+        circle, band = expand_ranges(iy0, iy1 + 1)
+        ys = band * _NX
+        lo = np.searchsorted(keys, ys + ix0[circle], side="left")
+        hi = np.searchsorted(keys, ys + ix1[circle], side="right")
+        pair, index = expand_ranges(lo, hi)
+        return circle[pair], rows[index]
 
     def day_offset(self, on: dt.date | None) -> int:
         """Offset of ``on`` in the schedule table; ValueError when outside the snapshot."""
@@ -479,6 +522,16 @@ class DirectorySnapshot:
             total += sys.getsizeof(strings) + sum(sys.getsizeof(s) for s in strings)
         total += sys.getsizeof(self._texts)
         return total
+
+
+def expand_ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``range(start[k], stop[k])`` at once: ``(owner, values)`` with ``owner`` the
+    ``k`` each value came from (empty ranges contribute nothing)."""
+    counts = np.maximum(stop - start, 0)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    firsts = np.cumsum(counts) - counts
+    values = np.arange(len(owner), dtype=np.int64) + np.repeat(start - firsts, counts)
+    return owner, values
 
 
 # --------------------------------------------------------------------------- builders
@@ -557,10 +610,16 @@ def _pack(snap: DirectorySnapshot) -> None:
     is per call, not per element, so one (n × k) gather beats k gathers."""
     snap.live_bits = np.where(snap.status == STATUS_CODES["ended"], np.uint64(0),
                               snap.cat_bits).astype(np.uint64)
+    snap.lists_districts = np.diff(snap.district_ptr) > 0
+    # resources share a few category sets: the category factor is looked up per set
+    snap.cat_combo_bits, combo = np.unique(snap.cat_bits, return_inverse=True)
+    snap.cat_combo = combo.astype(np.int32).reshape(-1)
     snap.geo = np.column_stack([snap.lat_rad, snap.lon_rad, snap.cos_lat])
     snap.packed = np.column_stack([getattr(snap, name).astype(np.int32) for name in PACKED])
     snap._fresh_cache = {}
     snap._reason_cache = {}
+    snap._wish_cache = {}
+    snap._category_fit_cache = {}
 
 
 def _categories(snap: DirectorySnapshot, taxonomy: Taxonomy, cols: _Columns) -> None:
@@ -606,7 +665,6 @@ def _columns(snap: DirectorySnapshot, cols: _Columns) -> None:
     snap.descriptions = [(d or "")[:200] for d in c["description"]]
     snap._texts = [None] * n
     snap._serving_cache = {}
-    snap._window_cache = {}
     snap.lat = np.array([np.nan if v is None else v for v in c["lat"]], dtype=np.float64)
     snap.lon = np.array([np.nan if v is None else v for v in c["lon"]], dtype=np.float64)
     bad = np.isnan(snap.lat) != np.isnan(snap.lon)

@@ -565,6 +565,95 @@ def test_score_many_is_score_for_each() -> None:
     assert score_many(snap, needs) == [score(snap, n) for n in needs]
 
 
+def _mixed_town() -> DirectorySnapshot:
+    """Resources of every kind the batch must keep apart: served and open venues, 送迎,
+    home services, paused, full, age and attribute limits, schedules."""
+    return snap_of(
+        res("R-salon", schedule="月水金 10:00～12:00", district_ids=(3,), **north(200),
+            name="ふれあいサロン", description="お茶を飲みながらおしゃべり"),
+        res("R-open", schedule="火 13:00～15:00", **north(600), name="いきいきサロン",
+            last_verified_on=dt.date(2022, 12, 1)),
+        res("R-ride", ("exercise",), "木 10:00～11:30", transport=True, **north(3000),
+            name="百歳体操"),
+        res("R-far", ("exercise",), "金 10:00～12:00", **north(2500)),
+        res("R-paused", ("tea",), status="paused", district_ids=(3,)),
+        res("R-full", ("garbage",), "火・金 7:00～8:30", accepts_new=False, district_ids=(3,)),
+        res("R-garbage", ("garbage",), "月・木 7:00～8:30", district_ids=(2,), seats_left=4,
+            name="ごみ出し支援"),
+        res("R-old", ("meals",), "平日 11:00～13:00", min_age=75, district_ids=(1,)),
+        res("R-alone", ("watch",), "毎日", attributes=("独居",), district_ids=(1,),
+            last_verified_on=dt.date(2024, 5, 1)),
+        res("R-snow", ("snow",), "12月～3月 降雪時", district_ids=(5,)),
+        res("R-east", district_ids=(6,), **north(100)),
+        res("R-ended", status="ended", district_ids=(3,)),
+        res("R-irregular", ("housework",), "不定期", district_ids=(3,)),
+        res("R-hall", ("mini_day",), "水 10:00～12:00", district_ids=(3,), **north(2000)),
+    )
+
+
+def _mixed_needs() -> list[NeedQuery]:
+    return [
+        need(id="N-01", text="話し相手がほしい"),
+        need(id="N-02", categories=("exercise",), max_walk_m=500),
+        need(id="N-03", categories=("exercise",), transport=True),
+        need(id="N-04", categories=("tea",)),  # paused only
+        need(id="N-05", categories=("garbage",), days=(1, 4), time=(420, 540)),
+        need(id="N-06", categories=("garbage",), days=(0, 3), text="ゴミ出し"),
+        need(id="N-07", categories=("meals",), age=70),  # eligibility
+        need(id="N-08", categories=("meals",), age=80, days=(0, 2, 4)),
+        need(id="N-09", categories=("watch",), attributes=("要介護",)),
+        need(id="N-10", categories=("watch",), attributes=None, lat=None, lon=None),
+        need(id="N-11", categories=("snow",), months=(12, 1, 2, 3)),
+        need(id="N-12", categories=("snow",), district_id=6, days=(0,)),
+        need(id="N-13", categories=("prevention",)),  # nothing of that category
+        need(id="N-14", categories=(), district_id=6, lat=None, lon=None),
+        need(id="N-15", district_id=999, lat=None, lon=None),  # unknown district
+        need(id="N-16", district_id=None),
+        need(id="N-17", categories=("salon", "garbage"), max_walk_m=0),
+        need(id="N-18", categories=("housework",), days=(2,)),
+        need(id="N-19", on=ON + dt.timedelta(days=9), days=(1,)),
+        need(id="N-20", text="話し相手がほしい", days=(0, 1, 2)),
+        need(id="N-21", categories=("mini_day",), max_walk_m=500),  # hall too far
+    ]
+
+
+@pytest.mark.parametrize(("batch", "max_candidates"), [(1, 1 << 20), (3, 1 << 20),
+                                                       (7, 1 << 20), (1000, 1 << 20),
+                                                       (1000, 5)])
+def test_a_batch_gives_what_each_need_gets_alone(batch: int, max_candidates: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """score_many evaluates needs together over flat arrays; nothing may leak between
+    them: every result equals the need scored alone, whatever the batch boundaries
+    (including batches halved for holding too many candidates)."""
+    import matching.engine
+
+    snap = _mixed_town()
+    needs = _mixed_needs()
+    alone = [score(snap, n, top=3) for n in needs]
+    reasons = {r.unmet_reason for r in alone}
+    assert {None, "no_resource", "distance", "paused", "schedule", "eligibility",
+            "capacity"} <= reasons  # the mix covers every outcome
+    monkeypatch.setattr(matching.engine, "BATCH", batch)
+    monkeypatch.setattr(matching.engine, "MAX_CANDIDATES", max_candidates)
+    assert score_many(snap, needs, top=3) == alone
+    # the same needs again, reversed and repeated: order and repetition change nothing
+    again = [*reversed(needs), *needs]
+    assert score_many(snap, again, top=3) == [*reversed(alone), *alone]
+
+
+def test_schedule_factor_is_exact_when_every_wanted_date_fits() -> None:
+    """The factor is the mean of per-weekday shares computed from whole counts: a wish
+    met on every date is exactly 1.0, never 1.0000000000000002 (a factor above 1)."""
+    for text in ("月 10:00～12:00", "毎日", "平日", "月水金 10:00～12:00"):
+        snap = snap_of(res("R-1", schedule=text, district_ids=(3,)))
+        for days in ((0,), (0, 2), (0, 2, 4)):
+            if text.startswith("月 ") and days != (0,):
+                continue
+            for months in ((), (7, 8), (12, 1, 2, 3), (10, 11)):
+                match = only(score(snap, need(days=days, months=months)))
+                assert match.factors["schedule"] == 1.0, (text, days, months)
+
+
 def test_need_date_must_lie_in_the_snapshot() -> None:
     snap = snap_of(res("R-1", district_ids=(3,)))
     with pytest.raises(ValueError, match="範囲外"):
@@ -788,9 +877,14 @@ def _directories(draw: Any) -> tuple[list[ResourceRecord], NeedQuery]:
             min_age=draw(st.sampled_from((None, 65, 75))),
             attributes=tuple(draw(st.sets(st.sampled_from(_ATTRS), max_size=2))),
         ))
+    return resources, draw(_need_queries())
+
+
+@st.composite
+def _need_queries(draw: Any, need_id: str = "N-1") -> NeedQuery:
     slot = draw(st.sampled_from((None, (420, 540), (600, 720), (780, 900))))
-    query = NeedQuery(
-        id="N-1", district_id=draw(st.sampled_from((3, 4, 6))),
+    return NeedQuery(
+        id=need_id, district_id=draw(st.sampled_from((3, 4, 6))),
         lat=LAT + draw(st.floats(-0.01, 0.01)), lon=LON + draw(st.floats(-0.01, 0.01)),
         categories=tuple(draw(st.sets(st.sampled_from(_TAXONOMY_CODES), max_size=2))),
         days=tuple(sorted(draw(st.sets(st.integers(0, 6), max_size=3)))), time=slot,
@@ -799,8 +893,8 @@ def _directories(draw: Any) -> tuple[list[ResourceRecord], NeedQuery]:
         transport=draw(st.booleans()), age=draw(st.sampled_from((None, 60, 70, 80))),
         attributes=draw(st.sampled_from((None, (), ("独居",), ("要支援", "独居"),
                                          ("事業対象者",), ("要介護", "高齢者のみ世帯")))),
+        text=draw(st.sampled_from(("", "サロン", "ごみ出し"))),
     )
-    return resources, query
 
 
 @settings(max_examples=150, deadline=None)
@@ -817,3 +911,16 @@ def test_matches_equal_a_row_by_row_reference(case: tuple[list[ResourceRecord], 
     if result.unmet:
         assert result.unmet_reason in UNMET_REASONS
         assert (result.near_miss is None) == (result.unmet_reason == "no_resource")
+
+
+@settings(max_examples=60, deadline=None)
+@given(_directories(), st.data())
+def test_a_random_batch_gives_what_each_need_gets_alone(
+        case: tuple[list[ResourceRecord], NeedQuery], data: st.DataObject) -> None:
+    """Needs scored together (flat arrays over all their candidates) get exactly what
+    each gets alone, on random directories."""
+    resources, first = case
+    snap = snapshot_from_records(resources, DISTRICTS, on=ON)
+    needs = [first] + [data.draw(_need_queries(f"N-{k}"))
+                       for k in range(2, data.draw(st.integers(2, 6)))]
+    assert score_many(snap, needs, top=3) == [score(snap, n, top=3) for n in needs]

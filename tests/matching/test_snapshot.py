@@ -162,6 +162,43 @@ def test_rows_near_is_a_superset_of_the_circle(points: list[tuple[float, float]]
     assert snap.row_of("R-999") not in found  # no venue, never in the grid
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1),
+                       st.sampled_from((None, True))), min_size=1, max_size=60),
+    st.lists(st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1), st.floats(0, 8000)),
+             max_size=6),
+)
+def test_rows_near_many_is_rows_near_for_each_circle(
+        points: list[tuple[float, float, bool | None]],
+        circles: list[tuple[float, float, float]]) -> None:
+    snap = snapshot_from_records(
+        [res(f"R-{i}", lat=a, lon=b, transport=t) for i, (a, b, t) in enumerate(points)],
+        on=ON)
+    lat, lon, radius = (np.array([c[k] for c in circles], dtype=float) for k in range(3))
+    for pickup_only in (False, True):
+        owner, rows = snap.rows_near_many(lat, lon, radius, pickup_only=pickup_only)
+        assert owner.tolist() == sorted(owner.tolist())
+        for k, (a, b, r) in enumerate(circles):
+            alone = snap.rows_near(a, b, r, pickup_only=pickup_only)
+            assert rows[owner == k].tolist() == alone.tolist()
+
+
+def test_district_chains_and_ranges_at_once() -> None:
+    from matching.snapshot import expand_ranges
+
+    snap = snapshot_from_records([res("R-1", district_ids=(3,)), res("R-2", district_ids=(42,))],
+                                 DISTRICTS, on=ON)
+    ids = [3, 999, 6, 1, 42, 3]
+    pos = snap.district_positions(np.array(ids))
+    assert pos.tolist() == [snap.district_pos(d) for d in ids]
+    owner, chain = snap.district_chains(pos)
+    for k, d in enumerate(ids):
+        assert chain[owner == k].tolist() == snap.district_chain(d)
+    owner, values = expand_ranges(np.array([2, 5, 5, 0]), np.array([4, 5, 7, 1]))
+    assert owner.tolist() == [0, 0, 2, 2, 3] and values.tolist() == [2, 3, 5, 6, 0]
+
+
 def test_haversine_is_metric() -> None:
     # one degree of latitude on the 6,371,008.8 m sphere
     assert haversine_m(35.0, 136.0, np.array([36.0]), np.array([136.0]))[0] == \
