@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -858,22 +858,27 @@ def _existing(session: Session, external_ids: list[str]) -> dict[str, _Existing]
     return existing
 
 
-def _where_in(session: Session, stmt: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
-    """The rows of ``stmt`` whose ``column`` is one of ``keys`` (``column`` must be selected).
+def _where_in(session: Session, stmt: Any, column: Any, keys: Sequence[Any]) -> Iterator[Any]:
+    """The rows of ``stmt`` whose ``column`` is one of ``keys`` (``column`` must be selected),
+    streamed a partition at a time (a re-import reads 150,000 rows and keeps only their
+    fingerprints).
 
     In chunks of ``IN (…)``; but when the keys are a large share of the table (a
     re-import), one scan filtered here, as compiling 150,000 IN parameters costs more
     than reading the rows.
     """
     if not keys:
-        return []
+        return
     total = session.scalar(select(func.count()).select_from(column.table)) or 0
     if len(keys) * 4 < total:
-        return [row for chunk in _chunks(keys, 5000)
-                for row in session.execute(stmt.where(column.in_(chunk))).all()]
+        for chunk in _chunks(keys, 5000):
+            yield from session.execute(stmt.where(column.in_(chunk))).all()
+        return
     wanted = set(keys)
     position = next(i for i, c in enumerate(stmt.selected_columns) if c is column)
-    return [row for row in session.execute(stmt).all() if row[position] in wanted]
+    result = session.execute(stmt, execution_options={"yield_per": 10_000})
+    for partition in result.partitions():
+        yield from (row for row in partition if row[position] in wanted)
 
 
 def _insert_links(session: Session, checked: Checked, targets: list[tuple[int, int]]) -> None:
