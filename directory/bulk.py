@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 
 CHUNK = 20_000
@@ -73,12 +73,15 @@ def bulk_insert_columns(session: Session, table: Table,
         return
     conn = session.connection()
     dialect = conn.dialect
-    compiled = insert(table).inline().compile(dialect=dialect, column_keys=names)
-    sql = str(compiled)
     values: dict[str, Sequence[Any]] = {}
     for name in names:
         proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values[name] = _processed(columns[name], proc) if proc is not None else columns[name]
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        _copy(conn, table, names, values)
+        return
+    compiled = insert(table).inline().compile(dialect=dialect, column_keys=names)
+    sql = str(compiled)
     total = len(values[names[0]])
     for start in range(0, total, CHUNK):
         stop = start + CHUNK
@@ -89,6 +92,22 @@ def bulk_insert_columns(session: Session, table: Table,
             params = [dict(zip(names, row, strict=True))
                       for row in zip(*(values[c][start:stop] for c in names), strict=True)]
         conn.exec_driver_sql(sql, params)
+
+
+def _copy(conn: Connection, table: Table, names: list[str],
+          values: Mapping[str, Sequence[Any]]) -> None:
+    """PostgreSQL: the rows through ``COPY … FROM STDIN`` in the session's transaction,
+    several times faster than executemany for a national import."""
+    quote = conn.dialect.identifier_preparer
+    sql = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) "
+           "FROM STDIN")
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in zip(*(values[n] for n in names), strict=True):
+                copy.write_row(row)
+    finally:
+        cursor.close()
 
 
 def _processed(values: Sequence[Any], proc: Callable[[Any], Any]) -> list[Any]:
