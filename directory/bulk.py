@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 CHUNK = 20_000
@@ -56,7 +57,10 @@ def large_cache(session: Session, mib: int = 96) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        # Restoring must never hide the error that ended the write (the size is only
+        # memory: a connection left with the larger cache still works).
+        with suppress(SQLAlchemyError):
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -815,7 +815,7 @@ def _write(session: Session, checked: Checked, result: ImportResult,
     now = utcnow()
     new_ids: list[int] = []
     if new:
-        columns = ({k: v for k, v in values.items()} if len(new) == total
+        columns = (dict(values) if len(new) == total
                    else {k: [v[n] for n in new] for k, v in values.items()})
         columns |= {"version": [1] * len(new), "created_at": [now] * len(new),
                     "updated_at": [now] * len(new)}
