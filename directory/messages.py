@@ -105,6 +105,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "as UTF-8 or Shift_JIS",
     ),
     "no_header": ("見出し行がありません", "the file has no header row"),
+    "header_row": (
+        "見出しを{row}行目と判断し、その上の行は表題として読み飛ばしました",
+        "row {row} was taken as the header; the rows above it were skipped as a title",
+    ),
+    "sheet_used": (
+        "シート「{sheet}」の表を読み込みました（最初のシートには見出し行がありません）",
+        "read the table on the sheet {sheet!r} (the first sheet has no header row)",
+    ),
     # resources (CSV / XLSX rows)
     "missing_column": ("必須の列「{header}」がありません", "the required column {header!r} is missing"),
     "unknown_column": (

@@ -352,8 +352,8 @@ class _Context:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _map_header(header: list[str]) -> tuple[dict[str, int], list[tuple[int, str]],
-                                            list[Problem], list[Problem]]:
+def _map_header(header: list[str], row: int = 1) -> tuple[dict[str, int], list[tuple[int, str]],
+                                                          list[Problem], list[Problem]]:
     """Map the file's headers to §3 columns. When two headers mean one column, the §3 name
     wins (else the first); the other is kept as an extra column, with a warning."""
     index: dict[str, int] = {}
@@ -376,22 +376,30 @@ def _map_header(header: list[str]) -> tuple[dict[str, int], list[tuple[int, str]
                 canonical = normalize(BY_KEY[column].header)
                 if normalize(first) == canonical or key != canonical:
                     warnings.append(Problem("duplicate_column", {"header": raw, "used": first},
-                                            row=1, column=raw))
+                                            row=row, column=raw))
                     extras.append((i, raw))
                     continue
                 warnings.append(Problem("duplicate_column", {"header": first, "used": raw},
-                                        row=1, column=first))
+                                        row=row, column=first))
                 extras.append((index[column], first))
             index[column] = i
         elif key in _EXTRA_KEYS:
             extras.append((i, raw))
         else:
-            warnings.append(Problem("unknown_column", {"header": raw}, row=1, column=raw))
+            warnings.append(Problem("unknown_column", {"header": raw}, row=row, column=raw))
     for column in COLUMNS:
         if column.required and column.key not in index:
-            errors.append(Problem("missing_column", {"header": column.header}, row=1,
+            errors.append(Problem("missing_column", {"header": column.header}, row=row,
                                   column=column.header))
     return index, extras, errors, warnings
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """A row naming at least two §3 columns (by any of their names) is the header; a
+    title line above it (令和6年度 通いの場一覧) is not."""
+    keys = [normalize(cell) for cell in cells if cell]
+    return sum(key in _HEADER_KEYS or _HEADER_REMARK.sub("", key) in _HEADER_KEYS
+               for key in keys) >= 2
 
 
 def _district_lookup(session: Session) -> tuple[dict[str, int], dict[str, list[int]],
@@ -415,7 +423,12 @@ def parse_rows(table: Table, session: Session, path: str,
     repeat heavily at national scale), and errors are sorted back into row order, each
     row's in the order its columns are checked. Consumes ``table.rows``.
     """
-    index, extras, errors, warnings = _map_header(table.header)
+    index, extras, errors, warnings = _map_header(table.header, table.header_row)
+    if table.header_row > 1:
+        warnings.insert(0, Problem("header_row", {"row": table.header_row},
+                                   row=table.header_row))
+    if table.sheet is not None:
+        warnings.insert(0, Problem("sheet_used", {"sheet": table.sheet}))
     by_code, by_name, municipalities = _district_lookup(session)
     ctx = _Context(path, table.header, index, extras, by_code, by_name, municipalities, errors,
                    warnings)
@@ -776,7 +789,7 @@ def import_resources(session: Session, path: Path,
     ``version``; a row that changes nothing is counted unchanged and keeps its version.
     """
     with gc_paused():
-        table = read_table(path)
+        table = read_table(path, is_header=_looks_like_header)
         checked, ctx = parse_rows(table, session, str(path), progress)
         if ctx.errors:
             raise InvalidInputError(str(path), ctx.errors, ctx.warnings)

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +24,21 @@ XLSX_SUFFIXES = {".xlsx"}
 REFUSED_SUFFIXES = {".xlsm", ".xlsb", ".xls"}
 
 
+#: How far down a header is looked for (title lines above it are skipped).
+HEADER_SEARCH_ROWS = 20
+
+HeaderTest = Callable[[list[str]], bool]
+
+
 @dataclass
 class Table:
-    """A header and its rows; ``rows[i]`` is row ``i + 2`` in the user's spreadsheet."""
+    """A header and its rows, numbered as the user's spreadsheet numbers them."""
 
     header: list[str]
     rows: list[tuple[int, list[str]]]  # (row number, cells as read; blank ones "")
     encoding: str
+    header_row: int = 1  # the header's row number (title lines above it were skipped)
+    sheet: str | None = None  # XLSX: the sheet read, when it is not the first
 
 
 def read_input(path: Path) -> bytes:
@@ -43,8 +51,14 @@ def read_input(path: Path) -> bytes:
         raise InvalidInputError(str(path), [Problem("file_unreadable", {"detail": exc})]) from None
 
 
-def read_table(path: Path) -> Table:
-    """Read a CSV or XLSX file, or raise :class:`InvalidInputError` saying why not."""
+def read_table(path: Path, is_header: HeaderTest | None = None) -> Table:
+    """Read a CSV or XLSX file, or raise :class:`InvalidInputError` saying why not.
+
+    ``is_header`` tells a header row from a title line: the header is the first row
+    within :data:`HEADER_SEARCH_ROWS` that passes it (else the first non-blank row), and
+    an XLSX file is read from its first sheet that has one (else its first sheet), as
+    municipal workbooks often open with a title, a cover or an explanation sheet.
+    """
     name = str(path)
     suffix = path.suffix.lower()
     if suffix in REFUSED_SUFFIXES:
@@ -52,7 +66,7 @@ def read_table(path: Path) -> Table:
     if not path.exists():
         raise InvalidInputError(name, [Problem("file_not_found")])
     if suffix in XLSX_SUFFIXES:
-        return _read_xlsx(path)
+        return _read_xlsx(path, is_header)
     if suffix not in CSV_SUFFIXES:
         raise InvalidInputError(name, [Problem("unknown_format", {"suffix": suffix or "-"})])
     raw = read_input(path)
@@ -65,7 +79,7 @@ def read_table(path: Path) -> Table:
         raise InvalidInputError(
             name, [Problem("file_unreadable", {"detail": exc}, row=reader.line_num)]
         ) from None
-    return _table(name, records, encoding)
+    return _table(name, records, encoding, is_header)
 
 
 def decode(raw: bytes, name: str) -> tuple[str, str]:
@@ -102,15 +116,13 @@ def _first_bad_byte(raw: bytes) -> int:
     return raw[:last].count(b"\n") + 1
 
 
-def _table(name: str, records: list[list[str]], encoding: str) -> Table:
-    records_iter: Iterator[tuple[int, list[str]]] = iter(enumerate(records, start=1))
-    header: list[str] | None = None
-    for _number, record in records_iter:
-        if any(cell.strip() for cell in record):
-            header = [cell.strip() for cell in record]
-            break
-    if header is None:
+def _table(name: str, records: list[list[str]], encoding: str,
+           is_header: HeaderTest | None = None) -> Table:
+    header_at = _header_index(records, is_header)
+    if header_at is None:
         raise InvalidInputError(name, [Problem("no_header")])
+    header = [cell.strip() for cell in records[header_at]]
+    records_iter = iter(enumerate(records[header_at + 1:], start=header_at + 2))
     width = len(header)
     rows: list[tuple[int, list[str]]] = []
     for number, record in records_iter:
@@ -120,10 +132,35 @@ def _table(name: str, records: list[list[str]], encoding: str) -> Table:
         if len(record) < width:
             record = record + [""] * (width - len(record))
         rows.append((number, record))
-    return Table(header, rows, encoding)
+    return Table(header, rows, encoding, header_row=header_at + 1)
 
 
-def _read_xlsx(path: Path) -> Table:
+def _header_index(records: list[list[str]], is_header: HeaderTest | None) -> int | None:
+    """The index of the header record: the first within reach that ``is_header`` accepts,
+    else the first non-blank one; None when every record is blank."""
+    accepted = _accepted_header(records, is_header) if is_header else None
+    if accepted is not None:
+        return accepted
+    return next((i for i, record in enumerate(records) if any(c.strip() for c in record)), None)
+
+
+def _accepted_header(records: list[list[str]], is_header: HeaderTest) -> int | None:
+    """The index of the first of the first :data:`HEADER_SEARCH_ROWS` non-blank records
+    that ``is_header`` accepts, if any."""
+    seen = 0
+    for i, record in enumerate(records):
+        cells = [cell.strip() for cell in record]
+        if not any(cells):
+            continue
+        if is_header(cells):
+            return i
+        seen += 1
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    return None
+
+
+def _read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
     name = str(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -138,11 +175,25 @@ def _read_xlsx(path: Path) -> Table:
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        values = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        chosen: tuple[int, list[list[str]]] | None = None
+        for index in range(len(workbook.sheet_names)):
+            values = workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
+            records = [[_cell_text(v) for v in row] for row in values]
+            if chosen is None:
+                chosen = (index, records)  # the first sheet, unless a later one has a header
+            if is_header is None:
+                break
+            if _accepted_header(records, is_header) is not None:
+                chosen = (index, records)
+                break
     except (CalamineError, ValueError, OSError) as exc:
         raise InvalidInputError(name, [Problem("file_unreadable", {"detail": exc})]) from None
-    records = [[_cell_text(v) for v in row] for row in values]
-    return _table(name, records, "xlsx")
+    if chosen is None:
+        raise InvalidInputError(name, [Problem("no_header")])
+    index, records = chosen
+    table = _table(name, records, "xlsx", is_header)
+    table.sheet = workbook.sheet_names[index] if index else None
+    return table
 
 
 def _cell_text(value: object) -> str:

@@ -224,6 +224,46 @@ def test_the_same_rows_as_xlsx_import_the_same(town: Engine, tmp_path: Path) -> 
     assert table_signature(town) == first
 
 
+def test_title_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(
+    town: Engine, tmp_path: Path
+) -> None:
+    rows = rows_of(CP932_FILE)
+    titled = [["令和6年度 架空市 通いの場一覧"], ["（令和6年4月1日現在）", "", "架空市 福祉課"], [],
+              *rows]
+    path = write_rows(tmp_path / "titled.csv", titled, "cp932")
+    result = load(town, path)
+    assert result.created == 8
+    assert [(w.code, w.row) for w in result.warnings][:1] == [("header_row", 4)]
+    # an error names the row as the spreadsheet numbers it (the header is row 4)
+    titled[5] = list(titled[5])
+    titled[5][rows[0].index("緯度")] = "135.2"
+    with pytest.raises(InvalidInputError) as err:
+        load(town, write_rows(tmp_path / "titled_bad.csv", titled, "cp932"))
+    assert [(p.code, p.row, p.column) for p in err.value.problems] == [
+        ("coordinate_outside_japan", 6, "緯度")]
+
+
+def test_an_xlsx_table_behind_a_cover_sheet_is_found(town: Engine, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    rows = rows_of(CP932_FILE)
+    book = Workbook()
+    cover = book.active
+    cover.title = "説明"
+    cover.append(["この表は架空市の通いの場の一覧です"])
+    cover.append(["問い合わせ", "福祉課"])
+    table = book.create_sheet("一覧")
+    table.append(["通いの場一覧（架空）"])
+    for row in rows:
+        table.append(row)
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    result = load(town, path)
+    assert result.created == 8
+    assert [(w.code, w.params) for w in result.warnings][:2] == [
+        ("sheet_used", {"sheet": "一覧"}), ("header_row", {"row": 2})]
+
+
 # ----------------------------------------------------------------------- bad files
 
 
