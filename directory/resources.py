@@ -138,9 +138,11 @@ _YES_NO = {"あり": True, "有": True, "有り": True, "○": True, "〇": True
            "なし": False, "無": False, "無し": False, "×": False, "いいえ": False,
            "no": False, "false": False, "不可": False, "否": False, "0": False}
 _PUBLIC = {"可": True, "公開": True, "公開可": True, "はい": True, "○": True, "〇": True,
-           "yes": True, "true": True, "1": True,
+           "yes": True, "true": True, "1": True, "公開する": True, "掲載": True, "掲載可": True,
+           "掲載する": True,
            "否": False, "非公開": False, "不可": False, "公開不可": False, "いいえ": False,
-           "×": False, "no": False, "false": False, "0": False}
+           "×": False, "no": False, "false": False, "0": False, "公開しない": False,
+           "非掲載": False, "掲載不可": False, "掲載しない": False}
 ATTRIBUTES = {  # words of 対象者 the matcher understands → canonical attribute
     "要支援": "要支援", "要介護": "要介護", "事業対象者": "事業対象者", "独居": "独居",
     "一人暮らし": "独居", "ひとり暮らし": "独居", "独り暮らし": "独居",
@@ -177,11 +179,27 @@ class CellError(ValueError):
 
 
 @lru_cache(maxsize=65536)
-def parse_int(cell: str) -> int:
-    text = normalize(cell).removesuffix("人").removesuffix("名").replace(",", "")
-    if not re.fullmatch(r"\d+", text):
+def parse_int(cell: str) -> int | None:
+    """定員: 20, 20人, 約20名, 20名程度, 最大20人; None for no limit (なし, 制限なし, 無制限)."""
+    text = _without_remark(normalize(cell)).replace(",", "")
+    if text in _NO_LIMIT:
+        return None
+    m = _CAPACITY.fullmatch(text)
+    if not m:
         raise CellError("not_integer", value=cell)
-    return int(text)
+    return int(m[1])
+
+
+_NO_LIMIT = frozenset(normalize(w) for w in (
+    "なし", "無し", "制限なし", "定員なし", "無制限", "特になし", "-", "ー", "―", "なし(自由参加)"))
+_CAPACITY = re.compile(r"(?:約|およそ|最大|定員)?(\d+)(?:人|名)?(?:程度|くらい|ぐらい|まで|以内|前後)?")
+# A remark closing a cell: あり（要予約）, 休止中（令和6年4月～）. After NFKC brackets are ASCII.
+_REMARK_TAIL = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】)+$")
+
+
+def _without_remark(text: str) -> str:
+    """``text`` without a closing remark in brackets (unless that is all there is)."""
+    return _REMARK_TAIL.sub("", text) or text
 
 
 @lru_cache(maxsize=65536)
@@ -240,23 +258,69 @@ def parse_date(cell: str) -> dt.date:
     raise CellError("not_a_date", value=cell)
 
 
+_MONTH_ONLY = re.compile(
+    r"(?P<y>\d{4})(?:[-/.]|年)(?P<m>\d{1,2})月?"
+    r"|(?P<era>令和|平成|昭和|[rhs])\.?(?P<ey>元|\d{1,2})[年.\-/](?P<em>\d{1,2})月?")
+
+
+@lru_cache(maxsize=65536)
+def parse_verified(cell: str) -> dt.date:
+    """最終確認日: a date (see :func:`parse_date`), or a month (2024年4月, 令和6年4月,
+    2024/4), read as its first day: lists are often confirmed 'as of' a month."""
+    try:
+        return parse_date(cell)
+    except CellError as exc:
+        m = _MONTH_ONLY.fullmatch(normalize(cell))
+        if not m:
+            raise
+        if m["y"]:
+            first = f"{m['y']}-{int(m['m']):02d}-01"
+        else:
+            first = f"{m['era']}{m['ey']}年{m['em']}月1日"
+        try:
+            return parse_date(first)
+        except CellError:
+            raise exc from None
+
+
 @lru_cache(maxsize=4096)
 def parse_choice(cell: str, table: str) -> Any:
+    """状態, 送迎/空き (あり・なし) and 公開 (可・否) as people write them: the word, maybe
+    with a remark (あり（要予約）, 休止中（令和6年4月～）); 状態 also by its key word
+    (活動休止 → 休止, 令和5年度で終了 → 終了). Anything else is an error, never a guess."""
     mapping = {"status": _STATUS, "yesno": _YES_NO, "public": _PUBLIC}[table]
-    value = mapping.get(normalize(cell))
-    if value is None:
-        allowed = {"status": "活動中・休止中・終了", "yesno": "あり・なし", "public": "可・否"}[table]
-        raise CellError("bad_choice", value=cell, allowed=allowed)
-    return value
+    text = normalize(cell)
+    for key in (text, _without_remark(text)):
+        if key in mapping:
+            return mapping[key]
+    key = _without_remark(text)
+    if table == "status":
+        found = {status for status, words in _STATUS_WORDS for w in words if w in key}
+        if len(found) == 1:  # 休止から再開 names two states: an error, not a guess
+            return found.pop()
+    elif table == "yesno":
+        for value, prefixes in _YES_NO_PREFIXES:
+            if key.startswith(prefixes):  # あり・要予約, なし(徒歩のみ)
+                return value
+    allowed = {"status": "活動中・休止中・終了", "yesno": "あり・なし", "public": "可・否"}[table]
+    raise CellError("bad_choice", value=cell, allowed=allowed)
+
+
+_STATUS_WORDS = (
+    ("paused", ("休止", "休会", "中止中", "お休み")),
+    ("ended", ("終了", "廃止", "解散", "閉鎖")),
+    ("active", ("活動中", "実施中", "開催中", "継続", "運営中", "再開")),
+)
+_YES_NO_PREFIXES = ((True, ("あり", "有り", "はい")), (False, ("なし", "無し", "いいえ")))
 
 
 @lru_cache(maxsize=4096)
 def parse_vacancy(cell: str) -> tuple[bool | None, int | None]:
     """空き: あり / なし / seats left (3, 残り3, 3名)."""
-    text = normalize(cell)
+    text = _without_remark(normalize(cell))
     if text in _YES_NO:
         return _YES_NO[text], None
-    m = re.fullmatch(r"(?:残り|あと)?(\d+)(?:人|名|席)?", text)
+    m = re.fullmatch(r"(?:残り|あと|空き)?(\d+)(?:人|名|席)?", text)
     if m:
         seats = int(m[1])
         return seats > 0, seats
@@ -532,7 +596,7 @@ class _Check:
         status = self.parsed("status", parse_choice, "status")
         public = self.parsed("public", parse_choice, "public")
         values["public"] = [True if p is None else p for p in public]
-        values["last_verified_on"] = self.parsed("verified", parse_date)
+        values["last_verified_on"] = self.parsed("verified", parse_verified)
         self.step(4)
         schedules = self._schedules(values, status)
         self.step(6)
@@ -760,9 +824,26 @@ def _district_cell(ctx: _Context, cell: str, code: str | object | None = _ROW_CO
             found.append(ids[0])
         elif len(ids) > 1:
             problems.append(("ambiguous_district", {"value": part}))
+        elif (listed := _dot_list(ctx, key)) is not None:
+            found.extend(listed)  # 本町一区・本町二区: a list written with ・
         else:
             problems.append(("unknown_district", {"value": part}))
     return tuple(dict.fromkeys(found)), problems
+
+
+def _dot_list(ctx: _Context, key: str) -> list[int] | None:
+    """The districts of a name list joined with ・, when every part is one known district
+    (・ can be part of a name, so this is tried only when the whole is unknown)."""
+    if "・" not in key:
+        return None
+    found: list[int] = []
+    for part in key.split("・"):
+        district = ctx.districts_by_code.get(part)
+        ids = [district] if district is not None else ctx.districts_by_name.get(part, [])
+        if len(ids) != 1:
+            return None
+        found.append(ids[0])
+    return found
 
 
 def _whole_area(ctx: _Context, code_cell: str | None) -> int | None:

@@ -264,6 +264,78 @@ def test_an_xlsx_table_behind_a_cover_sheet_is_found(town: Engine, tmp_path: Pat
         ("sheet_used", {"sheet": "一覧"}), ("header_row", {"row": 2})]
 
 
+@pytest.mark.parametrize(("cell", "table", "expected"), [
+    ("あり（要予約）", "yesno", True), ("有（要相談）", "yesno", True),
+    ("なし 徒歩のみ", "yesno", False), ("活動休止", "status", "paused"),
+    ("休止中（令和6年4月～）", "status", "paused"), ("令和5年度で終了", "status", "ended"),
+    ("活動中(月1回)", "status", "active"), ("令和6年4月再開", "status", "active"),
+    ("掲載しない", "public", False), ("公開する", "public", True),
+])
+def test_choices_are_read_as_people_write_them(cell: str, table: str, expected: object) -> None:
+    from directory.resources import parse_choice
+
+    assert parse_choice(cell, table) == expected
+
+
+@pytest.mark.parametrize(("cell", "table"), [
+    ("無料", "yesno"),  # not あり/なし, though it starts with 無
+    ("休止から再開", "status"),  # two states: never guessed
+    ("たぶん", "status"), ("検討中", "public"),
+])
+def test_choices_that_say_two_things_or_nothing_are_errors(cell: str, table: str) -> None:
+    from directory.resources import CellError, parse_choice
+
+    with pytest.raises(CellError):
+        parse_choice(cell, table)
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("20", 20), ("20人", 20), ("約20名", 20), ("20名程度", 20), ("最大30人", 30),
+    ("1,200", 1200), ("制限なし", None), ("なし", None), ("20人（会場による）", 20),
+])
+def test_capacities_as_written(cell: str, expected: int | None) -> None:
+    from directory.resources import parse_int
+
+    assert parse_int(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["20～30人", "多数", "二十人"])
+def test_capacities_that_are_not_one_number_are_errors(cell: str) -> None:
+    from directory.resources import CellError, parse_int
+
+    with pytest.raises(CellError):
+        parse_int(cell)
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("令和6年4月", dt.date(2024, 4, 1)), ("2024/4", dt.date(2024, 4, 1)),
+    ("2024年10月", dt.date(2024, 10, 1)), ("R6.4", dt.date(2024, 4, 1)),
+    ("2024-04-02", dt.date(2024, 4, 2)),
+])
+def test_a_verified_month_is_its_first_day(cell: str, expected: dt.date) -> None:
+    from directory.resources import parse_verified
+
+    assert parse_verified(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["2024/13", "令和1年4月", "平成32年1月"])
+def test_a_verified_month_that_does_not_exist_is_an_error(cell: str) -> None:
+    from directory.resources import CellError, parse_verified
+
+    with pytest.raises(CellError):
+        parse_verified(cell)
+
+
+def test_districts_listed_with_a_middle_dot_are_each_served(town: Engine, tmp_path: Path) -> None:
+    rows = [["ID", "名称", "種別", "対象地区"], ["D-1", "見守りの会", "見守り", "本町一区・上ノ原"],
+            ["D-2", "雪かき隊", "雪かき", "本町一区・どこか"]]
+    with pytest.raises(InvalidInputError) as err:
+        load(town, write_rows(tmp_path / "dots.csv", rows))
+    assert [(p.code, p.row) for p in err.value.problems] == [("unknown_district", 3)]
+    load(town, write_rows(tmp_path / "dots.csv", rows[:2]))
+    assert sorted(d.name for d in by_id(town, "D-1").districts) == ["上ノ原", "本町一区"]
+
+
 # ----------------------------------------------------------------------- bad files
 
 
