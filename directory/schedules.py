@@ -408,7 +408,8 @@ _RECOGNISERS: list[tuple[str, re.Pattern[str], bool]] = [
         # vague count (月1回程度) is not recognised and stays unknown text
         (
             "COUNT",
-            rf"(?:毎\s*)?(月|週)\s*(?:に\s*)?([1-7一二三四五六七])\s*(?:回|度){_NOT_VAGUE}",
+            rf"(?:毎\s*)?(月|週|年)\s*(?:に\s*)?([1-7一二三四五六七](?![0-9])|1[0-2])\s*(?:回|度)"
+            rf"{_NOT_VAGUE}",
             True,
         ),
         ("MONTHSET", r"(?:毎\s*)?(奇数|偶数)\s*月(?:\s*(?:のみ|だけ|限定))?", True),
@@ -985,14 +986,21 @@ class _Reader:
                     return previous
         return None
 
-    def check_counts(self, rules: list[str]) -> None:
-        """「月2回（第1・第3火曜）」「週2回 月・木」: a count is understood when the days written
-        with it give exactly that many each month / week; alone (「月2回」) or not matching the
-        days (「月2回 毎週火曜」, 「月2回 隔週火曜」) it is reported."""
+    def check_counts(self, rules: list[str], months: int = 12) -> None:
+        """「月2回（第1・第3火曜）」「週2回 月・木」「年6回（奇数月 第3土曜）」: a count is
+        understood when the days written with it give exactly that many each month / week,
+        or each year over the ``months`` the season allows (a monthly count × months);
+        alone (「月2回」) or not matching the days (「月2回 毎週火曜」, 「年4回 第1日曜」) it
+        is reported."""
         for tok in self.toks:
             if tok.kind == "COUNT" and tok.state == "":
                 per, n = tok.value
-                tok.state = "used" if _count_of(rules, per) == n else "bad"
+                if per == "年":
+                    monthly = _count_of(rules, "月")
+                    found = monthly * months if monthly is not None else None
+                else:
+                    found = _count_of(rules, per)
+                tok.state = "used" if found == n else "bad"
 
     def accept_labels(self) -> None:
         """A bracket holding only a name or a remark that does not touch the dates
@@ -1238,7 +1246,7 @@ def parse_schedule(text: str | None) -> ScheduleParse:
                     schedules.append(schedule)
     if not schedules and (season or reader.holiday_closed or reader.year_end_closed):
         schedules += [ParsedSchedule(None, None, None, a, b, **common) for a, b in windows]
-    reader.check_counts(rules)
+    reader.check_counts(rules, len(season) if season else 12)
     if schedules or reader.paused:
         reader.accept_labels()
 
