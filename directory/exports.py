@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, selectinload
 from directory import schedules as sched
 from directory.errors import DirectoryError
 from directory.models import Category, District, Resource, Schedule, Venue
+from directory.weekdays import WEEKDAY_CODES
 
 __all__ = [
     "GEOJSON_PROPERTIES",
@@ -88,7 +89,7 @@ _STATUS_LABEL = {"active": "活動中", "paused": "休止中", "ended": "終了"
 # HSDS 3.0 service.status: 休止中 is exactly "temporarily closed"; 終了 is "defunct".
 _HSDS_STATUS = {"active": "active", "paused": "temporarily closed", "ended": "defunct"}
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
-_ALL_DAYS = "MO,TU,WE,TH,FR,SA,SU"
+_ALL_DAYS = ",".join(WEEKDAY_CODES)
 _NO_ORGANIZATION = "（運営団体の登録なし）"
 
 

@@ -85,6 +85,7 @@ import jpholiday
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from directory.text import normalize
+from directory.weekdays import WEEKDAY_CHARS, WEEKDAY_CODES, WEEKDAY_EN
 
 __all__ = [
     "Occurrence",
@@ -109,9 +110,6 @@ WINTER = (12, 3)
 #: 年末年始: 29 December – 3 January.
 YEAR_END_DAYS = ((12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3))
 
-_WEEKDAY_CHARS = "月火水木金土日"
-_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _ALL_DAYS = frozenset(range(7))
 _WEEKDAYS = frozenset(range(5))
 _ODD_MONTHS = frozenset(range(1, 13, 2))
@@ -340,7 +338,7 @@ _NTH_MORE = (
     rf"(?:\s*(?:[・、,]|と|及び)\s*(?:第\s*{_NUM}(?![0-9])|{_NUM}(?![0-9]|\s*[:時日])|最終|最後)"
     r"(?:\s*週目?)?)"
 )
-_WD = f"[{_WEEKDAY_CHARS}]"
+_WD = f"[{WEEKDAY_CHARS}]"
 # A weekday written as one bare character (月水金) must stand next to something that makes
 # it a weekday; otherwise 月 in 月に1回 or 日 in 日程 would be read as Monday / Sunday.
 _BARE_WD_AFTER = (
@@ -513,7 +511,7 @@ def _date_range_window(m1: int, d1: int, m2: int, d2: int) -> tuple[int, int] | 
 
 
 def _weekday_range(a: str, b: str) -> frozenset[int]:
-    i, j = _WEEKDAY_CHARS.index(a), _WEEKDAY_CHARS.index(b)
+    i, j = WEEKDAY_CHARS.index(a), WEEKDAY_CHARS.index(b)
     return frozenset((i + k) % 7 for k in range((j - i) % 7 + 1))
 
 
@@ -523,7 +521,7 @@ def _token_value(kind: str, m: re.Match[str]) -> Any:
         return kind[4:]
     if kind == "WD":
         char = next(g for g in m.groups() if g)
-        return frozenset({_WEEKDAY_CHARS.index(char)})
+        return frozenset({WEEKDAY_CHARS.index(char)})
     if kind == "WDRANGE":
         return _weekday_range(m.group(1), m.group(2))
     if kind == "WEEKDAYS":
@@ -1067,7 +1065,7 @@ def _count_of(rules: list[str], per: str) -> int | None:
         if per == "週" and freq == "DAILY" and not parts:
             items |= {("WD", d) for d in range(7)}
         elif per == "週" and freq == "WEEKLY" and set(parts) == {"BYDAY"}:
-            items |= {("WD", _WEEKDAY_CODES.index(c)) for c in parts["BYDAY"].split(",")}
+            items |= {("WD", WEEKDAY_CODES.index(c)) for c in parts["BYDAY"].split(",")}
         elif per == "月" and freq == "MONTHLY" and set(parts) == {"BYDAY"}:
             for item in parts["BYDAY"].split(","):
                 n = int(item[:-2])
@@ -1131,7 +1129,7 @@ def _rrules(days: _Days) -> list[str]:
     if days.nth:
         ordered = sorted(days.nth, key=lambda nd: (nd[1], nd[0] if nd[0] > 0 else 9))
         rules.append(
-            "FREQ=MONTHLY;BYDAY=" + ",".join(f"{n}{_WEEKDAY_CODES[d]}" for n, d in ordered)
+            "FREQ=MONTHLY;BYDAY=" + ",".join(f"{n}{WEEKDAY_CODES[d]}" for n, d in ordered)
         )
     if days.monthdays:
         ordered_days = sorted(days.monthdays, key=lambda d: d if d > 0 else 99)
@@ -1140,7 +1138,7 @@ def _rrules(days: _Days) -> list[str]:
 
 
 def _byday(weekdays: set[int]) -> str:
-    return ",".join(_WEEKDAY_CODES[d] for d in sorted(weekdays))
+    return ",".join(WEEKDAY_CODES[d] for d in sorted(weekdays))
 
 
 def _is_bad(tok: _Tok) -> bool:
@@ -1286,7 +1284,7 @@ def to_rrule_set(s: ParsedSchedule, start: dt.date, end: dt.date) -> rruleset:
     changes: dict[str, Any] = {"until": dt.datetime.combine(end, at)}
     parts = dict(p.split("=", 1) for p in s.rrule.split(";"))
     if parts.get("FREQ") == "WEEKLY" and int(parts.get("INTERVAL", "1")) > 1:
-        weekdays = [_WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
+        weekdays = [WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
         if weekdays:
             changes["dtstart"] = dt.datetime.combine(_first_on_or_after(start, weekdays), at)
     months = s.season_months()
@@ -1365,30 +1363,30 @@ def _day_words(rule: str, lang: str) -> str:
     if freq == "DAILY":
         return "毎日" if ja else "Daily"
     if freq == "WEEKLY":
-        days = [_WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
+        days = [WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
         every_other = parts.get("INTERVAL") == "2"
         if set(days) == _WEEKDAYS and not every_other:
             return "平日" if ja else "Weekdays"
         if ja:
             return ("隔週 " if every_other else "毎週 ") + "・".join(
-                _WEEKDAY_CHARS[d] for d in days
+                WEEKDAY_CHARS[d] for d in days
             )
         return ("Every other week " if every_other else "Weekly ") + ", ".join(
-            _WEEKDAY_EN[d] for d in days
+            WEEKDAY_EN[d] for d in days
         )
     if freq == "MONTHLY" and "BYDAY" in parts:
         by_day: dict[int, list[int]] = {}
         for item in parts["BYDAY"].split(","):
             n, code = int(item[:-2]), item[-2:]
-            by_day.setdefault(_WEEKDAY_CODES.index(code), []).append(n)
+            by_day.setdefault(WEEKDAY_CODES.index(code), []).append(n)
         if ja:
             words = [
-                "・".join("最終" if n == -1 else f"第{n}" for n in ns) + f"{_WEEKDAY_CHARS[d]}曜"
+                "・".join("最終" if n == -1 else f"第{n}" for n in ns) + f"{WEEKDAY_CHARS[d]}曜"
                 for d, ns in by_day.items()
             ]
             return "毎月 " + "、".join(words)
         words_en = [
-            f"{_and([_ordinal(n) for n in ns], lang)} {_WEEKDAY_EN[d]}" for d, ns in by_day.items()
+            f"{_and([_ordinal(n) for n in ns], lang)} {WEEKDAY_EN[d]}" for d, ns in by_day.items()
         ]
         return "Monthly " + "; ".join(words_en)
     if freq == "MONTHLY" and "BYMONTHDAY" in parts:

@@ -87,6 +87,7 @@ from directory.geography import EARTH_RADIUS_M, haversine_m
 from directory.schedules import AFTERNOON, MORNING, ScheduleParse, describe, parse_time_range
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
+from directory.weekdays import WEEKDAY_CHARS, parse_weekdays
 from matching.snapshot import (
     ALL_SLOTS,
     ATTRIBUTES,
@@ -125,8 +126,6 @@ FUNNEL = ("distance", "paused", "schedule", "eligibility", "capacity")
 #: DATA_FORMATS §5 unmet reasons.
 UNMET_REASONS = ("no_resource", *FUNNEL)
 
-WEEKDAYS_JA = "月火水木金土日"
-_RFC_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _ACTIVE, _PAUSED, _ENDED = STATUS_CODES["active"], STATUS_CODES["paused"], STATUS_CODES["ended"]
 _ATTR_BIT = {a: 1 << i for i, a in enumerate(ATTRIBUTES)}
 _ATTRIBUTE_WORDS = {  # need attributes as people write them → canonical word
@@ -249,26 +248,11 @@ class NeedQuery:
 
 def parse_days(days: str | Iterable[int | str]) -> tuple[int, ...]:
     """Weekdays from 「火」「火曜日」「月水金」「平日」「土日」「毎日」, RFC 5545 codes (TU) or
-    ints (0 = Monday)."""
+    ints (0 = Monday); the words are :func:`directory.weekdays.parse_weekday`'s, so a need
+    typed here reads like one imported from a file."""
     items = [days] if isinstance(days, str) else list(days)
-    found: set[int] = set()
-    for item in items:
-        if isinstance(item, int):
-            found.add(item)
-            continue
-        if item.upper() in _RFC_DAYS:
-            found.add(_RFC_DAYS.index(item.upper()))
-            continue
-        key = re.sub("曜日?", "", normalize(item))
-        if key in ("毎日", "全日", "いつでも"):
-            found.update(range(7))
-            continue
-        key = key.replace("平日", "月火水木金")
-        for ch in key:
-            if ch in WEEKDAYS_JA:
-                found.add(WEEKDAYS_JA.index(ch))
-            elif ch not in "・、, ":
-                raise ValueError(f"曜日「{item}」を読めません（例: 火、月水金、平日、土日）")
+    found = {item for item in items if isinstance(item, int)}
+    found.update(parse_weekdays([item for item in items if not isinstance(item, int)]))
     return tuple(sorted(found))
 
 
@@ -1008,7 +992,7 @@ def _months_label(months: Sequence[int]) -> str:
 
 
 def _days_label(days: Iterable[int]) -> str:
-    return "・".join(WEEKDAYS_JA[d] for d in days)
+    return "・".join(WEEKDAY_CHARS[d] for d in days)
 
 
 def _place_reason(snap: DirectorySnapshot, c: _Cand, params: Mapping[str, float]) -> str:

@@ -43,7 +43,6 @@ from directory.models import Base, Category, District, Resource, utcnow
 NEED_STATUSES = ("open", "matched", "closed")
 URGENCIES = ("low", "normal", "high")
 MATCH_STATUSES = ("proposed", "contacted", "connected", "declined", "ended")
-WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545, as in schedules
 
 # JSON lists that are absent from the intake are SQL NULL ("no constraint"), not [].
 _JSON_OR_NULL = JSON(none_as_null=True)
@@ -210,7 +209,6 @@ __all__ = [
     "MATCH_STATUSES",
     "NEED_STATUSES",
     "URGENCIES",
-    "WEEKDAY_CODES",
     "Location",
     "Match",
     "Need",

@@ -55,8 +55,9 @@ from directory.resources import ATTRIBUTES, CellError, parse_date
 from directory.tables import read_input
 from directory.taxonomy import load_taxonomy, split_categories
 from directory.text import normalize
+from directory.weekdays import WEEKDAY_CODES, WeekdayError, parse_weekdays
 from matching.inference import infer
-from matching.models import WEEKDAY_CODES, Need, NeedCategory
+from matching.models import Need, NeedCategory
 
 __all__ = [
     "FIELDS",
@@ -104,21 +105,6 @@ _CARE_LEVEL = re.compile(r"(要支援|要介護)[0-9]+")
 _PSEUDONYM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 _NAME_LIKE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u3400-\u9fff々\s・]{2,20}")
 _LIST_SEPARATORS = re.compile(r"[;；、､,，・/／\s]+")
-
-_WEEKDAY_WORDS: dict[str, tuple[int, ...]] = {}
-for _i, (_ja, _kana, _en) in enumerate(zip(
-    "月火水木金土日",
-    ("げつ", "か", "すい", "もく", "きん", "ど", "にち"),
-    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-    strict=True,
-)):
-    for _word in (_ja, _kana, _en, _en[:3], WEEKDAY_CODES[_i].lower()):
-        _WEEKDAY_WORDS[_word] = (_i,)
-_WEEKDAY_WORDS |= {"tues": (1,), "thur": (3,), "thurs": (3,), "平日": (0, 1, 2, 3, 4),
-                   "土日": (5, 6), "週末": (5, 6), "毎日": tuple(range(7)),
-                   "全日": tuple(range(7))}
-_WEEKDAY_RANGE = re.compile(r"([月火水木金土日])~([月火水木金土日])")
-_DAY_SUFFIXES = ("曜日", "曜", "ようび", "よう")
 
 
 class _FieldError(ValueError):
@@ -222,29 +208,12 @@ def _items(value: Any) -> list[Any]:
     raise _FieldError("not_a_list_field")
 
 
-def _weekdays(token: Any) -> tuple[int, ...]:
-    if not isinstance(token, str):
-        raise _FieldError("bad_weekday", value=token)
-    key = normalize(token).rstrip(".")
-    if key in _WEEKDAY_WORDS:
-        return _WEEKDAY_WORDS[key]
-    for suffix in _DAY_SUFFIXES:
-        if key.endswith(suffix) and key[: -len(suffix)] in _WEEKDAY_WORDS:
-            return _WEEKDAY_WORDS[key[: -len(suffix)]]
-    m = _WEEKDAY_RANGE.fullmatch(key)
-    if m:  # 月~金
-        a, b = "月火水木金土日".index(m[1]), "月火水木金土日".index(m[2])
-        return tuple(range(a, b + 1)) if a <= b else (*range(a, 7), *range(b + 1))
-    if key and all(ch in "月火水木金土日" for ch in key):  # 月水金
-        return tuple("月火水木金土日".index(ch) for ch in key)
-    raise _FieldError("bad_weekday", value=token)
-
-
 def _days(value: Any) -> list[str] | None:
-    found: set[int] = set()
-    for token in _items(value):
-        found.update(_weekdays(token))
-    return [WEEKDAY_CODES[i] for i in sorted(found)] or None
+    try:
+        found = parse_weekdays(_items(value))
+    except WeekdayError as exc:
+        raise _FieldError("bad_weekday", value=exc.token) from None
+    return [WEEKDAY_CODES[i] for i in found] or None
 
 
 _RANGE_SPLIT = re.compile(r"\s*(?:~|-|ー|から)\s*")

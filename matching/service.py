@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, selectinload
 from directory import state
 from directory.models import District
 from directory.queries import ancestor_at, ancestor_map
+from directory.weekdays import WEEKDAY_CODES
 from matching.engine import NeedQuery, NeedResult, score_many
-from matching.models import WEEKDAY_CODES, Match, Need
+from matching.models import Match, Need
 from matching.snapshot import DirectorySnapshot, build_snapshot
 
 LEVELS = ("district", "area", "municipality")

@@ -56,6 +56,7 @@ from directory.models import (
 from directory.schedules import ParsedSchedule, to_rrule_set
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
+from directory.weekdays import WEEKDAY_CODES
 
 __all__ = [
     "ALL_SLOTS",
@@ -179,8 +180,7 @@ class _Calendar:
         return len(self.weekday)
 
 
-_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_BYDAY_ITEM = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+_BYDAY_ITEM = re.compile(rf"([+-]?\d{{1,2}})?({'|'.join(WEEKDAY_CODES)})")
 
 
 def _rule_days(rule: str, cal: _Calendar) -> np.ndarray | None:
@@ -205,9 +205,9 @@ def _rule_days(rule: str, cal: _Calendar) -> np.ndarray | None:
         return np.ones(n, dtype=bool)
     if freq == "WEEKLY" and byday and bymonthday is None:
         items = byday.split(",")
-        if not all(item in _WEEKDAY_CODES for item in items):
+        if not all(item in WEEKDAY_CODES for item in items):
             return None
-        weekdays = [_WEEKDAY_CODES.index(item) for item in items]
+        weekdays = [WEEKDAY_CODES.index(item) for item in items]
         mask = np.isin(cal.weekday, weekdays)
         if interval > 1:
             first = min((w - cal.start.weekday()) % 7 for w in weekdays)  # anchor offset
@@ -223,7 +223,7 @@ def _rule_days(rule: str, cal: _Calendar) -> np.ndarray | None:
             m = _BYDAY_ITEM.fullmatch(item)
             if m is None:
                 return None
-            day = cal.weekday == _WEEKDAY_CODES.index(m[2])
+            day = cal.weekday == WEEKDAY_CODES.index(m[2])
             if m[1] is None:
                 mask |= day
             elif int(m[1]) > 0:

@@ -723,6 +723,15 @@ def test_need_parsers() -> None:
             bad()
 
 
+@pytest.mark.parametrize("written", ["火曜", "かようび", "Tue", "月~金", "月曜・水曜", "平日土", "週末"])
+def test_a_need_typed_or_imported_reads_weekdays_alike(written: str) -> None:
+    from directory.weekdays import WEEKDAY_CODES
+    from matching.needs import _days
+
+    days = parse_days(written)
+    assert days and _days(written) == [WEEKDAY_CODES[d] for d in days]
+
+
 def test_need_validation() -> None:
     for bad in ({"days": (7,)}, {"months": (13,)}, {"time": (600, 500)},
                 {"max_walk_m": -1}, {"lat": 35.0, "lon": None},
