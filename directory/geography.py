@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from directory.distance import EARTH_RADIUS_M, haversine_m
 from directory.errors import InvalidInputError, Problem
 from directory.models import DISTRICT_LEVELS, District, Venue
 from directory.queries import ancestor_at, ancestor_map
@@ -497,16 +498,7 @@ def locate_points(
     return [None if math.isnan(v) else int(v) for v in best.tolist()]
 
 
-EARTH_RADIUS_M = 6_371_008.8
 _METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
-
-
-def haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
-    """Great-circle distances in metres, element-wise over arrays of degrees."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = (np.sin((p2 - p1) / 2) ** 2
-         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 def pairs_within(lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -36,7 +35,6 @@ __all__ = [
     "credits_html",
     "finish",
     "japanese_date",
-    "metres_between",
     "new_map",
     "text_colour",
     "vendored",
@@ -413,15 +411,6 @@ def bounds_of(districts: Sequence[MapDistrict],
     if not lats:
         return None
     return (min(lats), min(lons)), (max(lats), max(lons))
-
-
-def metres_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine; plenty for walking distances)."""
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 def japanese_date(value: object) -> str:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import folium
 
+from directory.distance import haversine_m
 from directory.map_data import MapDistrict
 from maps._common import (
     DEFAULT_TILES,
@@ -23,7 +24,6 @@ from maps._common import (
     bounds_of,
     credits_html,
     finish,
-    metres_between,
     new_map,
 )
 from maps._handout import HANDOUT_CSS, HandoutScript, NumberedMarkers, add_bounds, handout_head
@@ -85,7 +85,7 @@ def need_map(
     for c in ranked:
         detail = f"順位 {c.rank}・スコア {c.score:.2f}"
         if c.lat is not None and c.lon is not None:
-            metres = metres_between(lat, lon, c.lat, c.lon)
+            metres = float(haversine_m(lat, lon, c.lat, c.lon))
             inside = metres <= radius_m
             detail += f"・{_distance_words(metres)}" + ("" if inside else "（範囲外）")
             colour = _INSIDE if inside else _OUTSIDE

@@ -83,7 +83,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from directory.geography import EARTH_RADIUS_M, haversine_m
+from directory.distance import haversine_rad_m
 from directory.schedules import AFTERNOON, MORNING, ScheduleParse, describe, parse_time_range
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
@@ -108,7 +108,6 @@ __all__ = [
     "NearMiss",
     "NeedQuery",
     "NeedResult",
-    "haversine_m",
     "parse_attributes",
     "parse_days",
     "parse_months",
@@ -363,18 +362,6 @@ def result_to_json(result: NeedResult) -> dict[str, Any]:
         out["near_miss"] = None if nm is None else {
             "resource": nm.external_id, "name": nm.name, "reasons": list(nm.reasons)}
     return out
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def _haversine_rows(geo: np.ndarray, p1: np.ndarray, l1: np.ndarray,
-                    cos_p1: np.ndarray) -> np.ndarray:
-    """Great-circle metres from points (radians; ``cos_p1`` = cos of their latitude), one
-    per row of ``geo`` (rows of ``snapshot.geo``: radians and cos lat)."""
-    a = (np.sin((geo[:, 0] - p1) / 2) ** 2
-         + cos_p1 * geo[:, 2] * np.sin((geo[:, 1] - l1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -668,7 +655,9 @@ def _candidates(snap: DirectorySnapshot, pos: np.ndarray, masks: np.ndarray,
     keep = (snap.live_bits[rows_a] & masks[seg_a]) != 0
     seg_a, rows_a = seg_a[keep], rows_a[keep]
     p1, l1 = np.radians(lat), np.radians(lon)
-    dist = _haversine_rows(snap.geo[rows_a], p1[seg_a], l1[seg_a], np.cos(p1)[seg_a])
+    geo = snap.geo[rows_a]  # rows of radians and cos lat
+    dist = haversine_rad_m(p1[seg_a], l1[seg_a], geo[:, 0], geo[:, 1], np.cos(p1)[seg_a],
+                           geo[:, 2])
     # open venues beyond every reach do not serve the place (exact distance, NaN = far)
     d = np.where(np.isnan(dist), np.inf, dist)
     reach = (snap.lists_districts[rows_a] | (d <= walk[seg_a]) | (d <= travel[seg_a])

@@ -356,10 +356,33 @@ def test_shift_jis_geojson_and_feature_ids_are_understood(town: Engine, tmp_path
         assert venue is not None and venue.name == VENUES["features"][0]["properties"]["name"]
 
 
+def test_haversine_is_metric_for_scalars_and_arrays() -> None:
+    import numpy as np
+
+    from directory.distance import haversine_m, haversine_rad_m
+
+    # one degree of latitude on the 6,371,008.8 m sphere
+    assert haversine_m(35.0, 136.0, np.array([36.0]), np.array([136.0]))[0] == \
+        pytest.approx(111_195, rel=1e-4)
+    # Tokyo Station → Osaka Station, about 403 km; scalars give one number
+    tokyo_osaka = haversine_m(35.6812, 139.7671, 34.7025, 135.4959)
+    assert float(tokyo_osaka) == pytest.approx(403_000, rel=0.01) and np.ndim(tokyo_osaka) == 0
+    assert haversine_m(34.7025, 135.4959, 35.6812, 139.7671) == tokyo_osaka  # symmetric
+    assert haversine_m(35.0, 136.0, 35.0, 136.0) == 0.0
+    # the radian form the matcher uses gives the same metres
+    lat = np.array([35.6812, 43.0621, 26.2124])
+    lon = np.array([139.7671, 141.3544, 127.6809])
+    p, la = np.radians(lat), np.radians(lon)
+    p0, l0 = np.radians(34.7025), np.radians(135.4959)
+    assert np.allclose(haversine_rad_m(p0, l0, p, la, np.cos(p0), np.cos(p)),
+                       haversine_m(34.7025, 135.4959, lat, lon), rtol=0, atol=1e-6)
+
+
 def test_pairs_within_measures_great_circle_metres_in_every_direction() -> None:
     import numpy as np
 
-    from directory.geography import haversine_m, nearest_within, pairs_within
+    from directory.distance import haversine_m
+    from directory.geography import nearest_within, pairs_within
 
     metre = 1 / 111_195  # of latitude
     # Around 45.3° N, 141.9° E (Japan's north): 45 m north, 45 m east, 60 m east.

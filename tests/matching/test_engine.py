@@ -800,9 +800,9 @@ _ATTRS = ("要支援", "要介護", "事業対象者", "独居", "高齢者の�
 
 def _reference_ok(r: ResourceRecord, n: NeedQuery, on: dt.date) -> bool:
     """The hard constraints written the slow, obvious way: one resource at a time."""
+    from directory.distance import haversine_m
     from directory.schedules import expand
     from directory.taxonomy import load_taxonomy
-    from matching.engine import haversine_m
 
     taxonomy = load_taxonomy()
     if r.status != "active":

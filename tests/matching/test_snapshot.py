@@ -18,11 +18,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from directory.db import transaction
+from directory.distance import haversine_m
 from directory.geography import import_districts, import_venues
 from directory.resources import import_resources
 from directory.schedules import ParsedSchedule, expand, parse_schedule
 from directory.taxonomy import load_taxonomy
-from matching.engine import NeedQuery, haversine_m, result_to_json, score
+from matching.engine import NeedQuery, result_to_json, score
 from matching.snapshot import (
     ALL_SLOTS,
     SCHEDULE_KNOWN,
@@ -197,15 +198,6 @@ def test_district_chains_and_ranges_at_once() -> None:
         assert chain[owner == k].tolist() == snap.district_chain(d)
     owner, values = expand_ranges(np.array([2, 5, 5, 0]), np.array([4, 5, 7, 1]))
     assert owner.tolist() == [0, 0, 2, 2, 3] and values.tolist() == [2, 3, 5, 6, 0]
-
-
-def test_haversine_is_metric() -> None:
-    # one degree of latitude on the 6,371,008.8 m sphere
-    assert haversine_m(35.0, 136.0, np.array([36.0]), np.array([136.0]))[0] == \
-        pytest.approx(111_195, rel=1e-4)
-    # Tokyo Station → Osaka Station, about 403 km
-    assert haversine_m(35.6812, 139.7671, np.array([34.7025]), np.array([135.4959]))[0] == \
-        pytest.approx(403_000, rel=0.01)
 
 
 # ----------------------------------------------------------------------- schedules
