@@ -29,6 +29,7 @@ from sqlalchemy import JSON, Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
+from directory.attributes import attributes_in
 from directory.bulk import bulk_insert_columns, gc_paused, insert_returning_ids, large_cache
 from directory.errors import (
     ConcurrentEditError,
@@ -143,11 +144,6 @@ _PUBLIC = {"可": True, "公開": True, "公開可": True, "はい": True, "○"
            "否": False, "非公開": False, "不可": False, "公開不可": False, "いいえ": False,
            "×": False, "no": False, "false": False, "0": False, "公開しない": False,
            "非掲載": False, "掲載不可": False, "掲載しない": False}
-ATTRIBUTES = {  # words of 対象者 the matcher understands → canonical attribute
-    "要支援": "要支援", "要介護": "要介護", "事業対象者": "事業対象者", "独居": "独居",
-    "一人暮らし": "独居", "ひとり暮らし": "独居", "独り暮らし": "独居",
-    "高齢者のみ世帯": "高齢者のみ世帯", "高齢者世帯": "高齢者のみ世帯",
-}
 WHOLE_AREA = {"全域", "全地区", "町内全域", "市内全域", "村内全域", "区内全域"}
 VENUE_LINK_M = 50.0
 _LAT, _LON = (20.0, 46.0), (122.0, 154.0)
@@ -338,14 +334,10 @@ def parse_fee(cell: str) -> int | None:
 
 @lru_cache(maxsize=16384)
 def parse_eligibility(cell: str) -> tuple[int | None, tuple[str, ...]]:
-    """対象者: the minimum age (65歳以上) and the attributes the matcher understands."""
-    text = normalize(cell)
-    m = re.search(r"(\d+)歳以上", text)
-    found: list[str] = []
-    for word, attribute in ATTRIBUTES.items():
-        if normalize(word) in text and attribute not in found:
-            found.append(attribute)
-    return (int(m[1]) if m else None), tuple(found)
+    """対象者: the minimum age (65歳以上) and the attributes the matcher understands,
+    read with the needs' synonyms (:mod:`directory.attributes`)."""
+    m = re.search(r"(\d+)歳以上", normalize(cell))
+    return (int(m[1]) if m else None), attributes_in(cell)
 
 
 @lru_cache(maxsize=65536)

@@ -83,6 +83,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from directory.attributes import ATTRIBUTES, canonical_attribute
 from directory.distance import haversine_rad_m
 from directory.schedules import AFTERNOON, MORNING, ScheduleParse, describe, parse_time_range
 from directory.taxonomy import Taxonomy, load_taxonomy
@@ -90,7 +91,6 @@ from directory.text import normalize
 from directory.weekdays import WEEKDAY_CHARS, parse_weekdays
 from matching.snapshot import (
     ALL_SLOTS,
-    ATTRIBUTES,
     SCHEDULE_NOT_UNDERSTOOD,
     STATUS_CODES,
     YEAR_DAYS,
@@ -127,14 +127,6 @@ UNMET_REASONS = ("no_resource", *FUNNEL)
 
 _ACTIVE, _PAUSED, _ENDED = STATUS_CODES["active"], STATUS_CODES["paused"], STATUS_CODES["ended"]
 _ATTR_BIT = {a: 1 << i for i, a in enumerate(ATTRIBUTES)}
-_ATTRIBUTE_WORDS = {  # need attributes as people write them → canonical word
-    normalize(word): canonical for word, canonical in {
-        "要支援": "要支援", "要介護": "要介護", "事業対象者": "事業対象者", "独居": "独居",
-        "一人暮らし": "独居", "ひとり暮らし": "独居", "独り暮らし": "独居", "単身": "独居",
-        "高齢者のみ世帯": "高齢者のみ世帯", "高齢者世帯": "高齢者のみ世帯",
-        "高齢者夫婦世帯": "高齢者のみ世帯",
-    }.items()
-}
 _EPOCH = dt.date(1970, 1, 1)
 _UNKNOWN_DAY = np.iinfo(np.int32).min
 
@@ -289,10 +281,11 @@ def parse_months(months: Iterable[int | str]) -> tuple[int, ...]:
 
 
 def parse_attributes(attributes: Iterable[str]) -> tuple[str, ...]:
-    """Canonical attribute words (一人暮らし → 独居); unknown words raise ValueError."""
+    """Canonical attribute words (一人暮らし → 独居, as in 対象者 cells: the synonyms of
+    :mod:`directory.attributes`); unknown words raise ValueError."""
     found: list[str] = []
     for word in attributes:
-        canonical = _ATTRIBUTE_WORDS.get(normalize(word))
+        canonical = canonical_attribute(word)
         if canonical is None:
             raise ValueError(
                 f"属性「{word}」を読めません（{'・'.join(ATTRIBUTES)} のいずれか）")

@@ -48,10 +48,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
+from directory.attributes import ATTRIBUTES, canonical_attribute
 from directory.errors import InvalidInputError, Problem, UnknownCategoryError
 from directory.geography import JAPAN_LAT, JAPAN_LON, ImportResult
 from directory.models import District, utcnow
-from directory.resources import ATTRIBUTES, CellError, parse_date
+from directory.resources import CellError, parse_date
 from directory.tables import read_input
 from directory.taxonomy import load_taxonomy, split_categories
 from directory.text import normalize
@@ -61,7 +62,6 @@ from matching.models import Need, NeedCategory
 
 __all__ = [
     "FIELDS",
-    "KNOWN_ATTRIBUTES",
     "NEAR_DISTRICT_M",
     "ParsedNeed",
     "import_needs",
@@ -74,7 +74,6 @@ FIELDS = (
     "months", "max_walk_m", "transport", "age", "attributes", "recorded_on", "urgency",
     "source", "consent_on", "consent_by", "basis",
 )
-KNOWN_ATTRIBUTES = ("要支援", "要介護", "事業対象者", "独居", "高齢者のみ世帯")
 # A recorded point may sit a little outside its district (district polygons are often
 # approximate, and so is the point); further than this it is a typo in one or the other.
 NEAR_DISTRICT_M = 2000.0
@@ -100,8 +99,6 @@ _YES_NO = {normalize(k): v for k, v in {
     "false": False, "no": False, "なし": False, "無": False, "無し": False, "いいえ": False,
     "不可": False,
 }.items()}
-_ATTRIBUTE_KEYS = {normalize(k): v for k, v in ATTRIBUTES.items()}
-_CARE_LEVEL = re.compile(r"(要支援|要介護)[0-9]+")
 _PSEUDONYM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 _NAME_LIKE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u3400-\u9fff々\s・]{2,20}")
 _LIST_SEPARATORS = re.compile(r"[;；、､,，・/／\s]+")
@@ -298,14 +295,12 @@ def _attributes(value: Any, warn: Callable[[str, dict[str, Any]], None]) -> list
     for token in _items(value):
         if not isinstance(token, str):
             raise _FieldError("not_text")
-        key = normalize(token)
-        key = _CARE_LEVEL.sub(r"\1", key)  # 要介護3 → 要介護
-        canonical = _ATTRIBUTE_KEYS.get(key)
-        if canonical in KNOWN_ATTRIBUTES:
+        canonical = canonical_attribute(token)  # 要介護3 → 要介護, 単身 → 独居
+        if canonical is not None:
             found.add(canonical)
         else:
-            warn("unknown_attribute", {"value": token, "allowed": "・".join(KNOWN_ATTRIBUTES)})
-    return [a for a in KNOWN_ATTRIBUTES if a in found]
+            warn("unknown_attribute", {"value": token, "allowed": "・".join(ATTRIBUTES)})
+    return [a for a in ATTRIBUTES if a in found]
 
 
 def _resident(value: Any) -> str:

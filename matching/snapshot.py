@@ -45,6 +45,7 @@ import numpy as np
 from sqlalchemy import String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from directory.attributes import ATTRIBUTES
 from directory.models import (
     District,
     Resource,
@@ -60,7 +61,6 @@ from directory.weekdays import WEEKDAY_CODES
 
 __all__ = [
     "ALL_SLOTS",
-    "ATTRIBUTES",
     "SLOT_MINUTES",
     "STATUS_CODES",
     "DirectorySnapshot",
@@ -74,8 +74,6 @@ __all__ = [
 
 #: Resource status → the code stored in :attr:`DirectorySnapshot.status`.
 STATUS_CODES: Mapping[str, int] = {"active": 0, "paused": 1, "ended": 2}
-#: Eligibility attributes (DATA_FORMATS §3 対象者) → bit in ``attr_bits``.
-ATTRIBUTES: tuple[str, ...] = ("要支援", "要介護", "事業対象者", "独居", "高齢者のみ世帯")
 SLOT_MINUTES = 30
 SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES  # 48: fits one uint64 per day
 ALL_SLOTS = (1 << SLOTS_PER_DAY) - 1

@@ -449,6 +449,30 @@ def test_unknown_attributes_and_fields_are_warnings_and_not_stored(
     assert by_id(town, "K-N-001").attributes == ["独居"]
 
 
+@pytest.mark.parametrize(("written", "canonical"), [
+    ("単身", ["独居"]),
+    ("高齢者夫婦世帯", ["高齢者のみ世帯"]),
+    ("ひとり暮らし", ["独居"]),
+    ("要介護3", ["要介護"]),
+])
+def test_a_resource_and_a_need_read_attribute_words_alike(
+    town: Engine, tmp_path: Path, written: str, canonical: list[str]
+) -> None:
+    from directory.resources import import_resources
+
+    csv_path = tmp_path / "resources.csv"
+    csv_path.write_text(f"ID,名称,種別,対象地区,対象者\nA-1,見守りの会,見守り,本町一区,{written}の方\n",
+                        encoding="utf-8")
+    with transaction(town) as s:
+        import_resources(s, csv_path)
+    load(town, write(tmp_path, [one(attributes=[written])]))
+    with Session(town) as s:
+        resource = s.scalar(select(Resource).where(Resource.external_id == "A-1"))
+        assert resource is not None
+        assert resource.eligibility_attributes == canonical
+    assert by_id(town, "K-N-001").attributes == canonical
+
+
 def test_fields_that_identify_a_person_are_dropped_without_echoing_them(
     town: Engine, tmp_path: Path
 ) -> None:
