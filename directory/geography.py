@@ -26,8 +26,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from directory.db import import_lock
 from directory.distance import EARTH_RADIUS_M, haversine_m
-from directory.errors import InvalidInputError, Problem
+from directory.errors import InvalidInputError, Problem, has_nul, without_nul
 from directory.models import DISTRICT_LEVELS, District, Venue
 from directory.queries import ancestor_at, ancestor_map
 from directory.state import bump
@@ -57,6 +58,8 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     warnings: list[Problem] = field(default_factory=list)
+    # (record id, "create" | "update" | "unchanged"), for importers whose records are audited
+    records: list[tuple[str, str]] = field(default_factory=list)
 
     def as_json(self, lang: str = "ja") -> dict[str, Any]:
         return {
@@ -127,7 +130,7 @@ def _check_crs(member: Any) -> Problem | None:
 
 def _label(index: int, *parts: Any) -> str:
     """How a feature is named in messages: its position (1-based) and code/name if any."""
-    known = " ".join(str(p) for p in parts if p not in (None, ""))
+    known = " ".join(str(p).replace("\x00", "") for p in parts if p not in (None, ""))
     return f"#{index}" + (f" ({known})" if known else "")
 
 
@@ -183,6 +186,21 @@ def _inside_japan(lon: float, lat: float) -> bool:
     return JAPAN_LON[0] <= lon <= JAPAN_LON[1] and JAPAN_LAT[0] <= lat <= JAPAN_LAT[1]
 
 
+def _without_nul(feature: dict[str, Any], props: dict[str, Any], label: str,
+                 problems: list[Problem]) -> dict[str, Any]:
+    """Refuse NUL (\\x00) in a feature, naming each property that holds one.
+
+    PostgreSQL cannot store it and SQLite would, so it is a file problem on both engines;
+    the checks after this one see the properties without it.
+    """
+    if not has_nul(feature):
+        return props
+    keys = [k for k, v in props.items() if has_nul(k) or has_nul(v)]
+    for key in keys or ["geometry"]:
+        problems.append(Problem("nul_character", feature=label, column=without_nul(str(key))))
+    return without_nul(props)
+
+
 def _text_property(
     props: dict[str, Any], keys: Iterable[str], label: str, column: str,
     problems: list[Problem], *, required: bool,
@@ -222,6 +240,7 @@ def import_districts(session: Session, path: Path) -> ImportResult:
     changed polygons may move them to another district. The caller commits (or, for a dry
     run, rolls back).
     """
+    import_lock(session, "geography")
     features = read_feature_collection(path)
     problems: list[Problem] = []
     rows: list[_DistrictRow] = []
@@ -236,6 +255,7 @@ def import_districts(session: Session, path: Path) -> ImportResult:
             continue
         props = props if isinstance(props, dict) else {}
         label = _label(index, props.get("code"), props.get("name"))
+        props = _without_nul(feature, props, label, problems)
         code = _text_property(props, ("code",), label, "code", problems, required=True)
         name = _text_property(props, ("name",), label, "name", problems, required=True)
         level = _text_property(props, ("level",), label, "level", problems, required=True)
@@ -364,6 +384,7 @@ def import_venues(session: Session, path: Path) -> ImportResult:
     A venue outside every district is kept (they exist, just over a border or on the
     coast) with a warning that names it.
     """
+    import_lock(session, "geography")
     features = read_feature_collection(path)
     problems: list[Problem] = []
     parsed: list[tuple[str, str | None, str, str | None, float, float, dict[str, Any]]] = []
@@ -378,6 +399,7 @@ def import_venues(session: Session, path: Path) -> ImportResult:
         raw_code = next((props[k] for k in _VENUE_CODE_KEYS if props.get(k)), None)
         raw_name = next((props[k] for k in _VENUE_NAME_KEYS if props.get(k)), None)
         label = _label(index, raw_code, raw_name)
+        props = _without_nul(feature, props, label, problems)
         code = _text_property(props, _VENUE_CODE_KEYS, label, "code", problems, required=False)
         name = _text_property(props, _VENUE_NAME_KEYS, label, "name", problems, required=True)
         address = _text_property(

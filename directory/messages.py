@@ -11,6 +11,11 @@ from typing import Any
 MESSAGES: dict[str, tuple[str, str]] = {
     # generic
     "required": ("必須の値がありません", "a required value is missing"),
+    # access (needs are recorded only by the coordinators of their area)
+    "need_outside_your_areas": (
+        "この地区はあなたの担当圏域に含まれていないため、このニーズは登録できません",
+        "this district is not in your areas, so you cannot record this need",
+    ),
     # files
     "file_not_found": ("ファイルが見つかりません", "file not found"),
     "file_unreadable": ("ファイルを読み込めません: {detail}", "cannot read the file: {detail}"),
@@ -186,8 +191,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the need is not a JSON object ({{...}})",
     ),
     "duplicate_need_id": (
-        "id「{value}」がファイル内で重複しています（{other}件目にもあります）",
-        "the id {value!r} appears more than once in the file (also need {other})",
+        "id がファイル内で重複しています（{other}件目と同じです）",
+        "the id appears more than once in the file (the same as need {other})",
     ),
     "district_not_leaf": (
         "「{value}」は{level}です。ニーズには地区（行政区・町内会、level が district のもの）を"
@@ -239,10 +244,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{value!r} is in the future",
     ),
     "location_outside_district": (
-        "位置 ({lat}, {lon}) が地区「{district}」から約 {km} km 離れています。緯度・経度か地区を"
+        "位置（lat・lon）が district の地区から約 {km} km 離れています。緯度・経度か地区を"
         "確認してください",
-        "the location ({lat}, {lon}) is about {km} km outside the district {district!r}; check "
-        "the coordinates or the district",
+        "the location (lat, lon) is about {km} km outside the district; check the "
+        "coordinates or the district",
     ),
     "resident_not_pseudonym": (
         "resident には仮名の番号（英数字と - _ . : からなり数字を含むもの。例: R-3f9a）を書いて"
@@ -273,6 +278,125 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_long": (
         "{max} 文字を超えています",
         "longer than {max} characters",
+    ),
+    "nul_character": (
+        "NUL 文字（\\x00）は使えません。その文字を消してから保存し直してください",
+        "the NUL character (\\x00) is not allowed; remove it and save the file again",
+    ),
+    # needs: the same rules as above, told without the value (it may be personal data)
+    "need_not_number": ("{field} は数値で書いてください", "{field} must be a number"),
+    "need_not_integer": (
+        "{field} は {low}〜{high} の整数にしてください",
+        "{field} must be a whole number from {low} to {high}",
+    ),
+    "need_out_of_range": (
+        "{field} は {low}〜{high} の範囲にしてください",
+        "{field} must be between {low} and {high}",
+    ),
+    "need_coordinate_outside_japan": (
+        "{axis}が日本の範囲（{low}〜{high}）にありません。緯度と経度が逆になっていないか確認してください",
+        "the {axis} is outside Japan ({low}–{high}); check that latitude and longitude are "
+        "not swapped",
+    ),
+    "need_not_a_date": (
+        "{field} を日付として読めません（例: 2024-04-01、2024/4/1、令和6年4月1日）",
+        "{field} is not a date (e.g. 2024-04-01, 2024/4/1, 令和6年4月1日)",
+    ),
+    "need_bad_era_date": (
+        "{field} はその元号に存在しない日付です",
+        "{field} is not a date of that era",
+    ),
+    "need_date_in_future": ("{field} が未来の日付です", "{field} is in the future"),
+    "need_bad_weekday": (
+        "{field} に曜日として読めない値があります（例: 月、火曜、水曜日、平日、土日）",
+        "{field} holds a value that is not a weekday (e.g. 月, 火曜, 水曜日, 平日, 土日, Mon)",
+    ),
+    "need_not_a_time_range": (
+        "{field} を時間帯として読めません（例: 07:00-09:00、10時～12時、午前）",
+        "{field} is not a time range (e.g. 07:00-09:00, 10時～12時, 午前)",
+    ),
+    "need_end_before_start": (
+        "{field} の終わりの時刻が始まりの時刻より前です",
+        "in {field}, the end is not after the start",
+    ),
+    "need_bad_month": (
+        "{field} に月（1〜12、冬、12月～3月）として読めない値があります",
+        "{field} holds a value that is not a month (1–12, 冬, 12月～3月)",
+    ),
+    "need_not_boolean": (
+        "{field} は true / false（あり / なし）で書いてください",
+        "{field} must be true / false (あり / なし)",
+    ),
+    "need_bad_choice": (
+        "{field} は {allowed} のいずれかにしてください",
+        "{field} must be one of {allowed}",
+    ),
+    "need_unknown_attribute": (
+        "{field} に使われない値がありました（{allowed} のいずれか）。保存しませんでした",
+        "{field} held a value that is not used (one of {allowed}); it was not stored",
+    ),
+    "need_unknown_district": (
+        "{field} の地区は登録されていません（地区の code か名前を書いてください）",
+        "the district in {field} is not registered (write a district code or name)",
+    ),
+    "need_ambiguous_district": (
+        "{field} の地区名は複数の地区にあります。地区の code で書いてください",
+        "more than one district has the name in {field}; use its code",
+    ),
+    "need_district_not_leaf": (
+        "{field} の地区は{level}です。ニーズには地区（行政区・町内会、level が district のもの）を"
+        "指定してください",
+        "the district in {field} is a {level}; a need must name a district (level district)",
+    ),
+    "need_unknown_category": (
+        "{field} に分類表にない種別があります",
+        "{field} holds a category that is not in the taxonomy",
+    ),
+    "need_unknown_category_suggest": (
+        "{field} に分類表にない種別があります（候補: {suggestions}）",
+        "{field} holds a category that is not in the taxonomy (did you mean: {suggestions})",
+    ),
+    # database errors (DatabaseProblem): names of columns and constraints only, never values
+    "import_running": (
+        "別の取り込みが実行中です。終わってからもう一度実行してください（何も書き込んでいません）",
+        "another import is running; run this again when it has finished (nothing was written)",
+    ),
+    "db_duplicate": (
+        "{column} が同じ行がすでにあります（{column} は重複できません）。別の取り込みと同時に"
+        "実行した場合は、終わってからもう一度実行してください（何も書き込んでいません）",
+        "a row with the same {column} already exists ({column} must be unique); if another "
+        "import ran at the same time, run this again when it has finished (nothing was written)",
+    ),
+    "db_not_null": (
+        "{column} が空のため保存できません（何も書き込んでいません）",
+        "{column} is empty and cannot be stored (nothing was written)",
+    ),
+    "db_foreign_key": (
+        "参照先のない値があるため保存できません（{column}）。取り込み中に参照先が削除された可能性が"
+        "あります（何も書き込んでいません）",
+        "a value refers to nothing ({column}); what it refers to may have been deleted "
+        "meanwhile (nothing was written)",
+    ),
+    "db_check": (
+        "データベースの規則 {constraint} に合わない値があるため保存できません（何も書き込んでいません）",
+        "a value breaks the database rule {constraint} (nothing was written)",
+    ),
+    "db_nul": (
+        "NUL 文字（\\x00）を含む値はデータベースに保存できません（何も書き込んでいません）",
+        "a value with the NUL character (\\x00) cannot be stored (nothing was written)",
+    ),
+    "db_bad_value": (
+        "データベースが値を受け付けませんでした（型・長さ・文字を確認してください。何も書き込んでいません）",
+        "the database refused a value (check its type, length and characters; nothing was "
+        "written)",
+    ),
+    "db_unavailable": (
+        "データベースに接続できません。しばらくしてからもう一度実行してください（何も書き込んでいません）",
+        "cannot reach the database; try again shortly (nothing was written)",
+    ),
+    "db_error": (
+        "データベースの処理に失敗しました（{kind}）。何も書き込んでいません",
+        "the database operation failed ({kind}); nothing was written",
     ),
 }
 

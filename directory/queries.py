@@ -113,8 +113,12 @@ class AreaResources:
         return len({line.external_id for lines in self.by_category.values() for line in lines})
 
 
-def resources_by_area(session: Session, lang: str = "ja") -> list[AreaResources]:
+def resources_by_area(session: Session, lang: str = "ja", *,
+                      public_only: bool = True) -> list[AreaResources]:
     """Resources grouped by tier-2 area, then by category, with schedules in words.
+
+    ``public_only`` (the default, so a forgotten argument never shows too much) keeps
+    public, active resources: what anyone may see. Staff pass ``public_only=False``.
 
     A resource belongs to the area of its venue and to the areas of the districts it
     serves (全域, the municipality, puts it in every area of that municipality). One with
@@ -150,11 +154,11 @@ def resources_by_area(session: Session, lang: str = "ja") -> list[AreaResources]
     for rid, code in session.execute(select(resource_category)):
         categories.setdefault(rid, []).append(code)
     sources = dict(session.execute(select(Schedule.resource_id, Schedule.source_text)).all())
-    resources = session.execute(
-        select(Resource.id, Resource.external_id, Resource.name, Resource.status,
-               Resource.public, Resource.venue_id, Resource.schedule_understood)
-        .order_by(Resource.name_key)
-    ).all()
+    stmt = select(Resource.id, Resource.external_id, Resource.name, Resource.status,
+                  Resource.public, Resource.venue_id, Resource.schedule_understood)
+    if public_only:
+        stmt = stmt.where(Resource.public.is_(True), Resource.status == "active")
+    resources = session.execute(stmt.order_by(Resource.name_key)).all()
     for r in resources:
         source = sources.get(r.id)
         line = ResourceLine(

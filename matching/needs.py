@@ -49,7 +49,8 @@ from sqlalchemy.orm import Session
 
 from directory import schedules as sched
 from directory.attributes import ATTRIBUTES, canonical_attribute
-from directory.errors import InvalidInputError, Problem, UnknownCategoryError
+from directory.db import import_lock
+from directory.errors import InvalidInputError, Problem, UnknownCategoryError, has_nul, without_nul
 from directory.geography import JAPAN_LAT, JAPAN_LON, ImportResult
 from directory.models import District, utcnow
 from directory.resources import CellError, parse_date
@@ -102,6 +103,30 @@ _YES_NO = {normalize(k): v for k, v in {
 _PSEUDONYM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 _NAME_LIKE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u3400-\u9fff々\s・]{2,20}")
 _LIST_SEPARATORS = re.compile(r"[;；、､,，・/／\s]+")
+
+
+# The shared rules whose messages quote the value (useful for a public resource file) are
+# reported for a need with a twin message naming the field and the rule only: any value
+# of a need may be personal data. Parameters that could carry a value are dropped.
+_PRIVATE_CODES = {
+    code: f"need_{code}" for code in (
+        "not_number", "not_integer", "out_of_range", "coordinate_outside_japan", "not_a_date",
+        "bad_era_date", "date_in_future", "bad_weekday", "not_a_time_range",
+        "end_before_start", "bad_month", "not_boolean", "bad_choice", "unknown_attribute",
+        "unknown_district", "ambiguous_district", "unknown_category",
+        "unknown_category_suggest", "district_not_leaf",
+    )
+}
+_VALUE_PARAMS = frozenset({"value", "start", "end", "lat", "lon", "district", "name"})
+
+
+def _without_values(code: str, params: dict[str, Any], column: str) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters to report for a need's field: never its value."""
+    code = _PRIVATE_CODES.get(code, code)
+    kept = {k: v for k, v in params.items() if k not in _VALUE_PARAMS}
+    if code.startswith("need_"):
+        kept["field"] = column
+    return code, kept
 
 
 class _FieldError(ValueError):
@@ -163,9 +188,9 @@ def _integer(value: Any, low: int, high: int, suffixes: Sequence[str] = ()) -> i
     try:
         number = _number(value)
     except _FieldError:
-        raise _FieldError("not_integer", value=raw) from None
+        raise _FieldError("not_integer", value=raw, low=low, high=high) from None
     if number != int(number):
-        raise _FieldError("not_integer", value=raw)
+        raise _FieldError("not_integer", value=raw, low=low, high=high)
     if not low <= number <= high:
         raise _FieldError("out_of_range", value=raw, low=low, high=high)
     return int(number)
@@ -442,10 +467,17 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
     errors_before = len(errors)
 
     def error(column: str, code: str, **params: Any) -> None:
-        errors.append(Problem(code, params, row=row, column=column))
+        errors.append(Problem(*_without_values(code, params, column), row=row, column=column))
 
     def warn(column: str) -> Callable[[str, dict[str, Any]], None]:
-        return lambda code, params: warnings.append(Problem(code, params, row=row, column=column))
+        return lambda code, params: warnings.append(
+            Problem(*_without_values(code, params, column), row=row, column=column))
+
+    if has_nul(item):  # refused on both engines alike (PostgreSQL cannot store it)
+        for name, value in item.items():
+            if has_nul(name) or has_nul(value):
+                error(str(without_nul(name)), "nul_character")
+        item = without_nul(item)
 
     def parse(name: str, fn: Callable[..., Any], *args: Any) -> Any:
         value = item.get(name)
@@ -471,7 +503,7 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
         if _looks_like_a_name(external_id):
             error("id", "id_looks_like_name")
         elif external_id in seen:
-            error("id", "duplicate_need_id", value=external_id, other=seen[external_id])
+            error("id", "duplicate_need_id", other=seen[external_id])
         else:
             seen[external_id] = row
     values["external_id"] = external_id
@@ -492,8 +524,7 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
     if lat is not None and lon is not None and district is not None:
         outside = _metres_outside(session, districts, district.id, lat, lon)
         if outside > NEAR_DISTRICT_M:
-            error("lat,lon", "location_outside_district", lat=lat, lon=lon,
-                  district=district.name, km=f"{outside / 1000:.1f}")
+            error("lat,lon", "location_outside_district", km=f"{outside / 1000:.1f}")
     values["lat"], values["lon"] = (lat, lon) if lat is not None and lon is not None else (None, None)
 
     text_errors = len(errors)
@@ -576,14 +607,24 @@ _COMPARED = (
 )
 
 
-def import_needs(session: Session, path: Path) -> ImportResult:
+def import_needs(session: Session, path: Path, *,
+                 district_allowed: Callable[[int], bool] | None = None) -> ImportResult:
     """Create or update needs by ``id`` from a §4 JSON file, all of them or none.
 
+    ``district_allowed`` is the caller's access rule (a coordinator records needs of their
+    own areas only): a need in a district it refuses is an error on its ``district``.
     Raises :class:`InvalidInputError` listing every problem (nothing written); the caller
-    commits, or rolls back for a dry run.
+    commits, or rolls back for a dry run. ``result.records`` lists each need's id and
+    what happened to it, for the audit log.
     """
+    import_lock(session, "needs")
     items = read_needs_file(path)
     parsed, errors, warnings = parse_needs(session, items)
+    if district_allowed is not None:
+        for p in parsed:
+            if not district_allowed(p.values["district_id"]):
+                errors.append(Problem("need_outside_your_areas", row=p.item, column="district"))
+        errors.sort(key=lambda e: (e.row or 0))
     if errors:
         raise InvalidInputError(str(path), errors, warnings)
     result = ImportResult(warnings=warnings)
@@ -615,10 +656,12 @@ def _write(session: Session, parsed: list[ParsedNeed], result: ImportResult) -> 
                 created_at=now, updated_at=now,
             ))
             result.created += 1
+            result.records.append((p.values["external_id"], "create"))
             continue
         links = {link.category_code: link.inferred for link in need.category_links}
         if all(getattr(need, k) == p.values[k] for k in _COMPARED) and links == dict(p.categories):
             result.unchanged += 1
+            result.records.append((p.values["external_id"], "unchanged"))
             continue
         for key in _COMPARED:
             setattr(need, key, p.values[key])
@@ -633,4 +676,5 @@ def _write(session: Session, parsed: list[ParsedNeed], result: ImportResult) -> 
                 need.category_links.append(NeedCategory(category_code=code, inferred=inferred))
         need.updated_at = now  # always an UPDATE of the row, so the version goes up
         result.updated += 1
+        result.records.append((p.values["external_id"], "update"))
     session.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 
 import matching.models  # noqa: F401  (registers need, need_category, match on Base.metadata)
+import web.models  # noqa: F401  (registers accounts and the audit log)
 from directory.db import make_engine
 from directory.models import Base
 

@@ -1,25 +1,67 @@
-"""One engine per app and one session per request (flaskr's ``g`` pattern, SQLAlchemy 2.0)."""
+"""One engine per app; read sessions per request (flaskr's ``g`` pattern) and explicit
+write transactions for the service layer.
+
+Reads never take a write lock (SQLite ``BEGIN DEFERRED``); writes begin ``IMMEDIATE``
+(:func:`directory.db.transaction`), so a read-only command or page never fails because
+another process is writing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask, current_app, g
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from directory.db import make_engine, make_sessionmaker
+from directory.db import make_engine, make_sessionmaker, transaction
+from directory.schema import require_current
+
+
+class Database:
+    """The app's database: ``read()`` sessions and ``write()`` transactions on one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = make_sessionmaker(engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session that only reads (rolled back at the end, whatever happened)."""
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed together at the end, or not at all."""
+        with transaction(self.engine) as session:
+            yield session
+
+    def require_current(self) -> None:
+        require_current(self.engine)
 
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
+    app.extensions["tsunagu_db"] = Database(engine)
     app.extensions["sessionmaker"] = make_sessionmaker(engine)
     app.teardown_appcontext(close_session)
 
 
+def get_db() -> Database:
+    """The current app's :class:`Database`."""
+    db: Database = current_app.extensions["tsunagu_db"]
+    return db
+
+
 def get_session() -> Session:
-    """Return this request's session, opening it on first use."""
+    """Return this request's read session, opening it on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["sessionmaker"]()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def close_session(exc: BaseException | None = None) -> None:

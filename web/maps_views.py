@@ -5,11 +5,10 @@ this module only picks the area, passes the credits and serves the HTML. The map
 and CSS come from ``web/static/vendor/`` through the app's own static route (vendored at
 build time by ``scripts/vendor_assets.sh``), so nothing is fetched from the internet.
 
-TODO(auth): accounts do not exist yet. Once they do, ``/maps/coordinator`` (and any
-unmet-needs or need map served here later) must require a signed-in coordinator of that
-area (tier 1 for the whole municipality), deny by default, and be added to the access
-matrix test (SECURITY_NOTES.md). ``/maps/resident`` is public by design: it is built from
-``public_resources`` only.
+``/maps/`` and ``/maps/resident`` are public by design (built from ``public_resources``
+only); ``/maps/coordinator`` shows non-public resources, so it needs a signed-in staff
+member (tier 2, tier 1, admin) and is refused to viewers. Map pages' inline scripts carry
+the response's CSP nonce (:func:`web.security.with_nonce`).
 """
 
 from __future__ import annotations
@@ -29,9 +28,10 @@ from directory.map_data import (
     public_resources,
 )
 from directory.queries import area_overview
-from directory.schema import require_current
 from maps import coordinator_map, page_html, resident_map, standalone_html
-from web.db import get_session
+from web.db import get_db, get_session
+from web.security import current_actor, public, with_nonce
+from web.services import require_staff
 
 bp = Blueprint("maps", __name__, url_prefix="/maps")
 
@@ -55,23 +55,26 @@ def _html(m: Any, filename: str) -> Response:
     """The page on the app's vendored assets, or with ``?download=1`` one self-contained
     HTML file (assets inlined) to hand out or open on a PC without a network."""
     if request.args.get("download"):
-        response = Response(standalone_html(m), mimetype="text/html")
+        response = Response(with_nonce(standalone_html(m)), mimetype="text/html")
         response.headers["Content-Disposition"] = f"attachment; filename={filename}"
         return response
-    return Response(page_html(m, url_for("static", filename="vendor")), mimetype="text/html")
+    return Response(with_nonce(page_html(m, url_for("static", filename="vendor"))),
+                    mimetype="text/html")
 
 
 @bp.get("/")
+@public
 def index() -> str:
     """The areas, each with links to its maps."""
-    require_current(current_app.extensions["db_engine"])
+    get_db().require_current()
     return render_template("maps/index.html", overview=area_overview(get_session()))
 
 
 @bp.get("/resident")
+@public
 def resident() -> Response | BaseResponse:
     """The published resident map of one area (public, active resources only)."""
-    require_current(current_app.extensions["db_engine"])
+    get_db().require_current()
     area = request.args.get("area", "").strip()
     if not area:
         return redirect(url_for("maps.index"))
@@ -92,11 +95,9 @@ def resident() -> Response | BaseResponse:
 
 @bp.get("/coordinator")
 def coordinator() -> Response:
-    """Every resource of an area (all when no area), for coordinators.
-
-    TODO(auth): restrict to coordinators of the area once accounts exist (module docstring).
-    """
-    require_current(current_app.extensions["db_engine"])
+    """Every resource of an area (all when no area), for staff only."""
+    require_staff(current_actor())
+    get_db().require_current()
     area = request.args.get("area", "").strip() or None
     session = get_session()
     try:

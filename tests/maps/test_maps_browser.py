@@ -27,6 +27,9 @@ from directory.demo import credits
 from directory.map_data import coordinator_resources, map_districts, public_resources
 from directory.models import District
 from maps import coordinator_map, resident_map, standalone_html
+from web.accounts import add_user
+from web.actors import system_actor
+from web.db import get_db
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +73,9 @@ class Offline:
         self.context.route("**/*", route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # a script or style refused by the Content-Security-Policy is an error too
+        self.page.on("console", lambda m: self.errors.append(m.text)
+                     if "Content Security Policy" in m.text else None)
 
     def open(self, url: str) -> Any:
         self.page.goto(url)
@@ -183,8 +189,15 @@ def test_coordinator_map_file_works_offline_and_categories_toggle(
         offline.close()
 
 
-def test_maps_served_by_the_app_work_offline(browser: Any, demo: Session, served: str) -> None:
+PASSWORD = "a long enough test password"
+
+
+def test_maps_served_by_the_app_work_offline(browser: Any, app: Flask, demo: Session,
+                                             served: str) -> None:
     area = first_area(demo)
+    with app.app_context(), get_db().write() as s:
+        add_user(s, system_actor("test"), "coord", role="tier2", password=PASSWORD,
+                 areas=[area])
     resources = public_resources(demo, area_code=area)
     located = [r for r in resources if r.lat is not None]
     places = {(round(r.lat, 5), round(r.lon, 5)) for r in located}  # type: ignore[arg-type]
@@ -192,7 +205,15 @@ def test_maps_served_by_the_app_work_offline(browser: Any, demo: Session, served
     try:
         page = offline.open(f"{served}/maps/resident?area={area}")
         check_resident(page, len(places), len(located), "maps-resident-app.png")
+        # the coordinators' map needs sign-in: the app sends the browser to the §8 form
         page = offline.open(f"{served}/maps/coordinator?area={area}")
+        assert "/login" in page.url
+        page.fill("input[name=login]", "coord")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{served}/maps/coordinator?area={area}")
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(600)
         in_area = [r for r in coordinator_resources(demo, area_code=area) if r.lat is not None]
         check_coordinator(page, len(in_area), "maps-coordinator-app.png")
         offline.check()

@@ -6,9 +6,11 @@ import json
 import re
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskClient
 from shapely.geometry import Point, shape
 from sqlalchemy import Engine
+from webhelpers import add_account, area_codes, sign_in
 
 from directory.db import transaction
 from directory.demo import load_demo
@@ -92,10 +94,21 @@ def test_first_page_lists_resources_by_area_and_category_with_schedules(
     assert item is not None
     assert "赤塚ふれあいサロン（架空）" in item.group(1)
     assert "第2・第4木曜" in item.group(1) and "10:00" in item.group(1)
-    # Paused, private and not-understood resources are marked, not hidden.
-    assert re.search(r'data-resource="R-004">.*?休止中', page, re.S)
-    assert re.search(r'data-resource="R-027">.*?非公開', page, re.S)
+    # Without sign-in only public, active resources are listed.
+    assert 'data-resource="R-004"' not in page  # paused
+    assert 'data-resource="R-027"' not in page  # private
     assert re.search(r'data-resource="R-034">.*?予定を解釈できません', page, re.S)
     # A whole-town (全域) resource appears in every area.
     for section in sections.values():
         assert 'data-resource="R-102"' in section
+
+
+def test_staff_see_paused_and_private_resources_marked_not_hidden(
+    engine: Engine, app: Flask, client: FlaskClient
+) -> None:
+    with transaction(engine) as session:
+        load_demo(session)
+    sign_in(client, add_account(app, "staff", "tier2", (area_codes(app)[0],)))
+    page = client.get("/").get_data(as_text=True)
+    assert re.search(r'data-resource="R-004">.*?休止中', page, re.S)
+    assert re.search(r'data-resource="R-027">.*?非公開', page, re.S)

@@ -1,0 +1,73 @@
+"""``tsunagu audit verify|export|prune``: the audit log (SECURITY_NOTES)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from web import audit as audit_log
+from web.cli._common import actor, as_option, database, fail, lang_option, t
+
+audit = AppGroup("audit", help="監査ログ / audit log.")
+
+_DAY = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+
+
+@audit.command("verify")
+@lang_option
+def audit_verify() -> None:
+    """監査ログの連鎖（ハッシュ）を検証します。改ざんがあれば最初の行を示して終了コード 1。"""
+    with database().read() as session:
+        checked, broken = audit_log.verify(session)
+    if broken is not None:
+        fail(t(f"監査ログの連鎖が id {broken.id} で壊れています（{broken.reason}）。"
+               f"それより前の {checked} 行は正常です",
+               f"the audit chain is broken at id {broken.id} ({broken.reason}); "
+               f"the {checked} rows before it verify"))
+    click.echo(t(f"監査ログは正常です（{checked} 行）", f"the audit log verifies ({checked} rows)"),
+               err=True)
+
+
+@audit.command("export")
+@click.option("--from", "start", required=True, type=_DAY, help="この日時から（UTC）")
+@click.option("--to", "end", required=True, type=_DAY, help="この日時の前まで（UTC。日付だけならその日を含む）")
+@click.option("--user", "login", default=None, help="このログイン名の操作だけ")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="出力する CSV（省略時は標準出力）")
+@lang_option
+def audit_export(start: dt.datetime, end: dt.datetime, login: str | None,
+                 output: Path | None) -> None:
+    """期間（と利用者）の監査ログを CSV で書き出します（漏えい等報告の調査用）。"""
+    if end.time() == dt.time(0):
+        end = end + dt.timedelta(days=1)  # a date alone includes that whole day
+    if end <= start:
+        fail(t("--to は --from より後にしてください", "--to must be after --from"), code=2)
+    with database().read() as session:
+        data = audit_log.export_csv(audit_log.events_between(session, start, end, login))
+    if output is None:
+        click.echo(data, nl=False)
+    else:
+        output.write_text(data, encoding="utf-8")
+        rows = data.count("\r\n") - 1
+        click.echo(t(f"{output}: {rows} 行を書き出しました", f"{output}: {rows} rows written"),
+                   err=True)
+
+
+@audit.command("prune")
+@lang_option
+@as_option
+def audit_prune() -> None:
+    """保存期間（AUDIT_RETENTION_DAYS、既定 5 年）を過ぎた行を削除します。残りは検証できます。"""
+    keep = int(current_app.config["AUDIT_RETENTION_DAYS"])
+    by = actor()
+    with database().write() as session:
+        count = audit_log.prune(session, by, keep_days=keep)
+    click.echo(t(f"{keep} 日より前の {count} 行を削除しました",
+                 f"{count} rows older than {keep} days deleted"), err=True)
+
+
+COMMANDS = (audit,)

@@ -1,0 +1,261 @@
+"""``tsunagu import|export|schedule|directory|report …``: files in and out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+from flask.cli import AppGroup
+
+from directory.errors import DirectoryError, InvalidInputError
+from directory.geography import ImportResult, import_districts, import_venues
+from web.cli._common import (
+    F,
+    actor,
+    as_option,
+    database,
+    describe,
+    fail,
+    json_option,
+    lang,
+    lang_option,
+    not_yet,
+    t,
+)
+from web.services import AccessDenied, import_needs_file, require_directory_editor, require_staff
+
+import_ = AppGroup("import", help="ファイルの読み込み / import files.")
+export = AppGroup("export", help="書き出し / exports.")
+schedule = AppGroup("schedule", help="予定の解釈 / schedules.")
+directory_group = AppGroup("directory", help="ディレクトリの点検 / directory checks.")
+report = AppGroup("report", help="報告書 / reports.")
+
+
+def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: bool) -> None:
+    """The summary (and warnings) of an import on stderr; ``--json`` on stdout."""
+    if as_json:
+        click.echo(json.dumps(result.as_json(lang()), ensure_ascii=False))
+    for warning in result.warnings:
+        click.echo(t("警告: ", "warning: ") + warning.format(str(path), lang()), err=True)
+    summary = t(
+        f"{path}: 新規 {result.created} 件・更新 {result.updated} 件・変更なし {result.unchanged} 件",
+        f"{path}: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged",
+    )
+    if dry_run:
+        summary += t("（試行のみ: 何も書き込んでいません）", " (dry run: nothing was written)")
+    click.echo(summary, err=True)
+
+
+def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({
+            "created": 0, "updated": 0, "unchanged": 0,
+            "warnings": [w.as_json(lang()) for w in exc.warnings],
+            "errors": [p.as_json(lang()) for p in exc.problems],
+        }, ensure_ascii=False))
+    click.echo(exc.describe(lang()), err=True)
+    for warning in exc.warnings:
+        click.echo(t("警告: ", "warning: ") + warning.format(str(path), lang()), err=True)
+    click.echo(
+        t(f"{path}: {len(exc.problems)} 件の誤りがあるため、何も読み込んでいません",
+          f"{path}: {len(exc.problems)} error(s); nothing was imported"),
+        err=True,
+    )
+
+
+class _ProgressBar:
+    """A progress bar on stderr for long imports (only when a person is watching)."""
+
+    LABELS: ClassVar[dict[str, tuple[str, str]]] = {
+        "check": ("検査中", "checking"), "write": ("書き込み中", "writing"),
+    }
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.enabled or total < 2000:
+            return
+        bar = self.bars.get(step)
+        if bar is None:
+            ja, en = self.LABELS.get(step, (step, step))
+            bar = click.progressbar(length=total, label=t(ja, en), file=sys.stderr)
+            bar.__enter__()
+            self.bars[step] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+
+def _run_import(importer: Callable[..., ImportResult], path: Path, as_json: bool,
+                dry_run: bool, *, progress: bool = False) -> None:
+    """A directory import (districts, venues, resources): tier 1, admin or the system."""
+    db = database()
+    try:
+        require_directory_editor(actor())
+        with db.write() as session:
+            if progress:
+                result = importer(session, path, progress=_ProgressBar())
+            else:
+                result = importer(session, path)
+            if dry_run:
+                session.rollback()
+    except InvalidInputError as exc:
+        _report_invalid(path, exc, as_json)
+        sys.exit(1)
+    except (DirectoryError, AccessDenied) as exc:
+        fail(describe(exc))
+    report_import(path, result, as_json, dry_run=dry_run)
+
+
+def _import_options(func: F) -> F:
+    func = click.option("--dry-run", is_flag=True, help="検査のみ（書き込まない）")(func)
+    func = json_option()(func)
+    func = lang_option(func)
+    func = as_option(func)
+    return click.argument("file", type=click.Path(path_type=Path))(func)
+
+
+@import_.command("districts")
+@_import_options
+def import_districts_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """地区（GeoJSON, DATA_FORMATS §2）を読み込みます。code で更新します。"""
+    _run_import(import_districts, file, as_json, dry_run)
+
+
+@import_.command("venues")
+@_import_options
+def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """会場（GeoJSON の Point）を読み込み、地区を判定します。"""
+    _run_import(import_venues, file, as_json, dry_run)
+
+
+@import_.command("resources")
+@_import_options
+def import_resources_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """地域資源（CSV/XLSX, DATA_FORMATS §3）を読み込みます。全行か、何も読み込まないかです。"""
+    from directory.resources import import_resources
+
+    _run_import(import_resources, file, as_json, dry_run, progress=True)
+
+
+@import_.command("needs")
+@_import_options
+def import_needs_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
+    """ニーズ（JSON, DATA_FORMATS §4）を読み込みます。全件か、何も読み込まないかです。
+
+    ニーズは要配慮個人情報です。値はエラー表示にも出しません。--as LOGIN のときは、
+    そのアカウントの担当圏域のニーズだけを登録できます。取り込みは監査ログに記録されます。
+    """
+    db = database()
+    try:
+        result = import_needs_file(db, actor(), file, dry_run=dry_run)
+    except InvalidInputError as exc:
+        _report_invalid(file, exc, as_json)
+        sys.exit(1)
+    except (DirectoryError, AccessDenied) as exc:
+        fail(describe(exc))
+    report_import(file, result, as_json, dry_run=dry_run)
+
+
+@export.command("resources")
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["csv", "xlsx", "geojson", "hsds", "ics"]))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="出力先（省略時は標準出力）")
+@click.option("--all", "include_private", is_flag=True, help="非公開の資源も含める")
+@lang_option
+@as_option
+def export_resources_cmd(fmt: str, output: Path | None, include_private: bool) -> None:
+    """地域資源を書き出します（公開の資源のみ。--all で全件）。
+
+    csv/xlsx は取り込みと同じ形式（DATA_FORMATS §3）、geojson・hsds（Open Referral HSDS
+    3.0）・ics（iCalendar）は公開用の形式です。ニーズは決して含まれません。
+    """
+    from directory import exports
+    from directory.resources import export_rows, write_csv, write_xlsx
+
+    if fmt == "xlsx" and output is None:
+        fail(t("xlsx は -o でファイルを指定してください", "xlsx needs -o FILE"), code=2)
+    db = database()
+    if include_private:
+        try:
+            require_staff(actor())
+        except AccessDenied as exc:
+            fail(describe(exc))
+    with db.read() as session:
+        if fmt in ("csv", "xlsx"):
+            header, rows = export_rows(session, include_private=include_private)
+            data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
+            count = len(rows)
+        elif fmt == "geojson":
+            doc = exports.resources_geojson(session, include_private=include_private)
+            data = json.dumps(doc, ensure_ascii=False, indent=1).encode()
+            count = len(doc["features"])
+        elif fmt == "hsds":
+            doc = exports.resources_hsds(session, include_private=include_private)
+            data = json.dumps(doc, ensure_ascii=False, indent=1).encode()
+            count = len(doc["services"])
+        else:
+            data = exports.resources_ics(session, include_private=include_private)
+            count = data.count(b"BEGIN:VEVENT")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+        click.echo(t(f"{output}: {count} 件を書き出しました", f"{output}: {count} items written"),
+                   err=True)
+
+
+@schedule.command("expand", with_appcontext=False)
+@click.argument("text")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@json_option("JSON で標準出力へ")
+@lang_option
+def schedule_expand(text: str, start: Any, end: Any, as_json: bool) -> None:
+    """予定の文（曜日・時間・特記事項）を、期間内の日時に展開します。"""
+    from directory.schedules import describe as describe_schedule
+    from directory.schedules import expand, parse_schedule
+
+    if end < start:
+        fail(t("--to は --from 以降の日付にしてください", "--to must not be before --from"),
+             code=2)
+    parsed = parse_schedule(text)
+    if not parsed.understood:
+        fragments = "、".join(parsed.not_understood) or text
+        fail(t(f"予定を解釈できません: {fragments}", f"cannot understand the schedule: {fragments}"))
+    occurrences = expand(parsed, start.date(), end.date())
+    payload = [
+        {"start": _iso(o.start), "end": _iso(o.end) if o.end is not None else None}
+        for o in occurrences
+    ]
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    click.echo(describe_schedule(parsed, lang()))
+    for item in payload:
+        click.echo(f"{item['start']}" + (f" – {item['end']}" if item["end"] else ""))
+
+
+def _iso(value: Any) -> str:
+    if hasattr(value, "hour"):
+        return str(value.strftime("%Y-%m-%dT%H:%M"))
+    return str(value.isoformat())
+
+
+for _name, _group, _help in (
+    ("annual", report, "年次報告（未実装）"),
+    ("monthly", report, "月次報告（未実装）"),
+    ("duplicates", directory_group, "重複の疑い（未実装）"),
+):
+    not_yet(_name, _group, _help)
+
+
+COMMANDS = (import_, export, schedule, directory_group, report)

@@ -1,0 +1,146 @@
+"""``tsunagu map resident|coordinator|unmet``: map files that work offline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from web.cli._common import F, actor, as_option, database, describe, fail, lang_option, on_option, t
+from web.services import AccessDenied, require_staff
+from web.services import unmet as unmet_service
+
+map_ = AppGroup("map", help="地図 / maps (HTML files that work offline: every asset is inlined).")
+
+
+def _map_options(func: F) -> F:
+    func = lang_option(func)
+    func = as_option(func)
+    func = click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+                        help="出力する HTML（--pdf のときは PDF）ファイル")(func)
+    return click.option("--area", "area", default=None, help="日常生活圏域などの地区コード")(func)
+
+
+def _credits_from(path: Path | None) -> list[Any]:
+    """Data credits for a published map: ``--credits FILE.json`` (a list like
+    seeds/credits.json) for another municipality's data, else the demo seeds' credits."""
+    if path is not None:
+        try:
+            return list(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            fail(t(f"{path}: 出典ファイルを読めません: {exc}", f"{path}: cannot read credits: {exc}"))
+    from directory.demo import credits
+
+    return credits()
+
+
+def _map_scope(session: Any, area: str | None, *, public: bool) -> tuple[Any, Any, str]:
+    from directory.map_data import (
+        UnknownAreaError,
+        coordinator_resources,
+        map_districts,
+        public_resources,
+    )
+
+    try:
+        read = public_resources if public else coordinator_resources
+        resources = read(session, area_code=area)
+        districts = map_districts(session, area_code=area)
+    except UnknownAreaError:
+        fail(t(f"地域コード {area} は登録されていません", f"no area with code {area}"))
+    name = next((d.name for d in districts if d.code == area), area or "")
+    return resources, districts, name
+
+
+def _write_map(m: Any, output: Path) -> None:
+    from maps import standalone_html
+
+    output.write_text(standalone_html(m), encoding="utf-8")
+    click.echo(t(f"{output} に地図を書き出しました", f"map written to {output}"), err=True)
+
+
+@map_.command("resident")
+@_map_options
+@click.option("--pdf", "as_pdf", is_flag=True, help="印刷用の A4 PDF（地図と番号つき一覧）")
+@click.option("--credits", "credits_file", type=click.Path(path_type=Path), default=None,
+              help="データの出典（JSON）")
+def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Path | None) -> None:
+    """住民向けの地域資源マップ（公開・活動中の資源のみ。個人情報は含みません）。"""
+    if area is None:
+        fail(t("--area で地域を指定してください", "give --area CODE"), code=2)
+    db = database()
+    credits = _credits_from(credits_file)
+    with db.read() as session:
+        resources, districts, name = _map_scope(session, area, public=True)
+    title = t(f"{name}の地域資源マップ", f"Community resources: {name}")
+    if as_pdf:
+        from maps.pdf import JapaneseFontMissingError, resident_pdf
+
+        try:
+            data = resident_pdf(resources, districts, credits=credits, title=title,
+                                as_of=dt.date.today())
+        except JapaneseFontMissingError as exc:
+            fail(str(exc))
+        output.write_bytes(data)
+        click.echo(t(f"{output} に PDF を書き出しました", f"PDF written to {output}"), err=True)
+        return
+    from maps import resident_map
+
+    _write_map(resident_map(resources, districts, credits=credits, title=title,
+                            as_of=dt.date.today()), output)
+
+
+@map_.command("coordinator")
+@_map_options
+def map_coordinator(area: str | None, output: Path) -> None:
+    """職員用の地図（休止中・非公開も含む全資源。外部に配らないでください）。"""
+    from maps import coordinator_map
+
+    db = database()
+    try:
+        require_staff(actor())
+    except AccessDenied as exc:
+        fail(describe(exc))
+    with db.read() as session:
+        resources, districts, name = _map_scope(session, area, public=False)
+    title = f"{name}の地域資源（職員用）" if area else "地域資源（職員用）"
+    _write_map(coordinator_map(resources, districts, title=title), output)
+
+
+@map_.command("unmet")
+@_map_options
+@on_option
+@click.option("--category", default=None, help="種別で絞り込み（親の種別は子を含む）")
+@click.option("--credits", "credits_file", type=click.Path(path_type=Path), default=None)
+def map_unmet(area: str | None, output: Path, on: Any, category: str | None,
+              credits_file: Path | None) -> None:
+    """未充足ニーズの地区別地図（協議体向け: 1〜2件は「少数」と表示。読み取りのみ）。"""
+    from directory.taxonomy import load_taxonomy
+    from maps import unmet_map
+
+    code = None
+    if category:
+        try:
+            code = load_taxonomy().resolve(category).code
+        except ValueError as exc:
+            fail(str(exc))
+    db = database()
+    day = on.date() if on else dt.date.today()
+    try:
+        counts = unmet_service(db, actor(), level="district", on=day)
+    except AccessDenied as exc:
+        fail(describe(exc))
+    with db.read() as session:
+        _, districts, name = _map_scope(session, area, public=True)
+    credits = [c.get("credit", c) if isinstance(c, dict) else c
+               for c in _credits_from(credits_file)]
+    title = f"{name}の生活支援ニーズの不足（地区別）" if area else "生活支援ニーズの不足（地区別）"
+    _write_map(unmet_map([c.as_json() for c in counts], districts, category=code, title=title,
+                         as_of=day, credits=credits), output)
+
+
+COMMANDS = (map_,)

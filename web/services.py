@@ -1,0 +1,190 @@
+"""The service layer that pages, the CLI and (later) the API all call.
+
+Every operation on a need, a match or a non-public resource takes an
+:class:`~web.actors.Actor`, checks the rules in :mod:`web.actors`, and writes its audit
+events (:mod:`web.audit`) in the same transaction as the work. Denied attempts are
+audited too, in a transaction of their own (the work's was rolled back).
+
+Aggregates (unmet counts) show no need's values and run in a read-only session: they
+never take a write lock, so a report works while an import is running.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from directory.errors import InvalidInputError
+from directory.geography import ImportResult
+from matching.engine import NeedResult
+from matching.models import Need
+from matching.service import (
+    SnapshotCache,
+    UnknownNeedError,
+    UnmetCount,
+    load_needs,
+    match_needs,
+    record_proposals,
+    unmet_counts,
+)
+from web import audit
+from web.actors import Actor, NeedAreas
+from web.db import Database
+
+
+class AccessDenied(PermissionError):
+    """The actor may not do this. The message names the rule, never the record's data."""
+
+    def __init__(self, message: str = "この操作は許可されていません") -> None:
+        super().__init__(message)
+
+
+class NotFoundForActor(LookupError):
+    """A need that does not exist *or* is not the actor's (the two look the same)."""
+
+
+_SNAPSHOTS = SnapshotCache()
+
+
+def _audit_alone(db: Database, actor: Actor, action: str, record_type: str,
+                 record_id: str | None = None, detail: str | None = None,
+                 outcome: str = "denied") -> None:
+    """An event in a transaction of its own (the work's was rolled back, or was none)."""
+    with db.write() as session:
+        audit.record(session, actor, action, record_type, record_id, outcome, detail)
+
+
+def require_needs_access(db: Database, actor: Actor, action: str) -> None:
+    """Refuse (and audit) an actor who may not work with needs at all."""
+    if not actor.sees_needs:
+        _audit_alone(db, actor, action, "need")
+        raise AccessDenied("ニーズを扱う権限がありません（担当圏域のある第2層コーディネーター・"
+                           "第1層・管理者のみ）")
+
+
+# ----------------------------------------------------------------------------- needs
+
+
+def import_needs_file(db: Database, actor: Actor, path: Path, *,
+                      dry_run: bool = False) -> ImportResult:
+    """Import a §4 needs file as ``actor``: needs outside their areas are errors."""
+    from matching.needs import import_needs
+
+    require_needs_access(db, actor, "create")
+    try:
+        with db.write() as session:
+            areas = NeedAreas(session)
+            result = import_needs(
+                session, path, district_allowed=lambda d: areas.allowed(actor, d)
+            )
+            if dry_run:
+                session.rollback()
+            else:
+                audit_needs_import(session, actor, result)
+    except InvalidInputError as exc:
+        denied = any(p.code == "need_outside_your_areas" for p in exc.problems)
+        _audit_alone(db, actor, "create", "need_import", None,
+                detail=f"errors={len(exc.problems)}",
+                outcome="denied" if denied else "failed")
+        raise
+    if dry_run:
+        _audit_alone(db, actor, "read", "need_import", None,
+                detail=f"dry_run needs={len(result.records)}", outcome="ok")
+    return result
+
+
+def audit_needs_import(session: Session, actor: Actor, result: ImportResult) -> None:
+    """One event per need an import created or updated (or found unchanged)."""
+    audit.record_many(session, actor, [
+        audit.Entry("create" if what == "create" else "update", "need", rid,
+                    detail="unchanged" if what == "unchanged" else None)
+        for rid, what in result.records
+    ])
+
+
+def _needs_for(session: Session, actor: Actor, need_ids: Sequence[str]) -> list[Need]:
+    """The needs asked for (all open ones of the actor's areas when none are named)."""
+    areas = NeedAreas(session)
+    if need_ids:
+        try:
+            needs = load_needs(session, need_ids)
+        except UnknownNeedError:
+            raise NotFoundForActor(", ".join(sorted(need_ids))) from None
+        if any(not areas.allowed(actor, n.district_id) for n in needs):
+            raise NotFoundForActor(", ".join(sorted(need_ids)))
+        return needs
+    return [n for n in load_needs(session) if areas.allowed(actor, n.district_id)]
+
+
+@dataclass
+class Matched:
+    """Needs and their results, detached from the session that read them."""
+
+    needs: list[Need]
+    results: list[NeedResult]
+
+
+def match(db: Database, actor: Actor, need_ids: Sequence[str] = (), *, on: dt.date,
+          top: int = 5) -> Matched:
+    """Rank resources for needs and record them as proposed matches (audited per need)."""
+    require_needs_access(db, actor, "match")
+    try:
+        with db.write() as session:
+            needs = _needs_for(session, actor, need_ids)
+            results = match_needs(session, _SNAPSHOTS, needs, on=on, top=top)
+            record_proposals(session, needs, results)
+            audit.record_many(session, actor, [
+                audit.Entry("match", "need", n.external_id,
+                            detail=f"unmet={r.unmet_reason}" if r.unmet else
+                            f"matches={len(r.matches)}")
+                for n, r in zip(needs, results, strict=True)
+            ])
+            session.expunge_all()
+    except NotFoundForActor:
+        for rid in need_ids:
+            _audit_alone(db, actor, "match", "need", rid, outcome="not_found")
+        raise
+    return Matched(needs, results)
+
+
+def unmet(db: Database, actor: Actor, *, level: str, on: dt.date) -> list[UnmetCount]:
+    """Unmet needs counted per place, category and reason, over the actor's areas.
+
+    Read-only (no write lock, no audit row): it shows counts, never a need.
+    """
+    if not actor.sees_needs:
+        raise AccessDenied("未充足ニーズの集計を見る権限がありません")
+    with db.read() as session:
+        needs = _needs_for(session, actor, ())
+        results = match_needs(session, _SNAPSHOTS, needs, on=on, top=1)
+        return unmet_counts(session, needs, results, level=level)
+
+
+# ------------------------------------------------------------------------- resources
+
+
+def require_staff(actor: Actor) -> None:
+    """Non-public resources are for staff (tier 2, tier 1, admin) only."""
+    if not actor.sees_private_resources:
+        raise AccessDenied("非公開の資源を見る権限がありません")
+
+
+def require_directory_editor(actor: Actor) -> None:
+    """Whole-directory imports are for tier 1 and admin (and the server's operator)."""
+    if actor.role not in {"admin", "tier1", "system"}:
+        raise AccessDenied("ディレクトリ全体の取り込みは第1層・管理者のみができます")
+
+
+def directory_page(session: Session, actor: Actor, lang: str = "ja") -> dict[str, Any]:
+    """What the first page shows: staff see every resource, anyone else public, active ones."""
+    from directory.queries import area_overview, resources_by_area
+
+    return {
+        "overview": area_overview(session),
+        "areas": resources_by_area(session, lang, public_only=not actor.sees_private_resources),
+    }
