@@ -19,13 +19,12 @@ from maps.assets import UnvendoredAssetError, page_html, standalone_html
 from maps.coordinator import coordinator_map
 from maps.need import Candidate, need_map
 from maps.resident import resident_map
-from maps.unmet import REASON_LABELS, UnmetCount, unmet_map
+from maps.unmet import UnmetCount, unmet_map
 
 __all__ = [
     "DEFAULT_TILES",
     "GSI_PALE",
     "OSM",
-    "REASON_LABELS",
     "Candidate",
     "Tiles",
     "UnmetCount",

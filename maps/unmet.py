@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import folium
 
@@ -31,28 +31,9 @@ from maps._common import (
 )
 from maps._handout import HANDOUT_CSS, HandoutScript, add_bounds, handout_head
 from maps._page import Raw, esc
+from matching.reasons import UnmetCount, unmet_label
 
-__all__ = ["DEFAULT_BINS", "REASON_LABELS", "UnmetCount", "unmet_map"]
-
-
-class UnmetCount(NamedTuple):
-    """One row of ``tsunagu unmet --json``: unmet needs of a category in a district."""
-
-    district: str
-    category: str
-    reason: str
-    count: int
-
-
-#: DATA_FORMATS §5 ``unmet_reason`` in plain Japanese.
-REASON_LABELS = {
-    "no_resource": "近くに資源がない",
-    "schedule": "日時が合わない",
-    "capacity": "定員に空きがない",
-    "eligibility": "利用の条件に合わない",
-    "distance": "遠くて通えない",
-    "paused": "休止中の資源しかない",
-}
+__all__ = ["DEFAULT_BINS", "UnmetCount", "unmet_map"]
 
 #: Lower edges of the fill classes above the small-count band (3–5, 6–10, 11–20, 21+).
 DEFAULT_BINS = (3, 6, 11, 21)
@@ -75,12 +56,15 @@ UNMET_CSS = """
 def _rows(counts: Iterable[UnmetCount | Sequence[Any] | Mapping[str, Any]]) -> list[UnmetCount]:
     rows = []
     for c in counts:
-        if isinstance(c, Mapping):
-            rows.append(UnmetCount(str(c["district"]), str(c["category"]), str(c["reason"]),
-                                   int(c["count"])))
+        if isinstance(c, UnmetCount):
+            rows.append(c)
+        elif isinstance(c, Mapping):
+            rows.append(UnmetCount(str(c["district"]), str(c.get("name", c["district"])),
+                                   str(c["category"]), str(c["reason"]), int(c["count"])))
         else:
             district, category, reason, count = c
-            rows.append(UnmetCount(str(district), str(category), str(reason), int(count)))
+            rows.append(UnmetCount(str(district), str(district), str(category), str(reason),
+                                   int(count)))
     return rows
 
 
@@ -100,8 +84,8 @@ def unmet_map(
 ) -> folium.Map:
     """A choropleth of unmet needs per district, with the breakdown by category and reason.
 
-    ``counts_by_district``: (district code, category code, reason, count) rows, as tuples,
-    :class:`UnmetCount` or the dicts of ``tsunagu unmet --json``. ``category`` (a parent
+    ``counts_by_district``: (district code, category code, reason, count) tuples,
+    :class:`~matching.reasons.UnmetCount` rows or the dicts of ``tsunagu unmet --json``. ``category`` (a parent
     takes its children) and ``reason`` narrow the map. Counts from 1 to
     ``suppress_below - 1`` show as ``small_count_label``; ``suppress_below=0`` shows exact
     numbers, for coordinators' own use only.
@@ -147,7 +131,7 @@ def unmet_map(
         breakdown = sorted(cells.items(), key=lambda kv: (_order(taxonomy, kv[0][0]), kv[0][1]))
         lines = "".join(
             f"<tr><td>{esc(_category_label(taxonomy, cat))}</td>"
-            f"<td>{esc(REASON_LABELS.get(why, why))}</td><td class=\"n\">{esc(shown(n))}</td></tr>"
+            f"<td>{esc(unmet_label(why))}</td><td class=\"n\">{esc(shown(n))}</td></tr>"
             for (cat, why), n in breakdown)
         name = names.get(code)
         if name is None:
@@ -175,7 +159,7 @@ def unmet_map(
     if category:
         scope.append(f"種類：{_category_label(taxonomy, category)}")
     if reason:
-        scope.append(f"理由：{REASON_LABELS.get(reason, reason)}")
+        scope.append(f"理由：{unmet_label(reason)}")
     page = m.get_root()
     page.before.add_child(handout_head(  # type: ignore[attr-defined]
         title, subtitle="、".join(scope) or None, as_of=as_of))

@@ -89,6 +89,7 @@ from directory.schedules import AFTERNOON, MORNING, ScheduleParse, describe, par
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
 from directory.weekdays import WEEKDAY_CHARS, parse_weekdays
+from matching.reasons import FUNNEL, UNMET_REASONS
 from matching.snapshot import (
     ALL_SLOTS,
     SCHEDULE_NOT_UNDERSTOOD,
@@ -120,10 +121,6 @@ __all__ = [
 #: The soft factors, in the order of ``factors`` and ``reasons`` in results.
 FACTOR_NAMES = ("distance", "schedule", "category", "capacity", "eligibility", "freshness",
                 "text")
-#: The hard constraints after category, in funnel order (see the module docstring).
-FUNNEL = ("distance", "paused", "schedule", "eligibility", "capacity")
-#: DATA_FORMATS §5 unmet reasons.
-UNMET_REASONS = ("no_resource", *FUNNEL)
 
 _ACTIVE, _PAUSED, _ENDED = STATUS_CODES["active"], STATUS_CODES["paused"], STATUS_CODES["ended"]
 _ATTR_BIT = {a: 1 << i for i, a in enumerate(ATTRIBUTES)}

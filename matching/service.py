@@ -13,8 +13,6 @@ import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -25,6 +23,7 @@ from directory.queries import ancestor_at, ancestor_map
 from directory.weekdays import WEEKDAY_CODES
 from matching.engine import NeedQuery, NeedResult, score_many
 from matching.models import Match, Need
+from matching.reasons import UnmetCount
 from matching.snapshot import DirectorySnapshot, build_snapshot
 
 LEVELS = ("district", "area", "municipality")
@@ -131,19 +130,6 @@ def record_proposals(session: Session, needs: Sequence[Need],
                 row.score, row.factors, row.reasons = float(m.score), factors, list(m.reasons)
     session.flush()
     return added
-
-
-@dataclass(frozen=True)
-class UnmetCount:
-    district: str
-    name: str
-    category: str
-    reason: str
-    count: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {"district": self.district, "name": self.name, "category": self.category,
-                "reason": self.reason, "count": self.count}
 
 
 def unmet_counts(session: Session, needs: Iterable[Need], results: Iterable[NeedResult], *,

@@ -51,7 +51,7 @@ def test_counts_of_three_or_more_are_shown() -> None:
     props = features(html)
     assert props[NORTH]["label"] == "北町 3件"
     assert props[SOUTH]["label"] == "南町 12件"
-    assert "除雪" in props[NORTH]["popup"] and "近くに資源がない" in props[NORTH]["popup"]
+    assert "除雪" in props[NORTH]["popup"] and "該当する資源がない" in props[NORTH]["popup"]
     assert "ゴミ出し支援" in props[SOUTH]["popup"] and "日時が合わない" in props[SOUTH]["popup"]
 
 
@@ -84,12 +84,16 @@ def test_exact_numbers_only_when_asked_and_then_marked_for_staff() -> None:
 
 
 def test_filter_by_category_takes_children_and_by_reason() -> None:
-    rows = [UnmetCount(NORTH, "snow", "no_resource", 5), UnmetCount(NORTH, "salon", "distance", 4),
-            UnmetCount(SOUTH, "garbage", "schedule", 6)]
+    rows = [UnmetCount(NORTH, "北町", "snow", "no_resource", 5),
+            UnmetCount(NORTH, "北町", "salon", "distance", 4),
+            UnmetCount(SOUTH, "南町", "garbage", "schedule", 6)]
     support = features(unmet_map(rows, DISTRICTS, category="support").get_root().render())
     assert support[NORTH]["label"] == "北町 5件" and support[SOUTH]["label"] == "南町 6件"
-    distance = features(unmet_map(rows, DISTRICTS, reason="distance").get_root().render())
+    distance_html = unmet_map(rows, DISTRICTS, reason="distance").get_root().render()
+    distance = features(distance_html)
     assert distance[NORTH]["label"] == "北町 4件" and "label" not in distance[SOUTH]
+    # worded as the command line words it (matching.reasons), in the popup and the subtitle
+    assert "遠くて通えない" in distance[NORTH]["popup"] and "理由：遠くて通えない" in distance_html
 
 
 def test_rows_as_tsunagu_unmet_json() -> None:

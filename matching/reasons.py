@@ -1,0 +1,58 @@
+"""Why a need is unmet (DATA_FORMATS §5 ``unmet_reason``): the codes and their wording.
+
+The codes are the stages of the matcher's funnel (see :mod:`matching.engine`), so their
+order is the order of "most specific reason". The command line, the web pages and the
+unmet map all word them with :func:`unmet_label`, so a 協議体 member reads the same
+words on the map as the coordinator does on the screen. :class:`UnmetCount` is one row of
+the count per district; it lives here, away from the database code, so the maps (which
+must not import SQLAlchemy) share it with :mod:`matching.service`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FUNNEL", "UNMET_LABELS", "UNMET_REASONS", "UnmetCount", "unmet_label"]
+
+#: The hard constraints after category, in funnel order (see :mod:`matching.engine`).
+FUNNEL = ("distance", "paused", "schedule", "eligibility", "capacity")
+#: Every unmet reason, in funnel order: nothing of the category serves the place first.
+UNMET_REASONS = ("no_resource", *FUNNEL)
+
+#: code → (Japanese, English), worded for residents as much as for coordinators.
+UNMET_LABELS: dict[str, tuple[str, str]] = {
+    "no_resource": ("該当する資源がない", "no resource of this kind serves the area"),
+    "distance": ("遠くて通えない", "too far to get to"),
+    "paused": ("休止中の資源しかない", "only paused resources"),
+    "schedule": ("日時が合わない", "days or times do not fit"),
+    "eligibility": ("対象者の条件に合わない", "not eligible"),
+    "capacity": ("定員に空きがない", "no places left"),
+}
+
+
+def unmet_label(code: str, lang: str = "ja") -> str:
+    """The words for an unmet reason in ``lang`` ("ja" or "en"); an unknown code is
+    shown as it is rather than hidden."""
+    labels = UNMET_LABELS.get(code)
+    if labels is None:
+        return code
+    return labels[1] if lang.lower().startswith("en") else labels[0]
+
+
+@dataclass(frozen=True)
+class UnmetCount:
+    """One row of ``tsunagu unmet --json``: unmet needs of a category in a district (or
+    in the area / municipality they roll up to) for one reason. ``district`` is the
+    district code, ``name`` its name."""
+
+    district: str
+    name: str
+    category: str
+    reason: str
+    count: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The §5 JSON object of this row."""
+        return {"district": self.district, "name": self.name, "category": self.category,
+                "reason": self.reason, "count": self.count}
