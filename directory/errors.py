@@ -93,3 +93,54 @@ class UnknownCategoryError(DirectoryError, ValueError):
 
 class ConcurrentEditError(DirectoryError):
     """Someone else saved the same record first; nothing was overwritten."""
+
+
+class DatabaseProblem(DirectoryError):
+    """A database error told in plain words; nothing was written.
+
+    Raised (``from None``) in place of SQLAlchemy's and the driver's exceptions, whose
+    text can carry SQL parameters or, on PostgreSQL, the failing row (``DETAIL: Failing
+    row contains (…)``): needs are 要配慮個人情報, so an error message must never repeat a
+    value. ``code`` selects the message in :mod:`directory.messages`; ``params`` hold only
+    names of tables, columns and constraints, never data.
+    """
+
+    def __init__(self, code: str, **params: Any):
+        self.code = code
+        self.params = params
+        super().__init__(self.describe("en"))
+
+    def describe(self, lang: str = "ja") -> str:
+        return message(self.code, lang, **self.params)
+
+    def as_json(self, lang: str = "ja") -> dict[str, Any]:
+        return {"code": self.code, "reason": self.describe(lang)}
+
+
+NUL = "\x00"
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a text anywhere in ``value`` (a JSON value: keys too) holds a NUL character.
+
+    PostgreSQL refuses NUL in text (with an error that quoted the row) while SQLite stores
+    it, so importers refuse it up front, the same way on both engines.
+    """
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with every NUL removed, so checks after the NUL error see plain text."""
+    if isinstance(value, str):
+        return value.replace(NUL, "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value

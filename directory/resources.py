@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 from directory import schedules as sched
 from directory.attributes import attributes_in
 from directory.bulk import bulk_insert_columns, gc_paused, insert_returning_ids, large_cache
+from directory.db import import_lock
 from directory.errors import (
+    NUL,
     ConcurrentEditError,
     InvalidInputError,
     Problem,
@@ -568,6 +570,7 @@ class _Check:
         n = self.n
         values: dict[str, list[Any]] = {}
         self.step(0)
+        self._nul_characters()
         self._identity(values)
         categories = self._categories()
         for key in ("kana", "description", "address", "building", "phone", "url", "notes",
@@ -597,6 +600,25 @@ class _Check:
         self.step(_CHECK_STEPS)
         return Checked(self.rows, values, categories, district_ids, schedules,
                        self.column("organization")[:] if n else [])
+
+    def _nul_characters(self) -> None:
+        """Refuse NUL (\\x00) in any cell, on its row and column: PostgreSQL cannot store it
+        and SQLite would, so it is a file problem on both engines. Later checks see the cell
+        without it. One join per column keeps the scan cheap at national scale."""
+        columns = [(key, c, True) for key, c in self.cells.items()]
+        columns += [(header, c, False) for header, c in self.extras]
+        for name, column, known in columns:
+            if NUL not in "".join(filter(None, column)):
+                continue
+            for n, cell in enumerate(column):
+                if cell and NUL in cell:
+                    if known:
+                        self.error(n, name, "nul_character")
+                    else:  # a kept standard-set column: named by its header
+                        self.errored.add(n)
+                        self.ctx.errors.append(Problem("nul_character", row=self.rows[n],
+                                                       column=name))
+                    column[n] = cell.replace(NUL, "") or None
 
     def _identity(self, values: dict[str, list[Any]]) -> None:
         for key in ("external_id", "name"):
@@ -861,6 +883,7 @@ def import_resources(session: Session, path: Path,
     rolls back for a dry run). Re-importing the same ``ID`` updates the row and bumps its
     ``version``; a row that changes nothing is counted unchanged and keeps its version.
     """
+    import_lock(session, "resources")
     with gc_paused():
         table = read_table(path, is_header=_looks_like_header)
         checked, ctx = parse_rows(table, session, str(path), progress)

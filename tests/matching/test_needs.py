@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from directory.db import make_sessionmaker, transaction
-from directory.errors import InvalidInputError
+from directory.errors import DatabaseProblem, InvalidInputError
 from directory.geography import import_districts
 from directory.models import District, Resource
 from matching.models import Match, Need, NeedCategory
@@ -175,16 +174,18 @@ def test_a_match_records_score_reasons_and_status_once_per_resource(town: Engine
         s.commit()
         assert match.version == 2
         assert match.need.matches == [match]
-    with pytest.raises(IntegrityError), transaction(town) as s:
+    with pytest.raises(DatabaseProblem) as refused_twice, transaction(town) as s:
         need = s.scalar(select(Need))
         resource = s.scalar(select(Resource))
         s.add(Match(need=need, resource=resource, score=0.1))
+    assert refused_twice.value.code == "db_duplicate"
 
 
 def test_the_database_refuses_an_unknown_status(town: Engine) -> None:
-    with pytest.raises(IntegrityError), transaction(town) as s:
+    with pytest.raises(DatabaseProblem) as refused, transaction(town) as s:
         district = s.scalar(select(District).where(District.code == "99999-01"))
         s.add(Need(external_id="X-5", district=district, text="x", status="lost"))
+    assert refused.value.code == "db_check"
 
 
 # ----------------------------------------------------------------------------- importing
@@ -300,46 +301,46 @@ BAD_FIELDS = [
     ({"id": "山田花子"}, "id", "id_looks_like_name"),
     ({"id": "佐藤さん"}, "id", "id_looks_like_name"),
     ({"district": None}, "district", "required"),
-    ({"district": "どこにもない区"}, "district", "unknown_district"),
-    ({"district": "西部"}, "district", "district_not_leaf"),
-    ({"district": "架空市"}, "district", "district_not_leaf"),
-    ({"categories": ["サロソ"]}, "categories", "unknown_category_suggest"),
-    ({"categories": ["宇宙旅行"]}, "categories", "unknown_category"),
+    ({"district": "どこにもない区"}, "district", "need_unknown_district"),
+    ({"district": "西部"}, "district", "need_district_not_leaf"),
+    ({"district": "架空市"}, "district", "need_district_not_leaf"),
+    ({"categories": ["サロソ"]}, "categories", "need_unknown_category_suggest"),
+    ({"categories": ["宇宙旅行"]}, "categories", "need_unknown_category"),
     ({"categories": [3]}, "categories", "not_text"),
     ({"categories": {"a": 1}}, "categories", "not_a_list_field"),
     ({"categories": None, "text": "今日は良い天気です"}, "categories", "categories_not_inferred"),
     ({"categories": None, "text": None}, "categories", "categories_or_text_required"),
     ({"text": ["ゴミ"]}, "text", "not_text"),
     ({"text": "あ" * 4001}, "text", "too_long"),
-    ({"days": ["火x"]}, "days", "bad_weekday"),
-    ({"days": [2]}, "days", "bad_weekday"),
+    ({"days": ["火x"]}, "days", "need_bad_weekday"),
+    ({"days": [2]}, "days", "need_bad_weekday"),
     ({"days": {"火": True}}, "days", "not_a_list_field"),
-    ({"time": "朝の早い時間"}, "time", "not_a_time_range"),
-    ({"time": "09:00-07:00"}, "time", "end_before_start"),
-    ({"time": 7}, "time", "not_a_time_range"),
-    ({"months": [13]}, "months", "bad_month"),
-    ({"months": [0]}, "months", "bad_month"),
-    ({"months": ["春"]}, "months", "bad_month"),
-    ({"max_walk_m": 0}, "max_walk_m", "out_of_range"),
-    ({"max_walk_m": -500}, "max_walk_m", "out_of_range"),
-    ({"max_walk_m": 100_000}, "max_walk_m", "out_of_range"),
-    ({"max_walk_m": "近く"}, "max_walk_m", "not_number"),
-    ({"transport": "たぶん"}, "transport", "not_boolean"),
-    ({"transport": 1}, "transport", "not_boolean"),
-    ({"age": 130}, "age", "out_of_range"),
-    ({"age": -1}, "age", "out_of_range"),
-    ({"age": "八十"}, "age", "not_integer"),
-    ({"age": 82.5}, "age", "not_integer"),
+    ({"time": "朝の早い時間"}, "time", "need_not_a_time_range"),
+    ({"time": "09:00-07:00"}, "time", "need_end_before_start"),
+    ({"time": 7}, "time", "need_not_a_time_range"),
+    ({"months": [13]}, "months", "need_bad_month"),
+    ({"months": [0]}, "months", "need_bad_month"),
+    ({"months": ["春"]}, "months", "need_bad_month"),
+    ({"max_walk_m": 0}, "max_walk_m", "need_out_of_range"),
+    ({"max_walk_m": -500}, "max_walk_m", "need_out_of_range"),
+    ({"max_walk_m": 100_000}, "max_walk_m", "need_out_of_range"),
+    ({"max_walk_m": "近く"}, "max_walk_m", "need_not_number"),
+    ({"transport": "たぶん"}, "transport", "need_not_boolean"),
+    ({"transport": 1}, "transport", "need_not_boolean"),
+    ({"age": 130}, "age", "need_out_of_range"),
+    ({"age": -1}, "age", "need_out_of_range"),
+    ({"age": "八十"}, "age", "need_not_integer"),
+    ({"age": 82.5}, "age", "need_not_integer"),
     ({"attributes": 5}, "attributes", "not_a_list_field"),
-    ({"recorded_on": "2024-13-01"}, "recorded_on", "not_a_date"),
-    ({"recorded_on": "令和1年4月1日"}, "recorded_on", "bad_era_date"),
-    ({"recorded_on": "2999-01-01"}, "recorded_on", "date_in_future"),
-    ({"consent_on": "昨日"}, "consent_on", "not_a_date"),
-    ({"urgency": "urgent"}, "urgency", "bad_choice"),
-    ({"lat": 95.0}, "lat", "coordinate_outside_japan"),
-    ({"lon": 10.0}, "lon", "coordinate_outside_japan"),
-    ({"lat": "北"}, "lat", "not_number"),
-    ({"lat": True}, "lat", "not_number"),
+    ({"recorded_on": "2024-13-01"}, "recorded_on", "need_not_a_date"),
+    ({"recorded_on": "令和1年4月1日"}, "recorded_on", "need_bad_era_date"),
+    ({"recorded_on": "2999-01-01"}, "recorded_on", "need_date_in_future"),
+    ({"consent_on": "昨日"}, "consent_on", "need_not_a_date"),
+    ({"urgency": "urgent"}, "urgency", "need_bad_choice"),
+    ({"lat": 95.0}, "lat", "need_coordinate_outside_japan"),
+    ({"lon": 10.0}, "lon", "need_coordinate_outside_japan"),
+    ({"lat": "北"}, "lat", "need_not_number"),
+    ({"lat": True}, "lat", "need_not_number"),
     ({"lon": None}, "lon", "coordinate_pair"),
     ({"lat": None}, "lat", "coordinate_pair"),
     # 本町一区 is the square 136.00–136.02 × 35.00–35.02; this point is ~2.6 km away
@@ -375,8 +376,8 @@ def test_every_error_in_the_file_is_reported_at_once(town: Engine, tmp_path: Pat
     items[5] = "not a need"
     error = refused(town, write(tmp_path, items))
     assert problems(error) == {
-        (1, "days", "bad_weekday"), (1, "age", "out_of_range"),
-        (4, "district", "unknown_district"), (6, None, "not_an_object"),
+        (1, "days", "need_bad_weekday"), (1, "age", "need_out_of_range"),
+        (4, "district", "need_unknown_district"), (6, None, "not_an_object"),
     }
 
 
@@ -386,6 +387,7 @@ def test_a_duplicate_id_names_both_items(town: Engine, tmp_path: Path) -> None:
     error = refused(town, write(tmp_path, items))
     assert problems(error) == {(5, "id", "duplicate_need_id")}
     assert "2件目" in error.problems[0].reason("ja")
+    assert "K-N-002" not in error.describe("ja") + error.describe("en")
 
 
 def test_a_name_shared_by_two_districts_must_be_given_by_code(
@@ -405,7 +407,7 @@ def test_a_name_shared_by_two_districts_must_be_given_by_code(
     with transaction(town) as s:
         import_districts(s, write(tmp_path, other, "other.geojson"))
     error = refused(town, write(tmp_path, [one(district="新田", lat=None, lon=None)]))
-    assert problems(error) == {(1, "district", "ambiguous_district")}
+    assert problems(error) == {(1, "district", "need_ambiguous_district")}
     assert load(town, write(tmp_path, [one(district="88888-01", lat=None, lon=None)])).created == 1
 
 
@@ -444,7 +446,7 @@ def test_unknown_attributes_and_fields_are_warnings_and_not_stored(
     result = load(town, write(tmp_path, [item]))
     assert result.created == 1
     found = {(w.row, w.column, w.code) for w in result.warnings}
-    assert (1, "attributes", "unknown_attribute") in found
+    assert (1, "attributes", "need_unknown_attribute") in found
     assert (1, "favourite_colour", "unknown_field") in found
     assert by_id(town, "K-N-001").attributes == ["独居"]
 
@@ -583,12 +585,13 @@ def test_cli_bad_file_exits_1_with_file_row_column_reason(town_cli: Any, tmp_pat
     path = write(tmp_path, [one(days=["火x"]), one(id="K-N-002", age=300)])
     result = town_cli("import", "needs", path)
     assert result.exit_code == 1
-    assert f"{path}:1:days: 「火x」は曜日として読めません" in result.stderr
-    assert f"{path}:2:age: 「300」は 0〜120 の範囲にありません" in result.stderr
+    assert f"{path}:1:days: days に曜日として読めない値があります" in result.stderr
+    assert f"{path}:2:age: age は 0〜120 の範囲にしてください" in result.stderr
+    assert "火x" not in result.stderr and "300" not in result.stderr  # values never echoed
     english = town_cli("import", "needs", path, "--json", "--lang", "en")
     payload = json.loads(english.stdout)
     assert [(e["row"], e["column"]) for e in payload["errors"]] == [(1, "days"), (2, "age")]
-    assert payload["errors"][1]["reason"] == "300 is not between 0 and 120"
+    assert payload["errors"][1]["reason"] == "age must be between 0 and 120"
     assert (payload["created"], payload["updated"], payload["unchanged"]) == (0, 0, 0)
 
 
