@@ -365,7 +365,6 @@ class DirectorySnapshot:
     _texts: list[str | None]
     _fresh_cache: dict[tuple[float, ...], np.ndarray]
     _reason_cache: dict[tuple[Any, ...], str]
-    _serving_cache: dict[int | None, np.ndarray]
     _wish_cache: dict[tuple[object, ...], Any]
     _category_fit_cache: dict[tuple[object, ...], np.ndarray]
 
@@ -378,35 +377,8 @@ class DirectorySnapshot:
 
     # --- lookups -------------------------------------------------------------------
 
-    def row_of(self, external_id: str) -> int:
-        """The row of a resource by its external ID (rows are sorted by it)."""
-        import bisect
-
-        i = bisect.bisect_left(self.external_ids, external_id)
-        if i == len(self.external_ids) or self.external_ids[i] != external_id:
-            raise KeyError(external_id)
-        return i
-
-    def district_pos(self, district_id: int | None) -> int:
-        """Dense index of a district id, −1 when the snapshot does not know it."""
-        if district_id is None or len(self.district_ids) == 0:
-            return -1
-        i = int(np.searchsorted(self.district_ids, district_id))
-        if i < len(self.district_ids) and self.district_ids[i] == district_id:
-            return i
-        return -1
-
-    def district_chain(self, district_id: int | None) -> list[int]:
-        """Dense indexes of the district and its ancestors (nearest first)."""
-        chain: list[int] = []
-        pos = self.district_pos(district_id)
-        while pos >= 0 and pos not in chain:
-            chain.append(pos)
-            pos = int(self.district_parent[pos])
-        return chain
-
     def district_positions(self, district_ids: np.ndarray) -> np.ndarray:
-        """:meth:`district_pos` of many ids at once (−1 for unknown ones)."""
+        """Dense indexes of district ids (−1 for ids the snapshot does not know)."""
         if len(self.district_ids) == 0:
             return np.full(len(district_ids), -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self.district_ids, district_ids),
@@ -414,8 +386,8 @@ class DirectorySnapshot:
         return np.where(self.district_ids[pos] == district_ids, pos, -1)
 
     def district_chains(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(k, chain)``: every dense index of :meth:`district_chain` for each district
-        ``pos[k]`` (−1 = none), walked up one level at a time for all of them at once.
+        """``(k, chain)``: the dense indexes of district ``pos[k]`` (−1 = none) and of its
+        ancestors, nearest first, walked up one level at a time for all of them at once.
         A parent loop (the importer refuses them) repeats districts but ends: a chain has
         at most as many levels as there are districts."""
         owners, chains = [], []
@@ -433,49 +405,13 @@ class DirectorySnapshot:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         return np.concatenate(owners), np.concatenate(chains)
 
-    def district_centroid(self, district_id: int | None) -> tuple[float, float] | None:
-        """(lat, lon) of a district's centroid, for needs recorded without a location."""
-        pos = self.district_pos(district_id)
-        if pos < 0 or np.isnan(self.district_lat[pos]):
-            return None
-        return float(self.district_lat[pos]), float(self.district_lon[pos])
-
-    def rows_serving(self, district_id: int | None) -> np.ndarray:
-        """Sorted rows whose 対象地区 include the district or any ancestor (area, 全域).
-
-        Cached per district: needs cluster in few districts, and the snapshot is immutable.
-        """
-        cached = self._serving_cache.get(district_id)
-        if cached is not None:
-            return cached
-        chain = self.district_chain(district_id)
-        parts = [self.served_rows[self.served_ptr[c]:self.served_ptr[c + 1]] for c in chain]
-        if not parts:
-            rows = np.empty(0, dtype=np.int32)
-        elif len(parts) == 1:
-            rows = parts[0]
-        else:
-            rows = np.unique(np.concatenate(parts))
-        rows.setflags(write=False)
-        self._serving_cache[district_id] = rows
-        return rows
-
-    def rows_near(self, lat: float, lon: float, radius_m: float, *,
-                  pickup_only: bool = False) -> np.ndarray:
-        """Rows whose venue lies in the grid cells covering a circle (a superset; the
-        caller applies the exact distance). Unsorted. ``pickup_only``: only resources
-        offering 送迎 (a second grid, so a wide pick-up radius stays cheap)."""
-        if radius_m < 0:
-            return np.empty(0, dtype=np.int32)
-        return self.rows_near_many(np.array([lat]), np.array([lon]), np.array([radius_m]),
-                                   pickup_only=pickup_only)[1]
-
     def rows_near_many(self, lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray, *,
                        pickup_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`rows_near` for many circles at once: ``(owner, rows)``, ``owner[k]`` the
-        index of the circle that found ``rows[k]``, sorted by owner. One set of array
-        operations for a whole batch of needs instead of a dozen calls per need.
-        Radii must not be negative."""
+        """Rows whose venue lies in the grid cells covering each circle (a superset; the
+        caller applies the exact distance): ``(owner, rows)``, ``owner[k]`` the index of the
+        circle that found ``rows[k]``, sorted by owner. ``pickup_only``: only resources
+        offering 送迎 (a second grid, so a wide pick-up radius stays cheap). One set of
+        array operations for a whole batch of needs. Radii must not be negative."""
         keys, rows = ((self.pickup_grid_keys, self.pickup_grid_rows) if pickup_only
                       else (self.grid_keys, self.grid_rows))
         if len(keys) == 0 or len(lat) == 0:
@@ -662,7 +598,6 @@ def _columns(snap: DirectorySnapshot, cols: _Columns) -> None:
     snap.names = list(c["name"])
     snap.descriptions = [(d or "")[:200] for d in c["description"]]
     snap._texts = [None] * n
-    snap._serving_cache = {}
     snap.lat = np.array([np.nan if v is None else v for v in c["lat"]], dtype=np.float64)
     snap.lon = np.array([np.nan if v is None else v for v in c["lon"]], dtype=np.float64)
     bad = np.isnan(snap.lat) != np.isnan(snap.lon)

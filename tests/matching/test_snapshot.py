@@ -33,6 +33,7 @@ from matching.snapshot import (
     DistrictRecord,
     ResourceRecord,
     build_snapshot,
+    expand_ranges,
     slot_mask,
     snapshot_from_records,
 )
@@ -60,6 +61,33 @@ DISTRICTS = [
 ]
 
 
+# The engine's lookups (matching.engine._candidates and score_many), one district at a time.
+
+
+def chain_of(snap: DirectorySnapshot, district_id: int) -> list[int]:
+    """Dense indexes of the district and its ancestors, nearest first."""
+    _, chain = snap.district_chains(snap.district_positions(np.array([district_id])))
+    return chain.tolist()
+
+
+def serving(snap: DirectorySnapshot, district_id: int | None) -> list[str]:
+    """External ids of the resources whose 対象地区 include the district or an ancestor."""
+    pos = snap.district_positions(np.array([district_id or 0]))
+    if district_id is None:
+        pos[:] = -1
+    _, level = snap.district_chains(pos)
+    _, index = expand_ranges(snap.served_ptr[level], snap.served_ptr[level + 1])
+    return sorted({snap.external_ids[r] for r in snap.served_rows[index].tolist()})
+
+
+def centroid(snap: DirectorySnapshot, district_id: int) -> tuple[float, float] | None:
+    """Where a need recorded without a location stands."""
+    pos = int(snap.district_positions(np.array([district_id]))[0])
+    if pos < 0 or np.isnan(snap.district_lat[pos]):
+        return None
+    return float(snap.district_lat[pos]), float(snap.district_lon[pos])
+
+
 # ----------------------------------------------------------------------- columns
 
 
@@ -72,10 +100,8 @@ def test_columns_one_row_per_resource_sorted_by_external_id() -> None:
         DISTRICTS, on=ON, version=7)
     assert len(snap) == 2 and snap.external_ids == ["R-1", "R-2"]
     assert snap.version == 7 and snap.on == ON and snap.horizon_days == 28
-    assert snap.row_of("R-2") == 1
-    with pytest.raises(KeyError):
-        snap.row_of("R-3")
-    r = 1
+    r = snap.external_ids.index("R-2")
+    assert r == 1
     bits = int(snap.cat_bits[r])
     assert bits == (1 << snap.category_bit["garbage"]) | (1 << snap.category_bit["watch"])
     assert snap.status.tolist() == [0, 1]
@@ -127,21 +153,19 @@ def test_served_index_includes_ancestors_and_whole_municipality() -> None:
          res("R-4", district_ids=(4,)),  # 本町二区: a sibling
          res("R-5", district_ids=(6, 3))],
         DISTRICTS, on=ON)
-    rows = snap.rows_serving(3)
-    assert [snap.external_ids[r] for r in rows] == ["R-1", "R-2", "R-3", "R-5"]
-    assert [snap.external_ids[r] for r in snap.rows_serving(6)] == ["R-3", "R-5"]
-    assert len(snap.rows_serving(999)) == 0 and len(snap.rows_serving(None)) == 0
+    assert serving(snap, 3) == ["R-1", "R-2", "R-3", "R-5"]
+    assert serving(snap, 6) == ["R-3", "R-5"]
+    assert serving(snap, 999) == [] and serving(snap, None) == []
     assert snap.district_ptr.tolist() == [0, 1, 2, 3, 4, 6]
-    assert snap.district_chain(3) == [snap.district_pos(3), snap.district_pos(2),
-                                      snap.district_pos(1)]
-    assert snap.district_centroid(3) == (35.01, 136.01)
-    assert snap.district_centroid(999) is None
+    assert chain_of(snap, 3) == snap.district_positions(np.array([3, 2, 1])).tolist()
+    assert centroid(snap, 3) == (35.01, 136.01)
+    assert centroid(snap, 999) is None
 
 
 def test_unknown_districts_are_added_without_parent() -> None:
     snap = snapshot_from_records([res("R-1", district_ids=(42,))], on=ON)
-    assert [snap.external_ids[r] for r in snap.rows_serving(42)] == ["R-1"]
-    assert snap.district_centroid(42) is None
+    assert serving(snap, 42) == ["R-1"]
+    assert centroid(snap, 42) is None
 
 
 @settings(max_examples=40, deadline=None)
@@ -156,11 +180,11 @@ def test_rows_near_is_a_superset_of_the_circle(points: list[tuple[float, float]]
     snap = snapshot_from_records(
         [res(f"R-{i}", lat=a, lon=b) for i, (a, b) in enumerate(points)]
         + [res("R-999")], on=ON)
-    found = set(snap.rows_near(lat, lon, radius).tolist())
+    found = set(snap.rows_near_many(np.array([lat]), np.array([lon]), np.array([radius]))[1])
     d = haversine_m(lat, lon, snap.lat, snap.lon)
     inside = {i for i in range(len(snap)) if not np.isnan(d[i]) and d[i] <= radius}
     assert inside <= found
-    assert snap.row_of("R-999") not in found  # no venue, never in the grid
+    assert snap.external_ids.index("R-999") not in found  # no venue, never in the grid
 
 
 @settings(max_examples=30, deadline=None)
@@ -170,7 +194,7 @@ def test_rows_near_is_a_superset_of_the_circle(points: list[tuple[float, float]]
     st.lists(st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1), st.floats(0, 8000)),
              max_size=6),
 )
-def test_rows_near_many_is_rows_near_for_each_circle(
+def test_rows_near_many_finds_for_each_circle_what_it_finds_alone(
         points: list[tuple[float, float, bool | None]],
         circles: list[tuple[float, float, float]]) -> None:
     snap = snapshot_from_records(
@@ -181,21 +205,24 @@ def test_rows_near_many_is_rows_near_for_each_circle(
         owner, rows = snap.rows_near_many(lat, lon, radius, pickup_only=pickup_only)
         assert owner.tolist() == sorted(owner.tolist())
         for k, (a, b, r) in enumerate(circles):
-            alone = snap.rows_near(a, b, r, pickup_only=pickup_only)
+            _, alone = snap.rows_near_many(np.array([a]), np.array([b]), np.array([r]),
+                                           pickup_only=pickup_only)
             assert rows[owner == k].tolist() == alone.tolist()
 
 
 def test_district_chains_and_ranges_at_once() -> None:
-    from matching.snapshot import expand_ranges
-
     snap = snapshot_from_records([res("R-1", district_ids=(3,)), res("R-2", district_ids=(42,))],
                                  DISTRICTS, on=ON)
     ids = [3, 999, 6, 1, 42, 3]
     pos = snap.district_positions(np.array(ids))
-    assert pos.tolist() == [snap.district_pos(d) for d in ids]
+    known = snap.district_ids.tolist()
+    assert pos.tolist() == [known.index(d) if d in known else -1 for d in ids]
     owner, chain = snap.district_chains(pos)
+    whole, area, street = (known.index(d) for d in (1, 2, 3))  # 全域 > 西部 > 本町一区
     for k, d in enumerate(ids):
-        assert chain[owner == k].tolist() == snap.district_chain(d)
+        assert chain[owner == k].tolist() == chain_of(snap, d)
+    assert chain[owner == 0].tolist() == [street, area, whole] == chain[owner == 5].tolist()
+    assert chain[owner == 1].tolist() == [] and chain[owner == 3].tolist() == [whole]
     owner, values = expand_ranges(np.array([2, 5, 5, 0]), np.array([4, 5, 7, 1]))
     assert owner.tolist() == [0, 0, 2, 2, 3] and values.tolist() == [2, 3, 5, 6, 0]
 
@@ -236,7 +263,7 @@ def test_vectorised_expansion_equals_dateutil(on: dt.date) -> None:
     snap = snapshot_from_records(records, on=on, horizon_days=28)
     end = on + dt.timedelta(days=snap.days - 1)
     for i, text in enumerate(SCHEDULE_TEXTS):
-        row = snap.row_of(f"R-{i}")
+        row = snap.external_ids.index(f"R-{i}")
         expected = {o.day for o in expand(parse_schedule(text), on, end)}
         assert _days_of(snap, row) == expected, text
 
@@ -344,9 +371,9 @@ def test_build_snapshot_reads_the_schema(town: Engine) -> None:
     assert int(snap.cat_bits[t1]) == 1 << snap.category_bit["salon"]
     assert (snap.lat[t1], snap.lon[t1]) == pytest.approx((35.01, 136.01))
     assert math.isnan(snap.lat[t2])
-    assert [snap.external_ids[r] for r in snap.rows_serving(ids["99999-02"])] == ["T-2", "T-3"]
-    assert [snap.external_ids[r] for r in snap.rows_serving(ids["99999-04"])] == ["T-3"]
-    assert snap.district_centroid(ids["99999-01"]) is not None
+    assert serving(snap, ids["99999-02"]) == ["T-2", "T-3"]
+    assert serving(snap, ids["99999-04"]) == ["T-3"]
+    assert centroid(snap, ids["99999-01"]) is not None
     # eligibility, capacity, transport, status, public, freshness
     assert snap.min_age[t1] == 65 and snap.attr_bits[t2] == 0b01000  # 独居
     assert snap.seats_left[t1] == 3 and snap.cap_code[t1] == 1
