@@ -52,7 +52,7 @@ def large_cache(session: Session, mib: int = 96) -> Iterator[None]:
         yield
         return
     conn = session.connection()
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
     conn.exec_driver_sql(f"PRAGMA cache_size = -{mib * 1024}")
     try:
         yield

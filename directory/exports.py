@@ -478,7 +478,7 @@ def district_resources(session: Session, district_code: str, *,
     inside = areas.descendants(district.id)
     related = inside | areas.ancestors(district.id)
     shapes = [areas.by_id[i].geometry for i in inside]
-    venue_district = dict(session.execute(select(Venue.id, Venue.district_id)).all())
+    venue_district = dict(session.execute(select(Venue.id, Venue.district_id)).tuples().all())
 
     def located_inside(r: Resource) -> bool:
         if r.venue_id is not None:
@@ -629,8 +629,8 @@ def resources_hsds(session: Session, *, include_private: bool = False,
 
     organizations: dict[str, dict[str, Any]] = {}
     org_services: dict[str, list[str]] = defaultdict(list)
-    services, phones, locations, links, schedules, service_areas, attributes = (
-        [], [], {}, [], [], [], [])
+    locations: dict[str, dict[str, Any]] = {}
+    services, phones, links, schedules, service_areas, attributes = [], [], [], [], [], []
     terms: dict[str, dict[str, Any]] = {}
 
     def term(code: str) -> str:

@@ -198,7 +198,7 @@ def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list
         query = query.where(Resource.public.is_(True), Resource.status == "active")
     resources = session.execute(query).all()
 
-    codes = dict(session.execute(select(District.id, District.code)).all())
+    codes = dict(session.execute(select(District.id, District.code)).tuples().all())
     served: dict[int, list[int]] = defaultdict(list)
     for rid, did in session.execute(select(resource_district)):
         served[rid].append(did)

@@ -146,14 +146,15 @@ def resources_by_area(session: Session, lang: str = "ja", *,
         area = ancestor_at(tree, district_id, "area")
         return [area] if area is not None else []
 
-    venue_district = dict(session.execute(select(Venue.id, Venue.district_id)).all())
+    venue_district = dict(session.execute(select(Venue.id, Venue.district_id)).tuples().all())
     served: dict[int, list[int]] = {}
     for rid, did in session.execute(select(resource_district)):
         served.setdefault(rid, []).append(did)
     categories: dict[int, list[str]] = {}
     for rid, code in session.execute(select(resource_category)):
         categories.setdefault(rid, []).append(code)
-    sources = dict(session.execute(select(Schedule.resource_id, Schedule.source_text)).all())
+    sources = dict(session.execute(
+        select(Schedule.resource_id, Schedule.source_text)).tuples().all())
     stmt = select(Resource.id, Resource.external_id, Resource.name, Resource.status,
                   Resource.public, Resource.venue_id, Resource.schedule_understood)
     if public_only:
@@ -167,8 +168,8 @@ def resources_by_area(session: Session, lang: str = "ja", *,
             r.schedule_understood,
         )
         targets: set[int] = set()
-        if r.venue_id is not None and venue_district.get(r.venue_id) is not None:
-            targets.update(areas_of(venue_district[r.venue_id]))
+        if r.venue_id is not None and (venue_in := venue_district.get(r.venue_id)) is not None:
+            targets.update(areas_of(venue_in))
         for did in served.get(r.id, []):
             targets.update(areas_of(did))
         for target in [areas[a] for a in sorted(targets)] or [nowhere]:

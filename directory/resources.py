@@ -529,7 +529,7 @@ class _Check:
         if parts and "address" not in self.cells:  # 所在地_都道府県 + … + 所在地_番地以下
             self.cells["address"] = ["".join(p for p in row if p) or None
                                      for row in zip(*parts, strict=True)]
-        self.none: list[None] = [None] * self.n
+        self.none: list[str | None] = [None] * self.n
         self.errored: set[int] = set()  # row indexes with an error so far
 
     def column(self, key: str) -> list[str | None]:
@@ -1183,7 +1183,7 @@ def _create_venues(session: Session, checked: Checked, rows: list[int]) -> list[
                            [lat_col[n] for n in rows])
     tree_map = ancestor_map(session)
     municipality_codes = dict(session.execute(
-        select(District.id, District.code).where(District.level == "municipality")).all())
+        select(District.id, District.code).where(District.level == "municipality")).tuples().all())
     prefixes: dict[int | None, str] = {None: ""}
     for district_id in set(placed):
         municipality = ancestor_at(tree_map, district_id, "municipality") if district_id else None
@@ -1235,7 +1235,7 @@ def export_rows(session: Session, *, include_private: bool = False) -> tuple[lis
         return d.name if name_count[key] == 1 and key not in codes else d.code
 
     texts = {d.id: district_text(d) for d in districts}
-    orgs = dict(session.execute(select(Organization.id, Organization.name)).all())
+    orgs = dict(session.execute(select(Organization.id, Organization.name)).tuples().all())
     extra_headers: list[str] = []
     for r in resources:
         for key in r.extra:

@@ -118,14 +118,14 @@ class Taxonomy:
 
         self._ancestors: dict[str, tuple[str, ...]] = {}
         for code in by_code:
-            chain: list[str] = []
+            path: list[str] = []
             parent = by_code[code].parent
             while parent is not None:
-                if parent == code or parent in chain:
+                if parent == code or parent in path:
                     raise TaxonomyError(f"the parents of {code!r} form a cycle")
-                chain.append(parent)
+                path.append(parent)
                 parent = by_code[parent].parent
-            self._ancestors[code] = tuple(chain)
+            self._ancestors[code] = tuple(path)
 
         descendants: dict[str, set[str]] = {code: {code} for code in by_code}
         for code, chain in self._ancestors.items():

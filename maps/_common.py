@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import folium
 import shapely
@@ -280,7 +281,7 @@ _LEVEL_STYLE = {
 
 def district_features(districts: Sequence[MapDistrict], *, tolerance: float = 2e-5,
                       levels: Iterable[str] = ("municipality", "area", "district"),
-                      ) -> list[dict[str, object]]:
+                      ) -> list[dict[str, Any]]:
     """GeoJSON features of the districts, simplified (≈2 m) and rounded (≈1 m) for size."""
     wanted = set(levels)
     order = {"municipality": 0, "area": 1, "district": 2}
@@ -379,7 +380,7 @@ var {{ this.get_name() }} = L.geoJSON(tsunaguData({{ this.island_id|tojson }}), 
         self.island_id = f"{self.get_name()}_data"
         features = district_features(districts)
         for f in features:
-            f["properties"].update((extra or {}).get(f["properties"]["code"], {}))  # type: ignore[union-attr]
+            f["properties"].update((extra or {}).get(f["properties"]["code"], {}))
         self.island = json_island(self.island_id, {"type": "FeatureCollection",
                                                    "features": features})
         self.styles = _LEVEL_STYLE

@@ -68,7 +68,9 @@ class SafeMacro(MacroElement):
     Python objects. Every element of ours that carries data renders through this class.
     """
 
-    def render(self, **kwargs: Any) -> None:
+    # branca annotates Element.render as returning the HTML; MacroElement.render (whose
+    # contract this keeps) returns nothing, and its children write into the figure.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         figure = self.get_root()
         module = self._template.module.__dict__
         for part in ("header", "html", "script"):

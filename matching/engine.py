@@ -1059,10 +1059,10 @@ def _schedule_words(snap: DirectorySnapshot, need: NeedQuery, wish: _Wish, pid: 
             f"{months}{_days_label(got)}に活動")
         if missing:
             return f"{words}（{_days_label(missing)}曜は活動なし）{suffix}"
-        wanted = len(wish.window)
+        window_days = len(wish.window)
         hit = int(hits.sum())
-        if hit < wanted:
-            return f"{words}（{wanted}日中{hit}日）{suffix}"
+        if hit < window_days:
+            return f"{words}（{window_days}日中{hit}日）{suffix}"
         return words + suffix
     if need.time:
         return f"{months}{time} に活動{suffix}"

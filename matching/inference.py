@@ -102,7 +102,7 @@ def _table(path: Path = PHRASES_PATH) -> _Table:
     extra_all: dict[str, list[list[list[str]]]] = {code: [] for code in taxonomy.categories}
     for i, entry in enumerate(data.get("rules", [])):
         code = entry.get("category") if isinstance(entry, dict) else None
-        if code not in taxonomy:
+        if not isinstance(code, str) or code not in taxonomy:
             raise PhraseTableError(f"{path}: rule #{i + 1} names an unknown category {code!r}")
         extra_any[code] += _strings(entry.get("any", []), f"{path}: rule {code!r} any")
         groups = entry.get("all", [])

@@ -642,10 +642,10 @@ def _write(session: Session, parsed: list[ParsedNeed], result: ImportResult) -> 
     for chunk in _chunks([p.values["external_id"] for p in parsed]):
         # FOR UPDATE on PostgreSQL; on SQLite the write transaction (BEGIN IMMEDIATE)
         # already holds the lock. Either way a concurrent edit cannot slip in between.
-        for need in session.scalars(
+        for stored in session.scalars(
             select(Need).where(Need.external_id.in_(chunk)).with_for_update()
         ):
-            existing[need.external_id] = need
+            existing[stored.external_id] = stored
     now = utcnow()
     for p in parsed:
         need = existing.get(p.values["external_id"])

@@ -149,7 +149,7 @@ def unmet_counts(session: Session, needs: Iterable[Need], results: Iterable[Need
         target = ancestor_at(tree, need.district_id, level) or need.district_id
         for code in need.category_codes or ["-"]:
             counts[(target, code, result.unmet_reason or "no_resource")] += 1
-    names = dict(session.execute(select(District.id, District.code)).all())
-    labels = dict(session.execute(select(District.id, District.name)).all())
+    names = dict(session.execute(select(District.id, District.code)).tuples().all())
+    labels = dict(session.execute(select(District.id, District.name)).tuples().all())
     rows = [UnmetCount(names[d], labels[d], c, r, n) for (d, c, r), n in counts.items()]
     return sorted(rows, key=lambda u: (u.district, u.category, u.reason))
