@@ -239,7 +239,7 @@ class Resource(Base):
         back_populates="resource", cascade="all, delete-orphan", order_by="Schedule.id"
     )
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (declared by DeclarativeBase)
 
     def __repr__(self) -> str:
         return f"<Resource {self.external_id} {self.name!r}>"

@@ -19,7 +19,7 @@ coarsening them here would move needs across ``max_walk_m`` boundaries.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -138,7 +138,7 @@ class Need(Base):
         order_by="Match.id",
     )
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (declared by DeclarativeBase)
 
     @property
     def category_codes(self) -> list[str]:
@@ -199,7 +199,7 @@ class Match(Base):
     need: Mapped[Need] = relationship(back_populates="matches")
     resource: Mapped[Resource] = relationship()
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (declared by DeclarativeBase)
 
     def __repr__(self) -> str:
         return f"<Match need={self.need_id} resource={self.resource_id} {self.status}>"
