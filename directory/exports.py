@@ -377,6 +377,7 @@ def _stamp(r: Resource) -> dt.datetime:
 def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str | None]:
     """The VEVENTs of one resource, and a note when its schedule cannot be written."""
     from icalendar import Event
+    from icalendar.enums import STATUS
 
     rows, reason = _expressible(r, start, end)
     events = []
@@ -400,7 +401,7 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str |
             url=_url(r.url),
             categories=labels,
             # 休止中: the pattern is kept (it resumes) but no session takes place.
-            status="CONFIRMED" if r.status == "active" else "CANCELLED",
+            status=STATUS.CONFIRMED if r.status == "active" else STATUS.CANCELLED,
         )
         event.add("rrule", _rrule(ps, first, end))
         if exdates:

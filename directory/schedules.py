@@ -1223,27 +1223,30 @@ def parse_schedule(text: str | None) -> ScheduleParse:
     groups = reader.refine(groups)
     groups = reader.close_days(groups, had_open_days)
 
-    common = {
-        "holiday_rule": HOLIDAY_CLOSED if reader.holiday_closed else HOLIDAY_OPEN,
-        "year_end_closed": reader.year_end_closed,
-    }
+    holiday_rule = HOLIDAY_CLOSED if reader.holiday_closed else HOLIDAY_OPEN
+    year_end_closed = reader.year_end_closed
     # months that are not one window (「奇数月」「1月・8月休み」) give one row per window
     windows: list[tuple[int | None, int | None]] = list(_windows(season)) or [(None, None)]
     schedules: list[ParsedSchedule] = []
     rules: list[str] = []
     for group in groups:
         start, end = group.time or (None, None)
-        for rule in _rrules(group.days) or [None]:
+        day_rules: list[str | None] = [*_rrules(group.days)] or [None]  # None: times only
+        for rule in day_rules:
             if rule is None and start is None and end is None:
                 continue
             if rule is not None and rule not in rules:
                 rules.append(rule)
             for first, last in windows:
-                schedule = ParsedSchedule(rule, start, end, first, last, **common)
+                schedule = ParsedSchedule(rule, start, end, first, last,
+                                          holiday_rule=holiday_rule,
+                                          year_end_closed=year_end_closed)
                 if schedule not in schedules:
                     schedules.append(schedule)
     if not schedules and (season or reader.holiday_closed or reader.year_end_closed):
-        schedules += [ParsedSchedule(None, None, None, a, b, **common) for a, b in windows]
+        schedules += [ParsedSchedule(None, None, None, a, b, holiday_rule=holiday_rule,
+                                     year_end_closed=year_end_closed)
+                      for a, b in windows]
     reader.check_counts(rules, len(season) if season else 12)
     if schedules or reader.paused:
         reader.accept_labels()
@@ -1292,8 +1295,8 @@ def to_rrule_set(s: ParsedSchedule, start: dt.date, end: dt.date) -> rruleset:
         changes["bymonth"] = months
     rs.rrule(rule.replace(**changes))
     if s.holiday_rule == HOLIDAY_CLOSED:
-        for day, _name in jpholiday.between(start, end):
-            rs.exdate(dt.datetime.combine(day, at))
+        for holiday, _name in jpholiday.between(start, end):
+            rs.exdate(dt.datetime.combine(holiday, at))
     if s.year_end_closed:
         for year in range(start.year - 1, end.year + 1):
             for month, day in YEAR_END_DAYS:
@@ -1444,11 +1447,12 @@ def _merge_seasons(
     merged: dict[ParsedSchedule, frozenset[int] | None] = {}
     for s in schedules:
         base = replace(s, season_start_month=None, season_end_month=None)
-        months = s.season_months()
+        season = s.season_months()
+        months = None if season is None else frozenset(season)
         if base in merged:
             before = merged[base]
-            months = None if before is None or months is None else before | frozenset(months)
-        merged[base] = None if months is None or len(months) == 12 else frozenset(months)
+            months = None if before is None or months is None else before | months
+        merged[base] = None if months is None or len(months) == 12 else months
     return list(merged.items())
 
 
