@@ -245,4 +245,7 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     app.before_request(_guard)
     app.after_request(_headers)
-    app.permanent_session_lifetime = dt.timedelta(minutes=int(app.config["IDLE_TIMEOUT_MINUTES"]))
+    # Flask refuses a cookie signed longer ago than this: a backstop behind the idle check
+    # (which, unlike it, can tell the user why they were signed out).
+    app.permanent_session_lifetime = dt.timedelta(
+        minutes=int(app.config["IDLE_TIMEOUT_MINUTES"]) + 24 * 60)
