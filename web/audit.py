@@ -120,15 +120,19 @@ def verify(session: Session) -> tuple[int, Break | None]:
     anchor = session.get(AuditAnchor, 1)
     prev = anchor.anchor_hash if anchor is not None else GENESIS
     checked = 0
-    for event in session.scalars(
+    rows = session.scalars(
         select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=2000)
-    ):
-        if event.prev_hash != prev:
-            return checked, Break(event.id, "prev_hash")
-        if row_hash(prev, event) != event.hash:
-            return checked, Break(event.id, "hash")
-        prev = event.hash
-        checked += 1
+    )
+    try:  # close the (server-side) cursor however the walk ends
+        for event in rows:
+            if event.prev_hash != prev:
+                return checked, Break(event.id, "prev_hash")
+            if row_hash(prev, event) != event.hash:
+                return checked, Break(event.id, "hash")
+            prev = event.hash
+            checked += 1
+    finally:
+        rows.close()
     return checked, None
 
 
@@ -138,7 +142,11 @@ def events_between(session: Session, start: dt.datetime, end: dt.datetime,
     stmt = select(AuditEvent).where(AuditEvent.at >= start, AuditEvent.at < end)
     if actor is not None:
         stmt = stmt.where(AuditEvent.actor == actor)
-    yield from session.scalars(stmt.order_by(AuditEvent.id).execution_options(yield_per=2000))
+    rows = session.scalars(stmt.order_by(AuditEvent.id).execution_options(yield_per=2000))
+    try:
+        yield from rows
+    finally:
+        rows.close()
 
 
 def export_csv(events: Iterable[AuditEvent]) -> str:

@@ -8,6 +8,7 @@ another process is writing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -43,6 +44,9 @@ class Database:
 
 
 def init_app(app: Flask) -> None:
+    # SQLAlchemy logs statements at INFO and result rows (need values) at DEBUG whenever its
+    # logger is enabled; pin it to WARNING so a root DEBUG level never turns that on.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
     app.extensions["tsunagu_db"] = Database(engine)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from matching.reasons import unmet_label
 from web.cli._common import (
     actor,
     as_option,
@@ -25,14 +26,9 @@ from web.services import AccessDenied, NotFoundForActor
 from web.services import match as match_service
 from web.services import unmet as unmet_service
 
-_UNMET_LABELS = {
-    "no_resource": "該当する資源がない", "schedule": "日時が合わない", "capacity": "定員に空きがない",
-    "eligibility": "対象者の条件に合わない", "distance": "遠すぎる", "paused": "休止中の資源しかない",
-}
 
-
-def unmet_label(code: str) -> str:
-    return _UNMET_LABELS.get(code, code) if lang() == "ja" else code
+def _label(code: str) -> str:
+    return unmet_label(code, lang())
 
 
 def _day(on: Any) -> dt.date:
@@ -62,7 +58,7 @@ def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
         return
     for r in matched.results:
         if r.unmet:
-            reason = unmet_label(r.unmet_reason or "")
+            reason = _label(r.unmet_reason or "")
             near = (f"（最も近い候補: {r.near_miss.name} — {'、'.join(r.near_miss.reasons)}）"
                     if r.near_miss and lang() == "ja" else "")
             click.echo(f"{r.need_id}: " + t(f"未充足・{reason}{near}", f"unmet: {reason}"))
@@ -94,7 +90,7 @@ def unmet(level: str, on: Any, as_json: bool) -> None:
     taxonomy = load_taxonomy()
     for r in rows:
         label = taxonomy[r.category].label(lang()) if r.category in taxonomy else r.category
-        click.echo(f"{r.name}\t{label}\t{unmet_label(r.reason)}\t{r.count}")
+        click.echo(f"{r.name}\t{label}\t{_label(r.reason)}\t{r.count}")
 
 
 COMMANDS: tuple[click.Command, ...] = (match, unmet)

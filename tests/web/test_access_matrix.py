@@ -1,0 +1,159 @@
+"""Deny by default, proven: every route × every kind of caller (issue 10 point 8).
+
+A route added to the app without a row here fails :func:`test_every_route_is_in_the_matrix`,
+so nobody can add a page without deciding who may see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+from webhelpers import add_account, area_codes, csrf_token, sign_in
+
+from directory.db import transaction
+from directory.demo import SEEDS_DIR, demo_manifest, load_demo
+from matching.models import Need
+from web.actors import NeedAreas
+from web.services import NotFoundForActor
+from web.services import match as match_service
+
+CALLERS = ("anonymous", "viewer", "tier2_own", "tier2_other", "tier1", "admin")
+ALL_OK = dict.fromkeys(CALLERS, 200)
+
+
+@dataclass(frozen=True)
+class Cell:
+    method: str
+    url: Callable[[str], str]  # area code → URL
+    expected: dict[str, int]
+    form: bool = False  # POST with a valid CSRF token
+
+
+MATRIX: dict[str, list[Cell]] = {
+    "static": [Cell("GET", lambda a: "/static/tsunagu.css", ALL_OK)],
+    "auth.login": [
+        Cell("GET", lambda a: "/login", dict.fromkeys(CALLERS, 302) | {"anonymous": 200}),
+        Cell("POST", lambda a: "/login", ALL_OK, form=True),  # wrong password: 200 + message
+    ],
+    "auth.enrol": [Cell("GET", lambda a: "/login/second-factor", dict.fromkeys(CALLERS, 302))],
+    "auth.logout": [Cell("POST", lambda a: "/logout",
+                         dict.fromkeys(CALLERS, 303) | {"anonymous": 302}, form=True)],
+    "directory.index": [Cell("GET", lambda a: "/", ALL_OK)],
+    "maps.index": [Cell("GET", lambda a: "/maps/", ALL_OK)],
+    "maps.resident": [Cell("GET", lambda a: f"/maps/resident?area={a}", ALL_OK)],
+    "maps.coordinator": [
+        Cell("GET", lambda a: f"/maps/coordinator?area={a}",
+             ALL_OK | {"anonymous": 302, "viewer": 403}),
+        Cell("GET", lambda a: "/maps/coordinator", ALL_OK | {"anonymous": 302, "viewer": 403}),
+    ],
+}
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(MATRIX) == set(), "routes with no access rule in the matrix"
+    assert set(MATRIX) - endpoints == set(), "matrix rows for routes that no longer exist"
+
+
+@pytest.fixture
+def town(engine: Engine, app: Flask) -> Flask:
+    with transaction(engine) as s:
+        load_demo(s)
+    return app
+
+
+def test_the_matrix(town: Flask) -> None:
+    own, other = area_codes(town)[:2]
+    accounts = {
+        caller: add_account(town, caller, caller.split("_")[0],
+                            {"tier2_own": (own,), "tier2_other": (other,)}.get(caller, ()))
+        for caller in CALLERS if caller != "anonymous"
+    }
+    failures = []
+    for caller in CALLERS:
+        for endpoint, cells in MATRIX.items():
+            for cell in cells:
+                client = town.test_client()  # a fresh sign-in per cell: logout ends sessions
+                if caller in accounts:
+                    assert sign_in(client, accounts[caller]).status_code == 303  # type: ignore[attr-defined]
+                url = cell.url(own)
+                if cell.method == "GET":
+                    response = client.get(url)
+                else:
+                    data = {"csrf_token": csrf_token(client, "/login" if caller == "anonymous"
+                                                     else "/")}
+                    if endpoint == "auth.login":
+                        data |= {"login": "nobody", "password": "wrong-password-here"}
+                    response = client.post(url, data=data)
+                if response.status_code != cell.expected[caller]:
+                    failures.append((endpoint, cell.method, url, caller, response.status_code,
+                                     cell.expected[caller]))
+                # every response carries the security headers
+                assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+                assert response.headers["X-Content-Type-Options"] == "nosniff"
+                response.close()
+    assert failures == []
+
+
+def test_unknown_paths_are_404_for_everyone_and_say_nothing(town: Flask) -> None:
+    client = town.test_client()
+    for path in ("/needs/N-0001", "/api/v1/needs", "/admin", "/maps/coordinator/../../etc"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+
+
+CANARY = "CANARY-7f3a-健康状態"
+
+
+@pytest.fixture
+def planted(town: Flask, engine: Engine, cli, tmp_path) -> tuple[Flask, str, list[str]]:  # type: ignore[no-untyped-def]
+    """The demo needs, with a canary in every intake text; returns (app, own area, ids of
+    needs in other areas)."""
+    import json
+
+    items = json.loads((SEEDS_DIR / demo_manifest()["needs"]).read_text(encoding="utf-8"))
+    for item in items:
+        item["text"] = f"{item.get('text', '')} {CANARY}"
+    path = tmp_path / "needs.json"
+    path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    assert cli("import", "needs", path).exit_code == 0
+    own = area_codes(town)[0]
+    with transaction(engine) as s:
+        areas = NeedAreas(s)
+        from directory.models import District
+
+        own_id = s.scalar(select(District.id).where(District.code == own))
+        others = [n.external_id for n in s.scalars(select(Need))
+                  if areas.area_of(n.district_id) != own_id]
+    return town, own, others
+
+
+def test_needs_of_another_area_are_not_found_and_nothing_leaks(planted, cli) -> None:  # type: ignore[no-untyped-def]
+    app, own, others = planted
+    add_account(app, "coord", "tier2", (own,))
+    from web.accounts import actor_for, find_user
+    from web.db import get_db
+
+    with app.app_context(), get_db().read() as s:
+        user = find_user(s, "coord")
+        assert user is not None
+        actor = actor_for(user)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from(others), min_size=1, max_size=3, unique=True))
+    def attempt(ids: list[str]) -> None:
+        with app.app_context():
+            with pytest.raises(NotFoundForActor) as caught:
+                match_service(get_db(), actor, ids, on=__import__("datetime").date(2026, 12, 1))
+            assert CANARY not in str(caught.value)
+        result = cli("match", "--as", "coord", *[a for i in ids for a in ("--need", i)])
+        assert result.exit_code == 1
+        assert CANARY not in result.stdout + result.stderr
+
+    attempt()

@@ -1,0 +1,5 @@
+"""``python -m web.cli``: the same as the ``tsunagu`` command."""
+
+from web.cli import main
+
+main()
