@@ -78,7 +78,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return engine
 
 
-def _without_row_values(ctx: ExceptionContext) -> DBAPIError | None:
+def _without_row_values(ctx: ExceptionContext) -> BaseException | None:
     """PostgreSQL: keep only the primary line of an error, rebuilt without data.
 
     The server adds ``DETAIL: Failing row contains (…)`` / ``Key (col)=(value)`` lines
@@ -216,7 +216,7 @@ def database_problem(exc: BaseException) -> DatabaseProblem | None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if isinstance(orig, sqlite3.Error):
         return _sqlite_problem(orig)
-    if type(orig).__module__.split(".")[0] == "psycopg":
+    if orig is not None and type(orig).__module__.split(".")[0] == "psycopg":
         return _postgresql_problem(orig)
     if isinstance(exc, DBAPIError):
         return DatabaseProblem("db_error", kind=type(orig).__name__)

@@ -14,14 +14,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 from pyproj import CRS
 from pyproj.exceptions import CRSError
-from shapely.geometry import shape
+from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -408,6 +409,7 @@ def import_venues(session: Session, path: Path) -> ImportResult:
         geometry = _geometry(feature, label, ("Point",), problems)
         if name is None or geometry is None:
             continue
+        assert isinstance(geometry, Point)  # _geometry accepted "Point" only
         used = set(_VENUE_CODE_KEYS + _VENUE_NAME_KEYS + _VENUE_ADDRESS_KEYS)
         extra = {k: v for k, v in props.items() if k not in used}
         parsed.append((label, code, name, address, geometry.x, geometry.y, extra))
@@ -538,7 +540,8 @@ def pairs_within(lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray,
     # Points within ``metres`` lie at nearly the latitude of the first set's points.
     top = min(float(np.max(np.abs(lat))) + 0.1, 89.0)
     degrees = metres / (_METRES_PER_DEGREE * math.cos(math.radians(top))) * 1.01
-    tree = shapely.STRtree(shapely.points(other_lon, other_lat))
+    # 1-d coordinates give an array of points (types-shapely allows a lone Point too).
+    tree = shapely.STRtree(cast("NDArray[np.object_]", shapely.points(other_lon, other_lat)))
     i, j = tree.query(shapely.points(lon, lat), predicate="dwithin", distance=degrees)
     d = haversine_m(lat[i], lon[i], other_lat[j], other_lon[j])
     keep = d <= metres

@@ -17,15 +17,18 @@ import io
 import json
 import math
 import re
+import typing
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy import JSON, Text, bindparam, cast, delete, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from directory import schedules as sched
@@ -47,6 +50,7 @@ from directory.geography import (
     pairs_within,
 )
 from directory.models import (
+    Base,
     District,
     Organization,
     Resource,
@@ -63,6 +67,12 @@ from directory.taxonomy import load_taxonomy, split_categories
 from directory.text import normalize
 
 Progress = Callable[[str, int, int], None]
+
+
+def _table(model: type[Base]) -> sa.Table:
+    """A model's table. DeclarativeBase types ``__table__`` as a FromClause (it may be a
+    join or a subquery); every model here is mapped to a plain Table."""
+    return typing.cast(sa.Table, model.__table__)
 
 # --------------------------------------------------------------------------- columns
 
@@ -286,7 +296,9 @@ def parse_choice(cell: str, table: str) -> Any:
     """状態, 送迎/空き (あり・なし) and 公開 (可・否) as people write them: the word, maybe
     with a remark (あり（要予約）, 休止中（令和6年4月～）); 状態 also by its key word
     (活動休止 → 休止, 令和5年度で終了 → 終了). Anything else is an error, never a guess."""
-    mapping = {"status": _STATUS, "yesno": _YES_NO, "public": _PUBLIC}[table]
+    tables: dict[str, Mapping[str, str | bool]] = {
+        "status": _STATUS, "yesno": _YES_NO, "public": _PUBLIC}
+    mapping = tables[table]
     text = normalize(cell)
     for key in (text, _without_remark(text)):
         if key in mapping:
@@ -445,10 +457,10 @@ def _map_header(header: list[str], row: int = 1) -> tuple[dict[str, int], list[t
             extras.append((i, raw))
         else:
             warnings.append(Problem("unknown_column", {"header": raw}, row=row, column=raw))
-    for column in COLUMNS:
-        if column.required and column.key not in index:
-            errors.append(Problem("missing_column", {"header": column.header}, row=row,
-                                  column=column.header))
+    for spec in COLUMNS:
+        if spec.required and spec.key not in index:
+            errors.append(Problem("missing_column", {"header": spec.header}, row=row,
+                                  column=spec.header))
     return index, extras, errors, warnings
 
 
@@ -928,7 +940,7 @@ def _write(session: Session, checked: Checked, result: ImportResult,
                    else {k: [v[n] for n in new] for k, v in values.items()})
         columns |= {"version": [1] * len(new), "created_at": [now] * len(new),
                     "updated_at": [now] * len(new)}
-        new_ids = insert_returning_ids(session, Resource.__table__, columns, "external_id")
+        new_ids = insert_returning_ids(session, _table(Resource), columns, "external_id")
         result.created += len(new_ids)
         if progress:
             progress("write", total // 2, total)
@@ -1004,7 +1016,7 @@ def _insert_links(session: Session, checked: Checked, targets: list[tuple[int, i
     names = tuple(pairs[0][1]) if pairs else ()
     fields = {f: [row[f] for _, row in pairs] for f in names}
     rids = [rid for rid, _ in pairs]
-    bulk_insert_columns(session, Schedule.__table__, {"resource_id": rids, **fields})
+    bulk_insert_columns(session, _table(Schedule), {"resource_id": rids, **fields})
 
 
 def _update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -1014,7 +1026,7 @@ def _update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
     were read FOR UPDATE (SQLite: inside the BEGIN IMMEDIATE write lock), so a mismatch
     means the database changed under us: refuse rather than overwrite.
     """
-    table = Resource.__table__
+    table = _table(Resource)
     columns = [k for k in rows[0] if k not in ("id", "version")]
     stmt = (
         update(table)
@@ -1026,7 +1038,8 @@ def _update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
         | {"_id": row["id"], "_old_version": row["version"] - 1, "_new_version": row["version"]}
         for row in rows
     ]
-    matched = session.execute(stmt, params).rowcount
+    # An executemany UPDATE's result is a CursorResult; Session.execute is typed Result.
+    matched = typing.cast(CursorResult[Any], session.execute(stmt, params)).rowcount
     if matched != len(rows):
         msg = f"{len(rows) - matched} resource(s) changed during the import; nothing was written"
         raise ConcurrentEditError(msg)
@@ -1125,7 +1138,7 @@ def _organizations(session: Session, names: Iterable[str | None]) -> dict[str, i
         ):
             ids[key] = org_id
     missing = [k for k in wanted if k not in ids]
-    created = insert_returning_ids(session, Organization.__table__, {
+    created = insert_returning_ids(session, _table(Organization), {
         "name": [wanted[k] for k in missing], "name_key": missing}, "name_key")
     ids.update(zip(missing, created, strict=True))
     return {name: ids[normalize(name)] for name in all_names}
@@ -1190,7 +1203,7 @@ def _create_venues(session: Session, checked: Checked, rows: list[int]) -> list[
         prefixes[district_id] = municipality_codes.get(municipality, "") if municipality else ""
     building, name, name_key = values["building"], values["name"], values["name_key"]
     now = utcnow()
-    return insert_returning_ids(session, Venue.__table__, {
+    return insert_returning_ids(session, _table(Venue), {
         # Keyed by place: a venue first seen at these coordinates (any other point
         # within 50 m would have been linked to an existing venue instead).
         "code": [f"{prefixes[d]}:{lat_col[n]:.6f},{lon_col[n]:.6f}"

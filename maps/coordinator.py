@@ -162,7 +162,7 @@ var TsunaguCategoryLayer = L.Layer.extend({
         self.default_css = vendored("markerclustercss", "markerclusterdefaultcss")
         self.island_id = f"{self.get_name()}_data"
         self.island = json_island(self.island_id, island)
-        self.status_labels = js_string(STATUS_LABELS)  # type: ignore[arg-type]
+        self.status_labels = js_string(STATUS_LABELS)
         self.district_click = district_click
 
 

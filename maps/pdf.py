@@ -35,7 +35,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
-from reportlab.pdfgen.canvas import FILL_EVEN_ODD, Canvas
+from reportlab.pdfgen.canvas import (  # type: ignore[attr-defined]  # types-reportlab lacks FILL_EVEN_ODD
+    FILL_EVEN_ODD,
+    Canvas,
+)
 from reportlab.platypus import (
     BaseDocTemplate,
     CondPageBreak,
@@ -381,8 +384,9 @@ def layout_map(
 
     # District names: the smallest units drawn (districts; areas when there are none),
     # the larger first, each where it fits inside its district clear of the numbers.
-    taken = [shapely.box(m.x - m.width / 2 - 2, m.y - m.height / 2 - 2,
-                         m.x + m.width / 2 + 2, m.y + m.height / 2 + 2) for m in markers]
+    taken: list[BaseGeometry] = [
+        shapely.box(m.x - m.width / 2 - 2, m.y - m.height / 2 - 2,
+                    m.x + m.width / 2 + 2, m.y + m.height / 2 + 2) for m in markers]
     taken += [shapely.box(x, y, x + w, y + h) for x, y, w, h in corners]
     taken += [shapely.buffer(shapely.LineString([(m.x0, m.y0), (m.x, m.y)]), 3.0)
               for m in markers if m.leader]
@@ -731,8 +735,9 @@ def _legend(numbering: HandoutNumbering, layout: MapLayout | None, font: str, sc
         kinds = [[_Sample("swatch", font, size, colour=s.colour), _p(s.label, st["legend"])]
                  for s in on_map]
         per_row = 3
-        grid = [[cell for kind in kinds[i:i + per_row] for cell in kind]
-                for i in range(0, len(kinds), per_row)]
+        grid: list[list[Flowable | str]] = [
+            [cell for kind in kinds[i:i + per_row] for cell in kind]
+            for i in range(0, len(kinds), per_row)]
         for row in grid:
             row += [""] * (2 * per_row - len(row))
         inner_w = width - first - 4
@@ -777,7 +782,7 @@ def _footer_canvas(title: str, font: str, paper: _Paper) -> type[Canvas]:
 
         def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # private; not in types-reportlab
 
         def save(self) -> None:
             total = len(self._pages)
