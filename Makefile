@@ -21,10 +21,16 @@ db: install
 demo: db
 	$(BIN)/tsunagu demo load
 
-run: demo
+# A random SECRET_KEY, written once (never overwritten: it signs the sessions).
+instance/config.py: | $(VENV)/.installed
+	mkdir -p instance
+	umask 077 && $(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
+
+run: demo instance/config.py
+	@echo "サインインするアカウント: .venv/bin/tsunagu user add LOGIN --role tier2 --area CODE"
 	$(BIN)/tsunagu serve --host 127.0.0.1 --port 5000
 
-serve: install
+serve: install instance/config.py
 	$(BIN)/tsunagu serve
 
 lint: install

@@ -37,7 +37,7 @@ def instance_dir() -> Path:
     installed copy it is the current directory, as for Flask's own instance folder.
     """
     if env := os.environ.get("TSUNAGU_INSTANCE"):
-        return Path(env)
+        return Path(env).resolve()
     root = Path(__file__).resolve().parents[1]
     if (root / "pyproject.toml").exists():
         return root / "instance"

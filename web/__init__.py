@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from directory.db import database_url
+from directory.db import database_url, instance_dir
 
 DEFAULT_RETENTION_DAYS = 5 * 365 + 1  # SECURITY_NOTES: no rule fixes it; 5 years by default
 
@@ -34,7 +34,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, for_cli: bool = 
     (``make run`` writes a random one into ``instance/config.py`` once). The CLI
     (``for_cli``) has no sessions to sign, so it runs without one; ``serve`` checks.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    # One instance folder for the SQLite file, config.py and the secret key.
+    app = Flask(__name__, instance_path=str(instance_dir()), instance_relative_config=True)
     app.config.from_mapping(
         SECRET_KEY="dev",  # placeholder: refused when serving (see above)
         DATABASE_URL=database_url(),

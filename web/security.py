@@ -98,7 +98,8 @@ class Anonymous(AnonymousUserMixin):
 
 def current_actor() -> Actor:
     """The actor of this request (anonymous when nobody is signed in)."""
-    return current_user.actor if current_user.is_authenticated else ANONYMOUS  # type: ignore[no-any-return]
+    actor: Actor = current_user.actor if current_user.is_authenticated else ANONYMOUS
+    return actor
 
 
 @login_manager.user_loader

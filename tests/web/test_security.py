@@ -137,7 +137,8 @@ def _redis_up() -> bool:
 
 
 def test_two_app_processes_sharing_redis_count_failures_together(engine: Engine, db_url: str,
-                                                                 app: Flask) -> None:
+                                                                 app: Flask, tmp_path: Path
+                                                                 ) -> None:
     """The limit holds across workers: failures at two processes add up in Redis."""
     if not _redis_up():
         pytest.fail("Redis is not running at 127.0.0.1:6379 (the CI machine runs one)")
@@ -147,15 +148,15 @@ def test_two_app_processes_sharing_redis_count_failures_together(engine: Engine,
         "DATABASE_URL": db_url, "TSUNAGU_SECRET_KEY": "s" * 40,
         "TSUNAGU_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "TSUNAGU_RATELIMIT_KEY_PREFIX": prefix,
-        "TSUNAGU_INSTANCE": str(Path(db_url.replace("sqlite:///", "")).parent),
+        "TSUNAGU_INSTANCE": str(tmp_path),
     }
     ports = [_free_port(), _free_port()]
     procs = [subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(p)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE) for p in ports]
     try:
-        for port in ports:
-            _wait_for(port)
+        for port, proc in zip(ports, procs, strict=True):
+            _wait_for(port, proc)
         jar = CookieJar()
         opener = build_opener(HTTPCookieProcessor(jar))
         statuses = []
@@ -179,8 +180,11 @@ def test_two_app_processes_sharing_redis_count_failures_together(engine: Engine,
                 p.stderr.close()
 
 
-def _wait_for(port: int) -> None:
+def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(100):
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"the app exited: {err[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return

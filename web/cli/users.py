@@ -111,7 +111,8 @@ def user_list(as_json: bool) -> None:
         return
     for r in rows:
         state = t("停止", "disabled") if r["disabled"] else ""
-        click.echo(f"{r['login']}\t{r['role']}\t{','.join(r['areas'])}\t{state}")
+        areas = ",".join(str(a) for a in r["areas"] or ())  # type: ignore[union-attr]
+        click.echo(f"{r['login']}\t{r['role']}\t{areas}\t{state}")
 
 
 COMMANDS = (user,)
