@@ -69,7 +69,18 @@ def _safe_next(target: str | None) -> str:
 
 
 def _actor_of_attempt(login: str) -> Actor:
-    return Actor(login=f"attempt:{login[:64]}" if login else "anonymous", role="anonymous")
+    """Who a failed sign-in claimed to be: the login only when such an account exists (a
+    password typed into the login field must never reach the audit log)."""
+    with get_db().read() as s:
+        known = bool(login) and find_user(s, login) is not None
+    return Actor(login=login if known else "unknown", role="anonymous")
+
+
+def _breached(limit: Any) -> None:
+    """The 11th failure: logged (address only) and audited."""
+    log.warning("sign-in attempts over the limit from %s", request.remote_addr)
+    _record(_actor_of_attempt((request.form.get("login") or "").strip()), "sign_in", "denied",
+            "rate_limited")
 
 
 def _record(actor: Actor, action: str, outcome: str, detail: str | None = None) -> None:
@@ -87,9 +98,9 @@ def _start_session(user: User) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(FAILURES_ALLOWED, key_func=_login_key, methods=["POST"], deduct_when=_failed,
-               scope="sign-in-login")
+               scope="sign-in-login", on_breach=_breached)
 @limiter.limit(FAILURES_ALLOWED, key_func=_address_key, methods=["POST"], deduct_when=_failed,
-               scope="sign-in-address")
+               scope="sign-in-address", on_breach=_breached)
 def login() -> ResponseReturnValue:
     """The sign-in form; a wrong password answers 200 with a message."""
     if request.method == "GET":

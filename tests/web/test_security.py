@@ -19,12 +19,14 @@ from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from webhelpers import PASSWORD, add_account, csrf_token, sign_in
 
 from directory.db import transaction
 from directory.demo import SEEDS_DIR, demo_manifest, load_demo
 from web import InsecureConfigError, create_app
+from web.db import get_db
+from web.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,6 +107,11 @@ def test_the_11th_failed_sign_in_for_one_login_is_429(app: Flask, client) -> Non
                                           "csrf_token": token})
     assert refused.status_code == 429
     assert "試行回数が多すぎます" in refused.get_data(as_text=True)
+    with app.app_context(), get_db().read() as s:
+        events = s.execute(select(AuditEvent.actor, AuditEvent.outcome, AuditEvent.detail)
+                           .where(AuditEvent.action == "sign_in")).all()
+    assert events.count(("sato", "denied", "bad_credentials")) == 10
+    assert ("sato", "denied", "rate_limited") in events
     # another login from another address is not affected
     other = app.test_client()
     add_account(app, "kato", "viewer")
@@ -113,6 +120,14 @@ def test_the_11th_failed_sign_in_for_one_login_is_429(app: Flask, client) -> Non
                     environ_base={"REMOTE_ADDR": "10.0.0.2"})
     assert ok.status_code == 303
     assert account.login == "sato"
+
+
+def test_a_password_typed_as_the_login_never_reaches_the_audit_log(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    client.post("/login", data={"login": "MySecretPassw0rd", "password": "x" * 12,
+                                "csrf_token": csrf_token(client)})
+    with app.app_context(), get_db().read() as s:
+        actors = s.scalars(select(AuditEvent.actor)).all()
+    assert actors == ["unknown"]
 
 
 def test_successful_sign_ins_do_not_count(app: Flask) -> None:
