@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from directory.i18n import translate
 from directory.messages import message
 
 
@@ -85,8 +86,7 @@ class UnknownCategoryError(DirectoryError, ValueError):
         if self.suggestions:
             return message(
                 "unknown_category_suggest", lang, value=self.text,
-                suggestions="、".join(self.suggestions) if lang == "ja"
-                else ", ".join(self.suggestions),
+                suggestions=translate(", ", lang).join(self.suggestions),
             )
         return message("unknown_category", lang, value=self.text)
 

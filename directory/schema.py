@@ -7,6 +7,7 @@ Alembic migrations in ``migrations/`` are the only way the schema is made; nothi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -16,19 +17,30 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from directory.errors import DirectoryError
+from directory.i18n import N_, translate
 from directory.models import Category
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 class SchemaError(DirectoryError):
-    """The database is missing or behind the code's schema."""
+    """The database is missing or behind the code's schema.
+
+    ``msgid`` is a catalogue message; ``str()`` is its Japanese, :meth:`describe` any language.
+    """
+
+    def __init__(self, msgid: str, **params: Any):
+        self.msgid = msgid
+        self.params = params
+        super().__init__(self.describe("ja"))
+
+    def describe(self, lang: str = "ja") -> str:
+        return translate(self.msgid, lang, **self.params)
 
 
 def alembic_config() -> Config:
     if not (MIGRATIONS_DIR / "env.py").exists():
-        msg = f"migrations folder not found at {MIGRATIONS_DIR}"
-        raise SchemaError(msg)
+        raise SchemaError(N_("migrations folder not found at {path}"), path=MIGRATIONS_DIR)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
@@ -57,11 +69,13 @@ def require_current(engine: Engine) -> None:
     """Refuse to work on a database that is not at the migration head."""
     current, head = current_revision(engine), head_revision()
     if current != head:
-        msg = (
-            f"データベースが最新ではありません（現在 {current or 'なし'}、最新 {head}）。"
-            "`tsunagu db upgrade` を実行してください"
+        raise SchemaError(
+            N_("the database is not up to date (now {current}, latest {head}): run "
+               "`tsunagu db upgrade`") if current else
+            N_("the database is not up to date (now none, latest {head}): run "
+               "`tsunagu db upgrade`"),
+            current=current, head=head,
         )
-        raise SchemaError(msg)
 
 
 def sync_categories(session: Session) -> None:

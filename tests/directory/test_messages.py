@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from directory.messages import MESSAGES, message
+from directory.messages import MESSAGES, message, texts
 
 
 def fields(template: str) -> set[str]:
@@ -15,7 +15,7 @@ def fields(template: str) -> set[str]:
 
 @pytest.mark.parametrize("code", sorted(MESSAGES))
 def test_both_languages_take_the_same_parameters(code: str) -> None:
-    ja, en = MESSAGES[code]
+    ja, en = texts(code)
     assert ja.strip() and en.strip()
     assert fields(ja) == fields(en), code
     assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in ja), code

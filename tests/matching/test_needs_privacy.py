@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from directory.db import transaction
 from directory.errors import InvalidInputError, Problem
 from directory.geography import import_districts
-from directory.messages import MESSAGES
+from directory.messages import texts
 from matching.models import Need
 from matching.needs import import_needs
 
@@ -185,7 +185,7 @@ def test_no_message_a_need_can_get_takes_a_value(town: Engine, tmp_path: Path) -
     used |= {"duplicate_need_id", "need_unknown_attribute", "nul_character",
              "categories_inferred", "basis_missing", "personal_field_ignored", "unknown_field"}
     for code in sorted(used):
-        for template in MESSAGES[code]:
+        for template in texts(code):
             blanks = {name for _, name, _, _ in string.Formatter().parse(template) if name}
             assert not blanks & VALUE_FIELDS, (code, blanks)
 

@@ -11,12 +11,28 @@ rules. One module per command group.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
 from web.cli import audit, data, db, maps, matching, serve, users
-from web.cli._common import lang_option
+from web.cli._common import install_click_translations, lang_option, set_argv_lang
+
+install_click_translations()
+
+
+class TsunaguGroup(FlaskGroup):
+    """The root group: notes ``--lang`` before parsing, so click's own usage errors
+    ("Missing option", "No such command") come in the user's language too."""
+
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        set_argv_lang(argv)
+        return super().main(argv, *a, **kw)
 
 
 def _cli_app() -> Flask:
@@ -31,7 +47,7 @@ def _cli_app() -> Flask:
 
 
 @click.group(
-    cls=FlaskGroup, create_app=_cli_app, add_default_commands=False,
+    cls=TsunaguGroup, create_app=_cli_app, add_default_commands=False,
     add_version_option=False, load_dotenv=False, set_debug_flag=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

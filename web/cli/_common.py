@@ -7,14 +7,17 @@ so the CLI and the pages share configuration, database and rules.
 
 from __future__ import annotations
 
+import gettext as stdlib_gettext
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from directory.errors import DirectoryError
+from directory.i18n import LANGUAGES, N_, translate, translations
 from directory.schema import SchemaError
 from web.actors import Actor, system_actor
 from web.db import Database, get_db
@@ -22,11 +25,31 @@ from web.db import Database, get_db
 F = TypeVar("F", bound=Callable[..., Any])
 _LANG_KEY = "tsunagu.lang"
 _ACTOR_KEY = "tsunagu.as"
+#: ``--lang`` as found on the command line before click parses it, so click's own usage
+#: errors (raised before or after any context holds it) are worded in that language.
+_ARGV_LANG: ContextVar[str | None] = ContextVar("tsunagu_argv_lang", default=None)
 
 
 def default_lang() -> str:
     env = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
     return "en" if env.lower().startswith("en") else "ja"
+
+
+def lang_from_args(args: Sequence[str]) -> str | None:
+    """The value of ``--lang`` (or ``--lang=…``) in ``args``, if it is a language we have."""
+    for i, arg in enumerate(args):
+        value = None
+        if arg == "--lang" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        if value in LANGUAGES:
+            return value
+    return None
+
+
+def set_argv_lang(args: Sequence[str]) -> None:
+    _ARGV_LANG.set(lang_from_args(args))
 
 
 def lang_option(func: F) -> F:
@@ -46,11 +69,44 @@ def lang() -> str:
     ctx = click.get_current_context(silent=True)
     if ctx is not None and _LANG_KEY in ctx.meta:
         return str(ctx.meta[_LANG_KEY])
-    return default_lang()
+    return _ARGV_LANG.get() or default_lang()
 
 
-def t(ja: str, en: str) -> str:
-    return en if lang() == "en" else ja
+def _(msgid: str, /, **params: Any) -> str:
+    """``msgid`` (English) from the catalogue in the command's language, filled in."""
+    return translate(msgid, lang(), **params)
+
+
+def _click_gettext(message: str) -> str:
+    return translations(lang()).gettext(message)
+
+
+def _click_ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(lang()).ngettext(singular, plural, n)
+
+
+def install_click_translations() -> None:
+    """Word click's own messages (usage errors, ``--help``) from our catalogue.
+
+    click wraps them in the stdlib ``gettext``/``ngettext`` imported into each of its
+    modules (``from gettext import gettext as _``); those names are rebound to functions
+    that read the catalogue in the command's language. Idempotent.
+    """
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.termui
+    import click.types
+    import click.utils
+
+    for module in (click.core, click.decorators, click.exceptions, click.formatting,
+                   click.parser, click.termui, click.types, click.utils):
+        if getattr(module, "_", None) in (stdlib_gettext.gettext, _click_gettext):
+            module._ = _click_gettext  # type: ignore[attr-defined]
+        if getattr(module, "ngettext", None) in (stdlib_gettext.ngettext, _click_ngettext):
+            module.ngettext = _click_ngettext  # type: ignore[attr-defined]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -72,8 +128,7 @@ def database() -> Database:
     try:
         db.require_current()
     except SchemaError as exc:
-        fail(str(exc) if lang() == "ja"
-             else "the database is not up to date: run `tsunagu db upgrade`")
+        fail(describe(exc))
     return db
 
 
@@ -101,8 +156,7 @@ def actor() -> Actor:
     with get_db().read() as session:
         user = find_user(session, str(login))
         if user is None or user.disabled:
-            fail(t(f"--as: 有効なアカウント {login} がありません",
-                   f"--as: no active account {login}"), code=2)
+            fail(_("--as: no active account {login}", login=login), code=2)
         return actor_for(user)
 
 
@@ -110,10 +164,7 @@ def fail_on(exc: DirectoryError | PermissionError | LookupError) -> NoReturn:
     fail(describe(exc))
 
 
-NOT_YET = {
-    "ja": "このコマンドはまだ実装されていません",
-    "en": "this command is not implemented yet",
-}
+NOT_YET = N_("this command is not implemented yet")
 
 
 def not_yet(name: str, group: click.Group, help_text: str) -> None:
@@ -125,7 +176,7 @@ def not_yet(name: str, group: click.Group, help_text: str) -> None:
     )
     @lang_option
     def _cmd() -> None:
-        fail(NOT_YET["en" if lang() == "en" else "ja"], code=2)
+        fail(_(NOT_YET), code=2)
 
 
 def json_option(help_text: str = "結果を JSON で標準出力へ") -> Callable[[F], F]:

@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from web import audit as audit_log
-from web.cli._common import actor, as_option, database, fail, lang_option, t
+from web.cli._common import _, actor, as_option, database, fail, lang_option
 
 audit = AppGroup("audit", help="監査ログ / audit log.")
 
@@ -24,11 +24,9 @@ def audit_verify() -> None:
     with database().read() as session:
         checked, broken = audit_log.verify(session)
     if broken is not None:
-        fail(t(f"監査ログの連鎖が id {broken.id} で壊れています（{broken.reason}）。"
-               f"それより前の {checked} 行は正常です",
-               f"the audit chain is broken at id {broken.id} ({broken.reason}); "
-               f"the {checked} rows before it verify"))
-    click.echo(t(f"監査ログは正常です（{checked} 行）", f"the audit log verifies ({checked} rows)"),
+        fail(_("the audit chain is broken at id {id} ({reason}); the {checked} rows before it "
+               "verify", id=broken.id, reason=broken.reason, checked=checked))
+    click.echo(_("the audit log verifies ({checked} rows)", checked=checked),
                err=True)
 
 
@@ -45,7 +43,7 @@ def audit_export(start: dt.datetime, end: dt.datetime, login: str | None,
     if end.time() == dt.time(0):
         end = end + dt.timedelta(days=1)  # a date alone includes that whole day
     if end <= start:
-        fail(t("--to は --from より後にしてください", "--to must be after --from"), code=2)
+        fail(_("--to must be after --from"), code=2)
     with database().read() as session:
         data = audit_log.export_csv(audit_log.events_between(session, start, end, login))
     if output is None:
@@ -53,7 +51,7 @@ def audit_export(start: dt.datetime, end: dt.datetime, login: str | None,
     else:
         output.write_text(data, encoding="utf-8")
         rows = data.count("\r\n") - 1
-        click.echo(t(f"{output}: {rows} 行を書き出しました", f"{output}: {rows} rows written"),
+        click.echo(_("{output}: {rows} rows written", output=output, rows=rows),
                    err=True)
 
 
@@ -66,8 +64,7 @@ def audit_prune() -> None:
     by = actor()
     with database().write() as session:
         count = audit_log.prune(session, by, keep_days=keep)
-    click.echo(t(f"{keep} 日より前の {count} 行を削除しました",
-                 f"{count} rows older than {keep} days deleted"), err=True)
+    click.echo(_("{count} rows older than {keep} days deleted", count=count, keep=keep), err=True)
 
 
 COMMANDS = (audit,)

@@ -13,8 +13,10 @@ from flask.cli import AppGroup
 
 from directory.errors import DirectoryError, InvalidInputError
 from directory.geography import ImportResult, import_districts, import_venues
+from directory.i18n import N_
 from web.cli._common import (
     F,
+    _,
     actor,
     as_option,
     database,
@@ -24,7 +26,6 @@ from web.cli._common import (
     lang,
     lang_option,
     not_yet,
-    t,
 )
 from web.services import AccessDenied, import_needs_file, require_directory_editor, require_staff
 
@@ -40,14 +41,13 @@ def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: b
     if as_json:
         click.echo(json.dumps(result.as_json(lang()), ensure_ascii=False))
     for warning in result.warnings:
-        click.echo(t("警告: ", "warning: ") + warning.format(str(path), lang()), err=True)
-    summary = t(
-        f"{path}: 新規 {result.created} 件・更新 {result.updated} 件・変更なし {result.unchanged} 件",
-        f"{path}: {result.created} created, {result.updated} updated, "
-        f"{result.unchanged} unchanged",
+        click.echo(_("warning: ") + warning.format(str(path), lang()), err=True)
+    summary = _(
+        "{path}: {created} created, {updated} updated, {unchanged} unchanged", path=path,
+        created=result.created, updated=result.updated, unchanged=result.unchanged,
     )
     if dry_run:
-        summary += t("（試行のみ: 何も書き込んでいません）", " (dry run: nothing was written)")
+        summary += _(" (dry run: nothing was written)")
     click.echo(summary, err=True)
 
 
@@ -60,10 +60,10 @@ def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
         }, ensure_ascii=False))
     click.echo(exc.describe(lang()), err=True)
     for warning in exc.warnings:
-        click.echo(t("警告: ", "warning: ") + warning.format(str(path), lang()), err=True)
+        click.echo(_("warning: ") + warning.format(str(path), lang()), err=True)
     click.echo(
-        t(f"{path}: {len(exc.problems)} 件の誤りがあるため、何も読み込んでいません",
-          f"{path}: {len(exc.problems)} error(s); nothing was imported"),
+        _("{path}: {count} error(s); nothing was imported", path=path,
+          count=len(exc.problems)),
         err=True,
     )
 
@@ -71,9 +71,7 @@ def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
 class _ProgressBar:
     """A progress bar on stderr for long imports (only when a person is watching)."""
 
-    LABELS: ClassVar[dict[str, tuple[str, str]]] = {
-        "check": ("検査中", "checking"), "write": ("書き込み中", "writing"),
-    }
+    LABELS: ClassVar[dict[str, str]] = {"check": N_("checking"), "write": N_("writing")}
 
     def __init__(self) -> None:
         self.bars: dict[str, Any] = {}
@@ -84,8 +82,8 @@ class _ProgressBar:
             return
         bar = self.bars.get(step)
         if bar is None:
-            ja, en = self.LABELS.get(step, (step, step))
-            bar = click.progressbar(length=total, label=t(ja, en), file=sys.stderr)
+            label = self.LABELS.get(step)
+            bar = click.progressbar(length=total, label=_(label) if label else step, file=sys.stderr)
             bar.__enter__()
             self.bars[step] = bar
         bar.update(done - bar.pos)
@@ -181,7 +179,7 @@ def export_resources_cmd(fmt: str, output: Path | None, include_private: bool) -
     from directory.resources import export_rows, write_csv, write_xlsx
 
     if fmt == "xlsx" and output is None:
-        fail(t("xlsx は -o でファイルを指定してください", "xlsx needs -o FILE"), code=2)
+        fail(_("xlsx needs -o FILE"), code=2)
     db = database()
     if include_private:
         try:
@@ -209,7 +207,7 @@ def export_resources_cmd(fmt: str, output: Path | None, include_private: bool) -
         sys.stdout.flush()
     else:
         output.write_bytes(data)
-        click.echo(t(f"{output}: {count} 件を書き出しました", f"{output}: {count} items written"),
+        click.echo(_("{output}: {count} items written", output=output, count=count),
                    err=True)
 
 
@@ -225,12 +223,12 @@ def schedule_expand(text: str, start: Any, end: Any, as_json: bool) -> None:
     from directory.schedules import expand, parse_schedule
 
     if end < start:
-        fail(t("--to は --from 以降の日付にしてください", "--to must not be before --from"),
+        fail(_("--to must not be before --from"),
              code=2)
     parsed = parse_schedule(text)
     if not parsed.understood:
         fragments = "、".join(parsed.not_understood) or text
-        fail(t(f"予定を解釈できません: {fragments}", f"cannot understand the schedule: {fragments}"))
+        fail(_("cannot understand the schedule: {fragments}", fragments=fragments))
     occurrences = expand(parsed, start.date(), end.date())
     payload = [
         {"start": _iso(o.start), "end": _iso(o.end) if o.end is not None else None}

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from directory.errors import DirectoryError
 from directory.schema import upgrade
 from web.actors import system_actor
-from web.cli._common import describe, fail, json_option, lang, lang_option, not_yet, t
+from web.cli._common import _, describe, fail, json_option, lang, lang_option, not_yet
 from web.cli.data import report_import
 from web.db import get_db
 from web.services import audit_needs_import
@@ -24,7 +24,7 @@ demo = AppGroup("demo", help="デモの町 / the demo town.")
 def db_upgrade() -> None:
     """データベースを作成・最新化します（Alembic）。"""
     upgrade(get_db().engine)
-    click.echo(t("データベースを最新の状態にしました", "the database is up to date"), err=True)
+    click.echo(_("the database is up to date"), err=True)
 
 
 not_yet("backup", db, "バックアップ（未実装）")

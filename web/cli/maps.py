@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from web.cli._common import F, actor, as_option, database, describe, fail, lang_option, on_option, t
+from web.cli._common import F, _, actor, as_option, database, describe, fail, lang_option, on_option
 from web.services import AccessDenied, require_staff
 from web.services import unmet as unmet_service
 
@@ -32,7 +32,7 @@ def _credits_from(path: Path | None) -> list[Any]:
         try:
             return list(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
-            fail(t(f"{path}: 出典ファイルを読めません: {exc}", f"{path}: cannot read credits: {exc}"))
+            fail(_("{path}: cannot read credits: {error}", path=path, error=exc))
     from directory.demo import credits
 
     return credits()
@@ -51,7 +51,7 @@ def _map_scope(session: Any, area: str | None, *, public: bool) -> tuple[Any, An
         resources = read(session, area_code=area)
         districts = map_districts(session, area_code=area)
     except UnknownAreaError:
-        fail(t(f"地域コード {area} は登録されていません", f"no area with code {area}"))
+        fail(_("no area with code {area}", area=area))
     name = next((d.name for d in districts if d.code == area), area or "")
     return resources, districts, name
 
@@ -60,7 +60,7 @@ def _write_map(m: Any, output: Path) -> None:
     from maps import standalone_html
 
     output.write_text(standalone_html(m), encoding="utf-8")
-    click.echo(t(f"{output} に地図を書き出しました", f"map written to {output}"), err=True)
+    click.echo(_("map written to {output}", output=output), err=True)
 
 
 @map_.command("resident")
@@ -71,12 +71,12 @@ def _write_map(m: Any, output: Path) -> None:
 def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Path | None) -> None:
     """住民向けの地域資源マップ（公開・活動中の資源のみ。個人情報は含みません）。"""
     if area is None:
-        fail(t("--area で地域を指定してください", "give --area CODE"), code=2)
+        fail(_("give --area CODE"), code=2)
     db = database()
     credits = _credits_from(credits_file)
     with db.read() as session:
         resources, districts, name = _map_scope(session, area, public=True)
-    title = t(f"{name}の地域資源マップ", f"Community resources: {name}")
+    title = _("Community resources: {name}", name=name)
     if as_pdf:
         from maps.pdf import JapaneseFontMissingError, resident_pdf
 
@@ -86,7 +86,7 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
         except JapaneseFontMissingError as exc:
             fail(str(exc))
         output.write_bytes(data)
-        click.echo(t(f"{output} に PDF を書き出しました", f"PDF written to {output}"), err=True)
+        click.echo(_("PDF written to {output}", output=output), err=True)
         return
     from maps import resident_map
 

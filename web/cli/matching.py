@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from matching.reasons import unmet_label
 from web.cli._common import (
+    _,
     actor,
     as_option,
     database,
@@ -20,7 +21,6 @@ from web.cli._common import (
     lang,
     lang_option,
     on_option,
-    t,
 )
 from web.services import AccessDenied, NotFoundForActor
 from web.services import match as match_service
@@ -50,7 +50,7 @@ def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
     try:
         matched = match_service(database(), actor(), need_ids, on=_day(on), top=top)
     except NotFoundForActor as exc:
-        fail(t(f"ニーズが見つかりません: {exc}", f"no such need: {exc}"))
+        fail(_("no such need: {need}", need=exc))
     except AccessDenied as exc:
         fail(describe(exc))
     if as_json:
@@ -61,7 +61,7 @@ def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
             reason = _label(r.unmet_reason or "")
             near = (f"（最も近い候補: {r.near_miss.name} — {'、'.join(r.near_miss.reasons)}）"
                     if r.near_miss and lang() == "ja" else "")
-            click.echo(f"{r.need_id}: " + t(f"未充足・{reason}{near}", f"unmet: {reason}"))
+            click.echo(f"{r.need_id}: " + _("unmet: {reason}{near}", reason=reason, near=near))
             continue
         click.echo(f"{r.need_id}:")
         for rank, m in enumerate(r.matches, start=1):

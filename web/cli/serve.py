@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
-from web.cli._common import fail, lang_option, t
+from web.cli._common import _, fail, lang_option
 from web.security import insecure_secret_key
 
 
@@ -21,11 +21,9 @@ def serve(host: str, port: int, debug: bool) -> None:
     """Web アプリを起動します。"""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not debug and insecure_secret_key(app):
-        fail(t(
-            "SECRET_KEY が設定されていません。instance/config.py に SECRET_KEY を書くか "
-            "TSUNAGU_SECRET_KEY を設定してください（make run は自動で作ります）",
+        fail(_(
             "SECRET_KEY is not set: put SECRET_KEY in instance/config.py or set "
-            "TSUNAGU_SECRET_KEY (make run makes one)",
+            "TSUNAGU_SECRET_KEY (make run makes one)"
         ), code=2)
     app.debug = debug
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)

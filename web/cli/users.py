@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from web.accounts import AccountError, add_user, disable, issue_token, list_users, set_password
-from web.cli._common import actor, as_option, database, fail, json_option, lang_option, t
+from web.cli._common import _, actor, as_option, database, fail, json_option, lang_option
 from web.models import ROLES
 
 user = AppGroup("user", help="利用者アカウント / accounts.")
@@ -18,7 +18,7 @@ user = AppGroup("user", help="利用者アカウント / accounts.")
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt(t("パスワード", "Password"), hide_input=True,
+    return str(click.prompt(_("Password"), hide_input=True,
                             confirmation_prompt=True, err=True))
 
 
@@ -42,7 +42,7 @@ def user_add(login: str, role: str, areas: tuple[str, ...], display_name: str | 
                      display_name=display_name)
     except AccountError as exc:
         fail(str(exc))
-    click.echo(t(f"アカウント {login}（{role}）を作りました", f"account {login} ({role}) created"),
+    click.echo(_("account {login} ({role}) created", login=login, role=role),
                err=True)
 
 
@@ -60,8 +60,7 @@ def user_passwd(login: str, password_stdin: bool) -> None:
             set_password(session, by, login, password)
     except AccountError as exc:
         fail(str(exc))
-    click.echo(t(f"{login} のパスワードを変更しました（セッションはすべて終了）",
-                 f"password of {login} changed (every session ended)"), err=True)
+    click.echo(_("password of {login} changed (every session ended)", login=login), err=True)
 
 
 @user.command("disable")
@@ -76,7 +75,7 @@ def user_disable(login: str) -> None:
             disable(session, by, login)
     except AccountError as exc:
         fail(str(exc))
-    click.echo(t(f"{login} を停止しました", f"{login} disabled"), err=True)
+    click.echo(_("{login} disabled", login=login), err=True)
 
 
 @user.command("token")
@@ -110,7 +109,7 @@ def user_list(as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
-        state = t("停止", "disabled") if r["disabled"] else ""
+        state = _("disabled") if r["disabled"] else ""
         areas = ",".join(str(a) for a in r["areas"] or ())  # type: ignore[union-attr]
         click.echo(f"{r['login']}\t{r['role']}\t{areas}\t{state}")
 
