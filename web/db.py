@@ -24,8 +24,12 @@ class Database:
     """The app's database: ``read()`` sessions and ``write()`` transactions on one engine."""
 
     def __init__(self, engine: Engine) -> None:
+        from matching.service import SnapshotCache
+
         self.engine = engine
         self._read = make_sessionmaker(engine)
+        # The matcher's in-memory directory, one per database (never shared between two).
+        self.snapshots = SnapshotCache()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from directory.errors import InvalidInputError
 from directory.geography import ImportResult
+from directory.i18n import N_, LocalisedError
 from matching.engine import NeedResult
 from matching.models import Need
 from matching.service import (
-    SnapshotCache,
     UnknownNeedError,
     UnmetCount,
     load_needs,
@@ -37,18 +37,17 @@ from web.actors import Actor, NeedAreas
 from web.db import Database
 
 
-class AccessDenied(PermissionError):
-    """The actor may not do this. The message names the rule, never the record's data."""
+class AccessDenied(LocalisedError, PermissionError):
+    """The actor may not do this. The message (a catalogue msgid) names the rule, never the
+    record's data; ``str()`` is Japanese, ``describe(lang)`` any language."""
 
-    def __init__(self, message: str = "この操作は許可されていません") -> None:
-        super().__init__(message)
+    def __init__(self, msgid: str = N_("You are not allowed to do this"), /,
+                 **params: Any) -> None:
+        super().__init__(msgid, **params)
 
 
 class NotFoundForActor(LookupError):
     """A need that does not exist *or* is not the actor's (the two look the same)."""
-
-
-_SNAPSHOTS = SnapshotCache()
 
 
 def _audit_alone(db: Database, actor: Actor, action: str, record_type: str,
@@ -63,8 +62,8 @@ def require_needs_access(db: Database, actor: Actor, action: str) -> None:
     """Refuse (and audit) an actor who may not work with needs at all."""
     if not actor.sees_needs:
         _audit_alone(db, actor, action, "need")
-        raise AccessDenied("ニーズを扱う権限がありません（担当圏域のある第2層コーディネーター・"
-                           "第1層・管理者のみ）")
+        raise AccessDenied(N_("You are not allowed to work with needs (only tier-2 "
+                              "coordinators with areas, tier 1 and administrators)"))
 
 
 # ----------------------------------------------------------------------------- needs
@@ -136,7 +135,7 @@ def match(db: Database, actor: Actor, need_ids: Sequence[str] = (), *, on: dt.da
     try:
         with db.write() as session:
             needs = _needs_for(session, actor, need_ids)
-            results = match_needs(session, _SNAPSHOTS, needs, on=on, top=top)
+            results = match_needs(session, db.snapshots, needs, on=on, top=top)
             record_proposals(session, needs, results)
             audit.record_many(session, actor, [
                 audit.Entry("match", "need", n.external_id,
@@ -158,10 +157,10 @@ def unmet(db: Database, actor: Actor, *, level: str, on: dt.date) -> list[UnmetC
     Read-only (no write lock, no audit row): it shows counts, never a need.
     """
     if not actor.sees_needs:
-        raise AccessDenied("未充足ニーズの集計を見る権限がありません")
+        raise AccessDenied(N_("You are not allowed to see the count of unmet needs"))
     with db.read() as session:
         needs = _needs_for(session, actor, ())
-        results = match_needs(session, _SNAPSHOTS, needs, on=on, top=1)
+        results = match_needs(session, db.snapshots, needs, on=on, top=1)
         return unmet_counts(session, needs, results, level=level)
 
 
@@ -171,13 +170,13 @@ def unmet(db: Database, actor: Actor, *, level: str, on: dt.date) -> list[UnmetC
 def require_staff(actor: Actor) -> None:
     """Non-public resources are for staff (tier 2, tier 1, admin) only."""
     if not actor.sees_private_resources:
-        raise AccessDenied("非公開の資源を見る権限がありません")
+        raise AccessDenied(N_("You are not allowed to see non-public resources"))
 
 
 def require_directory_editor(actor: Actor) -> None:
     """Whole-directory imports are for tier 1 and admin (and the server's operator)."""
     if actor.role not in {"admin", "tier1", "system"}:
-        raise AccessDenied("ディレクトリ全体の取り込みは第1層・管理者のみができます")
+        raise AccessDenied(N_("Only tier 1 and administrators can import for the whole directory"))
 
 
 def directory_page(session: Session, actor: Actor, lang: str = "ja") -> dict[str, Any]:
