@@ -74,9 +74,11 @@ __all__ = [
 
 #: Environment variable naming a Japanese TrueType font (.ttf/.ttc) to use instead.
 FONT_ENV = "TSUNAGU_PDF_FONT"
-#: Where Debian's fonts-ipaexfont-gothic puts IPAex Gothic (directly, and through the
-#: fonts-japanese-gothic alternative).
+#: IPAex Gothic ships with the project (maps/fonts, IPA Font License v1.0), so handouts
+#: print on a machine with no Japanese font; Debian's copies are the fallbacks.
+BUNDLED_FONT = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"
 FONT_PATHS: tuple[str, ...] = (
+    str(BUNDLED_FONT),
     "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
     "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
 )

@@ -213,6 +213,14 @@ def test_a_file_that_is_no_truetype_font_is_a_clear_error(monkeypatch: pytest.Mo
         build()
 
 
+def test_the_font_ships_with_the_project_and_its_licence() -> None:
+    """No system font is assumed: a fresh machine prints the same handout."""
+    found = handout_pdf.find_font()
+    assert found == handout_pdf.BUNDLED_FONT and found.stat().st_size > 1_000_000
+    licence = found.parent / "IPA_Font_License_Agreement_v1.0.txt"
+    assert "IPA Font License Agreement v1.0" in licence.read_text(encoding="utf-8")
+
+
 def test_the_font_can_be_named_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     found = handout_pdf.find_font()
     monkeypatch.setattr(handout_pdf, "FONT_PATHS", ())
