@@ -156,7 +156,9 @@ def test_two_app_processes_sharing_redis_count_failures_together(engine: Engine,
                                                                  ) -> None:
     """The limit holds across workers: failures at two processes add up in Redis."""
     if not _redis_up():
-        pytest.fail("Redis is not running at 127.0.0.1:6379 (the CI machine runs one)")
+        if os.environ.get("TSUNAGU_REQUIRE_REDIS"):  # .ci/run sets it: CI must test this
+            pytest.fail("Redis is not running at 127.0.0.1:6379")
+        pytest.skip("Redis is not running at 127.0.0.1:6379")
     add_account(app, "sato", "viewer")
     prefix = f"tsunagu-test-{uuid.uuid4().hex}"
     env = os.environ | {
