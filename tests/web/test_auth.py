@@ -204,3 +204,18 @@ def test_a_csrf_token_of_another_session_is_refused(app: Flask) -> None:
     response = mine.post("/logout", data={"csrf_token": foreign})
     assert response.status_code == 400
     assert mine.get("/").headers.get("Cache-Control") == "no-store"  # still signed in
+
+
+def test_a_post_from_another_site_is_refused_even_with_a_token(app: Flask) -> None:
+    account = add_account(app, "sato", "viewer")
+    client = app.test_client()
+    token = csrf_token(client)
+    response = client.post("/login", data={"login": "sato", "password": PASSWORD,
+                                           "csrf_token": token},
+                           headers={"Origin": "https://evil.example"})
+    assert response.status_code == 400
+    same = client.post("/login", data={"login": "sato", "password": PASSWORD,
+                                       "csrf_token": token},
+                       headers={"Origin": "http://localhost"})
+    assert same.status_code == 303
+    assert account.login == "sato"
