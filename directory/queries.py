@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from directory.i18n import N_, translate
 from directory.models import District, Venue
 
 
@@ -138,7 +139,7 @@ def resources_by_area(session: Session, lang: str = "ja", *,
         owner = ancestor_at(tree, area_id, "municipality")
         if owner is not None:
             areas_below.setdefault(owner, []).append(area_id)
-    nowhere = AreaResources("", "地域未設定" if lang == "ja" else "no area")
+    nowhere = AreaResources("", translate(N_("no area"), lang))
 
     def areas_of(district_id: int) -> list[int]:
         if tree[district_id][1] == "municipality":

@@ -84,8 +84,9 @@ from typing import Any
 import jpholiday
 from dateutil.rrule import rrule, rruleset, rrulestr
 
+from directory.i18n import N_, translate
 from directory.text import normalize
-from directory.weekdays import WEEKDAY_CHARS, WEEKDAY_CODES, WEEKDAY_EN
+from directory.weekdays import WEEKDAY_CHARS, WEEKDAY_CODES
 
 __all__ = [
     "Occurrence",
@@ -114,7 +115,6 @@ _ALL_DAYS = frozenset(range(7))
 _WEEKDAYS = frozenset(range(5))
 _ODD_MONTHS = frozenset(range(1, 13, 2))
 _EVEN_MONTHS = frozenset(range(2, 13, 2))
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
 
 
@@ -1337,7 +1337,7 @@ def expand(
 
 
 def _time_words(s: ParsedSchedule, lang: str) -> str:
-    dash = "～" if lang == "ja" else "–"
+    dash = translate(N_("–"), lang)  # the range dash: ～ in Japanese
     start = f"{s.start_time.hour}:{s.start_time.minute:02d}" if s.start_time else ""
     end = f"{s.end_time.hour}:{s.end_time.minute:02d}" if s.end_time else ""
     if not start and not end:
@@ -1345,97 +1345,120 @@ def _time_words(s: ParsedSchedule, lang: str) -> str:
     return f"{start}{dash}{end}"
 
 
-def _ordinal(n: int) -> str:
+# Words that differ by more than a translation (ordinals, the names of days and months)
+# are the languages' own forms, as CLDR data would be; every phrase is in the catalogue.
+_NTH = N_("{n}th")
+_NTH_DAY = N_("{n}th (day of the month)")
+_ORDINAL_MSGIDS = {1: N_("{n}st"), 2: N_("{n}nd"), 3: N_("{n}rd")}
+_MONTH_DAY_MSGIDS = {1: N_("{n}st (day of the month)"), 2: N_("{n}nd (day of the month)"),
+                     3: N_("{n}rd (day of the month)")}
+_WEEKDAY_MSGIDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+_MONTH_MSGIDS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"),
+                 N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"))
+
+
+def _ordinal(n: int, lang: str) -> str:
+    """「第2」「最終」 / 2nd, last (of a weekday in the month)."""
     if n == -1:
-        return "last"
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n, 'th') }"
+        return translate(N_("last"), lang)
+    return translate(_ORDINAL_MSGIDS.get(n if n < 20 else n % 10, _NTH), lang, n=n)
+
+
+def _month_day(n: int, lang: str) -> str:
+    """「15日」「末日」 / 15th, last day."""
+    if n == -1:
+        return translate(N_("last day"), lang)
+    return translate(_MONTH_DAY_MSGIDS.get(n if n < 20 else n % 10, _NTH_DAY), lang, n=n)
+
+
+def _weekday(d: int, lang: str) -> str:
+    return translate(_WEEKDAY_MSGIDS[d], lang)
+
+
+def _month(m: int, lang: str) -> str:
+    return translate(_MONTH_MSGIDS[m - 1], lang)
+
+
+def _join(items: list[str], lang: str) -> str:
+    """a, b, c (Japanese: a・b・c)."""
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = translate(N_("{a}, {b}"), lang, a=text, b=item)
+    return text
 
 
 def _and(items: list[str], lang: str) -> str:
-    if lang == "ja":
-        return "・".join(items)
+    """a, b and c (Japanese: a・b・c)."""
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return translate(N_("{a} and {b}"), lang, a=_join(items[:-1], lang), b=items[-1])
 
 
 def _day_words(rule: str, lang: str) -> str:
     parts = dict(p.split("=", 1) for p in rule.split(";"))
     freq = parts.get("FREQ")
-    ja = lang == "ja"
     if freq == "DAILY":
-        return "毎日" if ja else "Daily"
+        return translate(N_("Daily"), lang)
     if freq == "WEEKLY":
         days = [WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
         every_other = parts.get("INTERVAL") == "2"
         if set(days) == _WEEKDAYS and not every_other:
-            return "平日" if ja else "Weekdays"
-        if ja:
-            return ("隔週 " if every_other else "毎週 ") + "・".join(
-                WEEKDAY_CHARS[d] for d in days
-            )
-        return ("Every other week " if every_other else "Weekly ") + ", ".join(
-            WEEKDAY_EN[d] for d in days
-        )
+            return translate(N_("Weekdays"), lang)
+        names = _join([_weekday(d, lang) for d in days], lang)
+        if every_other:
+            return translate(N_("Every other week {days}"), lang, days=names)
+        return translate(N_("Weekly {days}"), lang, days=names)
     if freq == "MONTHLY" and "BYDAY" in parts:
         by_day: dict[int, list[int]] = {}
         for item in parts["BYDAY"].split(","):
             n, code = int(item[:-2]), item[-2:]
             by_day.setdefault(WEEKDAY_CODES.index(code), []).append(n)
-        if ja:
-            words = [
-                "・".join("最終" if n == -1 else f"第{n}" for n in ns) + f"{WEEKDAY_CHARS[d]}曜"
-                for d, ns in by_day.items()
-            ]
-            return "毎月 " + "、".join(words)
-        words_en = [
-            f"{_and([_ordinal(n) for n in ns], lang)} {WEEKDAY_EN[d]}" for d, ns in by_day.items()
+        words = [
+            translate(N_("{ordinals} {weekday}"), lang,
+                      ordinals=_and([_ordinal(n, lang) for n in ns], lang),
+                      weekday=_weekday(d, lang))
+            for d, ns in by_day.items()
         ]
-        return "Monthly " + "; ".join(words_en)
+        text = words[0]
+        for word in words[1:]:
+            text = translate(N_("{a}; {b}"), lang, a=text, b=word)
+        return translate(N_("Monthly {days}"), lang, days=text)
     if freq == "MONTHLY" and "BYMONTHDAY" in parts:
         monthdays = [int(d) for d in parts["BYMONTHDAY"].split(",")]
-        if ja:
-            return "毎月 " + "・".join("末日" if d == -1 else f"{d}日" for d in monthdays)
-        return "Monthly on the " + _and(
-            ["last day" if d == -1 else _ordinal(d) for d in monthdays], lang
-        )
+        return translate(N_("Monthly on the {days}"), lang,
+                         days=_and([_month_day(d, lang) for d in monthdays], lang))
     return rule
 
 
 def _month_words(months: frozenset[int], lang: str) -> str:
     """「12月～3月」「8月のみ」「奇数月」「5月・7月・9月・11月」「1月・8月休み」 (and English)."""
-    ja = lang == "ja"
 
     def window(a: int, b: int) -> str:
-        if ja:
-            return f"{a}月" if a == b else f"{a}月～{b}月"
-        return _MONTHS_EN[a - 1] if a == b else f"{_MONTHS_EN[a - 1]}–{_MONTHS_EN[b - 1]}"
+        if a == b:
+            return _month(a, lang)
+        return translate(N_("{start}–{end}"), lang, start=_month(a, lang), end=_month(b, lang))
 
-    if months in (_ODD_MONTHS, _EVEN_MONTHS):
-        odd = months == _ODD_MONTHS
-        return ("奇数月" if odd else "偶数月") if ja else f"{'odd' if odd else 'even'} months"
+    if months == _ODD_MONTHS:
+        return translate(N_("odd months"), lang)
+    if months == _EVEN_MONTHS:
+        return translate(N_("even months"), lang)
     if len(months) >= 10:  # 「8月休み」 rather than 「9月～7月」
         closed = [window(a, b) for a, b in _windows(frozenset(set(range(1, 13)) - months))]
-        return "・".join(closed) + "休み" if ja else "closed in " + _and(closed, lang)
+        return translate(N_("closed in {months}"), lang, months=_and(closed, lang))
     windows = _windows(months)
     if len(windows) == 1 and windows[0][0] == windows[0][1]:
-        return f"{windows[0][0]}月のみ" if ja else f"{_MONTHS_EN[windows[0][0] - 1]} only"
-    return (
-        "・".join(window(a, b) for a, b in windows)
-        if ja
-        else _and([window(a, b) for a, b in windows], lang)
-    )
+        return translate(N_("{month} only"), lang, month=_month(windows[0][0], lang))
+    return _and([window(a, b) for a, b in windows], lang)
 
 
 def _modifier_words(s: ParsedSchedule, lang: str, months: frozenset[int] | None) -> list[str]:
-    ja = lang == "ja"
     words: list[str] = []
     if months:
         words.append(_month_words(months, lang))
     if s.holiday_rule == HOLIDAY_CLOSED:
-        words.append("祝日休み" if ja else "closed on public holidays")
+        words.append(translate(N_("closed on public holidays"), lang))
     if s.year_end_closed:
-        words.append("年末年始休み" if ja else "closed 29 Dec–3 Jan")
+        words.append(translate(N_("closed 29 Dec–3 Jan"), lang))
     return words
 
 
@@ -1459,9 +1482,10 @@ def _merge_seasons(
 def _wrap(words: list[str], lang: str) -> str:
     if not words:
         return ""
-    if lang == "ja":
-        return "（" + "、".join(words) + "）"
-    return " (" + ", ".join(words) + ")"
+    text = words[0]
+    for word in words[1:]:
+        text = translate(N_(", "), lang).join((text, word))
+    return translate(N_(" ({words})"), lang, words=text)
 
 
 def describe(parse: ScheduleParse, lang: str = "ja") -> str:
@@ -1469,9 +1493,8 @@ def describe(parse: ScheduleParse, lang: str = "ja") -> str:
 
     「毎月 第2・第4木曜 10:00～12:00（12月～3月、祝日休み）」, 「毎週 月・水・金 9:00～11:00」,
     「休止中」; what was not understood is shown, never hidden:
-    「（解釈できない記述: 不定期）」. ``lang="en"`` gives English.
+    「（解釈できない記述: 不定期）」. ``lang="en"`` gives English (the catalogue's words).
     """
-    ja = lang == "ja"
     bodies: list[str] = []
     patterns = _merge_seasons(parse.schedules)
     modifiers = [tuple(_modifier_words(s, lang, months)) for s, months in patterns]
@@ -1489,10 +1512,11 @@ def describe(parse: ScheduleParse, lang: str = "ja") -> str:
         mods_text = _wrap(list(modifiers[0]), lang)
         text = text + mods_text if text else mods_text.strip().strip("（）()")
     if parse.paused:
-        label = "休止中" if ja else "Paused"
-        text = f"{label}：{text}" if text and ja else f"{label}: {text}" if text else label
+        text = translate(N_("Paused: {schedule}"), lang, schedule=text) if text else translate(
+            N_("Paused"), lang)
     if not parse.understood:
-        fragments = ("、" if ja else ", ").join(parse.not_understood)
-        note = f"（解釈できない記述: {fragments}）" if ja else f"(not understood: {fragments})"
-        text = f"{text}{note}" if ja or not text else f"{text} {note}"
+        fragments = translate(N_(", "), lang).join(parse.not_understood)
+        note = translate(N_("(not understood: {fragments})"), lang, fragments=fragments)
+        text = translate(N_("{schedule} {note}"), lang, schedule=text, note=note) if text \
+            else note
     return text

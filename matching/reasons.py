@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from directory.i18n import N_, translate
+
 __all__ = ["FUNNEL", "UNMET_LABELS", "UNMET_REASONS", "UnmetCount", "unmet_label"]
 
 #: The hard constraints after category, in funnel order (see :mod:`matching.engine`).
@@ -20,24 +22,23 @@ FUNNEL = ("distance", "paused", "schedule", "eligibility", "capacity")
 #: Every unmet reason, in funnel order: nothing of the category serves the place first.
 UNMET_REASONS = ("no_resource", *FUNNEL)
 
-#: code → (Japanese, English), worded for residents as much as for coordinators.
-UNMET_LABELS: dict[str, tuple[str, str]] = {
-    "no_resource": ("該当する資源がない", "no resource of this kind serves the area"),
-    "distance": ("遠くて通えない", "too far to get to"),
-    "paused": ("休止中の資源しかない", "only paused resources"),
-    "schedule": ("日時が合わない", "days or times do not fit"),
-    "eligibility": ("対象者の条件に合わない", "not eligible"),
-    "capacity": ("定員に空きがない", "no places left"),
+#: code → catalogue msgid (:mod:`directory.i18n`), worded for residents as much as for
+#: coordinators.
+UNMET_LABELS: dict[str, str] = {
+    "no_resource": N_("no resource of this kind serves the area"),
+    "distance": N_("too far to get to"),
+    "paused": N_("only paused resources"),
+    "schedule": N_("days or times do not fit"),
+    "eligibility": N_("not eligible"),
+    "capacity": N_("no places left"),
 }
 
 
 def unmet_label(code: str, lang: str = "ja") -> str:
     """The words for an unmet reason in ``lang`` ("ja" or "en"); an unknown code is
     shown as it is rather than hidden."""
-    labels = UNMET_LABELS.get(code)
-    if labels is None:
-        return code
-    return labels[1] if lang.lower().startswith("en") else labels[0]
+    msgid = UNMET_LABELS.get(code)
+    return code if msgid is None else translate(msgid, lang)
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,62 @@ def test_clicks_own_usage_errors_in_english(cli, how: tuple[str, ...]) -> None:
     assert "Try 'main user add --help' for help." in out.stderr
     assert "No such command 'nosuch'" in cli("nosuch", *args, env=env).stderr
     assert "Invalid value for '--top'" in cli("match", "--top", "0", *args, env=env).stderr
+
+
+# --------------------------------------------------------------------------------- pages
+
+
+def test_pages_are_japanese_by_default(client) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="ja">' in page
+    assert "日常生活圏域と地区" in page and "サインイン" in page
+    assert "<code>tsunagu import districts ファイル.geojson</code> で地区を読み込むか" in page
+    assert "Sign in" not in page
+    assert "地域資源マップ" in client.get("/maps/").get_data(as_text=True)
+
+
+def test_pages_follow_accept_language(client) -> None:
+    response = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9,ja;q=0.5"})
+    page = response.get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert "Daily-living areas and districts" in page and "Sign in" in page
+    assert "<code>tsunagu import districts FILE.geojson</code>, or the demo town" in page
+    assert not re.search(r"[\u3040-\u30ff]", page), "kana left on an English page"
+    assert response.headers["Content-Language"] == "en"
+    login = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Login name" in login and "ログイン名" not in login
+    assert "ログイン名" in client.get("/login", headers={"Accept-Language": "ja,en"}).get_data(
+        as_text=True)
+
+
+def test_lang_parameter_is_remembered_in_a_cookie(client) -> None:
+    response = client.get("/maps/?lang=en")
+    assert "Resource maps" in response.get_data(as_text=True)
+    assert any(c.startswith("lang=en") for c in response.headers.getlist("Set-Cookie"))
+    assert "Resource maps" in client.get("/maps/").get_data(as_text=True)  # the cookie
+    assert "地域資源マップ" in client.get("/maps/?lang=ja").get_data(as_text=True)
+
+
+def test_error_pages_and_json_follow_the_language(client) -> None:
+    ja = client.get("/no-such-page")
+    assert ja.status_code == 404 and "ページが見つかりません" in ja.get_data(as_text=True)
+    en = client.get("/no-such-page", headers={"Accept-Language": "en"})
+    assert "Page not found" in en.get_data(as_text=True)
+    area = client.get("/maps/resident?area=XX", headers={"Accept-Language": "en",
+                                                          "Accept": "application/json"})
+    assert area.status_code == 404
+    assert area.get_json() == {"error": "not_found", "message": "No area has the code XX."}
+    area_ja = client.get("/maps/resident?area=XX", headers={"Accept": "application/json"})
+    assert area_ja.get_json()["message"] == "地域コード XX は登録されていません。"
+
+
+def test_schema_error_follows_lang(cli) -> None:
+    assert "データベースが最新ではありません" in cli("user", "list").stderr
+    assert "the database is not up to date" in cli("user", "list", "--lang", "en").stderr
+
+
+def test_account_errors_follow_lang(engine, cli) -> None:
+    ja = cli("user", "disable", "nobody")
+    assert ja.exit_code == 1 and "ログイン名 nobody のアカウントはありません" in ja.stderr
+    en = cli("user", "disable", "nobody", "--lang", "en")
+    assert "There is no account with the login name nobody" in en.stderr

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from directory.i18n import N_, LocalisedError
 from directory.models import District, utcnow
 from web import audit
 from web.actors import Actor
@@ -36,8 +37,9 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
-class AccountError(ValueError):
-    """A request about accounts that cannot be done; the message says what to fix."""
+class AccountError(LocalisedError, ValueError):
+    """A request about accounts that cannot be done; the message says what to fix
+    (a catalogue msgid: ``str()`` is Japanese, ``describe(lang)`` any language)."""
 
 
 def set_hasher(hasher: PasswordHasher) -> None:
@@ -53,9 +55,11 @@ def hash_password(password: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください")
+        raise AccountError(N_("The password must have at least {n} characters"),
+                           n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"パスワードは{MAX_PASSWORD_LENGTH}文字以下にしてください")
+        raise AccountError(N_("The password must have at most {n} characters"),
+                           n=MAX_PASSWORD_LENGTH)
 
 
 def actor_for(user: User) -> Actor:
@@ -77,11 +81,12 @@ def _areas(session: Session, codes: Sequence[str]) -> list[District]:
     found = {d.code: d for d in session.scalars(select(District).where(District.code.in_(codes)))}
     missing = [c for c in codes if c not in found]
     if missing:
-        raise AccountError(f"地区コードが登録されていません: {', '.join(missing)}")
+        raise AccountError(N_("District codes not registered: {codes}"), codes=", ".join(missing))
     not_area = [c for c in codes if found[c].level != "area"]
     if not_area:
         raise AccountError(
-            f"担当は日常生活圏域（level が area の地区）で指定してください: {', '.join(not_area)}"
+            N_("Areas must be daily-living areas (districts of level area): {codes}"),
+            codes=", ".join(not_area),
         )
     return [found[c] for c in codes]
 
@@ -90,16 +95,16 @@ def add_user(session: Session, by: Actor, login: str, *, role: str, password: st
              areas: Sequence[str] = (), display_name: str | None = None) -> User:
     """Create an account. tier2 needs at least one area; the others reach everything."""
     if not LOGIN_PATTERN.match(login):
-        raise AccountError("ログイン名は半角英数字と . _ @ - で、64文字以内にしてください")
+        raise AccountError(N_("A login name is up to 64 characters: ASCII letters, digits and . _ @ -"))
     if role not in ROLES:
-        raise AccountError(f"役割は {' / '.join(ROLES)} のいずれかにしてください")
+        raise AccountError(N_("The role must be one of {roles}"), roles=" / ".join(ROLES))
     if role == "tier2" and not areas:
-        raise AccountError("第2層（tier2）には担当圏域を --area で1つ以上指定してください")
+        raise AccountError(N_("A tier-2 account (tier2) needs at least one area: give --area"))
     if role != "tier2" and areas:
-        raise AccountError("--area は第2層（tier2）のアカウントにだけ指定できます")
+        raise AccountError(N_("--area can only be given for a tier-2 (tier2) account"))
     check_password_rules(password)
     if find_user(session, login) is not None:
-        raise AccountError(f"ログイン名 {login} はすでに使われています")
+        raise AccountError(N_("The login name {login} is already taken"), login=login)
     user = User(login=login, display_name=display_name or login, role=role,
                 password_hash=hash_password(password), areas=_areas(session, areas),
                 disabled=False, session_version=1)
@@ -130,7 +135,7 @@ def disable(session: Session, by: Actor, login: str) -> None:
 def _existing(session: Session, login: str) -> User:
     user = find_user(session, login)
     if user is None:
-        raise AccountError(f"ログイン名 {login} のアカウントはありません")
+        raise AccountError(N_("There is no account with the login name {login}"), login=login)
     return user
 
 
@@ -157,7 +162,7 @@ def issue_token(session: Session, by: Actor, login: str) -> str:
     """A new API token for ``login``; shown once, stored hashed."""
     user = _existing(session, login)
     if user.disabled:
-        raise AccountError(f"アカウント {login} は停止されています")
+        raise AccountError(N_("The account {login} is disabled"), login=login)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token)))
     audit.record(session, by, "token_issue", "user", login)

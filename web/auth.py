@@ -18,6 +18,7 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
+from directory.i18n import N_
 from directory.models import utcnow
 from web import audit
 from web.accounts import (
@@ -30,6 +31,7 @@ from web.accounts import (
 )
 from web.actors import Actor
 from web.db import get_db
+from web.i18n import _
 from web.models import User
 from web.security import SignedIn, limiter, public
 
@@ -39,10 +41,10 @@ bp = Blueprint("auth", __name__)
 
 FAILURES_ALLOWED = "10 per 15 minutes"
 _MESSAGES = {
-    "bad_credentials": "ログイン名またはパスワードが違います",
-    "disabled": "ログイン名またはパスワードが違います",  # a disabled account looks the same
-    "bad_otp": "確認コードが違います。認証アプリの6桁のコードを入力してください",
-    "otp_required": "確認コード（認証アプリの6桁）を入力してください",
+    "bad_credentials": N_("Wrong login name or password"),
+    "disabled": N_("Wrong login name or password"),  # a disabled account looks the same
+    "bad_otp": N_("Wrong verification code. Enter the 6-digit code of the authenticator app"),
+    "otp_required": N_("Enter the verification code (6 digits from the authenticator app)"),
 }
 
 
@@ -108,7 +110,7 @@ def login() -> ResponseReturnValue:
             return redirect(_safe_next(request.args.get("next")))
         expired = request.args.get("expired") == "1"
         return render_template("auth/login.html", next=request.args.get("next", ""),
-                               message="一定時間操作がなかったため、サインアウトしました"
+                               message=_("You were signed out after a period without activity")
                                if expired else None)
     login_name = (request.form.get("login") or "").strip()
     password = request.form.get("password") or ""
@@ -129,13 +131,13 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("auth.enrol"), code=303)
     if outcome.outcome == "otp_required":
         return render_template("auth/login.html", next=target, login=login_name,
-                               ask_otp=True, message=_MESSAGES["otp_required"])
+                               ask_otp=True, message=_(_MESSAGES["otp_required"]))
     g.sign_in_failed = True
     log.warning("sign-in failed from %s", request.remote_addr)
     _record(_actor_of_attempt(login_name), "sign_in", "denied", outcome.outcome)
     return render_template("auth/login.html", next=target, login=login_name,
                            ask_otp=outcome.outcome == "bad_otp",
-                           message=_MESSAGES.get(outcome.outcome, _MESSAGES["bad_credentials"]))
+                           message=_(_MESSAGES.get(outcome.outcome, _MESSAGES["bad_credentials"])))
 
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])

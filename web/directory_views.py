@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from directory.taxonomy import load_taxonomy
 from web.db import get_db, get_session
+from web.i18n import current_lang
 from web.security import current_actor, public
 from web.services import directory_page
 
@@ -21,6 +22,6 @@ def index() -> str:
     get_db().require_current()
     return render_template(
         "directory/index.html",
-        **directory_page(get_session(), current_actor()),
+        **directory_page(get_session(), current_actor(), current_lang()),
         categories=list(load_taxonomy()),
     )

@@ -1,4 +1,5 @@
-"""Turn errors into pages (or JSON) that say what to do, in Japanese — never a traceback.
+"""Turn errors into pages (or JSON) that say what to do, in the reader's language (Japanese
+unless asked otherwise) — never a traceback.
 
 A 500 logs the exception class and where it happened, not its message: a database error
 can carry the values of the row it was writing (engines hide SQL parameters too).
@@ -14,7 +15,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from directory.errors import DirectoryError
+from directory.i18n import N_, LocalisedText
 from directory.schema import SchemaError
+from web.i18n import _, current_lang
 from web.services import AccessDenied, NotFoundForActor
 
 log = logging.getLogger(__name__)
@@ -44,50 +47,51 @@ def _render(status: int, code: str, title: str, message: str) -> ResponseReturnV
 
 
 def _schema_error(exc: SchemaError) -> ResponseReturnValue:
-    return _render(503, "database_not_ready", "データベースの準備ができていません", str(exc))
+    return _render(503, "database_not_ready", _("The database is not ready"),
+                   exc.describe(current_lang()))
 
 
 def _domain_error(exc: DirectoryError) -> ResponseReturnValue:
     describe = getattr(exc, "describe", None)
-    message = describe("ja") if callable(describe) else str(exc)
-    return _render(400, "invalid", "入力に誤りがあります", str(message))
+    message = describe(current_lang()) if callable(describe) else str(exc)
+    return _render(400, "invalid", _("The input has errors"), str(message))
 
 
 def _access_denied(exc: AccessDenied) -> ResponseReturnValue:
-    return _render(403, "forbidden", "この操作は許可されていません", str(exc))
+    describe = getattr(exc, "describe", None)
+    message = describe(current_lang()) if callable(describe) else str(exc)
+    return _render(403, "forbidden", _("You are not allowed to do this"), str(message))
 
 
 def _not_found(_exc: NotFoundForActor) -> ResponseReturnValue:
-    return _render(404, "not_found", "見つかりません", "指定されたものは見つかりません。")
+    return _render(404, "not_found", _("Not found"), _("What you asked for cannot be found."))
 
 
 def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:
-    return _render(400, "csrf", "フォームの有効期限が切れたか、正しくない送信です",
-                   "ページを開き直してから、もう一度送信してください。")
+    return _render(400, "csrf", _("The form has expired or was not sent correctly"),
+                   _("Open the page again, then send the form again."))
 
 
 _HTTP = {
-    400: ("bad_request", "リクエストに誤りがあります"),
-    401: ("unauthorized", "サインインが必要です"),
-    403: ("forbidden", "この操作は許可されていません"),
-    404: ("not_found", "ページが見つかりません"),
-    405: ("method_not_allowed", "この方法では操作できません"),
-    409: ("conflict", "ほかの人が先に変更しました"),
-    413: ("too_large", "ファイルが大きすぎます"),
-    429: ("too_many_requests", "試行回数が多すぎます。しばらく（15分ほど）待ってからもう一度お試しください"),
+    400: ("bad_request", N_("The request has errors")),
+    401: ("unauthorized", N_("You need to sign in")),
+    403: ("forbidden", N_("You are not allowed to do this")),
+    404: ("not_found", N_("Page not found")),
+    405: ("method_not_allowed", N_("This cannot be done this way")),
+    409: ("conflict", N_("Someone else changed this first")),
+    413: ("too_large", N_("The file is too large")),
+    429: ("too_many_requests",
+          N_("Too many attempts. Wait a while (about 15 minutes) and try again")),
 }
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
-    code, title = _HTTP.get(status, ("error", "エラーが発生しました"))
-    # werkzeug's default descriptions are English; ours (Japanese) are passed explicitly.
-    message = exc.description if exc.description and _is_japanese(exc.description) else ""
-    return _render(status, code, title, message)
-
-
-def _is_japanese(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text)
+    code, title = _HTTP.get(status, ("error", N_("An error occurred")))
+    # werkzeug's default descriptions are English and not ours; ours are LocalisedText.
+    description = exc.description
+    message = description.describe(current_lang()) if isinstance(description, LocalisedText) else ""
+    return _render(status, code, _(title), message)
 
 
 def _server_error(exc: Exception) -> ResponseReturnValue:
@@ -97,5 +101,6 @@ def _server_error(exc: Exception) -> ResponseReturnValue:
     where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
     log.error("unhandled %s at %s on %s %s", type(exc).__name__, where, request.method,
               request.path)
-    return _render(500, "server_error", "エラーが発生しました",
-                   "処理中に問題が起きました。管理者に連絡してください（入力した内容は記録していません）。")
+    return _render(500, "server_error", _("An error occurred"),
+                   _("Something went wrong. Please tell the administrator (what you entered "
+                     "was not recorded)."))

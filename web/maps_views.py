@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
+from directory.i18n import N_, LocalisedText
 from directory.map_data import (
     MapDistrict,
     UnknownAreaError,
@@ -30,6 +31,7 @@ from directory.map_data import (
 from directory.queries import area_overview
 from maps import coordinator_map, page_html, resident_map, standalone_html
 from web.db import get_db, get_session
+from web.i18n import _
 from web.security import current_actor, public, with_nonce
 from web.services import require_staff
 
@@ -83,10 +85,10 @@ def resident() -> Response | BaseResponse:
         resources = public_resources(session, area_code=area)
         districts = map_districts(session, area_code=area)
     except UnknownAreaError:
-        raise NotFound(f"地域コード {area} は登録されていません。") from None
+        raise NotFound(LocalisedText(N_("No area has the code {area}."), area=area)) from None
     name = _area_name(area, districts)
     m = resident_map(
-        resources, districts, credits=_credits(), title=f"{name}の地域資源マップ",
+        resources, districts, credits=_credits(), title=_("Community resources: {name}", name=name),
         subtitle=current_app.config.get("MAP_SUBTITLE"),
         contact=current_app.config.get("MAP_CONTACT"), as_of=dt.date.today(),
     )
@@ -104,7 +106,8 @@ def coordinator() -> Response:
         resources = coordinator_resources(session, area_code=area)
         districts = map_districts(session, area_code=area)
     except UnknownAreaError:
-        raise NotFound(f"地域コード {area} は登録されていません。") from None
-    title = f"{_area_name(area, districts)}の地域資源（職員用）" if area else "地域資源（職員用）"
+        raise NotFound(LocalisedText(N_("No area has the code {area}."), area=area)) from None
+    title = (_("Community resources (staff): {name}", name=_area_name(area, districts))
+             if area else _("Community resources (staff)"))
     return _html(coordinator_map(resources, districts, title=title),
                  f"coordinator-{area or 'all'}.html")

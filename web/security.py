@@ -36,6 +36,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from web.accounts import actor_for, user_for_token
 from web.actors import ANONYMOUS, Actor
 from web.db import get_db
+from web.i18n import _
 from web.models import User
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def _wants_json() -> bool:
 @login_manager.unauthorized_handler
 def _unauthorized() -> Response | BaseResponse:
     if _wants_json() or request.headers.get("Authorization"):
-        response = jsonify(error="unauthorized", message="サインインが必要です")
+        response = jsonify(error="unauthorized", message=_("You need to sign in"))
         response.status_code = 401
         return response
     target = request.full_path if request.query_string else request.path

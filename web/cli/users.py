@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from web.accounts import AccountError, add_user, disable, issue_token, list_users, set_password
-from web.cli._common import _, actor, as_option, database, fail, json_option, lang_option
+from web.cli._common import _, actor, as_option, database, describe, fail, json_option, lang_option
 from web.models import ROLES
 
 user = AppGroup("user", help="利用者アカウント / accounts.")
@@ -41,7 +41,7 @@ def user_add(login: str, role: str, areas: tuple[str, ...], display_name: str | 
             add_user(session, by, login, role=role, password=password, areas=areas,
                      display_name=display_name)
     except AccountError as exc:
-        fail(str(exc))
+        fail(describe(exc))
     click.echo(_("account {login} ({role}) created", login=login, role=role),
                err=True)
 
@@ -59,7 +59,7 @@ def user_passwd(login: str, password_stdin: bool) -> None:
         with database().write() as session:
             set_password(session, by, login, password)
     except AccountError as exc:
-        fail(str(exc))
+        fail(describe(exc))
     click.echo(_("password of {login} changed (every session ended)", login=login), err=True)
 
 
@@ -74,7 +74,7 @@ def user_disable(login: str) -> None:
         with database().write() as session:
             disable(session, by, login)
     except AccountError as exc:
-        fail(str(exc))
+        fail(describe(exc))
     click.echo(_("{login} disabled", login=login), err=True)
 
 
@@ -89,7 +89,7 @@ def user_token(login: str) -> None:
         with database().write() as session:
             token = issue_token(session, by, login)
     except AccountError as exc:
-        fail(str(exc))
+        fail(describe(exc))
     click.echo(token)
 
 

@@ -1,0 +1,84 @@
+"""The pages' language: Flask-Babel over the one catalogue of :mod:`directory.i18n`.
+
+The language of a request is ``?lang=`` (remembered in a ``lang`` cookie), else the
+``lang`` cookie, else the browser's Accept-Language, else Japanese. Templates use
+``_("English msgid", name=value)`` (Jinja's ``%(name)s`` placeholders); Python code in
+``web`` uses :func:`_` (``{name}`` placeholders, like the libraries).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from babel.support import NullTranslations
+from flask import Flask, Response, current_app, has_request_context, request
+from flask_babel import Babel, Domain, get_locale
+
+from directory.i18n import (
+    DEFAULT_LANG,
+    LANGUAGES,
+    TRANSLATIONS_DIR,
+    normalise,
+    translate,
+    translations,
+)
+
+COOKIE = "lang"
+
+
+def select_lang() -> str:
+    """The language of this request (see the module's docstring)."""
+    asked = request.args.get("lang") or request.cookies.get(COOKIE)
+    if asked in LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANG) or DEFAULT_LANG
+
+
+def current_lang() -> str:
+    """The language of the current request ('ja' outside a request)."""
+    if not has_request_context():
+        return DEFAULT_LANG
+    return normalise(str(get_locale() or DEFAULT_LANG))
+
+
+def _(msgid: str, /, **params: Any) -> str:
+    """``msgid`` in the request's language, ``{placeholders}`` filled with ``params``."""
+    return translate(msgid, current_lang(), **params)
+
+
+class CatalogueDomain(Domain):
+    """Flask-Babel's domain reading :mod:`directory.i18n`'s compiled-in-memory catalogue
+    (there is no ``.mo`` on disk)."""
+
+    def get_translations(self) -> NullTranslations:
+        return translations(current_lang())
+
+
+class _Babel(Babel):
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return CatalogueDomain()
+
+
+def _remember(response: Response) -> Response:
+    asked = request.args.get("lang")
+    if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
+        response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True, secure=bool(current_app.config.get("HTTPS")))
+    response.headers.add("Content-Language", current_lang())
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANG)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    _Babel(app, locale_selector=select_lang)
+    app.after_request(_remember)
+
+    @app.context_processor
+    def _lang() -> dict[str, Any]:
+        return {"current_lang": current_lang()}
+
