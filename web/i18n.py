@@ -13,7 +13,7 @@ from typing import Any
 
 from babel.support import NullTranslations
 from flask import Flask, Response, current_app, has_request_context, request
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, get_locale  # type: ignore[import-untyped]
 
 from directory.i18n import (
     DEFAULT_LANG,
