@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from directory.errors import InvalidInputError
+from directory.errors import DirectoryError, InvalidInputError
 from directory.geography import ImportResult
 from directory.i18n import N_, LocalisedError
 from matching.engine import NeedResult
@@ -90,6 +90,11 @@ def import_needs_file(db: Database, actor: Actor, path: Path, *,
         _audit_alone(db, actor, "create", "need_import", None,
                 detail=f"errors={len(exc.problems)}",
                 outcome="denied" if denied else "failed")
+        raise
+    except DirectoryError as exc:  # a database problem (another import running…)
+        _audit_alone(db, actor, "create", "need_import", None,
+                     detail=str(getattr(exc, "code", type(exc).__name__))[:200],
+                     outcome="failed")
         raise
     if dry_run:
         _audit_alone(db, actor, "read", "need_import", None,
