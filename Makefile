@@ -33,10 +33,13 @@ run: demo instance/config.py
 serve: install instance/config.py
 	$(BIN)/tsunagu serve
 
+# ruff (lint and format) and mypy (0 errors on directory, matching, maps, web; config in pyproject)
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
-# `make test`: ruff, then the whole suite on the engine DATABASE_URL names (SQLite when unset).
+# `make test`: lint (ruff, ruff format --check, mypy), then the whole suite on the engine DATABASE_URL names (SQLite when unset).
 test: lint
 	$(BIN)/python -m pytest
 

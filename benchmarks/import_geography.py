@@ -35,19 +35,36 @@ def generate(folder: Path, n_districts: int, n_venues: int) -> tuple[Path, Path]
     areas = max(1, side // 10)
     for a in range(areas):
         width = side * step / areas
-        features.append(_square(f"A{a}", f"圏域{a}", "area", "M", lon0 + a * width, lat0,
-                                 width, side * step))
+        features.append(
+            _square(f"A{a}", f"圏域{a}", "area", "M", lon0 + a * width, lat0, width, side * step)
+        )
     for i in range(side):
         for j in range(side):
             area = min(areas - 1, int(i / (side / areas)))
-            features.append(_square(f"D{i}-{j}", f"地区{i}-{j}", "district", f"A{area}",
-                                    lon0 + i * step, lat0 + j * step, step))
+            features.append(
+                _square(
+                    f"D{i}-{j}",
+                    f"地区{i}-{j}",
+                    "district",
+                    f"A{area}",
+                    lon0 + i * step,
+                    lat0 + j * step,
+                    step,
+                )
+            )
     rng = random.Random(1)
     venues = [
-        {"type": "Feature",
-         "geometry": {"type": "Point", "coordinates": [lon0 + rng.random() * side * step,
-                                                       lat0 + rng.random() * side * step]},
-         "properties": {"code": f"V{k}", "name": f"集会所{k}", "address": f"住所{k}"}}
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Point",
+                "coordinates": [
+                    lon0 + rng.random() * side * step,
+                    lat0 + rng.random() * side * step,
+                ],
+            },
+            "properties": {"code": f"V{k}", "name": f"集会所{k}", "address": f"住所{k}"},
+        }
         for k in range(n_venues)
     ]
     d_path, v_path = folder / "districts.geojson", folder / "venues.geojson"
@@ -56,15 +73,26 @@ def generate(folder: Path, n_districts: int, n_venues: int) -> tuple[Path, Path]
     return d_path, v_path
 
 
-def _square(code: str, name: str, level: str, parent: str | None, x: float, y: float,
-            w: float, h: float | None = None) -> dict:
+def _square(
+    code: str,
+    name: str,
+    level: str,
+    parent: str | None,
+    x: float,
+    y: float,
+    w: float,
+    h: float | None = None,
+) -> dict:
     h = w if h is None else h
     ring = [[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]]
     props = {"code": code, "name": name, "level": level}
     if parent:
         props["parent"] = parent
-    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": props}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": props,
+    }
 
 
 def main() -> None:
@@ -92,8 +120,10 @@ def main() -> None:
         engine = make_engine(db_url)
         upgrade(engine)
         try:
-            for label, importer, path in (("districts", import_districts, d_path),
-                                          ("venues", import_venues, v_path)):
+            for label, importer, path in (
+                ("districts", import_districts, d_path),
+                ("venues", import_venues, v_path),
+            ):
                 tracemalloc.start()
                 start = time.perf_counter()
                 with transaction(engine) as session:
@@ -102,8 +132,10 @@ def main() -> None:
                 peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
                 n = result.created + result.updated + result.unchanged
-                print(f"{engine.dialect.name:10s} import {label:9s} {n:7d} rows "
-                      f"{elapsed:7.2f} s {n / elapsed:9.0f} rows/s  peak {peak / 2**20:7.1f} MiB")
+                print(
+                    f"{engine.dialect.name:10s} import {label:9s} {n:7d} rows "
+                    f"{elapsed:7.2f} s {n / elapsed:9.0f} rows/s  peak {peak / 2**20:7.1f} MiB"
+                )
         finally:
             engine.dispose()
             if schema:

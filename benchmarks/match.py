@@ -70,17 +70,48 @@ TARGET_MEMORY_MIB = 1024.0
 
 # Leaf-ish categories with their share of resources (percent); parents appear rarely.
 RESOURCE_MIX = {
-    "salon": 22, "exercise": 14, "tea": 9, "senior_club": 7, "mini_day": 4, "gathering": 1,
-    "prevention": 0.5, "volunteer": 4, "watch": 8, "garbage": 6, "shopping": 5, "meals": 4,
-    "snow": 4, "transport": 4, "housework": 5, "support": 1,
+    "salon": 22,
+    "exercise": 14,
+    "tea": 9,
+    "senior_club": 7,
+    "mini_day": 4,
+    "gathering": 1,
+    "prevention": 0.5,
+    "volunteer": 4,
+    "watch": 8,
+    "garbage": 6,
+    "shopping": 5,
+    "meals": 4,
+    "snow": 4,
+    "transport": 4,
+    "housework": 5,
+    "support": 1,
 }
 # Resources that usually meet at a hall (the others come to the home).
-VENUE_KINDS = {"salon", "exercise", "tea", "senior_club", "mini_day", "gathering",
-               "prevention", "volunteer"}
+VENUE_KINDS = {
+    "salon",
+    "exercise",
+    "tea",
+    "senior_club",
+    "mini_day",
+    "gathering",
+    "prevention",
+    "volunteer",
+}
 # A second category some resources also list.
-PAIRS = {"salon": "exercise", "exercise": "salon", "tea": "salon", "mini_day": "exercise",
-         "watch": "meals", "meals": "watch", "garbage": "housework", "housework": "garbage",
-         "shopping": "transport", "transport": "shopping", "snow": "housework"}
+PAIRS = {
+    "salon": "exercise",
+    "exercise": "salon",
+    "tea": "salon",
+    "mini_day": "exercise",
+    "watch": "meals",
+    "meals": "watch",
+    "garbage": "housework",
+    "housework": "garbage",
+    "shopping": "transport",
+    "transport": "shopping",
+    "snow": "housework",
+}
 NAMES = {
     "salon": ["ふれあいサロン", "いきいきサロン", "地域サロン", "おしゃべりサロン"],
     "exercise": ["いきいき百歳体操", "元気アップ体操教室", "シルバーリハビリ体操"],
@@ -100,9 +131,14 @@ NAMES = {
     "support": ["生活支援", "有償ボランティア"],
 }
 DESCRIPTIONS = {
-    "salon": ["集会所でお茶を飲みながらおしゃべりをする集いの場です。話し相手がほしい方もどうぞ",
-              "地域の高齢者が集まり、体操や季節の行事を楽しみます"],
-    "exercise": ["おもりを使った筋力運動で足腰を鍛えます", "体を動かして介護予防。初めての方も歓迎"],
+    "salon": [
+        "集会所でお茶を飲みながらおしゃべりをする集いの場です。話し相手がほしい方もどうぞ",
+        "地域の高齢者が集まり、体操や季節の行事を楽しみます",
+    ],
+    "exercise": [
+        "おもりを使った筋力運動で足腰を鍛えます",
+        "体を動かして介護予防。初めての方も歓迎",
+    ],
     "tea": ["近所の人とお茶のみをしながら話をする場です", "お茶とお菓子でおしゃべり"],
     "senior_club": ["仲間づくりと地域活動、健康づくりに取り組む会です"],
     "mini_day": ["昼食・入浴なしの日帰りの集いです。体操とレクリエーション"],
@@ -120,9 +156,22 @@ DESCRIPTIONS = {
 }
 # Needs: category mix (percent) and what residents say.
 NEED_MIX = {
-    "garbage": 14, "shopping": 13, "gathering": 10, "salon": 8, "watch": 8, "exercise": 6,
-    "tea": 3, "meals": 7, "transport": 8, "housework": 7, "snow": 4, "mini_day": 2,
-    "senior_club": 2, "support": 3, "prevention": 3, "volunteer": 2,
+    "garbage": 14,
+    "shopping": 13,
+    "gathering": 10,
+    "salon": 8,
+    "watch": 8,
+    "exercise": 6,
+    "tea": 3,
+    "meals": 7,
+    "transport": 8,
+    "housework": 7,
+    "snow": 4,
+    "mini_day": 2,
+    "senior_club": 2,
+    "support": 3,
+    "prevention": 3,
+    "volunteer": 2,
 }
 NEED_TEXTS = {
     "garbage": ["ゴミ置き場まで運べない", "ごみ出しが大変になった"],
@@ -142,23 +191,45 @@ NEED_TEXTS = {
     "support": ["生活のちょっとした困りごと"],
     "volunteer": ["地域の役に立ちたい"],
 }
-ATTRIBUTE_SETS = [("要支援",), ("要支援", "要介護"), ("要支援", "事業対象者"), ("独居",),
-                  ("独居", "高齢者のみ世帯"), ("要介護",)]
+ATTRIBUTE_SETS = [
+    ("要支援",),
+    ("要支援", "要介護"),
+    ("要支援", "事業対象者"),
+    ("独居",),
+    ("独居", "高齢者のみ世帯"),
+    ("要介護",),
+]
 IRREGULAR = ["不定期", "月に1回程度", "応相談", "週1回程度"]  # texts the parser reports
 
 
 def _schedule_families() -> dict[str, list[str]]:
     """Schedule texts as coordinators write them, by kind of resource (a few hundred)."""
-    times = ["9:00～11:00", "9:30～11:30", "10:00～12:00", "10:00～11:30", "10時～12時",
-             "13:00～15:00", "13:30～15:30", "午後1時～3時", "14:00～16:00", "10:00～"]
+    times = [
+        "9:00～11:00",
+        "9:30～11:30",
+        "10:00～12:00",
+        "10:00～11:30",
+        "10時～12時",
+        "13:00～15:00",
+        "13:30～15:30",
+        "午後1時～3時",
+        "14:00～16:00",
+        "10:00～",
+    ]
     suffixes = ["", "", " 祝日休み", " 年末年始休み", " 8月休み", " 12月～3月"]
     gathering: list[str] = []
     n = 0
     for wd in "月火水木金":
         for t in times:
-            for shape in (f"{wd} {t}", f"毎週{wd}曜 {t}", f"第1・第3{wd}曜 {t}",
-                          f"第2・第4{wd}曜 {t}", f"毎月第{1 + n % 4}{wd}曜 {t}",
-                          f"隔週{wd}曜 {t}", f"毎月最終{wd}曜 {t}"):
+            for shape in (
+                f"{wd} {t}",
+                f"毎週{wd}曜 {t}",
+                f"第1・第3{wd}曜 {t}",
+                f"第2・第4{wd}曜 {t}",
+                f"毎月第{1 + n % 4}{wd}曜 {t}",
+                f"隔週{wd}曜 {t}",
+                f"毎月最終{wd}曜 {t}",
+            ):
                 gathering.append(shape + suffixes[n % len(suffixes)])
                 n += 1
     for days in ("月水金", "火木", "月・木", "水・金", "平日", "土"):
@@ -168,29 +239,66 @@ def _schedule_families() -> dict[str, list[str]]:
     for d in (1, 5, 10, 15, 20, 25):
         for t in times[:6]:
             gathering.append(f"毎月{d}日 {t}")
-    garbage = [f"{d} {t}{s}" for d in ("月木", "火金", "水土", "月水金", "月・木")
-               for t in ("7:00～8:30", "6:30～8:00") for s in ("", " 祝日休み")]
+    garbage = [
+        f"{d} {t}{s}"
+        for d in ("月木", "火金", "水土", "月水金", "月・木")
+        for t in ("7:00～8:30", "6:30～8:00")
+        for s in ("", " 祝日休み")
+    ]
     return {
         "gathering": gathering,
         "garbage": [*garbage, "平日 7:00～8:00"],
-        "meals": ["平日 11:00～13:00", "月水金 11:00～12:00", "月～金 11:30～12:30 祝日休み",
-                  "火木土 11:00～12:00", "毎日 11:00～12:00 年末年始休み"],
-        "snow": ["12月～3月 降雪時", "毎日 12月～3月", "冬期", "降雪時", "12月～3月 8:00～12:00",
-                 "冬期 土日"],
+        "meals": [
+            "平日 11:00～13:00",
+            "月水金 11:00～12:00",
+            "月～金 11:30～12:30 祝日休み",
+            "火木土 11:00～12:00",
+            "毎日 11:00～12:00 年末年始休み",
+        ],
+        "snow": [
+            "12月～3月 降雪時",
+            "毎日 12月～3月",
+            "冬期",
+            "降雪時",
+            "12月～3月 8:00～12:00",
+            "冬期 土日",
+        ],
         "watch": ["毎日", "平日", "月水金", "", "火 10:00～11:00", "毎月1日", "要予約"],
-        "shopping": ["毎週水曜 10:00～12:00", "火・金 13:00～15:00", "第2・第4木曜 10:00～11:30",
-                     "月 9:00～11:00", "土 10:00～12:00", "要予約"],
-        "transport": ["平日 9:00～16:00", "火木 9:00～12:00", "月～金 8:30～17:00 祝日休み",
-                      "要予約", "月水金 9:00～15:00"],
-        "housework": ["平日 9:00～17:00", "月～土 9:00～16:00", "火・木 13:00～16:00",
-                      "平日 10:00～12:00 年末年始休み", "要予約"],
+        "shopping": [
+            "毎週水曜 10:00～12:00",
+            "火・金 13:00～15:00",
+            "第2・第4木曜 10:00～11:30",
+            "月 9:00～11:00",
+            "土 10:00～12:00",
+            "要予約",
+        ],
+        "transport": [
+            "平日 9:00～16:00",
+            "火木 9:00～12:00",
+            "月～金 8:30～17:00 祝日休み",
+            "要予約",
+            "月水金 9:00～15:00",
+        ],
+        "housework": [
+            "平日 9:00～17:00",
+            "月～土 9:00～16:00",
+            "火・木 13:00～16:00",
+            "平日 10:00～12:00 年末年始休み",
+            "要予約",
+        ],
         "irregular": IRREGULAR,
     }
 
 
 FAMILY = {code: "gathering" for code in VENUE_KINDS} | {
-    "watch": "watch", "garbage": "garbage", "shopping": "shopping", "meals": "meals",
-    "snow": "snow", "transport": "transport", "housework": "housework", "support": "housework",
+    "watch": "watch",
+    "garbage": "garbage",
+    "shopping": "shopping",
+    "meals": "meals",
+    "snow": "snow",
+    "transport": "transport",
+    "housework": "housework",
+    "support": "housework",
 }
 
 
@@ -226,26 +334,46 @@ def generate_geography(n_municipalities: int, seed: int = 1) -> Geography:
         side = math.ceil(math.sqrt(sum(sizes)))
         mid = next_id
         next_id += 1
-        records.append(DistrictRecord(mid, None, "municipality", f"M{m:04d}",
-                                      f"架空市{m:04d}", lat0, lon0))
+        records.append(
+            DistrictRecord(mid, None, "municipality", f"M{m:04d}", f"架空市{m:04d}", lat0, lon0)
+        )
         k = 0
         for a, size in enumerate(sizes):
             points = []
             for _ in range(size):
                 row, col = divmod(k, side)
                 k += 1
-                points.append((lat0 + (row - side / 2) * 0.012 + rng.uniform(-0.002, 0.002),
-                               lon0 + (col - side / 2) * 0.015 + rng.uniform(-0.002, 0.002)))
+                points.append(
+                    (
+                        lat0 + (row - side / 2) * 0.012 + rng.uniform(-0.002, 0.002),
+                        lon0 + (col - side / 2) * 0.015 + rng.uniform(-0.002, 0.002),
+                    )
+                )
             aid = next_id
             next_id += 1
             parent[aid] = mid
-            records.append(DistrictRecord(
-                aid, mid, "area", f"M{m:04d}-A{a}", f"架空市{m:04d}第{a + 1}圏域",
-                sum(p[0] for p in points) / size, sum(p[1] for p in points) / size))
+            records.append(
+                DistrictRecord(
+                    aid,
+                    mid,
+                    "area",
+                    f"M{m:04d}-A{a}",
+                    f"架空市{m:04d}第{a + 1}圏域",
+                    sum(p[0] for p in points) / size,
+                    sum(p[1] for p in points) / size,
+                )
+            )
             members = []
             for j, (lat, lon) in enumerate(points):
-                rec = DistrictRecord(next_id, aid, "district", f"M{m:04d}-A{a}-D{j:02d}",
-                                     f"第{k - size + j + 1}行政区", lat, lon)
+                rec = DistrictRecord(
+                    next_id,
+                    aid,
+                    "district",
+                    f"M{m:04d}-A{a}-D{j:02d}",
+                    f"第{k - size + j + 1}行政区",
+                    lat,
+                    lon,
+                )
                 parent[next_id] = aid
                 next_id += 1
                 records.append(rec)
@@ -273,8 +401,9 @@ def parse_once(text: str) -> ScheduleParse:
     return found
 
 
-def generate_resources(geo: Geography, n: int, seed: int = 2) -> tuple[list[ResourceRecord],
-                                                                        list[str]]:
+def generate_resources(
+    geo: Geography, n: int, seed: int = 2
+) -> tuple[list[ResourceRecord], list[str]]:
     """``n`` resources and the schedule text of each (parsed by parse_schedule)."""
     rng = random.Random(seed)
     families = {name: _zipf(rng, texts) for name, texts in _schedule_families().items()}
@@ -343,17 +472,29 @@ def generate_resources(geo: Geography, n: int, seed: int = 2) -> tuple[list[Reso
             attributes = rng.choice(ATTRIBUTE_SETS) if rng.random() < 0.45 else ()
         min_age = rng.choices((None, 60, 65, 70, 75), weights=(55, 5, 30, 5, 5))[0]
         verified = None if rng.random() < 0.15 else ON - dt.timedelta(days=rng.randint(0, 1500))
-        records.append(ResourceRecord(
-            id=i + 1, external_id=f"R{i:07d}", name=f"{home.name}{rng.choice(NAMES[code])}",
-            categories=categories, description=rng.choice(DESCRIPTIONS[code]),
-            district_ids=served,
-            lat=home.lat + rng.uniform(-0.005, 0.005) if located and home.lat else None,
-            lon=home.lon + rng.uniform(-0.006, 0.006) if located and home.lon else None,
-            status=status, public=rng.random() < 0.95, capacity=capacity, seats_left=seats,
-            accepts_new=accepts, min_age=min_age, attributes=attributes, transport=transport,
-            last_verified_on=verified, schedules=parsed.schedules,
-            schedule_understood=parsed.understood,
-        ))
+        records.append(
+            ResourceRecord(
+                id=i + 1,
+                external_id=f"R{i:07d}",
+                name=f"{home.name}{rng.choice(NAMES[code])}",
+                categories=categories,
+                description=rng.choice(DESCRIPTIONS[code]),
+                district_ids=served,
+                lat=home.lat + rng.uniform(-0.005, 0.005) if located and home.lat else None,
+                lon=home.lon + rng.uniform(-0.006, 0.006) if located and home.lon else None,
+                status=status,
+                public=rng.random() < 0.95,
+                capacity=capacity,
+                seats_left=seats,
+                accepts_new=accepts,
+                min_age=min_age,
+                attributes=attributes,
+                transport=transport,
+                last_verified_on=verified,
+                schedules=parsed.schedules,
+                schedule_understood=parsed.understood,
+            )
+        )
         texts.append(text)
     return records, texts
 
@@ -388,19 +529,36 @@ def generate_needs(geo: Geography, n: int, seed: int = 3) -> list[NeedQuery]:
         elif rng.random() < 0.02:
             months = rng.choice(((7, 8), (4,), (10, 11)))
         located = rng.random() < 0.88
-        needs.append(NeedQuery(
-            id=f"N{k:06d}", district_id=home.id,
-            lat=home.lat + rng.uniform(-0.004, 0.004) if located and home.lat else None,
-            lon=home.lon + rng.uniform(-0.005, 0.005) if located and home.lon else None,
-            categories=cats, text=text, days=days, time=window, months=months,
-            max_walk_m=rng.choices((None, 0, 300, 500, 800, 1000, 1500),
-                                   weights=(35, 5, 5, 20, 15, 15, 5))[0],
-            transport=rng.random() < 0.15,
-            age=None if rng.random() < 0.15 else rng.randint(65, 95),
-            attributes=rng.choices(
-                (None, (), ("独居",), ("要支援",), ("要支援", "独居"), ("要介護",),
-                 ("高齢者のみ世帯",)), weights=(35, 30, 12, 10, 5, 4, 4))[0],
-        ))
+        needs.append(
+            NeedQuery(
+                id=f"N{k:06d}",
+                district_id=home.id,
+                lat=home.lat + rng.uniform(-0.004, 0.004) if located and home.lat else None,
+                lon=home.lon + rng.uniform(-0.005, 0.005) if located and home.lon else None,
+                categories=cats,
+                text=text,
+                days=days,
+                time=window,
+                months=months,
+                max_walk_m=rng.choices(
+                    (None, 0, 300, 500, 800, 1000, 1500), weights=(35, 5, 5, 20, 15, 15, 5)
+                )[0],
+                transport=rng.random() < 0.15,
+                age=None if rng.random() < 0.15 else rng.randint(65, 95),
+                attributes=rng.choices(
+                    (
+                        None,
+                        (),
+                        ("独居",),
+                        ("要支援",),
+                        ("要支援", "独居"),
+                        ("要介護",),
+                        ("高齢者のみ世帯",),
+                    ),
+                    weights=(35, 30, 12, 10, 5, 4, 4),
+                )[0],
+            )
+        )
     return needs
 
 
@@ -427,8 +585,14 @@ def peak_mib() -> float:
 
 
 def _tops(results: list[Any]) -> list[dict[str, Any]]:
-    return [{"unmet": r.unmet, "reason": r.unmet_reason,
-             "top": [[m.external_id, m.score] for m in r.matches]} for r in results]
+    return [
+        {
+            "unmet": r.unmet,
+            "reason": r.unmet_reason,
+            "top": [[m.external_id, m.score] for m in r.matches],
+        }
+        for r in results
+    ]
 
 
 def _geography_and_needs(cfg: dict[str, Any]) -> tuple[Geography, list[NeedQuery]]:
@@ -461,14 +625,20 @@ def child_db(cfg: dict[str, Any]) -> dict[str, Any]:
     tops = _tops([score(snap, need) for need in sample])
     engine.dispose()
     db_path = Path(cfg["url"].removeprefix("sqlite:///"))
-    return {"populate_s": populate_s, "build_s": build_s, "nbytes": snap.nbytes(),
-            "rss_growth": rss1 - rss0, "peak_growth": peak_mib() - rss0,
-            "resources": len(snap), "patterns": len(snap.pattern_schedules),
-            "db_mib": db_path.stat().st_size / 2**20, "tops": tops}
+    return {
+        "populate_s": populate_s,
+        "build_s": build_s,
+        "nbytes": snap.nbytes(),
+        "rss_growth": rss1 - rss0,
+        "peak_growth": peak_mib() - rss0,
+        "resources": len(snap),
+        "patterns": len(snap.pattern_schedules),
+        "db_mib": db_path.stat().st_size / 2**20,
+        "tops": tops,
+    }
 
 
-def populate(engine: Any, geo: Geography, records: list[ResourceRecord],
-             texts: list[str]) -> float:
+def populate(engine: Any, geo: Geography, records: list[ResourceRecord], texts: list[str]) -> float:
     """Create the schema and bulk-insert the generated directory; seconds of the inserts."""
     from shapely.geometry import box
 
@@ -489,47 +659,104 @@ def populate(engine: Any, geo: Geography, records: list[ResourceRecord],
             assert d.lat is not None and d.lon is not None
             h_lat, h_lon = half[d.level]
             b = (d.lon - h_lon, d.lat - h_lat, d.lon + h_lon, d.lat + h_lat)
-            rows.append({
-                "id": d.id, "code": d.code, "name": d.name, "name_key": normalize(d.name),
-                "level": d.level, "parent_id": d.parent_id, "geometry": box(*b),
-                "min_lon": b[0], "min_lat": b[1], "max_lon": b[2], "max_lat": b[3],
-                "centroid_lon": d.lon, "centroid_lat": d.lat, "properties": {},
-                "updated_at": now})
+            rows.append(
+                {
+                    "id": d.id,
+                    "code": d.code,
+                    "name": d.name,
+                    "name_key": normalize(d.name),
+                    "level": d.level,
+                    "parent_id": d.parent_id,
+                    "geometry": box(*b),
+                    "min_lon": b[0],
+                    "min_lat": b[1],
+                    "max_lon": b[2],
+                    "max_lat": b[3],
+                    "centroid_lon": d.lon,
+                    "centroid_lat": d.lat,
+                    "properties": {},
+                    "updated_at": now,
+                }
+            )
         bulk_insert(s, District.__table__, rows)
         chunk = 20_000
         for start in range(0, len(records), chunk):
-            part = records[start:start + chunk]
-            part_texts = texts[start:start + chunk]
-            bulk_insert(s, Resource.__table__, [_resource_row(r, text, now, normalize)
-                                                for r, text in zip(part, part_texts, strict=True)])
-            bulk_insert(s, resource_category, [
-                {"resource_id": r.id, "category_code": c} for r in part for c in r.categories])
-            bulk_insert(s, resource_district, [
-                {"resource_id": r.id, "district_id": d} for r in part for d in r.district_ids])
-            bulk_insert(s, Schedule.__table__, [
-                {"resource_id": r.id, **row}
-                for r, text in zip(part, part_texts, strict=True)
-                for row in parse_once(text).as_rows()])
+            part = records[start : start + chunk]
+            part_texts = texts[start : start + chunk]
+            bulk_insert(
+                s,
+                Resource.__table__,
+                [
+                    _resource_row(r, text, now, normalize)
+                    for r, text in zip(part, part_texts, strict=True)
+                ],
+            )
+            bulk_insert(
+                s,
+                resource_category,
+                [{"resource_id": r.id, "category_code": c} for r in part for c in r.categories],
+            )
+            bulk_insert(
+                s,
+                resource_district,
+                [{"resource_id": r.id, "district_id": d} for r in part for d in r.district_ids],
+            )
+            bulk_insert(
+                s,
+                Schedule.__table__,
+                [
+                    {"resource_id": r.id, **row}
+                    for r, text in zip(part, part_texts, strict=True)
+                    for row in parse_once(text).as_rows()
+                ],
+            )
         bump(s)
     elapsed = time.perf_counter() - t
     with engine.begin() as conn:  # the baseline's bounding box (see the module docstring)
         conn.exec_driver_sql(
-            "CREATE INDEX IF NOT EXISTS bench_resource_lat_lon ON resource (lat, lon)")
+            "CREATE INDEX IF NOT EXISTS bench_resource_lat_lon ON resource (lat, lon)"
+        )
     return elapsed
 
 
 def _resource_row(r: ResourceRecord, text: str, now: dt.datetime, normalize: Any) -> dict:
     return {
-        "id": r.id, "external_id": r.external_id, "name": r.name, "name_key": normalize(r.name),
-        "kana": None, "description": r.description, "organization_id": None, "venue_id": None,
-        "address": None, "building": None, "lat": r.lat, "lon": r.lon, "capacity": r.capacity,
-        "seats_left": r.seats_left, "accepts_new": r.accepts_new, "fee": None, "fee_yen": None,
-        "eligibility": None, "min_age": r.min_age, "eligibility_attributes": list(r.attributes),
-        "transport": r.transport, "phone": None, "url": None, "status": r.status,
-        "public": r.public, "last_verified_on": r.last_verified_on, "notes": "架空のデータ",
-        "extra": {}, "schedule_days": None, "schedule_start": None, "schedule_end": None,
-        "schedule_note": text or None, "schedule_understood": r.schedule_understood,
-        "version": 1, "created_at": now, "updated_at": now,
+        "id": r.id,
+        "external_id": r.external_id,
+        "name": r.name,
+        "name_key": normalize(r.name),
+        "kana": None,
+        "description": r.description,
+        "organization_id": None,
+        "venue_id": None,
+        "address": None,
+        "building": None,
+        "lat": r.lat,
+        "lon": r.lon,
+        "capacity": r.capacity,
+        "seats_left": r.seats_left,
+        "accepts_new": r.accepts_new,
+        "fee": None,
+        "fee_yen": None,
+        "eligibility": None,
+        "min_age": r.min_age,
+        "eligibility_attributes": list(r.attributes),
+        "transport": r.transport,
+        "phone": None,
+        "url": None,
+        "status": r.status,
+        "public": r.public,
+        "last_verified_on": r.last_verified_on,
+        "notes": "架空のデータ",
+        "extra": {},
+        "schedule_days": None,
+        "schedule_start": None,
+        "schedule_end": None,
+        "schedule_note": text or None,
+        "schedule_understood": r.schedule_understood,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
     }
 
 
@@ -553,7 +780,7 @@ def child_engine(cfg: dict[str, Any]) -> dict[str, Any]:
     gc.collect()
     rss_growth = rss_mib() - rss0
     n_single = min(cfg["single"], len(needs))
-    for need in needs[n_single:n_single + 200] or needs[:200]:  # warm-up on other needs
+    for need in needs[n_single : n_single + 200] or needs[:200]:  # warm-up on other needs
         score(snap, need)
     times = []
     for need in needs[:n_single]:
@@ -567,15 +794,26 @@ def child_engine(cfg: dict[str, Any]) -> dict[str, Any]:
     outcomes = Counter("matched" if not r.unmet else r.unmet_reason for r in results)
     sample = sample_indexes(len(needs), cfg["baseline"])
     return {
-        "generate_s": generate_s, "districts": len(geo.districts), "leaves": len(geo.leaves),
-        "texts": len(set(texts)), "patterns": len(snap.pattern_schedules),
-        "build_s": build_s, "nbytes": snap.nbytes(), "rss_growth": rss_growth,
-        "peak_growth": peak_growth, "p50": float(np.percentile(ms, 50)),
-        "p95": float(np.percentile(ms, 95)), "p99": float(np.percentile(ms, 99)),
-        "max": float(ms.max()), "single": n_single, "batch_needs": len(needs),
-        "batch_s": batch_s, "outcomes": dict(outcomes),
+        "generate_s": generate_s,
+        "districts": len(geo.districts),
+        "leaves": len(geo.leaves),
+        "texts": len(set(texts)),
+        "patterns": len(snap.pattern_schedules),
+        "build_s": build_s,
+        "nbytes": snap.nbytes(),
+        "rss_growth": rss_growth,
+        "peak_growth": peak_growth,
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "p99": float(np.percentile(ms, 99)),
+        "max": float(ms.max()),
+        "single": n_single,
+        "batch_needs": len(needs),
+        "batch_s": batch_s,
+        "outcomes": dict(outcomes),
         "mean_matches": sum(len(r.matches) for r in results) / max(1, len(results)),
-        "rss_end": rss_mib(), "tops": _tops([results[i] for i in sample]),
+        "rss_end": rss_mib(),
+        "tops": _tops([results[i] for i in sample]),
     }
 
 
@@ -604,23 +842,28 @@ SELECT r.external_id, r.name, r.description, r.lat, r.lon, r.seats_left, r.accep
 FROM cand JOIN resource r ON r.id = cand.id
 WHERE r.status = 'active'
 """
-_CATEGORY_SQL = (" AND EXISTS (SELECT 1 FROM resource_category c WHERE c.resource_id = r.id"
-                 " AND c.category_code IN ({}))")
+_CATEGORY_SQL = (
+    " AND EXISTS (SELECT 1 FROM resource_category c WHERE c.resource_id = r.id"
+    " AND c.category_code IN ({}))"
+)
 EARTH_RADIUS_M = 6_371_008.8
 M_PER_DEG = math.pi * EARTH_RADIUS_M / 180.0
 
 
 def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
 
 
 def _bbox(lat: float, lon: float, radius: float) -> tuple[float, float, float, float]:
     dlat = max(radius, 0.0) / M_PER_DEG
-    dlon = max(radius, 0.0) / (M_PER_DEG * max(math.cos(math.radians(min(89.0, abs(lat) + dlat))),
-                                               1e-6))
+    dlon = max(radius, 0.0) / (
+        M_PER_DEG * max(math.cos(math.radians(min(89.0, abs(lat) + dlat))), 1e-6)
+    )
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
@@ -646,15 +889,20 @@ class Baseline:
         self.tax = load_taxonomy()
         self.w = dict(DEFAULT_WEIGHTS)
         self.p = dict(DEFAULT_PARAMETERS)
-        self.centroids = {i: (lat, lon) for i, lat, lon in cursor.execute(
-            "SELECT id, centroid_lat, centroid_lon FROM district").fetchall()}
+        self.centroids = {
+            i: (lat, lon)
+            for i, lat, lon in cursor.execute(
+                "SELECT id, centroid_lat, centroid_lon FROM district"
+            ).fetchall()
+        }
         self.rows_seen = 0
         self.sql_seconds = 0.0
         # memo: expand each distinct schedule once per window end (the tuned variant)
         self.memo: dict[tuple[str, dt.date], list[Any]] | None = {} if memo else None
 
-    def occurrences(self, schedules_json: str, schedules: list[ParsedSchedule],
-                    end: dt.date) -> list[Any]:
+    def occurrences(
+        self, schedules_json: str, schedules: list[ParsedSchedule], end: dt.date
+    ) -> list[Any]:
         """The occurrences of a resource's schedules from ON to ``end``."""
         if self.memo is None:
             return list(expand(schedules, ON, end))
@@ -669,8 +917,9 @@ class Baseline:
         from directory.text import normalize
 
         p, w = self.p, self.w
-        lat, lon = (need.lat, need.lon) if need.lat is not None else self.centroids[
-            need.district_id]
+        lat, lon = (
+            (need.lat, need.lon) if need.lat is not None else self.centroids[need.district_id]
+        )
         limit = need.max_walk_m
         walk_m = p["default_walk_m"] if limit is None else float(limit)
         pickup_m = p["pickup_radius_m"]
@@ -679,8 +928,15 @@ class Baseline:
         codes = sorted(set().union(*(self.tax.descendants(c) for c in need.categories)))
         sql = self.sql + (_CATEGORY_SQL.format(",".join("?" * len(codes))) if codes else "")
         started = time.perf_counter()
-        rows = self.cur.execute(sql, (need.district_id, *_bbox(lat, lon, max(near, pickup_m)),
-                                      *_bbox(lat, lon, near), *codes)).fetchall()
+        rows = self.cur.execute(
+            sql,
+            (
+                need.district_id,
+                *_bbox(lat, lon, max(near, pickup_m)),
+                *_bbox(lat, lon, near),
+                *codes,
+            ),
+        ).fetchall()
         self.sql_seconds += time.perf_counter() - started
         self.rows_seen += len(rows)
         wants = bool(need.days or need.time or need.months)
@@ -697,8 +953,23 @@ class Baseline:
         query = normalize(need.text)
         total = sum(w[f] for f in w if f != "text" or need.text.strip()) or 1.0
         scored = []
-        for (ext, name, description, r_lat, r_lon, seats, accepts, min_age, attrs_json,
-             transport, verified, understood, served, cats, schedules_json) in rows:
+        for (
+            ext,
+            name,
+            description,
+            r_lat,
+            r_lon,
+            seats,
+            accepts,
+            min_age,
+            attrs_json,
+            transport,
+            verified,
+            understood,
+            served,
+            cats,
+            schedules_json,
+        ) in rows:
             # place
             has_venue = r_lat is not None
             d = _haversine(lat, lon, r_lat, r_lon) if has_venue else math.inf
@@ -731,18 +1002,26 @@ class Baseline:
                 ok = ok and (min_age or 0) <= need.age
             if not ok:
                 continue
-            eligibility = max(p["eligibility_floor"],
-                              1.0 - p["eligibility_unconfirmed"] * unconfirmed)
+            eligibility = max(
+                p["eligibility_floor"], 1.0 - p["eligibility_unconfirmed"] * unconfirmed
+            )
             # capacity
             if accepts == 0 or seats == 0:
                 continue
             capacity = 1.0 if (seats or 0) > 0 or accepts == 1 else p["capacity_unknown"]
             # schedule: expand the resource's schedules over the window
-            schedules = [ParsedSchedule(
-                rrule=rr, start_time=dt.time.fromisoformat(st) if st else None,
-                end_time=dt.time.fromisoformat(en) if en else None, season_start_month=sm,
-                season_end_month=em, holiday_rule=hr, year_end_closed=bool(ye))
-                for rr, st, en, sm, em, hr, ye in json.loads(schedules_json)]
+            schedules = [
+                ParsedSchedule(
+                    rrule=rr,
+                    start_time=dt.time.fromisoformat(st) if st else None,
+                    end_time=dt.time.fromisoformat(en) if en else None,
+                    season_start_month=sm,
+                    season_end_month=em,
+                    holiday_rule=hr,
+                    year_end_closed=bool(ye),
+                )
+                for rr, st, en, sm, em, hr, ye in json.loads(schedules_json)
+            ]
             known = bool(understood) and any(s.rrule or s.season_months() for s in schedules)
             hit_days: set[dt.date] = set()
             if known and window:
@@ -751,7 +1030,7 @@ class Baseline:
                         continue
                     if wants and need.time and isinstance(occ.start, dt.datetime):
                         start = occ.start.hour * 60 + occ.start.minute
-                        end = (occ.end.hour * 60 + occ.end.minute if occ.end else start + 60)
+                        end = occ.end.hour * 60 + occ.end.minute if occ.end else start + 60
                         if not (start < need.time[1] and need.time[0] < end):
                             continue
                     hit_days.add(occ.day)
@@ -759,13 +1038,20 @@ class Baseline:
                 schedule = 0.0 if wants else p["schedule_unknown"]
             elif wants and need.days:
                 hits = Counter(d.weekday() for d in hit_days)
-                schedule = sum(hits[wd] / per_weekday[wd] for wd in need.days
-                               if per_weekday[wd]) / len(need.days)
+                schedule = sum(
+                    hits[wd] / per_weekday[wd] for wd in need.days if per_weekday[wd]
+                ) / len(need.days)
             elif wants:
                 schedule = 1.0 if hit_days else 0.0
-                if not hit_days and need.months and not need.time and any(
+                if (
+                    not hit_days
+                    and need.months
+                    and not need.time
+                    and any(
                         s.rrule is None and set(s.season_months() or ()) & set(need.months)
-                        for s in schedules):
+                        for s in schedules
+                    )
+                ):
                     schedule = p["schedule_season_only"]
             else:
                 schedule = 1.0 if hit_days else p["schedule_idle"]
@@ -791,11 +1077,17 @@ class Baseline:
                 freshness = p["freshness_unknown"]
             else:
                 age = (ON - dt.date.fromisoformat(verified)).days
-                freshness = min(1.0, max(0.0, (p["stale_days"] - age)
-                                         / (p["stale_days"] - p["fresh_days"])))
-            value = (w["distance"] * place + w["schedule"] * schedule + w["category"] * category
-                     + w["capacity"] * capacity + w["eligibility"] * eligibility
-                     + w["freshness"] * freshness) / total
+                freshness = min(
+                    1.0, max(0.0, (p["stale_days"] - age) / (p["stale_days"] - p["fresh_days"]))
+                )
+            value = (
+                w["distance"] * place
+                + w["schedule"] * schedule
+                + w["category"] * category
+                + w["capacity"] * capacity
+                + w["eligibility"] * eligibility
+                + w["freshness"] * freshness
+            ) / total
             if query:
                 text = normalize(f"{name} {(description or '')[:200]}")
                 value += w["text"] / total * fuzz.partial_ratio(query, text) / 100.0
@@ -828,7 +1120,7 @@ def child_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
             raise SystemExit("the memoised baseline ranks differently")
         # the same on the schema as shipped (no index on resource.lat/lon), fewer needs
         plain = Baseline(raw.cursor(), use_index=False)
-        few = sample[:max(1, len(sample) // 10)]
+        few = sample[: max(1, len(sample) // 10)]
         plain.rank(few[0])
         t = time.perf_counter()
         for need in few:
@@ -837,27 +1129,34 @@ def child_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
     finally:
         raw.close()
         engine.dispose()
-    return {"seconds": elapsed, "needs": len(sample), "sql_seconds": baseline.sql_seconds,
-            "rows_per_need": baseline.rows_seen / len(sample),
-            "plain_seconds": plain_elapsed, "plain_needs": len(few),
-            "tuned_seconds": tuned_elapsed,
-            "tops": [{"unmet": not r, "top": [list(x) for x in r]} for r in ranked]}
+    return {
+        "seconds": elapsed,
+        "needs": len(sample),
+        "sql_seconds": baseline.sql_seconds,
+        "rows_per_need": baseline.rows_seen / len(sample),
+        "plain_seconds": plain_elapsed,
+        "plain_needs": len(few),
+        "tuned_seconds": tuned_elapsed,
+        "tops": [{"unmet": not r, "top": [list(x) for x in r]} for r in ranked],
+    }
 
 
 # --------------------------------------------------------------------------- report
 
 
 def _run_child(kind: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, json.dumps(cfg)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, json.dumps(cfg)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"the {kind} measurement failed")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _agreement(engine_tops: list[dict], other_tops: list[dict]) -> tuple[int, int, int,
-                                                                          list[int], float]:
+def _agreement(
+    engine_tops: list[dict], other_tops: list[dict]
+) -> tuple[int, int, int, list[int], float]:
     """(same top or both unmet, different top at an equal score, different, indexes of
     the different ones, largest score difference where the top is the same)."""
     same = tied = 0
@@ -886,10 +1185,12 @@ def main() -> None:
         child = {"db": child_db, "engine": child_engine, "baseline": child_baseline}
         print(json.dumps(child[sys.argv[2]](json.loads(sys.argv[3]))))
         return
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="20,000 resources, 2,000 needs, baseline on 100 (CI)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="20,000 resources, 2,000 needs, baseline on 100 (CI)"
+    )
     parser.add_argument("--resources", type=int, default=FULL_RESOURCES)
     parser.add_argument("--needs", type=int, default=100_000)
     parser.add_argument("--baseline", type=int, default=500, help="needs the baseline scores")
@@ -899,73 +1200,124 @@ def main() -> None:
         args.resources, args.needs, args.baseline, args.single = 20_000, 2_000, 100, 2_000
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = {"resources": args.resources, "needs": args.needs,
-               "municipalities": municipalities_for(args.resources),
-               "baseline": min(args.baseline, args.needs), "single": args.single,
-               "url": f"sqlite:///{Path(tmp) / 'match.sqlite'}"}
-        print(f"matching benchmark{' (quick)' if args.quick else ''}: "
-              f"{cfg['resources']:,} resources, {cfg['municipalities']:,} municipalities, "
-              f"{cfg['needs']:,} needs, on {ON}, {os.cpu_count()} CPUs")
+        cfg = {
+            "resources": args.resources,
+            "needs": args.needs,
+            "municipalities": municipalities_for(args.resources),
+            "baseline": min(args.baseline, args.needs),
+            "single": args.single,
+            "url": f"sqlite:///{Path(tmp) / 'match.sqlite'}",
+        }
+        print(
+            f"matching benchmark{' (quick)' if args.quick else ''}: "
+            f"{cfg['resources']:,} resources, {cfg['municipalities']:,} municipalities, "
+            f"{cfg['needs']:,} needs, on {ON}, {os.cpu_count()} CPUs"
+        )
         db = _run_child("db", cfg)
         eng = _run_child("engine", cfg)
         base = _run_child("baseline", cfg)
-    print(f"  directory: {eng['districts']:,} districts ({eng['leaves']:,} leaf districts), "
-          f"{eng['texts']} distinct schedule texts → {eng['patterns']} patterns; "
-          f"generated in {eng['generate_s']:.1f} s")
+    print(
+        f"  directory: {eng['districts']:,} districts ({eng['leaves']:,} leaf districts), "
+        f"{eng['texts']} distinct schedule texts → {eng['patterns']} patterns; "
+        f"generated in {eng['generate_s']:.1f} s"
+    )
     _line("", "measured", "target")
     _line("snapshot_from_records: build", f"{eng['build_s']:.2f} s")
-    _line("snapshot memory: nbytes()", f"{eng['nbytes'] / 2**20:,.0f} MiB",
-          f"≤ {TARGET_MEMORY_MIB:,.0f} MiB", eng["nbytes"] / 2**20 <= TARGET_MEMORY_MIB)
-    _line("snapshot memory: RSS growth (kept)", f"+{eng['rss_growth']:,.0f} MiB",
-          f"≤ {TARGET_MEMORY_MIB:,.0f} MiB", eng["rss_growth"] <= TARGET_MEMORY_MIB)
+    _line(
+        "snapshot memory: nbytes()",
+        f"{eng['nbytes'] / 2**20:,.0f} MiB",
+        f"≤ {TARGET_MEMORY_MIB:,.0f} MiB",
+        eng["nbytes"] / 2**20 <= TARGET_MEMORY_MIB,
+    )
+    _line(
+        "snapshot memory: RSS growth (kept)",
+        f"+{eng['rss_growth']:,.0f} MiB",
+        f"≤ {TARGET_MEMORY_MIB:,.0f} MiB",
+        eng["rss_growth"] <= TARGET_MEMORY_MIB,
+    )
     _line("snapshot memory: RSS peak during build", f"+{eng['peak_growth']:,.0f} MiB")
     _line("SQLite: bulk insert of the directory", f"{db['populate_s']:.1f} s")
     _line("SQLite: build_snapshot", f"{db['build_s']:.2f} s")
-    _line("  its nbytes() / RSS growth (kept, peak)",
-          f"{db['nbytes'] / 2**20:,.0f} / +{db['rss_growth']:,.0f}, +{db['peak_growth']:,.0f} MiB")
+    _line(
+        "  its nbytes() / RSS growth (kept, peak)",
+        f"{db['nbytes'] / 2**20:,.0f} / +{db['rss_growth']:,.0f}, +{db['peak_growth']:,.0f} MiB",
+    )
     same, tied, diff, _, _ = _agreement(eng["tops"], db["tops"])
-    _line("  same ranking as snapshot_from_records", f"{same + tied}/{len(eng['tops'])} needs",
-          "all", same + tied == len(eng["tops"]))
-    _line(f"one need: score p50 ({eng['single']:,} calls)", f"{eng['p50']:.3f} ms",
-          f"≤ {TARGET_P50_MS:g} ms", eng["p50"] <= TARGET_P50_MS)
-    _line("one need: score p95", f"{eng['p95']:.3f} ms", f"≤ {TARGET_P95_MS:g} ms",
-          eng["p95"] <= TARGET_P95_MS)
+    _line(
+        "  same ranking as snapshot_from_records",
+        f"{same + tied}/{len(eng['tops'])} needs",
+        "all",
+        same + tied == len(eng["tops"]),
+    )
+    _line(
+        f"one need: score p50 ({eng['single']:,} calls)",
+        f"{eng['p50']:.3f} ms",
+        f"≤ {TARGET_P50_MS:g} ms",
+        eng["p50"] <= TARGET_P50_MS,
+    )
+    _line(
+        "one need: score p95",
+        f"{eng['p95']:.3f} ms",
+        f"≤ {TARGET_P95_MS:g} ms",
+        eng["p95"] <= TARGET_P95_MS,
+    )
     _line("one need: p99 / max", f"{eng['p99']:.2f} / {eng['max']:.2f} ms")
     rate = eng["batch_needs"] / eng["batch_s"]
-    _line(f"batch: score_many over {eng['batch_needs']:,} needs",
-          f"{rate:,.0f} needs/s", f"≥ {TARGET_BATCH:,.0f}/s", rate >= TARGET_BATCH)
+    _line(
+        f"batch: score_many over {eng['batch_needs']:,} needs",
+        f"{rate:,.0f} needs/s",
+        f"≥ {TARGET_BATCH:,.0f}/s",
+        rate >= TARGET_BATCH,
+    )
     base_rate = base["needs"] / base["seconds"]
-    _line(f"baseline: SQL per need + Python ({base['needs']} needs)",
-          f"{base_rate:,.1f} needs/s")
+    _line(f"baseline: SQL per need + Python ({base['needs']} needs)", f"{base_rate:,.1f} needs/s")
     _line("  rows returned per need (mean)", f"{base['rows_per_need']:.1f}")
     _line("  share of its time in SQL", f"{base['sql_seconds'] / base['seconds']:.0%}")
     tuned_rate = base["needs"] / base["tuned_seconds"]
     _line("  tuned: each distinct schedule expanded once", f"{tuned_rate:,.1f} needs/s")
     plain_rate = base["plain_needs"] / base["plain_seconds"]
-    _line(f"  no lat/lon index, as shipped ({base['plain_needs']} needs)",
-          f"{plain_rate:,.1f} needs/s")
+    _line(
+        f"  no lat/lon index, as shipped ({base['plain_needs']} needs)",
+        f"{plain_rate:,.1f} needs/s",
+    )
     print("  speed-ups (needs per second, both measured above on this machine):")
     ratio = rate / base_rate
-    _line("  engine batch / baseline (lat/lon index)", f"{ratio:,.1f}×", f"≥ {TARGET_RATIO:g}×",
-          ratio >= TARGET_RATIO)
+    _line(
+        "  engine batch / baseline (lat/lon index)",
+        f"{ratio:,.1f}×",
+        f"≥ {TARGET_RATIO:g}×",
+        ratio >= TARGET_RATIO,
+    )
     _line("  engine batch / tuned baseline", f"{rate / tuned_rate:,.1f}×")
     _line("  engine batch / baseline without the index", f"{rate / plain_rate:,.1f}×")
     one_ratio = (1000.0 / eng["p50"]) / base_rate
     _line("  one need (1 / p50) / baseline", f"{one_ratio:,.1f}×")
     same, tied, diff, where, gap = _agreement(eng["tops"], base["tops"])
     n = len(eng["tops"])
-    _line("top resource: engine = baseline", f"{(same + tied) / n:.1%} of {n}",
-          "most", (same + tied) / n >= 0.9)
-    print(f"    (same top or both unmet {same}, another top at an equal score {tied}, "
-          f"different {diff}; largest score gap on the same top {gap:.1e})")
+    _line(
+        "top resource: engine = baseline",
+        f"{(same + tied) / n:.1%} of {n}",
+        "most",
+        (same + tied) / n >= 0.9,
+    )
+    print(
+        f"    (same top or both unmet {same}, another top at an equal score {tied}, "
+        f"different {diff}; largest score gap on the same top {gap:.1e})"
+    )
     for k in where[:3]:
         a, b = eng["tops"][k], base["tops"][k]
-        print(f"    differs: sample {k}: engine {a['top'][:2] or a['reason']} "
-              f"baseline {b['top'][:2] or 'unmet'}")
+        print(
+            f"    differs: sample {k}: engine {a['top'][:2] or a['reason']} "
+            f"baseline {b['top'][:2] or 'unmet'}"
+        )
     total = sum(eng["outcomes"].values())
-    print("  outcomes of the batch: " + ", ".join(
-        f"{k} {v / total:.1%}" for k, v in sorted(eng["outcomes"].items(), key=lambda x: -x[1]))
-        + f"; {eng['mean_matches']:.1f} matches per need on average (top 5)")
+    print(
+        "  outcomes of the batch: "
+        + ", ".join(
+            f"{k} {v / total:.1%}" for k, v in sorted(eng["outcomes"].items(), key=lambda x: -x[1])
+        )
+        + f"; {eng['mean_matches']:.1f} matches per need on average (top 5)"
+    )
     print(f"  total {time.perf_counter() - started:.0f} s")
 
 

@@ -69,8 +69,9 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         bulk_insert_columns(session, table, {c: [row[c] for row in rows] for c in rows[0]})
 
 
-def bulk_insert_columns(session: Session, table: Table,
-                        columns: Mapping[str, Sequence[Any]]) -> None:
+def bulk_insert_columns(
+    session: Session, table: Table, columns: Mapping[str, Sequence[Any]]
+) -> None:
     """Insert rows given column by column (equal-length sequences) into ``table``."""
     names = list(columns)
     if not names or not len(columns[names[0]]):
@@ -90,21 +91,26 @@ def bulk_insert_columns(session: Session, table: Table,
     for start in range(0, total, CHUNK):
         stop = start + CHUNK
         if compiled.positiontup is not None:  # qmark / format: tuples in statement order
-            params: list[Any] = list(zip(*(values[c][start:stop] for c in compiled.positiontup),
-                                         strict=True))
+            params: list[Any] = list(
+                zip(*(values[c][start:stop] for c in compiled.positiontup), strict=True)
+            )
         else:  # named (pyformat): one dict per row
-            params = [dict(zip(names, row, strict=True))
-                      for row in zip(*(values[c][start:stop] for c in names), strict=True)]
+            params = [
+                dict(zip(names, row, strict=True))
+                for row in zip(*(values[c][start:stop] for c in names), strict=True)
+            ]
         conn.exec_driver_sql(sql, params)
 
 
-def _copy(conn: Connection, table: Table, names: list[str],
-          values: Mapping[str, Sequence[Any]]) -> None:
+def _copy(
+    conn: Connection, table: Table, names: list[str], values: Mapping[str, Sequence[Any]]
+) -> None:
     """PostgreSQL: the rows through ``COPY … FROM STDIN`` in the session's transaction,
     several times faster than executemany for a national import."""
     quote = conn.dialect.identifier_preparer
-    sql = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) "
-           "FROM STDIN")
+    sql = (
+        f"COPY {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) FROM STDIN"
+    )
     cursor = conn.connection.cursor()
     try:
         with cursor.copy(sql) as copy:
@@ -131,8 +137,9 @@ def _processed(values: Sequence[Any], proc: Callable[[Any], Any]) -> list[Any]:
     return list(map(memo.__getitem__, values))
 
 
-def insert_returning_ids(session: Session, table: Table, columns: Mapping[str, Sequence[Any]],
-                         key: str) -> list[int]:
+def insert_returning_ids(
+    session: Session, table: Table, columns: Mapping[str, Sequence[Any]], key: str
+) -> list[int]:
     """Insert rows column by column and return their ids in order.
 
     ``key`` must be a unique column. An executemany, then one SELECT of the rows with an

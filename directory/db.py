@@ -101,8 +101,13 @@ def _without_row_values(ctx: ExceptionContext) -> BaseException | None:
         return None
     context = ctx.execution_context
     return DBAPIError.instance(
-        ctx.statement, ctx.parameters, orig, ctx.dialect.loaded_dbapi.Error,
-        hide_parameters=True, connection_invalidated=ctx.is_disconnect, dialect=ctx.dialect,
+        ctx.statement,
+        ctx.parameters,
+        orig,
+        ctx.dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=ctx.is_disconnect,
+        dialect=ctx.dialect,
         ismulti=context.executemany if context is not None else None,
     )
 
@@ -187,7 +192,9 @@ def import_lock(session: Session, kind: str) -> None:
         session.connection()  # begins the write transaction: BEGIN IMMEDIATE
         return
     got = session.execute(
-        text("SELECT pg_try_advisory_xact_lock(:space, hashtext(current_schema() || ':' || :kind))"),
+        text(
+            "SELECT pg_try_advisory_xact_lock(:space, hashtext(current_schema() || ':' || :kind))"
+        ),
         {"space": _IMPORT_LOCK_SPACE, "kind": kind},
     ).scalar()
     if not got:
@@ -262,7 +269,9 @@ def _postgresql_problem(orig: BaseException) -> DatabaseProblem:
         return DatabaseProblem("db_duplicate", column=key_columns())
     if sqlstate == "23502":
         table, column = field("table_name"), field("column_name")
-        return DatabaseProblem("db_not_null", column=_name(f"{table}.{column}" if table else column))
+        return DatabaseProblem(
+            "db_not_null", column=_name(f"{table}.{column}" if table else column)
+        )
     if sqlstate == "23503":
         return DatabaseProblem("db_foreign_key", column=key_columns())
     if sqlstate == "23514":

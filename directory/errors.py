@@ -85,7 +85,9 @@ class UnknownCategoryError(DirectoryError, ValueError):
     def reason(self, lang: str = "ja") -> str:
         if self.suggestions:
             return message(
-                "unknown_category_suggest", lang, value=self.text,
+                "unknown_category_suggest",
+                lang,
+                value=self.text,
                 suggestions=translate(", ", lang).join(self.suggestions),
             )
         return message("unknown_category", lang, value=self.text)

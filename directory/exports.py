@@ -80,9 +80,26 @@ HORIZON_YEARS = 2
 
 #: The only properties a GeoJSON feature carries (the published allow-list).
 GEOJSON_PROPERTIES = (
-    "id", "name", "kana", "categories", "category_labels", "organization", "description",
-    "schedule", "address", "building", "phone", "url", "fee", "eligibility", "transport",
-    "status", "status_label", "last_verified_on", "service_area", "location",
+    "id",
+    "name",
+    "kana",
+    "categories",
+    "category_labels",
+    "organization",
+    "description",
+    "schedule",
+    "address",
+    "building",
+    "phone",
+    "url",
+    "fee",
+    "eligibility",
+    "transport",
+    "status",
+    "status_label",
+    "last_verified_on",
+    "service_area",
+    "location",
 )
 
 _STATUS_LABEL = {"active": "活動中", "paused": "休止中", "ended": "終了"}
@@ -102,8 +119,9 @@ def stable_id(kind: str, key: str) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}"))
 
 
-def default_window(start: dt.date | None = None, end: dt.date | None = None
-                   ) -> tuple[dt.date, dt.date]:
+def default_window(
+    start: dt.date | None = None, end: dt.date | None = None
+) -> tuple[dt.date, dt.date]:
     """``start`` (default: the 1st of this month in Japan) and ``end`` (default: two years
     later, the day before): the window in which holidays and seasons are written out."""
     if start is None:
@@ -122,8 +140,9 @@ def default_window(start: dt.date | None = None, end: dt.date | None = None
 # ----------------------------------------------------------------------------- loading
 
 
-def published_resources(session: Session, *, include_private: bool = False,
-                        external_ids: Sequence[str] | None = None) -> list[Resource]:
+def published_resources(
+    session: Session, *, include_private: bool = False, external_ids: Sequence[str] | None = None
+) -> list[Resource]:
     """The resources an export may contain (公開=可 and not 終了, unless
     ``include_private``), with what the exports read loaded eagerly."""
     stmt = (
@@ -176,9 +195,13 @@ def _url(value: str | None) -> str | None:
 
 def _parsed(s: Schedule) -> sched.ParsedSchedule:
     return sched.ParsedSchedule(
-        rrule=s.rrule, start_time=s.start_time, end_time=s.end_time,
-        season_start_month=s.season_start_month, season_end_month=s.season_end_month,
-        holiday_rule=s.holiday_rule, year_end_closed=s.year_end_closed,
+        rrule=s.rrule,
+        start_time=s.start_time,
+        end_time=s.end_time,
+        season_start_month=s.season_start_month,
+        season_end_month=s.season_end_month,
+        holiday_rule=s.holiday_rule,
+        year_end_closed=s.year_end_closed,
     )
 
 
@@ -281,8 +304,9 @@ def resources_geojson(session: Session, *, include_private: bool = False) -> dic
             "location": location,
         }
         assert tuple(properties) == GEOJSON_PROPERTIES  # the allow-list is the contract
-        features.append({"type": "Feature", "id": r.external_id, "geometry": geometry,
-                         "properties": properties})
+        features.append(
+            {"type": "Feature", "id": r.external_id, "geometry": geometry, "properties": properties}
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -290,16 +314,16 @@ def resources_geojson(session: Session, *, include_private: bool = False) -> dic
 
 
 @lru_cache(maxsize=8192)
-def _rule_occurrences(ps: sched.ParsedSchedule, start: dt.date, end: dt.date
-                      ) -> tuple[tuple[dt.datetime, ...], tuple[dt.datetime, ...]]:
+def _rule_occurrences(
+    ps: sched.ParsedSchedule, start: dt.date, end: dt.date
+) -> tuple[tuple[dt.datetime, ...], tuple[dt.datetime, ...]]:
     """(every occurrence of the bare rule, the occurrences left after holidays and
     年末年始) in the window, exactly as :func:`directory.schedules.expand` computes them.
 
     Cached: schedule texts repeat heavily across a directory.
     """
     bare = replace(ps, holiday_rule=sched.HOLIDAY_OPEN, year_end_closed=False)
-    return (tuple(sched.to_rrule_set(bare, start, end)),
-            tuple(sched.to_rrule_set(ps, start, end)))
+    return (tuple(sched.to_rrule_set(bare, start, end)), tuple(sched.to_rrule_set(ps, start, end)))
 
 
 def _key(ps: sched.ParsedSchedule, when: dt.datetime) -> tuple[Any, ...]:
@@ -307,9 +331,11 @@ def _key(ps: sched.ParsedSchedule, when: dt.datetime) -> tuple[Any, ...]:
     return (when if ps.start_time else when.date(), ps.end_time)
 
 
-def _expressible(r: Resource, start: dt.date, end: dt.date
-                 ) -> tuple[list[tuple[int, sched.ParsedSchedule, list[dt.datetime],
-                                       list[dt.datetime]]], str | None]:
+def _expressible(
+    r: Resource, start: dt.date, end: dt.date
+) -> tuple[
+    list[tuple[int, sched.ParsedSchedule, list[dt.datetime], list[dt.datetime]]], str | None
+]:
     """The schedule rows an RRULE can carry, each with its kept occurrences and EXDATEs,
     or the reason why nothing can be written.
 
@@ -405,8 +431,9 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str |
         )
         event.add("rrule", _rrule(ps, first, end))
         if exdates:
-            event.add("exdate", [w.replace(tzinfo=TIMEZONE) if timed else w.date()
-                                 for w in exdates])
+            event.add(
+                "exdate", [w.replace(tzinfo=TIMEZONE) if timed else w.date() for w in exdates]
+            )
         if point is not None:
             event.add("geo", (point[1], point[0]))
         if not timed and ps.end_time is not None:
@@ -420,8 +447,9 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str |
     return events, note
 
 
-def _calendar(name: str, uid_key: str, resources: Iterable[Resource], start: dt.date,
-              end: dt.date) -> bytes:
+def _calendar(
+    name: str, uid_key: str, resources: Iterable[Resource], start: dt.date, end: dt.date
+) -> bytes:
     from icalendar import Calendar, Timezone
 
     cal = Calendar.new(
@@ -444,31 +472,50 @@ def _calendar(name: str, uid_key: str, resources: Iterable[Resource], start: dt.
     return cal.to_ical()
 
 
-def resource_ics(session: Session, external_id: str, *, include_private: bool = False,
-                 start: dt.date | None = None, end: dt.date | None = None) -> bytes:
+def resource_ics(
+    session: Session,
+    external_id: str,
+    *,
+    include_private: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> bytes:
     """The iCalendar (RFC 5545) of one resource: one VEVENT per schedule row.
 
     Raises :class:`ExportNotFoundError` when the resource does not exist or is not
     published (unless ``include_private``). See the module docstring for the window.
     """
     start, end = default_window(start, end)
-    found = published_resources(session, include_private=include_private,
-                                external_ids=[external_id])
+    found = published_resources(
+        session, include_private=include_private, external_ids=[external_id]
+    )
     if not found:
         raise ExportNotFoundError(f"no published resource {external_id!r}")
     r = found[0]
     return _calendar(r.name, f"resource:{external_id}", found, start, end)
 
 
-def resources_ics(session: Session, *, include_private: bool = False,
-                  start: dt.date | None = None, end: dt.date | None = None) -> bytes:
+def resources_ics(
+    session: Session,
+    *,
+    include_private: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> bytes:
     """One calendar of every published resource (all, with ``include_private``)."""
     start, end = default_window(start, end)
-    return _calendar("地域資源", "resources", published_resources(session, include_private=include_private), start, end)
+    return _calendar(
+        "地域資源",
+        "resources",
+        published_resources(session, include_private=include_private),
+        start,
+        end,
+    )
 
 
-def district_resources(session: Session, district_code: str, *,
-                       include_private: bool = False) -> list[Resource]:
+def district_resources(
+    session: Session, district_code: str, *, include_private: bool = False
+) -> list[Resource]:
     """The resources of a district's calendar: those located in it (or in a district
     inside it) and those serving it, a district inside it, or one enclosing it (全域).
     """
@@ -490,21 +537,27 @@ def district_resources(session: Session, district_code: str, *,
         return any(shape.covers(here) for shape in shapes)
 
     return [
-        r for r in published_resources(session, include_private=include_private)
+        r
+        for r in published_resources(session, include_private=include_private)
         if any(d.id in related for d in r.districts) or located_inside(r)
     ]
 
 
-def district_ics(session: Session, district_code: str, *, include_private: bool = False,
-                 start: dt.date | None = None, end: dt.date | None = None) -> bytes:
+def district_ics(
+    session: Session,
+    district_code: str,
+    *,
+    include_private: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> bytes:
     """The calendar of one district (any level): see :func:`district_resources`."""
     start, end = default_window(start, end)
     district = session.scalar(select(District).where(District.code == district_code))
     if district is None:
         raise ExportNotFoundError(f"no district {district_code!r}")
     chosen = district_resources(session, district_code, include_private=include_private)
-    return _calendar(f"{district.name}の地域資源", f"district:{district_code}", chosen,
-                     start, end)
+    return _calendar(f"{district.name}の地域資源", f"district:{district_code}", chosen, start, end)
 
 
 # ------------------------------------------------------------------------------- HSDS
@@ -515,8 +568,9 @@ def _hsds_time(t: dt.time | None) -> str | None:
     return None if t is None else f"{t:%H:%M}+09:00"
 
 
-def _season_windows(months: tuple[int, ...], start: dt.date, end: dt.date
-                    ) -> list[tuple[dt.date, dt.date]]:
+def _season_windows(
+    months: tuple[int, ...], start: dt.date, end: dt.date
+) -> list[tuple[dt.date, dt.date]]:
     """Each occurrence of a season (12月～3月) that overlaps the window, as date ranges."""
     first, last = months[0], months[-1]
     windows = []
@@ -539,8 +593,9 @@ def _closures(ps: sched.ParsedSchedule) -> list[str]:
     return notes
 
 
-def _hsds_schedules(r: Resource, service_id: str, start: dt.date, end: dt.date
-                    ) -> list[dict[str, Any]]:
+def _hsds_schedules(
+    r: Resource, service_id: str, start: dt.date, end: dt.date
+) -> list[dict[str, Any]]:
     """HSDS 3.0 schedules: RRULE fields where they can say it, the words always.
 
     HSDS 3.0 allows only WEEKLY and MONTHLY: 毎日 is WEEKLY on all seven days. It has no
@@ -555,8 +610,11 @@ def _hsds_schedules(r: Resource, service_id: str, start: dt.date, end: dt.date
     base = {"service_id": service_id, "description": source}
     if any(not s.understood for s in rows) or all(s.rrule is None for s in rows):
         parse = sched.parse_schedule(source)
-        note = ("解釈できない記述: " + "、".join(parse.not_understood)
-                if not parse.understood else "繰り返す曜日・日付の記載がありません")
+        note = (
+            "解釈できない記述: " + "、".join(parse.not_understood)
+            if not parse.understood
+            else "繰り返す曜日・日付の記載がありません"
+        )
         return [{"id": stable_id("schedule", f"{r.external_id}:text"), **base, "notes": note}]
     out = []
     for n, s in enumerate(rows):
@@ -594,8 +652,10 @@ def _hsds_schedules(r: Resource, service_id: str, start: dt.date, end: dt.date
             key = f"{r.external_id}:{n}" + (f":{window[0].year}" if window else "")
             item = {"id": stable_id("schedule", key), **base, **fields}
             if window:
-                item["valid_from"], item["valid_to"] = (window[0].isoformat(),
-                                                       window[1].isoformat())
+                item["valid_from"], item["valid_to"] = (
+                    window[0].isoformat(),
+                    window[1].isoformat(),
+                )
             out.append(item)
     return out
 
@@ -610,8 +670,13 @@ def _drop_none(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None}
 
 
-def resources_hsds(session: Session, *, include_private: bool = False,
-                   start: dt.date | None = None, end: dt.date | None = None) -> dict[str, Any]:
+def resources_hsds(
+    session: Session,
+    *,
+    include_private: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> dict[str, Any]:
     """Open Referral HSDS 3.0 in its flat (tabular) shape, one JSON list per table.
 
     Tables: organizations, services, phones, locations, service_at_locations, schedules,
@@ -637,12 +702,18 @@ def resources_hsds(session: Session, *, include_private: bool = False,
     def term(code: str) -> str:
         if code not in terms:
             c = categories[code]
-            terms[code] = _drop_none({
-                "id": stable_id("taxonomy_term", code), "code": code, "name": c.label_ja,
-                "description": f"{c.label_ja}（{c.label_en}）",
-                "parent_id": term(c.parent_code) if c.parent_code else None,
-                "taxonomy": "tsunagu", "language": "ja", "taxonomy_id": taxonomy_id,
-            })
+            terms[code] = _drop_none(
+                {
+                    "id": stable_id("taxonomy_term", code),
+                    "code": code,
+                    "name": c.label_ja,
+                    "description": f"{c.label_ja}（{c.label_en}）",
+                    "parent_id": term(c.parent_code) if c.parent_code else None,
+                    "taxonomy": "tsunagu",
+                    "language": "ja",
+                    "taxonomy_id": taxonomy_id,
+                }
+            )
         return terms[code]["id"]
 
     for r in resources:
@@ -652,23 +723,32 @@ def resources_hsds(session: Session, *, include_private: bool = False,
         org_id = stable_id("organization", org_key)
         organizations.setdefault(org_id, {"id": org_id, "name": org_name})
         org_services[org_id].append(r.name)
-        services.append(_drop_none({
-            "id": service_id,
-            "organization_id": org_id,
-            "name": r.name,
-            "alternate_name": r.kana,
-            "description": r.description,
-            "url": _url(r.url),
-            "status": _HSDS_STATUS[r.status],
-            "fees_description": r.fee,
-            "eligibility_description": r.eligibility,
-            "minimum_age": r.min_age,
-            "assured_date": r.last_verified_on.isoformat() if r.last_verified_on else None,
-            "last_modified": _iso_z(r.updated_at),
-        }))
+        services.append(
+            _drop_none(
+                {
+                    "id": service_id,
+                    "organization_id": org_id,
+                    "name": r.name,
+                    "alternate_name": r.kana,
+                    "description": r.description,
+                    "url": _url(r.url),
+                    "status": _HSDS_STATUS[r.status],
+                    "fees_description": r.fee,
+                    "eligibility_description": r.eligibility,
+                    "minimum_age": r.min_age,
+                    "assured_date": r.last_verified_on.isoformat() if r.last_verified_on else None,
+                    "last_modified": _iso_z(r.updated_at),
+                }
+            )
+        )
         if r.phone:
-            phones.append({"id": stable_id("phone", r.external_id), "service_id": service_id,
-                           "number": r.phone})
+            phones.append(
+                {
+                    "id": stable_id("phone", r.external_id),
+                    "service_id": service_id,
+                    "number": r.phone,
+                }
+            )
         point = _point(r)
         if point is not None:
             if r.venue is not None:
@@ -677,30 +757,51 @@ def resources_hsds(session: Session, *, include_private: bool = False,
             else:
                 location_id = stable_id("location", f"resource:{r.external_id}")
                 name, description = r.building or r.name, r.address
-            locations.setdefault(location_id, _drop_none({
-                "id": location_id, "location_type": "physical", "name": name,
-                "description": description, "latitude": point[1], "longitude": point[0],
-            }))
+            locations.setdefault(
+                location_id,
+                _drop_none(
+                    {
+                        "id": location_id,
+                        "location_type": "physical",
+                        "name": name,
+                        "description": description,
+                        "latitude": point[1],
+                        "longitude": point[0],
+                    }
+                ),
+            )
             where = " ".join(p for p in (r.address, r.building) if p) or None
-            links.append(_drop_none({
-                "id": stable_id("service_at_location", r.external_id),
-                "service_id": service_id, "location_id": location_id, "description": where,
-            }))
+            links.append(
+                _drop_none(
+                    {
+                        "id": stable_id("service_at_location", r.external_id),
+                        "service_id": service_id,
+                        "location_id": location_id,
+                        "description": where,
+                    }
+                )
+            )
         schedules.extend(_hsds_schedules(r, service_id, start, end))
         for d in sorted(r.districts, key=lambda d: d.code):
-            service_areas.append({
-                "id": stable_id("service_area", f"{r.external_id}:{d.code}"),
-                "service_id": service_id,
-                "name": d.name,
-                "extent": json.dumps(areas.geometry(d.id), ensure_ascii=False),
-                "extent_type": "geojson",
-            })
+            service_areas.append(
+                {
+                    "id": stable_id("service_area", f"{r.external_id}:{d.code}"),
+                    "service_id": service_id,
+                    "name": d.name,
+                    "extent": json.dumps(areas.geometry(d.id), ensure_ascii=False),
+                    "extent_type": "geojson",
+                }
+            )
         for c in sorted(r.categories, key=lambda c: c.code):
-            attributes.append({
-                "id": stable_id("attribute", f"{r.external_id}:{c.code}"),
-                "link_id": service_id, "link_entity": "service", "link_type": "category",
-                "taxonomy_term_id": term(c.code),
-            })
+            attributes.append(
+                {
+                    "id": stable_id("attribute", f"{r.external_id}:{c.code}"),
+                    "link_id": service_id,
+                    "link_entity": "service",
+                    "link_type": "category",
+                    "taxonomy_term_id": term(c.code),
+                }
+            )
     for org_id, org in organizations.items():
         org["description"] = "運営する地域資源: " + "、".join(org_services[org_id])
     return {
@@ -714,11 +815,16 @@ def resources_hsds(session: Session, *, include_private: bool = False,
         "service_at_locations": links,
         "schedules": schedules,
         "service_areas": service_areas,
-        "taxonomies": [{
-            "id": taxonomy_id, "name": "つなぐ 地域資源の分類",
-            "description": "生活支援・介護予防の地域資源の分類（DATA_FORMATS §1）。code は英語の識別子、name は日本語の表示名",
-            "version": "1",
-        }] if terms else [],
+        "taxonomies": [
+            {
+                "id": taxonomy_id,
+                "name": "つなぐ 地域資源の分類",
+                "description": "生活支援・介護予防の地域資源の分類（DATA_FORMATS §1）。code は英語の識別子、name は日本語の表示名",
+                "version": "1",
+            }
+        ]
+        if terms
+        else [],
         "taxonomy_terms": sorted(terms.values(), key=lambda t: t["code"]),
         "attributes": attributes,
     }

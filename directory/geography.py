@@ -156,9 +156,7 @@ def _geometry(
     try:
         geometry = shape(geom)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        problems.append(
-            Problem("bad_geometry", {"detail": exc}, feature=label, column="geometry")
-        )
+        problems.append(Problem("bad_geometry", {"detail": exc}, feature=label, column="geometry"))
         return None
     if geometry.is_empty:
         problems.append(
@@ -167,7 +165,9 @@ def _geometry(
         return None
     minx, miny, maxx, maxy = geometry.bounds
     if not (
-        JAPAN_LON[0] <= minx and maxx <= JAPAN_LON[1] and JAPAN_LAT[0] <= miny
+        JAPAN_LON[0] <= minx
+        and maxx <= JAPAN_LON[1]
+        and JAPAN_LAT[0] <= miny
         and maxy <= JAPAN_LAT[1]
     ):
         lon, lat = (minx, miny) if not _inside_japan(minx, miny) else (maxx, maxy)
@@ -187,8 +187,9 @@ def _inside_japan(lon: float, lat: float) -> bool:
     return JAPAN_LON[0] <= lon <= JAPAN_LON[1] and JAPAN_LAT[0] <= lat <= JAPAN_LAT[1]
 
 
-def _without_nul(feature: dict[str, Any], props: dict[str, Any], label: str,
-                 problems: list[Problem]) -> dict[str, Any]:
+def _without_nul(
+    feature: dict[str, Any], props: dict[str, Any], label: str, problems: list[Problem]
+) -> dict[str, Any]:
     """Refuse NUL (\\x00) in a feature, naming each property that holds one.
 
     PostgreSQL cannot store it and SQLite would, so it is a file problem on both engines;
@@ -203,8 +204,13 @@ def _without_nul(feature: dict[str, Any], props: dict[str, Any], label: str,
 
 
 def _text_property(
-    props: dict[str, Any], keys: Iterable[str], label: str, column: str,
-    problems: list[Problem], *, required: bool,
+    props: dict[str, Any],
+    keys: Iterable[str],
+    label: str,
+    column: str,
+    problems: list[Problem],
+    *,
+    required: bool,
 ) -> str | None:
     for key in keys:
         value = props.get(key)
@@ -280,8 +286,12 @@ def import_districts(session: Session, path: Path) -> ImportResult:
         if code is not None:
             if code in seen:
                 problems.append(
-                    Problem("duplicate_code", {"value": code, "other": seen[code]},
-                            feature=label, column="code")
+                    Problem(
+                        "duplicate_code",
+                        {"value": code, "other": seen[code]},
+                        feature=label,
+                        column="code",
+                    )
                 )
                 continue
             seen[code] = index
@@ -308,8 +318,12 @@ def import_districts(session: Session, path: Path) -> ImportResult:
             problems.append(
                 Problem(
                     "parent_level",
-                    {"level": row.level, "expected": expected, "value": row.parent,
-                     "got": levels[row.parent]},
+                    {
+                        "level": row.level,
+                        "expected": expected,
+                        "value": row.parent,
+                        "got": levels[row.parent],
+                    },
                     feature=row.label,
                     column="parent",
                 )
@@ -414,8 +428,7 @@ def import_venues(session: Session, path: Path) -> ImportResult:
         extra = {k: v for k, v in props.items() if k not in used}
         parsed.append((label, code, name, address, geometry.x, geometry.y, extra))
 
-    placed = locate_points(districts_frame(session), [r[4] for r in parsed],
-                           [r[5] for r in parsed])
+    placed = locate_points(districts_frame(session), [r[4] for r in parsed], [r[5] for r in parsed])
     tree = ancestor_map(session)
     seen: dict[str, str] = {}
     rows = []
@@ -425,8 +438,12 @@ def import_venues(session: Session, path: Path) -> ImportResult:
         key = code if code is not None else _venue_key(name, district_id, tree, session)
         if key in seen:
             problems.append(
-                Problem("duplicate_code", {"value": code or name, "other": seen[key]},
-                        feature=label, column="code" if code else "name")
+                Problem(
+                    "duplicate_code",
+                    {"value": code or name, "other": seen[key]},
+                    feature=label,
+                    column="code" if code else "name",
+                )
             )
             continue
         seen[key] = label
@@ -467,7 +484,9 @@ def import_venues(session: Session, path: Path) -> ImportResult:
 
 
 def _venue_key(
-    name: str, district_id: int | None, tree: dict[int, tuple[int | None, str]],
+    name: str,
+    district_id: int | None,
+    tree: dict[int, tuple[int | None, str]],
     session: Session,
 ) -> str:
     """The key of a venue without a code: its normalised name within its municipality.
@@ -525,8 +544,9 @@ def locate_points(
 _METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
 
 
-def pairs_within(lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray,
-                 other_lat: np.ndarray, metres: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pairs_within(
+    lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray, other_lat: np.ndarray, metres: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (i, j, distance) with point i of the first set within ``metres`` of point j
     of the other, by great-circle distance.
 
@@ -548,8 +568,9 @@ def pairs_within(lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray,
     return i[keep], j[keep], d[keep]
 
 
-def nearest_within(lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray,
-                   other_lat: np.ndarray, metres: float) -> tuple[np.ndarray, np.ndarray]:
+def nearest_within(
+    lon: np.ndarray, lat: np.ndarray, other_lon: np.ndarray, other_lat: np.ndarray, metres: float
+) -> tuple[np.ndarray, np.ndarray]:
     """For each point that has one, the nearest point of the other set within ``metres``:
     (indexes of the points, indexes of their nearest). Ties go to the lower index."""
     i, j, d = pairs_within(lon, lat, other_lon, other_lat, metres)
@@ -565,8 +586,9 @@ def place_all_venues(session: Session) -> None:
     venues = list(session.scalars(select(Venue)))
     if not venues:
         return
-    placed = locate_points(districts_frame(session), [v.lon for v in venues],
-                           [v.lat for v in venues])
+    placed = locate_points(
+        districts_frame(session), [v.lon for v in venues], [v.lat for v in venues]
+    )
     for venue, district_id in zip(venues, placed, strict=True):
         if venue.district_id != district_id:
             venue.district_id = district_id

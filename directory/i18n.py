@@ -84,8 +84,7 @@ def translate(msgid: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
-def ngettext(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, /,
-             **params: Any) -> str:
+def ngettext(singular: str, plural: str, n: int, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
     """The singular or plural form for ``n`` in ``lang`` (``{n}`` is available)."""
     text = translations(lang).ngettext(singular, plural, n)
     return text.format(n=n, **params)

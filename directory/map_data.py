@@ -182,13 +182,25 @@ def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list
     scope = _scope(session, area_code)
     query = (
         select(
-            Resource.id, Resource.external_id, Resource.name, Resource.lat, Resource.lon,
-            Resource.phone, Resource.address, Resource.building, Resource.status,
-            Resource.public, Resource.last_verified_on, Resource.venue_id,
-            Venue.lat.label("venue_lat"), Venue.lon.label("venue_lon"),
-            Venue.name.label("venue_name"), Venue.address.label("venue_address"),
+            Resource.id,
+            Resource.external_id,
+            Resource.name,
+            Resource.lat,
+            Resource.lon,
+            Resource.phone,
+            Resource.address,
+            Resource.building,
+            Resource.status,
+            Resource.public,
+            Resource.last_verified_on,
+            Resource.venue_id,
+            Venue.lat.label("venue_lat"),
+            Venue.lon.label("venue_lon"),
+            Venue.name.label("venue_name"),
+            Venue.address.label("venue_address"),
             Venue.district_id.label("venue_district"),
-            Organization.name.label("org_name"), Organization.phone.label("org_phone"),
+            Organization.name.label("org_name"),
+            Organization.phone.label("org_phone"),
         )
         .outerjoin(Venue, Venue.id == Resource.venue_id)
         .outerjoin(Organization, Organization.id == Resource.organization_id)
@@ -215,63 +227,97 @@ def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list
 
     rows = []
     for r in resources:
-        lat, lon = (r.lat, r.lon) if r.lat is not None and r.lon is not None else (
-            r.venue_lat, r.venue_lon)
-        if scope is not None and not _in_scope(scope, r.venue_district, served[r.id], lat, lon,
-                                               shapely):
+        lat, lon = (
+            (r.lat, r.lon)
+            if r.lat is not None and r.lon is not None
+            else (r.venue_lat, r.venue_lon)
+        )
+        if scope is not None and not _in_scope(
+            scope, r.venue_district, served[r.id], lat, lon, shapely
+        ):
             continue
         source = sources.get(r.id, "")
-        rows.append({
-            "external_id": r.external_id,
-            "name": r.name,
-            "categories": tuple(sorted(categories[r.id], key=lambda c: order.get(c, len(order)))),
-            "lat": lat,
-            "lon": lon,
-            "districts": tuple(sorted(codes[d] for d in served[r.id])),
-            "schedule": _schedule_words(source, public_only) if source else "",
-            "phone": r.phone or r.org_phone,
-            "address": r.address or r.venue_address,
-            "place": r.building or r.venue_name,  # 方書 (和室, 2階研修室) is the more exact
-            "status": r.status,
-            "last_verified_on": r.last_verified_on,
-            "public": r.public,
-            "organization": r.org_name,
-        })
+        rows.append(
+            {
+                "external_id": r.external_id,
+                "name": r.name,
+                "categories": tuple(
+                    sorted(categories[r.id], key=lambda c: order.get(c, len(order)))
+                ),
+                "lat": lat,
+                "lon": lon,
+                "districts": tuple(sorted(codes[d] for d in served[r.id])),
+                "schedule": _schedule_words(source, public_only) if source else "",
+                "phone": r.phone or r.org_phone,
+                "address": r.address or r.venue_address,
+                "place": r.building or r.venue_name,  # 方書 (和室, 2階研修室) is the more exact
+                "status": r.status,
+                "last_verified_on": r.last_verified_on,
+                "public": r.public,
+                "organization": r.org_name,
+            }
+        )
     return rows
 
 
-def _in_scope(scope: _Scope, venue_district: int | None, served: Iterable[int],
-              lat: float | None, lon: float | None, shapely: Any) -> bool:
+def _in_scope(
+    scope: _Scope,
+    venue_district: int | None,
+    served: Iterable[int],
+    lat: float | None,
+    lon: float | None,
+    shapely: Any,
+) -> bool:
     """In the area when its venue is, when it serves a district in the area or one that
     encloses it (全域), or, with no venue, when its own point lies in the area."""
     if venue_district is not None and venue_district in scope.inside:
         return True
     if any(d in scope.inside or d in scope.above for d in served):
         return True
-    return (venue_district is None and lat is not None and lon is not None
-            and scope.geometry is not None
-            and bool(shapely.covers(scope.geometry, shapely.Point(lon, lat))))
+    return (
+        venue_district is None
+        and lat is not None
+        and lon is not None
+        and scope.geometry is not None
+        and bool(shapely.covers(scope.geometry, shapely.Point(lon, lat)))
+    )
 
 
 _PUBLIC_FIELDS = (
-    "external_id", "name", "categories", "lat", "lon", "districts", "schedule", "phone",
-    "address", "place", "status", "last_verified_on",
+    "external_id",
+    "name",
+    "categories",
+    "lat",
+    "lon",
+    "districts",
+    "schedule",
+    "phone",
+    "address",
+    "place",
+    "status",
+    "last_verified_on",
 )
 
 
 def public_resources(session: Session, *, area_code: str | None = None) -> list[PublicResource]:
     """Public (公開=可), active resources of an area (all when None), for published maps."""
-    return [PublicResource(**{k: row[k] for k in _PUBLIC_FIELDS})
-            for row in _rows(session, area_code, public_only=True)]
+    return [
+        PublicResource(**{k: row[k] for k in _PUBLIC_FIELDS})
+        for row in _rows(session, area_code, public_only=True)
+    ]
 
 
-def coordinator_resources(session: Session, *, area_code: str | None = None,
-                          ) -> list[CoordinatorResource]:
+def coordinator_resources(
+    session: Session,
+    *,
+    area_code: str | None = None,
+) -> list[CoordinatorResource]:
     """Every resource of an area (all when None) whatever its status or 公開 flag, for the
     coordinators' working map, where paused and ended ones are greyed, not hidden."""
-    return [CoordinatorResource(**{k: row[k] for k in (*_PUBLIC_FIELDS, "public",
-                                                      "organization")})
-            for row in _rows(session, area_code, public_only=False)]
+    return [
+        CoordinatorResource(**{k: row[k] for k in (*_PUBLIC_FIELDS, "public", "organization")})
+        for row in _rows(session, area_code, public_only=False)
+    ]
 
 
 def map_districts(session: Session, *, area_code: str | None = None) -> list[MapDistrict]:
@@ -282,8 +328,14 @@ def map_districts(session: Session, *, area_code: str | None = None) -> list[Map
 
     scope = _scope(session, area_code)
     rows = session.execute(
-        select(District.id, District.code, District.name, District.level, District.parent_id,
-               District.geometry).order_by(District.code)
+        select(
+            District.id,
+            District.code,
+            District.name,
+            District.level,
+            District.parent_id,
+            District.geometry,
+        ).order_by(District.code)
     ).all()
     codes = {r.id: r.code for r in rows}
     return [

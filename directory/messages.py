@@ -15,7 +15,9 @@ MESSAGES: dict[str, str] = {
     # generic
     "required": N_("a required value is missing"),
     # access (needs are recorded only by the coordinators of their area)
-    "need_outside_your_areas": N_("this district is not in your areas, so you cannot record this need"),
+    "need_outside_your_areas": N_(
+        "this district is not in your areas, so you cannot record this need"
+    ),
     # files
     "file_not_found": N_("file not found"),
     "file_unreadable": N_("cannot read the file: {detail}"),
@@ -26,7 +28,9 @@ MESSAGES: dict[str, str] = {
         "the coordinate system {crs} is not longitude/latitude; save the file in EPSG:4326 "
         "(or JGD2011)"
     ),
-    "unknown_crs": N_("the coordinate system {crs} cannot be used; save the file in EPSG:4326 (or JGD2011)"),
+    "unknown_crs": N_(
+        "the coordinate system {crs} cannot be used; save the file in EPSG:4326 (or JGD2011)"
+    ),
     # features
     "not_a_feature": N_("not a Feature"),
     "missing_geometry": N_("the feature has no geometry"),
@@ -38,17 +42,25 @@ MESSAGES: dict[str, str] = {
         "(lon 122–154, lat 20–46); check the order and the coordinate system"
     ),
     "bad_level": N_("level {value!r} must be one of municipality, area, district"),
-    "duplicate_code": N_("the code {value!r} appears more than once in the file (also feature {other})"),
+    "duplicate_code": N_(
+        "the code {value!r} appears more than once in the file (also feature {other})"
+    ),
     "unknown_parent": N_("the parent {value!r} is neither in this file nor in the database"),
     "parent_cycle": N_("following parent leads back to itself ({value})"),
     "parent_level": N_("the parent of a {level} must be a {expected} ({value!r} is a {got})"),
     "not_text": N_("not a text value"),
-    "venue_outside_districts": N_("the venue {name!r} lies outside every district (kept without a district)"),
+    "venue_outside_districts": N_(
+        "the venue {name!r} lies outside every district (kept without a district)"
+    ),
     # categories
     "unknown_category": N_("the category {value!r} is not in the taxonomy"),
-    "unknown_category_suggest": N_("the category {value!r} is not in the taxonomy (did you mean: {suggestions})"),
+    "unknown_category_suggest": N_(
+        "the category {value!r} is not in the taxonomy (did you mean: {suggestions})"
+    ),
     # tables (CSV / XLSX)
-    "refused_format": N_("{suffix} files are refused; save the sheet as a macro-free .xlsx or as .csv"),
+    "refused_format": N_(
+        "{suffix} files are refused; save the sheet as a macro-free .xlsx or as .csv"
+    ),
     "unknown_format": N_("the extension {suffix} is not supported (use .csv or .xlsx)"),
     "not_xlsx": N_("cannot open the file as an Excel .xlsx"),
     "xlsx_too_large": N_("the workbook would unpack to {mb} MB, which is too large"),
@@ -57,7 +69,9 @@ MESSAGES: dict[str, str] = {
         "as UTF-8 or Shift_JIS"
     ),
     "no_header": N_("the file has no header row"),
-    "header_row": N_("row {row} was taken as the header; the rows above it were skipped as a title"),
+    "header_row": N_(
+        "row {row} was taken as the header; the rows above it were skipped as a title"
+    ),
     "sheet_used": N_("read the table on the sheet {sheet!r} (the first sheet has no header row)"),
     # resources (CSV / XLSX rows)
     "missing_column": N_("the required column {header!r} is missing"),
@@ -76,10 +90,16 @@ MESSAGES: dict[str, str] = {
     "bad_choice": N_("{value!r} is not allowed ({allowed})"),
     "not_a_time": N_("{value!r} is not a time (e.g. 10:00, 10時30分, 午後1時)"),
     "end_before_start": N_("the end time {end!r} is not after the start time {start!r}"),
-    "unknown_district": N_("the district {value!r} is not registered (write a district code or name)"),
+    "unknown_district": N_(
+        "the district {value!r} is not registered (write a district code or name)"
+    ),
     "ambiguous_district": N_("more than one district is called {value!r}; use its code"),
-    "whole_area_ambiguous": N_("cannot tell which municipality {value!r} means (several are registered)"),
-    "schedule_not_understood": N_("the schedule {value!r} could not be understood (kept as written, not used for matching)"),
+    "whole_area_ambiguous": N_(
+        "cannot tell which municipality {value!r} means (several are registered)"
+    ),
+    "schedule_not_understood": N_(
+        "the schedule {value!r} could not be understood (kept as written, not used for matching)"
+    ),
     # needs (JSON, DATA_FORMATS §4). "row" is the need's position in the list (1 = first).
     # Need text is personal data: no message takes the text as a parameter.
     "json_not_utf8": N_("not UTF-8 (line {line}); save the JSON file as UTF-8"),
@@ -88,15 +108,21 @@ MESSAGES: dict[str, str] = {
     "duplicate_need_id": N_("the id appears more than once in the file (the same as need {other})"),
     "district_not_leaf": N_("{value!r} is a {level}; a need must name a district (level district)"),
     "categories_or_text_required": N_("either categories or text is required"),
-    "categories_not_inferred": N_("cannot tell the category (nothing could be inferred from text; add categories)"),
-    "categories_inferred": N_("categories inferred from text: {categories} (recorded as inferred; please check)"),
+    "categories_not_inferred": N_(
+        "cannot tell the category (nothing could be inferred from text; add categories)"
+    ),
+    "categories_inferred": N_(
+        "categories inferred from text: {categories} (recorded as inferred; please check)"
+    ),
     "not_a_list_field": N_("write a list ([...])"),
     "bad_weekday": N_("{value!r} is not a weekday (e.g. 月, 火曜, 水曜日, 平日, 土日, Mon)"),
     "not_a_time_range": N_("{value!r} is not a time range (e.g. 07:00-09:00, 10時～12時, 午前)"),
     "bad_month": N_("{value!r} is not a month (1–12)"),
     "out_of_range": N_("{value!r} is not between {low} and {high}"),
     "not_boolean": N_("{value!r} is not true / false (あり / なし)"),
-    "unknown_attribute": N_("the attribute {value!r} is not used (one of {allowed}); it was not stored"),
+    "unknown_attribute": N_(
+        "the attribute {value!r} is not used (one of {allowed}); it was not stored"
+    ),
     "date_in_future": N_("{value!r} is in the future"),
     "location_outside_district": N_(
         "the location (lat, lon) is about {km} km outside the district; check the "
@@ -106,13 +132,19 @@ MESSAGES: dict[str, str] = {
         "resident must be a pseudonymous reference (letters, digits and - _ . : with at least "
         "one digit, e.g. R-3f9a); never a name"
     ),
-    "id_looks_like_name": N_("the id looks like a person's name; use a number such as N-0001 (never a name)"),
+    "id_looks_like_name": N_(
+        "the id looks like a person's name; use a number such as N-0001 (never a name)"
+    ),
     "consent_by_unknown": N_("consent_by must be one of {allowed} (never a name)"),
     "basis_missing": N_("neither consent (consent_on) nor a statutory ground (basis) is recorded"),
-    "personal_field_ignored": N_("{field!r} identifies a person and is not stored (use a pseudonymous resident)"),
+    "personal_field_ignored": N_(
+        "{field!r} identifies a person and is not stored (use a pseudonymous resident)"
+    ),
     "unknown_field": N_("the field {field!r} is not used (ignored)"),
     "too_long": N_("longer than {max} characters"),
-    "nul_character": N_("the NUL character (\\x00) is not allowed; remove it and save the file again"),
+    "nul_character": N_(
+        "the NUL character (\\x00) is not allowed; remove it and save the file again"
+    ),
     # needs: the same rules as above, told without the value (it may be personal data)
     "need_not_number": N_("{field} must be a number"),
     "need_not_integer": N_("{field} must be a whole number from {low} to {high}"),
@@ -124,20 +156,32 @@ MESSAGES: dict[str, str] = {
     "need_not_a_date": N_("{field} is not a date (e.g. 2024-04-01, 2024/4/1, 令和6年4月1日)"),
     "need_bad_era_date": N_("{field} is not a date of that era"),
     "need_date_in_future": N_("{field} is in the future"),
-    "need_bad_weekday": N_("{field} holds a value that is not a weekday (e.g. 月, 火曜, 水曜日, 平日, 土日, Mon)"),
+    "need_bad_weekday": N_(
+        "{field} holds a value that is not a weekday (e.g. 月, 火曜, 水曜日, 平日, 土日, Mon)"
+    ),
     "need_not_a_time_range": N_("{field} is not a time range (e.g. 07:00-09:00, 10時～12時, 午前)"),
     "need_end_before_start": N_("in {field}, the end is not after the start"),
     "need_bad_month": N_("{field} holds a value that is not a month (1–12, 冬, 12月～3月)"),
     "need_not_boolean": N_("{field} must be true / false (あり / なし)"),
     "need_bad_choice": N_("{field} must be one of {allowed}"),
-    "need_unknown_attribute": N_("{field} held a value that is not used (one of {allowed}); it was not stored"),
-    "need_unknown_district": N_("the district in {field} is not registered (write a district code or name)"),
+    "need_unknown_attribute": N_(
+        "{field} held a value that is not used (one of {allowed}); it was not stored"
+    ),
+    "need_unknown_district": N_(
+        "the district in {field} is not registered (write a district code or name)"
+    ),
     "need_ambiguous_district": N_("more than one district has the name in {field}; use its code"),
-    "need_district_not_leaf": N_("the district in {field} is a {level}; a need must name a district (level district)"),
+    "need_district_not_leaf": N_(
+        "the district in {field} is a {level}; a need must name a district (level district)"
+    ),
     "need_unknown_category": N_("{field} holds a category that is not in the taxonomy"),
-    "need_unknown_category_suggest": N_("{field} holds a category that is not in the taxonomy (did you mean: {suggestions})"),
+    "need_unknown_category_suggest": N_(
+        "{field} holds a category that is not in the taxonomy (did you mean: {suggestions})"
+    ),
     # database errors (DatabaseProblem): names of columns and constraints only, never values
-    "import_running": N_("another import is running; run this again when it has finished (nothing was written)"),
+    "import_running": N_(
+        "another import is running; run this again when it has finished (nothing was written)"
+    ),
     "db_duplicate": N_(
         "a row with the same {column} already exists ({column} must be unique); if another "
         "import ran at the same time, run this again when it has finished (nothing was written)"
@@ -150,8 +194,7 @@ MESSAGES: dict[str, str] = {
     "db_check": N_("a value breaks the database rule {constraint} (nothing was written)"),
     "db_nul": N_("a value with the NUL character (\\x00) cannot be stored (nothing was written)"),
     "db_bad_value": N_(
-        "the database refused a value (check its type, length and characters; nothing was "
-        "written)"
+        "the database refused a value (check its type, length and characters; nothing was written)"
     ),
     "db_unavailable": N_("cannot reach the database; try again shortly (nothing was written)"),
     "db_error": N_("the database operation failed ({kind}); nothing was written"),

@@ -172,7 +172,9 @@ resource_district = Table(
     Base.metadata,
     Column("resource_id", ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True),
     Column(
-        "district_id", ForeignKey("district.id", ondelete="RESTRICT"), primary_key=True,
+        "district_id",
+        ForeignKey("district.id", ondelete="RESTRICT"),
+        primary_key=True,
         index=True,
     ),
 )

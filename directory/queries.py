@@ -39,7 +39,9 @@ def ancestor_map(session: Session) -> dict[int, tuple[int | None, str]]:
     return {r.id: (r.parent_id, r.level) for r in rows}
 
 
-def ancestor_at(tree: dict[int, tuple[int | None, str]], district_id: int, level: str) -> int | None:
+def ancestor_at(
+    tree: dict[int, tuple[int | None, str]], district_id: int, level: str
+) -> int | None:
     """The district itself or its nearest ancestor at ``level``; None when there is none."""
     seen: set[int] = set()
     current: int | None = district_id
@@ -64,28 +66,30 @@ def area_overview(session: Session) -> Overview:
     )
     venues_per_area: Counter[int | None] = Counter()
     for district_id, count in session.execute(
-        select(Venue.district_id, func.count()).where(Venue.district_id.is_not(None))
+        select(Venue.district_id, func.count())
+        .where(Venue.district_id.is_not(None))
         .group_by(Venue.district_id)
     ):
         venues_per_area[ancestor_at(tree, district_id, "area")] += count
     by_id = {
         d.id: d
         for d in session.scalars(
-            select(District).where(District.level.in_(("municipality", "area")))
+            select(District)
+            .where(District.level.in_(("municipality", "area")))
             .order_by(District.code)
         )
     }
     municipalities: dict[int | None, MunicipalityOverview] = {
         d.id: MunicipalityOverview(d.code, d.name)
-        for d in by_id.values() if d.level == "municipality"
+        for d in by_id.values()
+        if d.level == "municipality"
     }
     for area in (d for d in by_id.values() if d.level == "area"):
         owner = ancestor_at(tree, area.id, "municipality")
         if owner not in municipalities:
             municipalities[owner] = MunicipalityOverview("", "（市町村の登録なし）")
         municipalities[owner].areas.append(
-            AreaSummary(area.code, area.name, districts_per_area[area.id],
-                        venues_per_area[area.id])
+            AreaSummary(area.code, area.name, districts_per_area[area.id], venues_per_area[area.id])
         )
     outside = session.scalar(select(func.count(Venue.id)).where(Venue.district_id.is_(None)))
     return Overview(list(municipalities.values()), outside or 0)
@@ -114,8 +118,9 @@ class AreaResources:
         return len({line.external_id for lines in self.by_category.values() for line in lines})
 
 
-def resources_by_area(session: Session, lang: str = "ja", *,
-                      public_only: bool = True) -> list[AreaResources]:
+def resources_by_area(
+    session: Session, lang: str = "ja", *, public_only: bool = True
+) -> list[AreaResources]:
     """Resources grouped by tier-2 area, then by category, with schedules in words.
 
     ``public_only`` (the default, so a forgotten argument never shows too much) keeps
@@ -132,7 +137,8 @@ def resources_by_area(session: Session, lang: str = "ja", *,
     areas = {
         d.id: AreaResources(d.code, d.name)
         for d in session.scalars(
-            select(District).where(District.level == "area").order_by(District.code))
+            select(District).where(District.level == "area").order_by(District.code)
+        )
     }
     areas_below: dict[int, list[int]] = {}
     for area_id in areas:
@@ -154,17 +160,28 @@ def resources_by_area(session: Session, lang: str = "ja", *,
     categories: dict[int, list[str]] = {}
     for rid, code in session.execute(select(resource_category)):
         categories.setdefault(rid, []).append(code)
-    sources = dict(session.execute(
-        select(Schedule.resource_id, Schedule.source_text)).tuples().all())
-    stmt = select(Resource.id, Resource.external_id, Resource.name, Resource.status,
-                  Resource.public, Resource.venue_id, Resource.schedule_understood)
+    sources = dict(
+        session.execute(select(Schedule.resource_id, Schedule.source_text)).tuples().all()
+    )
+    stmt = select(
+        Resource.id,
+        Resource.external_id,
+        Resource.name,
+        Resource.status,
+        Resource.public,
+        Resource.venue_id,
+        Resource.schedule_understood,
+    )
     if public_only:
         stmt = stmt.where(Resource.public.is_(True), Resource.status == "active")
     resources = session.execute(stmt.order_by(Resource.name_key)).all()
     for r in resources:
         source = sources.get(r.id)
         line = ResourceLine(
-            r.external_id, r.name, r.status, r.public,
+            r.external_id,
+            r.name,
+            r.status,
+            r.public,
             describe(parse_schedule(source), lang) if source else "",
             r.schedule_understood,
         )

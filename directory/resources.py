@@ -74,6 +74,7 @@ def _table(model: type[Base]) -> sa.Table:
     join or a subquery); every model here is mapped to a plain Table."""
     return typing.cast(sa.Table, model.__table__)
 
+
 # --------------------------------------------------------------------------- columns
 
 
@@ -89,32 +90,112 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("external_id", "ID", ("資源ID", "資源番号", "管理番号", "識別子"), required=True),
-    Column("name", "名称", ("介護サービス事業所名称", "施設名", "施設名称", "名前", "資源名",
-                          "活動名", "団体・活動名", "サービス名", "事業名", "通いの場名称",
-                          "通いの場名", "サロン名", "グループ名", "教室名"), required=True),
-    Column("categories", "種別", ("実施サービス", "分類", "カテゴリ", "カテゴリー", "サービス種別",
-                                "種類", "資源種別", "活動種別", "活動の種類", "サービスの種類",
-                                "活動分類", "事業種別"), required=True),
+    Column(
+        "name",
+        "名称",
+        (
+            "介護サービス事業所名称",
+            "施設名",
+            "施設名称",
+            "名前",
+            "資源名",
+            "活動名",
+            "団体・活動名",
+            "サービス名",
+            "事業名",
+            "通いの場名称",
+            "通いの場名",
+            "サロン名",
+            "グループ名",
+            "教室名",
+        ),
+        required=True,
+    ),
+    Column(
+        "categories",
+        "種別",
+        (
+            "実施サービス",
+            "分類",
+            "カテゴリ",
+            "カテゴリー",
+            "サービス種別",
+            "種類",
+            "資源種別",
+            "活動種別",
+            "活動の種類",
+            "サービスの種類",
+            "活動分類",
+            "事業種別",
+        ),
+        required=True,
+    ),
     Column("kana", "名称_カナ", ("名称カナ", "ふりがな", "フリガナ", "よみがな", "カナ")),
     Column("description", "説明", ("内容", "活動内容", "概要", "サービス内容")),
-    Column("organization", "団体名", ("運営団体", "運営団体名", "実施主体", "運営主体", "事業者名",
-                                    "法人名", "主催", "主催者")),
+    Column(
+        "organization",
+        "団体名",
+        ("運営団体", "運営団体名", "実施主体", "運営主体", "事業者名", "法人名", "主催", "主催者"),
+    ),
     Column("address", "住所", ("所在地", "所在地_連結表記", "所在地住所")),
     # The hall a salon meets in is the venue's name (see _create_venues).
-    Column("building", "方書", ("所在地_方書", "建物名", "会場", "会場名", "開催場所", "開催会場",
-                              "実施場所", "活動場所", "場所")),
+    Column(
+        "building",
+        "方書",
+        (
+            "所在地_方書",
+            "建物名",
+            "会場",
+            "会場名",
+            "開催場所",
+            "開催会場",
+            "実施場所",
+            "活動場所",
+            "場所",
+        ),
+    ),
     Column("lat", "緯度", ("latitude", "lat")),
     Column("lon", "経度", ("longitude", "lon", "lng")),
-    Column("districts", "対象地区", ("活動地区", "対象地域", "対象区域", "地区", "行政区",
-                                   "活動範囲", "活動エリア", "対象エリア", "実施地区",
-                                   "開催地区", "地区名")),
+    Column(
+        "districts",
+        "対象地区",
+        (
+            "活動地区",
+            "対象地域",
+            "対象区域",
+            "地区",
+            "行政区",
+            "活動範囲",
+            "活動エリア",
+            "対象エリア",
+            "実施地区",
+            "開催地区",
+            "地区名",
+        ),
+    ),
     Column("days", "利用可能曜日", ("曜日", "活動曜日", "開催曜日", "実施曜日")),
     # A time range in one cell (10:00～12:00) is read whole: 時間 columns map here.
-    Column("start", "開始時間", ("開始時刻", "開始", "時間", "時間帯", "開催時間", "活動時間",
-                               "実施時間", "利用時間", "利用可能時間")),
+    Column(
+        "start",
+        "開始時間",
+        (
+            "開始時刻",
+            "開始",
+            "時間",
+            "時間帯",
+            "開催時間",
+            "活動時間",
+            "実施時間",
+            "利用時間",
+            "利用可能時間",
+        ),
+    ),
     Column("end", "終了時間", ("終了時刻", "終了")),
-    Column("note", "利用可能日時特記事項", ("日時特記事項", "開催日", "活動日", "日程",
-                                          "開催日時", "活動日時", "実施日", "開催頻度")),
+    Column(
+        "note",
+        "利用可能日時特記事項",
+        ("日時特記事項", "開催日", "活動日", "日程", "開催日時", "活動日時", "実施日", "開催頻度"),
+    ),
     Column("capacity", "定員", ("定員数",)),
     Column("vacancy", "空き", ("空き状況", "空き人数", "新規受入", "受入")),
     Column("fee", "費用", ("料金", "利用料", "利用料金", "参加費", "会費")),
@@ -135,27 +216,96 @@ _ADDRESS_PARTS = ("所在地_都道府県", "所在地_市区町村", "所在地
 # Other columns of the Digital Agency standard set: kept with the resource (and written
 # back on export) but not interpreted, and never reported as unknown.
 STANDARD_EXTRA = (
-    "都道府県コード又は市区町村コード", "地方公共団体コード", "NO", "都道府県名", "市区町村名",
-    "名称_英字", "POIコード", "内線番号", "法人番号", "バリアフリー情報", "画像", "画像_ライセンス",
-    "FAX番号", "メールアドレス", "駐車場情報", "アクセス方法", "緯度経度の測地系",
-    "名称_通称", "郵便番号", "連絡先メールアドレス", "連絡先FormURL", "連絡先備考",
+    "都道府県コード又は市区町村コード",
+    "地方公共団体コード",
+    "NO",
+    "都道府県名",
+    "市区町村名",
+    "名称_英字",
+    "POIコード",
+    "内線番号",
+    "法人番号",
+    "バリアフリー情報",
+    "画像",
+    "画像_ライセンス",
+    "FAX番号",
+    "メールアドレス",
+    "駐車場情報",
+    "アクセス方法",
+    "緯度経度の測地系",
+    "名称_通称",
+    "郵便番号",
+    "連絡先メールアドレス",
+    "連絡先FormURL",
+    "連絡先備考",
     *_ADDRESS_PARTS,
 )
 
-_STATUS = {"活動中": "active", "実施中": "active", "active": "active", "開催中": "active",
-           "休止中": "paused", "休止": "paused", "活動休止": "paused", "paused": "paused",
-           "終了": "ended", "廃止": "ended", "活動終了": "ended", "ended": "ended"}
+_STATUS = {
+    "活動中": "active",
+    "実施中": "active",
+    "active": "active",
+    "開催中": "active",
+    "休止中": "paused",
+    "休止": "paused",
+    "活動休止": "paused",
+    "paused": "paused",
+    "終了": "ended",
+    "廃止": "ended",
+    "活動終了": "ended",
+    "ended": "ended",
+}
 _STATUS_LABEL = {"active": "活動中", "paused": "休止中", "ended": "終了"}
-_YES_NO = {"あり": True, "有": True, "有り": True, "○": True, "〇": True, "はい": True,
-           "yes": True, "true": True, "可": True, "1": True,
-           "なし": False, "無": False, "無し": False, "×": False, "いいえ": False,
-           "no": False, "false": False, "不可": False, "否": False, "0": False}
-_PUBLIC = {"可": True, "公開": True, "公開可": True, "はい": True, "○": True, "〇": True,
-           "yes": True, "true": True, "1": True, "公開する": True, "掲載": True, "掲載可": True,
-           "掲載する": True,
-           "否": False, "非公開": False, "不可": False, "公開不可": False, "いいえ": False,
-           "×": False, "no": False, "false": False, "0": False, "公開しない": False,
-           "非掲載": False, "掲載不可": False, "掲載しない": False}
+_YES_NO = {
+    "あり": True,
+    "有": True,
+    "有り": True,
+    "○": True,
+    "〇": True,
+    "はい": True,
+    "yes": True,
+    "true": True,
+    "可": True,
+    "1": True,
+    "なし": False,
+    "無": False,
+    "無し": False,
+    "×": False,
+    "いいえ": False,
+    "no": False,
+    "false": False,
+    "不可": False,
+    "否": False,
+    "0": False,
+}
+_PUBLIC = {
+    "可": True,
+    "公開": True,
+    "公開可": True,
+    "はい": True,
+    "○": True,
+    "〇": True,
+    "yes": True,
+    "true": True,
+    "1": True,
+    "公開する": True,
+    "掲載": True,
+    "掲載可": True,
+    "掲載する": True,
+    "否": False,
+    "非公開": False,
+    "不可": False,
+    "公開不可": False,
+    "いいえ": False,
+    "×": False,
+    "no": False,
+    "false": False,
+    "0": False,
+    "公開しない": False,
+    "非掲載": False,
+    "掲載不可": False,
+    "掲載しない": False,
+}
 WHOLE_AREA = {"全域", "全地区", "町内全域", "市内全域", "村内全域", "区内全域"}
 VENUE_LINK_M = 50.0
 _LAT, _LON = (20.0, 46.0), (122.0, 154.0)
@@ -198,9 +348,24 @@ def parse_int(cell: str) -> int | None:
     return int(m[1])
 
 
-_NO_LIMIT = frozenset(normalize(w) for w in (
-    "なし", "無し", "制限なし", "定員なし", "無制限", "特になし", "-", "ー", "―", "なし(自由参加)"))
-_CAPACITY = re.compile(r"(?:約|およそ|最大|定員)?(\d+)(?:人|名)?(?:程度|くらい|ぐらい|まで|以内|前後)?")
+_NO_LIMIT = frozenset(
+    normalize(w)
+    for w in (
+        "なし",
+        "無し",
+        "制限なし",
+        "定員なし",
+        "無制限",
+        "特になし",
+        "-",
+        "ー",
+        "―",
+        "なし(自由参加)",
+    )
+)
+_CAPACITY = re.compile(
+    r"(?:約|およそ|最大|定員)?(\d+)(?:人|名)?(?:程度|くらい|ぐらい|まで|以内|前後)?"
+)
 # A remark closing a cell: あり（要予約）, 休止中（令和6年4月～）. After NFKC brackets are ASCII.
 _REMARK_TAIL = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】)+$")
 
@@ -221,15 +386,22 @@ def parse_coordinate(cell: str, axis: str) -> float:
             raise CellError("not_number", value=cell) from None
     low, high = _LAT if axis == "lat" else _LON
     if not (low <= value <= high) or math.isnan(value):
-        raise CellError("coordinate_outside_japan", value=cell, low=low, high=high,
-                        axis="緯度" if axis == "lat" else "経度")
+        raise CellError(
+            "coordinate_outside_japan",
+            value=cell,
+            low=low,
+            high=high,
+            axis="緯度" if axis == "lat" else "経度",
+        )
     return value
 
 
 _ERA_LETTERS = {"r": "令和", "h": "平成", "s": "昭和"}
 _ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _KANJI_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-_ERA_DATE = re.compile(r"(令和|平成|昭和|[rhs])\.?(元|\d{1,2})[年.\-/](\d{1,2})[月.\-/](\d{1,2})日?")
+_ERA_DATE = re.compile(
+    r"(令和|平成|昭和|[rhs])\.?(元|\d{1,2})[年.\-/](\d{1,2})[月.\-/](\d{1,2})日?"
+)
 
 
 @lru_cache(maxsize=65536)
@@ -240,7 +412,11 @@ def parse_date(cell: str) -> dt.date:
     令和 began) and 平成32年 are errors, not guesses.
     """
     text = normalize(cell)
-    text = text.split(" ")[0] if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ t]\d{2}:\d{2}(:\d{2})?", text) else text
+    text = (
+        text.split(" ")[0]
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ t]\d{2}:\d{2}(:\d{2})?", text)
+        else text
+    )
     for pattern in (_ISO_DATE, _KANJI_DATE):
         m = pattern.fullmatch(text)
         if m:
@@ -255,8 +431,9 @@ def parse_date(cell: str) -> dt.date:
         era = _ERA_LETTERS.get(m[1], m[1])
         year = "元" if m[2] in ("元", "1") and era == "令和" and m[2] == "元" else m[2]
         try:
-            found = EraDate.strptime(f"{era}{year}年{int(m[3])}月{int(m[4])}日",
-                                     "%-K%-y年%-m月%-d日")
+            found = EraDate.strptime(
+                f"{era}{year}年{int(m[3])}月{int(m[4])}日", "%-K%-y年%-m月%-d日"
+            )
         except ValueError:
             found = []
         if not found:
@@ -268,7 +445,8 @@ def parse_date(cell: str) -> dt.date:
 
 _MONTH_ONLY = re.compile(
     r"(?P<y>\d{4})(?:[-/.]|年)(?P<m>\d{1,2})月?"
-    r"|(?P<era>令和|平成|昭和|[rhs])\.?(?P<ey>元|\d{1,2})[年.\-/](?P<em>\d{1,2})月?")
+    r"|(?P<era>令和|平成|昭和|[rhs])\.?(?P<ey>元|\d{1,2})[年.\-/](?P<em>\d{1,2})月?"
+)
 
 
 @lru_cache(maxsize=65536)
@@ -297,7 +475,10 @@ def parse_choice(cell: str, table: str) -> Any:
     with a remark (あり（要予約）, 休止中（令和6年4月～）); 状態 also by its key word
     (活動休止 → 休止, 令和5年度で終了 → 終了). Anything else is an error, never a guess."""
     tables: dict[str, Mapping[str, str | bool]] = {
-        "status": _STATUS, "yesno": _YES_NO, "public": _PUBLIC}
+        "status": _STATUS,
+        "yesno": _YES_NO,
+        "public": _PUBLIC,
+    }
     mapping = tables[table]
     text = normalize(cell)
     for key in (text, _without_remark(text)):
@@ -377,8 +558,7 @@ def _fmt_time(t: dt.time) -> str:
     return f"{t.hour}:{t.minute:02d}"
 
 
-def schedule_text(days: str | None, start: str | None, end: str | None,
-                  note: str | None) -> str:
+def schedule_text(days: str | None, start: str | None, end: str | None, note: str | None) -> str:
     """The one text the schedule parser reads: weekdays, times, then the special notes."""
     times = ""
     if start and end:
@@ -422,8 +602,9 @@ class _Context:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _map_header(header: list[str], row: int = 1) -> tuple[dict[str, int], list[tuple[int, str]],
-                                                          list[Problem], list[Problem]]:
+def _map_header(
+    header: list[str], row: int = 1
+) -> tuple[dict[str, int], list[tuple[int, str]], list[Problem], list[Problem]]:
     """Map the file's headers to §3 columns. When two headers mean one column, the §3 name
     wins (else the first); the other is kept as an extra column, with a warning."""
     index: dict[str, int] = {}
@@ -445,12 +626,18 @@ def _map_header(header: list[str], row: int = 1) -> tuple[dict[str, int], list[t
                 first = header[index[column]]
                 canonical = normalize(BY_KEY[column].header)
                 if normalize(first) == canonical or key != canonical:
-                    warnings.append(Problem("duplicate_column", {"header": raw, "used": first},
-                                            row=row, column=raw))
+                    warnings.append(
+                        Problem(
+                            "duplicate_column", {"header": raw, "used": first}, row=row, column=raw
+                        )
+                    )
                     extras.append((i, raw))
                     continue
-                warnings.append(Problem("duplicate_column", {"header": first, "used": raw},
-                                        row=row, column=first))
+                warnings.append(
+                    Problem(
+                        "duplicate_column", {"header": first, "used": raw}, row=row, column=first
+                    )
+                )
                 extras.append((index[column], first))
             index[column] = i
         elif key in _EXTRA_KEYS:
@@ -459,8 +646,9 @@ def _map_header(header: list[str], row: int = 1) -> tuple[dict[str, int], list[t
             warnings.append(Problem("unknown_column", {"header": raw}, row=row, column=raw))
     for spec in COLUMNS:
         if spec.required and spec.key not in index:
-            errors.append(Problem("missing_column", {"header": spec.header}, row=row,
-                                  column=spec.header))
+            errors.append(
+                Problem("missing_column", {"header": spec.header}, row=row, column=spec.header)
+            )
     return index, extras, errors, warnings
 
 
@@ -468,12 +656,14 @@ def _looks_like_header(cells: list[str]) -> bool:
     """A row naming at least two §3 columns (by any of their names) is the header; a
     title line above it (令和6年度 通いの場一覧) is not."""
     keys = [normalize(cell) for cell in cells if cell]
-    return sum(key in _HEADER_KEYS or _HEADER_REMARK.sub("", key) in _HEADER_KEYS
-               for key in keys) >= 2
+    return (
+        sum(key in _HEADER_KEYS or _HEADER_REMARK.sub("", key) in _HEADER_KEYS for key in keys) >= 2
+    )
 
 
-def _district_lookup(session: Session) -> tuple[dict[str, int], dict[str, list[int]],
-                                                list[tuple[int, str]]]:
+def _district_lookup(
+    session: Session,
+) -> tuple[dict[str, int], dict[str, list[int]], list[tuple[int, str]]]:
     by_code: dict[str, int] = {}
     by_name: dict[str, list[int]] = defaultdict(list)
     municipalities: list[tuple[int, str]] = []
@@ -485,8 +675,9 @@ def _district_lookup(session: Session) -> tuple[dict[str, int], dict[str, list[i
     return by_code, dict(by_name), municipalities
 
 
-def parse_rows(table: Table, session: Session, path: str,
-               progress: Progress | None = None) -> tuple[Checked, _Context]:
+def parse_rows(
+    table: Table, session: Session, path: str, progress: Progress | None = None
+) -> tuple[Checked, _Context]:
     """Check every cell of every row; collect all errors and warnings (nothing written).
 
     Works column by column: each distinct value of a column is parsed once (values
@@ -495,13 +686,13 @@ def parse_rows(table: Table, session: Session, path: str,
     """
     index, extras, errors, warnings = _map_header(table.header, table.header_row)
     if table.header_row > 1:
-        warnings.insert(0, Problem("header_row", {"row": table.header_row},
-                                   row=table.header_row))
+        warnings.insert(0, Problem("header_row", {"row": table.header_row}, row=table.header_row))
     if table.sheet is not None:
         warnings.insert(0, Problem("sheet_used", {"sheet": table.sheet}))
     by_code, by_name, municipalities = _district_lookup(session)
-    ctx = _Context(path, table.header, index, extras, by_code, by_name, municipalities, errors,
-                   warnings)
+    ctx = _Context(
+        path, table.header, index, extras, by_code, by_name, municipalities, errors, warnings
+    )
     if errors:
         return Checked([], {}, [], [], [], []), ctx
     check = _Check(ctx, table, progress)
@@ -539,8 +730,9 @@ class _Check:
         self.codes = [column for key, column in extras if key in _CODE_KEYS]
         parts = [column for key, column in extras if key in _ADDRESS_KEYS]
         if parts and "address" not in self.cells:  # 所在地_都道府県 + … + 所在地_番地以下
-            self.cells["address"] = ["".join(p for p in row if p) or None
-                                     for row in zip(*parts, strict=True)]
+            self.cells["address"] = [
+                "".join(p for p in row if p) or None for row in zip(*parts, strict=True)
+            ]
         self.none: list[str | None] = [None] * self.n
         self.errored: set[int] = set()  # row indexes with an error so far
 
@@ -549,7 +741,9 @@ class _Check:
 
     def error(self, n: int, key: str, code: str, **params: Any) -> None:
         self.errored.add(n)
-        self.ctx.errors.append(Problem(code, params, row=self.rows[n], column=_header_of(self.ctx, key)))
+        self.ctx.errors.append(
+            Problem(code, params, row=self.rows[n], column=_header_of(self.ctx, key))
+        )
 
     def parsed(self, key: str, fn: Callable[..., Any], *args: Any) -> list[Any]:
         """``fn(cell, *args)`` for every cell of the column (once per distinct cell);
@@ -585,8 +779,17 @@ class _Check:
         self._nul_characters()
         self._identity(values)
         categories = self._categories()
-        for key in ("kana", "description", "address", "building", "phone", "url", "notes",
-                    "fee", "eligibility"):
+        for key in (
+            "kana",
+            "description",
+            "address",
+            "building",
+            "phone",
+            "url",
+            "notes",
+            "fee",
+            "eligibility",
+        ):
             values[key] = self.column(key)
         values["name_key"] = [normalize(name) if name else "" for name in values["name"]]
         self.step(2)
@@ -610,8 +813,14 @@ class _Check:
         district_ids = self._districts()
         values["extra"] = self._extra()
         self.step(_CHECK_STEPS)
-        return Checked(self.rows, values, categories, district_ids, schedules,
-                       self.column("organization")[:] if n else [])
+        return Checked(
+            self.rows,
+            values,
+            categories,
+            district_ids,
+            schedules,
+            self.column("organization")[:] if n else [],
+        )
 
     def _nul_characters(self) -> None:
         """Refuse NUL (\\x00) in any cell, on its row and column: PostgreSQL cannot store it
@@ -628,8 +837,9 @@ class _Check:
                         self.error(n, name, "nul_character")
                     else:  # a kept standard-set column: named by its header
                         self.errored.add(n)
-                        self.ctx.errors.append(Problem("nul_character", row=self.rows[n],
-                                                       column=name))
+                        self.ctx.errors.append(
+                            Problem("nul_character", row=self.rows[n], column=name)
+                        )
                     column[n] = cell.replace(NUL, "") or None
 
     def _identity(self, values: dict[str, list[Any]]) -> None:
@@ -644,8 +854,9 @@ class _Check:
                 continue
             first = seen.setdefault(external_id, n)
             if first != n:
-                self.error(n, "external_id", "duplicate_id", value=external_id,
-                           other=self.rows[first])
+                self.error(
+                    n, "external_id", "duplicate_id", value=external_id, other=self.rows[first]
+                )
 
     def _categories(self) -> list[tuple[str, ...]]:
         column = self.cells.get("categories", self.none)
@@ -667,8 +878,13 @@ class _Check:
                 memo[cell] = found
             if isinstance(found, UnknownCategoryError):
                 code = "unknown_category_suggest" if found.suggestions else "unknown_category"
-                self.error(n, "categories", code, value=found.text,
-                           suggestions="、".join(found.suggestions))
+                self.error(
+                    n,
+                    "categories",
+                    code,
+                    value=found.text,
+                    suggestions="、".join(found.suggestions),
+                )
                 out.append(())
                 continue
             if not found and n not in errored_before:
@@ -687,8 +903,9 @@ class _Check:
                 lat[n] = lon[n] = None
         values["lat"], values["lon"] = lat, lon
 
-    def _schedules(self, values: dict[str, list[Any]],
-                   status: list[str | None]) -> list[tuple[dict[str, Any], ...]]:
+    def _schedules(
+        self, values: dict[str, list[Any]], status: list[str | None]
+    ) -> list[tuple[dict[str, Any], ...]]:
         """The time cells must be times (an error); the rest is read by the schedule
         parser, and what it cannot understand is a warning, never a guess."""
         days, start, end, note = (self.column(k) for k in ("days", "start", "end", "note"))
@@ -703,9 +920,14 @@ class _Check:
                 self.error(n, column, code, **params)
             if found.not_understood is not None:
                 column = "note" if key[3] else "days"
-                self.ctx.warnings.append(Problem(
-                    "schedule_not_understood", {"value": found.not_understood},
-                    row=self.rows[n], column=_header_of(self.ctx, column)))
+                self.ctx.warnings.append(
+                    Problem(
+                        "schedule_not_understood",
+                        {"value": found.not_understood},
+                        row=self.rows[n],
+                        column=_header_of(self.ctx, column),
+                    )
+                )
             schedules.append(found.rows)
             understood.append(found.understood)
             if status[n] is None:
@@ -742,8 +964,10 @@ class _Check:
         if not self.extras:
             return [_NO_EXTRA] * self.n
         headers = [h for h, _ in self.extras]
-        return [{h: v for h, v in zip(headers, cells, strict=True) if v is not None} or _NO_EXTRA
-                for cells in zip(*(c for _, c in self.extras), strict=True)]
+        return [
+            {h: v for h, v in zip(headers, cells, strict=True) if v is not None} or _NO_EXTRA
+            for cells in zip(*(c for _, c in self.extras), strict=True)
+        ]
 
 
 _NO_ATTRIBUTES: list[str] = []  # shared, never mutated: one JSON value for the bulk INSERT
@@ -754,8 +978,12 @@ def _clean(cells: Sequence[str | None]) -> list[str | None]:
     """Cells stripped, empty ones None, a leading ' our export wrote before a formula
     character removed (see :func:`_safe_cell`). One comprehension: measured faster than
     memoising distinct cells or checking the joined column with a regex first."""
-    return [(s if s[0] != "'" or s[1:2] not in _FORMULA_START else s[1:])
-            if cell and (s := cell.strip()) else None for cell in cells]
+    return [
+        (s if s[0] != "'" or s[1:2] not in _FORMULA_START else s[1:])
+        if cell and (s := cell.strip())
+        else None
+        for cell in cells
+    ]
 
 
 @lru_cache(maxsize=16384)
@@ -775,8 +1003,9 @@ class _RowSchedule:
     not_understood: str | None  # the warning's text, when some of it is not understood
 
 
-def _row_schedule(days: str | None, start: str | None, end: str | None,
-                  note: str | None) -> _RowSchedule:
+def _row_schedule(
+    days: str | None, start: str | None, end: str | None, note: str | None
+) -> _RowSchedule:
     errors: list[tuple[str, str, dict[str, Any]]] = []
 
     def time_cell(key: str, cell: str | None) -> tuple[dt.time, dt.time | None] | None:
@@ -798,16 +1027,21 @@ def _row_schedule(days: str | None, start: str | None, end: str | None,
             end_time = end_cell[0]
     if start_time is not None and end_time is not None and end_time <= start_time:
         errors.append(("end", "end_before_start", {"start": start, "end": end or start}))
-    source = schedule_text(days, _fmt_time(start_time) if start_time else None,
-                           _fmt_time(end_time) if end_time else None, note)
+    source = schedule_text(
+        days,
+        _fmt_time(start_time) if start_time else None,
+        _fmt_time(end_time) if end_time else None,
+        note,
+    )
     if not source:
         return _RowSchedule(errors, (), True, False, None)
     parsed = sched.parse_schedule(source)
     not_understood = None
     if not parsed.understood:
         not_understood = "、".join(parsed.not_understood) or source
-    return _RowSchedule(errors, tuple(parsed.as_rows()), parsed.understood, parsed.paused,
-                        not_understood)
+    return _RowSchedule(
+        errors, tuple(parsed.as_rows()), parsed.understood, parsed.paused, not_understood
+    )
 
 
 def _header_of(ctx: _Context, key: str) -> str:
@@ -817,15 +1051,18 @@ def _header_of(ctx: _Context, key: str) -> str:
 
 
 _WHOLE_AREA_KEYS = frozenset(normalize(w) for w in WHOLE_AREA)
-_CODE_KEYS = frozenset(normalize(h) for h in ("都道府県コード又は市区町村コード", "地方公共団体コード"))
+_CODE_KEYS = frozenset(
+    normalize(h) for h in ("都道府県コード又は市区町村コード", "地方公共団体コード")
+)
 _ADDRESS_KEYS = frozenset(normalize(h) for h in _ADDRESS_PARTS)
 
 
 _ROW_CODE = object()  # _district_cell: "the row's code is not known yet"
 
 
-def _district_cell(ctx: _Context, cell: str, code: str | object | None = _ROW_CODE
-                   ) -> tuple[tuple[int, ...], list[tuple[str, dict[str, str]]]] | None:
+def _district_cell(
+    ctx: _Context, cell: str, code: str | object | None = _ROW_CODE
+) -> tuple[tuple[int, ...], list[tuple[str, dict[str, str]]]] | None:
     """The districts one 対象地区 cell names and the problems with it; None when it says
     全域 in a database of several municipalities and no ``code`` (the row's 市区町村コード)
     was given, as then each row's own code decides."""
@@ -887,8 +1124,9 @@ def _whole_area(ctx: _Context, code_cell: str | None) -> int | None:
 # --------------------------------------------------------------------------- import
 
 
-def import_resources(session: Session, path: Path,
-                     progress: Progress | None = None) -> ImportResult:
+def import_resources(
+    session: Session, path: Path, progress: Progress | None = None
+) -> ImportResult:
     """Create or update resources by ``ID`` from a CSV/XLSX file, all rows or none.
 
     Raises :class:`InvalidInputError` listing every problem; the caller commits (or
@@ -910,8 +1148,9 @@ def import_resources(session: Session, path: Path,
         return result
 
 
-def _write(session: Session, checked: Checked, result: ImportResult,
-           progress: Progress | None) -> None:
+def _write(
+    session: Session, checked: Checked, result: ImportResult, progress: Progress | None
+) -> None:
     total = len(checked)
     if progress:
         progress("write", 0, total)
@@ -928,32 +1167,44 @@ def _write(session: Session, checked: Checked, result: ImportResult,
         old = existing.get(external_id)
         if old is None:
             new.append(n)
-        elif (old.digest == digests[n]
-              and existing_links.get(old.id) == hash(_links_of(checked, n))):
+        elif old.digest == digests[n] and existing_links.get(old.id) == hash(_links_of(checked, n)):
             result.unchanged += 1
         else:
             changed.append((old, n))
     now = utcnow()
     new_ids: list[int] = []
     if new:
-        columns = (dict(values) if len(new) == total
-                   else {k: [v[n] for n in new] for k, v in values.items()})
-        columns |= {"version": [1] * len(new), "created_at": [now] * len(new),
-                    "updated_at": [now] * len(new)}
+        columns = (
+            dict(values)
+            if len(new) == total
+            else {k: [v[n] for n in new] for k, v in values.items()}
+        )
+        columns |= {
+            "version": [1] * len(new),
+            "created_at": [now] * len(new),
+            "updated_at": [now] * len(new),
+        }
         new_ids = insert_returning_ids(session, _table(Resource), columns, "external_id")
         result.created += len(new_ids)
         if progress:
             progress("write", total // 2, total)
     if changed:
-        _update_resources(session, [
-            {k: v[n] for k, v in values.items()}
-            | {"id": old.id, "version": old.version + 1, "updated_at": now}
-            for old, n in changed
-        ])
+        _update_resources(
+            session,
+            [
+                {k: v[n] for k, v in values.items()}
+                | {"id": old.id, "version": old.version + 1, "updated_at": now}
+                for old, n in changed
+            ],
+        )
         changed_ids = [old.id for old, _ in changed]
         for chunk in _chunks(changed_ids, 5000):
-            session.execute(delete(resource_category).where(resource_category.c.resource_id.in_(chunk)))
-            session.execute(delete(resource_district).where(resource_district.c.resource_id.in_(chunk)))
+            session.execute(
+                delete(resource_category).where(resource_category.c.resource_id.in_(chunk))
+            )
+            session.execute(
+                delete(resource_district).where(resource_district.c.resource_id.in_(chunk))
+            )
             session.execute(delete(Schedule).where(Schedule.resource_id.in_(chunk)))
         result.updated += len(changed)
     targets = list(zip(new_ids, new, strict=True)) + [(old.id, n) for old, n in changed]
@@ -970,8 +1221,10 @@ def _existing(session: Session, external_ids: list[str]) -> dict[str, _Existing]
     table = Resource.__table__
     # JSON columns as their stored text: compared with the file's values serialised the
     # same way (see _digests), so 300,000 JSON documents need not be parsed.
-    compared = [cast(table.c[k], Text) if i in _JSON_POSITIONS else table.c[k]
-                for i, k in enumerate(_COMPARED)]
+    compared = [
+        cast(table.c[k], Text) if i in _JSON_POSITIONS else table.c[k]
+        for i, k in enumerate(_COMPARED)
+    ]
     stmt = select(table.c.id, table.c.version, table.c.external_id, *compared).with_for_update()
     existing: dict[str, _Existing] = {}
     for row in _where_in(session, stmt, table.c.external_id, external_ids):
@@ -1004,14 +1257,23 @@ def _where_in(session: Session, stmt: Any, column: Any, keys: Sequence[Any]) -> 
 
 def _insert_links(session: Session, checked: Checked, targets: list[tuple[int, int]]) -> None:
     """Categories, served districts and schedules of the (resource id, row index) pairs."""
-    categories, district_ids, schedules = (checked.categories, checked.district_ids,
-                                           checked.schedules)
+    categories, district_ids, schedules = (
+        checked.categories,
+        checked.district_ids,
+        checked.schedules,
+    )
     pairs: list[tuple[int, Any]] = [(rid, c) for rid, n in targets for c in categories[n]]
-    bulk_insert_columns(session, resource_category, {
-        "resource_id": [rid for rid, _ in pairs], "category_code": [c for _, c in pairs]})
+    bulk_insert_columns(
+        session,
+        resource_category,
+        {"resource_id": [rid for rid, _ in pairs], "category_code": [c for _, c in pairs]},
+    )
     pairs = [(rid, d) for rid, n in targets for d in district_ids[n]]
-    bulk_insert_columns(session, resource_district, {
-        "resource_id": [rid for rid, _ in pairs], "district_id": [d for _, d in pairs]})
+    bulk_insert_columns(
+        session,
+        resource_district,
+        {"resource_id": [rid for rid, _ in pairs], "district_id": [d for _, d in pairs]},
+    )
     pairs = [(rid, row) for rid, n in targets for row in schedules[n]]
     names = tuple(pairs[0][1]) if pairs else ()
     fields = {f: [row[f] for _, row in pairs] for f in names}
@@ -1046,15 +1308,25 @@ def _update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 _SCHEDULE_FIELDS = (
-    "rrule", "start_time", "end_time", "season_start_month", "season_end_month",
-    "holiday_rule", "year_end_closed", "source_text", "understood",
+    "rrule",
+    "start_time",
+    "end_time",
+    "season_start_month",
+    "season_end_month",
+    "holiday_rule",
+    "year_end_closed",
+    "source_text",
+    "understood",
 )
 
 
 def _links_of(checked: Checked, n: int) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     schedules = [tuple(row[f] for f in _SCHEDULE_FIELDS) for row in checked.schedules[n]]
-    return (_sorted(checked.categories[n]), _sorted(checked.district_ids[n]),
-            _sorted(schedules, key=repr))
+    return (
+        _sorted(checked.categories[n]),
+        _sorted(checked.district_ids[n]),
+        _sorted(schedules, key=repr),
+    )
 
 
 def _sorted(items: Sequence[Any], key: Callable[[Any], Any] | None = None) -> tuple[Any, ...]:
@@ -1069,29 +1341,66 @@ def _existing_links(session: Session, ids: list[int]) -> dict[int, int]:
     dists: dict[int, list[int]] = defaultdict(list)
     scheds: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     rc, rd, schedule = resource_category, resource_district, Schedule.__table__
-    for rid, code in _where_in(session, select(rc.c.resource_id, rc.c.category_code),
-                               rc.c.resource_id, ids):
+    for rid, code in _where_in(
+        session, select(rc.c.resource_id, rc.c.category_code), rc.c.resource_id, ids
+    ):
         cats[rid].append(code)
-    for rid, did in _where_in(session, select(rd.c.resource_id, rd.c.district_id),
-                              rd.c.resource_id, ids):
+    for rid, did in _where_in(
+        session, select(rd.c.resource_id, rd.c.district_id), rd.c.resource_id, ids
+    ):
         dists[rid].append(did)
     fields = [schedule.c[f] for f in _SCHEDULE_FIELDS]
-    for row in _where_in(session, select(schedule.c.resource_id, *fields),
-                         schedule.c.resource_id, ids):
+    for row in _where_in(
+        session, select(schedule.c.resource_id, *fields), schedule.c.resource_id, ids
+    ):
         scheds[row[0]].append(tuple(row[1:]))
-    return {rid: hash((_sorted(cats.get(rid, ())), _sorted(dists.get(rid, ())),
-                       _sorted(scheds.get(rid, ()), key=repr))) for rid in ids}
+    return {
+        rid: hash(
+            (
+                _sorted(cats.get(rid, ())),
+                _sorted(dists.get(rid, ())),
+                _sorted(scheds.get(rid, ()), key=repr),
+            )
+        )
+        for rid in ids
+    }
 
 
 _COMPARED = (
-    "name", "kana", "description", "organization_id", "venue_id", "address", "building",
-    "lat", "lon", "capacity", "seats_left", "accepts_new", "fee", "fee_yen", "eligibility",
-    "min_age", "eligibility_attributes", "transport", "phone", "url", "status", "public",
-    "last_verified_on", "notes", "extra", "schedule_days", "schedule_start", "schedule_end",
-    "schedule_note", "schedule_understood",
+    "name",
+    "kana",
+    "description",
+    "organization_id",
+    "venue_id",
+    "address",
+    "building",
+    "lat",
+    "lon",
+    "capacity",
+    "seats_left",
+    "accepts_new",
+    "fee",
+    "fee_yen",
+    "eligibility",
+    "min_age",
+    "eligibility_attributes",
+    "transport",
+    "phone",
+    "url",
+    "status",
+    "public",
+    "last_verified_on",
+    "notes",
+    "extra",
+    "schedule_days",
+    "schedule_start",
+    "schedule_end",
+    "schedule_note",
+    "schedule_understood",
 )
 _JSON_POSITIONS = frozenset(  # eligibility_attributes, extra: lists and dicts
-    i for i, key in enumerate(_COMPARED) if isinstance(Resource.__table__.c[key].type, JSON))
+    i for i, key in enumerate(_COMPARED) if isinstance(Resource.__table__.c[key].type, JSON)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1117,7 +1426,7 @@ def _digests(values: dict[str, list[Any]]) -> list[int]:
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _organizations(session: Session, names: Iterable[str | None]) -> dict[str, int]:
@@ -1138,8 +1447,12 @@ def _organizations(session: Session, names: Iterable[str | None]) -> dict[str, i
         ):
             ids[key] = org_id
     missing = [k for k in wanted if k not in ids]
-    created = insert_returning_ids(session, _table(Organization), {
-        "name": [wanted[k] for k in missing], "name_key": missing}, "name_key")
+    created = insert_returning_ids(
+        session,
+        _table(Organization),
+        {"name": [wanted[k] for k in missing], "name_key": missing},
+        "name_key",
+    )
     ids.update(zip(missing, created, strict=True))
     return {name: ids[normalize(name)] for name in all_names}
 
@@ -1167,8 +1480,9 @@ def _venues(session: Session, checked: Checked) -> list[int | None]:
     near_known[pairs_within(lon, lat, known_lon, known_lat, VENUE_LINK_M)[0]] = True
     pending = np.flatnonzero(~near_known)
     neighbours: dict[int, list[int]] = defaultdict(list)
-    a_idx, b_idx, _ = pairs_within(lon[pending], lat[pending], lon[pending], lat[pending],
-                                   VENUE_LINK_M)
+    a_idx, b_idx, _ = pairs_within(
+        lon[pending], lat[pending], lon[pending], lat[pending], VENUE_LINK_M
+    )
     for a, b in zip(a_idx.tolist(), b_idx.tolist(), strict=True):
         if b < a:
             neighbours[a].append(b)
@@ -1179,8 +1493,13 @@ def _venues(session: Session, checked: Checked) -> list[int | None]:
     new_ids = _create_venues(session, checked, [located[k] for k in leaders.tolist()])
     # Every row: the nearest of all venues, known and new (a new venue's own row: itself).
     ids = [k[0] for k in known] + new_ids
-    src, dst = nearest_within(lon, lat, np.concatenate([known_lon, lon[leaders]]),
-                              np.concatenate([known_lat, lat[leaders]]), VENUE_LINK_M)
+    src, dst = nearest_within(
+        lon,
+        lat,
+        np.concatenate([known_lon, lon[leaders]]),
+        np.concatenate([known_lat, lat[leaders]]),
+        VENUE_LINK_M,
+    )
     for s, d in zip(src.tolist(), dst.tolist(), strict=True):
         result[located[s]] = ids[d]
     return result
@@ -1192,37 +1511,50 @@ def _create_venues(session: Session, checked: Checked, rows: list[int]) -> list[
         return []
     values = checked.values
     lat_col, lon_col = values["lat"], values["lon"]
-    placed = locate_points(districts_frame(session), [lon_col[n] for n in rows],
-                           [lat_col[n] for n in rows])
+    placed = locate_points(
+        districts_frame(session), [lon_col[n] for n in rows], [lat_col[n] for n in rows]
+    )
     tree_map = ancestor_map(session)
-    municipality_codes = dict(session.execute(
-        select(District.id, District.code).where(District.level == "municipality")).tuples().all())
+    municipality_codes = dict(
+        session.execute(select(District.id, District.code).where(District.level == "municipality"))
+        .tuples()
+        .all()
+    )
     prefixes: dict[int | None, str] = {None: ""}
     for district_id in set(placed):
         municipality = ancestor_at(tree_map, district_id, "municipality") if district_id else None
         prefixes[district_id] = municipality_codes.get(municipality, "") if municipality else ""
     building, name, name_key = values["building"], values["name"], values["name_key"]
     now = utcnow()
-    return insert_returning_ids(session, _table(Venue), {
-        # Keyed by place: a venue first seen at these coordinates (any other point
-        # within 50 m would have been linked to an existing venue instead).
-        "code": [f"{prefixes[d]}:{lat_col[n]:.6f},{lon_col[n]:.6f}"
-                 for n, d in zip(rows, placed, strict=True)],
-        "name": [building[n] or name[n] for n in rows],
-        "name_key": [normalize(building[n]) if building[n] else name_key[n] for n in rows],
-        "address": [values["address"][n] for n in rows],
-        "lat": [lat_col[n] for n in rows],
-        "lon": [lon_col[n] for n in rows],
-        "district_id": list(placed),
-        "properties": [{"created_from": values["external_id"][n]} for n in rows],
-        "updated_at": [now] * len(rows),
-    }, "code")
+    return insert_returning_ids(
+        session,
+        _table(Venue),
+        {
+            # Keyed by place: a venue first seen at these coordinates (any other point
+            # within 50 m would have been linked to an existing venue instead).
+            "code": [
+                f"{prefixes[d]}:{lat_col[n]:.6f},{lon_col[n]:.6f}"
+                for n, d in zip(rows, placed, strict=True)
+            ],
+            "name": [building[n] or name[n] for n in rows],
+            "name_key": [normalize(building[n]) if building[n] else name_key[n] for n in rows],
+            "address": [values["address"][n] for n in rows],
+            "lat": [lat_col[n] for n in rows],
+            "lon": [lon_col[n] for n in rows],
+            "district_id": list(placed),
+            "properties": [{"created_from": values["external_id"][n]} for n in rows],
+            "updated_at": [now] * len(rows),
+        },
+        "code",
+    )
 
 
 # --------------------------------------------------------------------------- export
 
 
-def export_rows(session: Session, *, include_private: bool = False) -> tuple[list[str], list[list[str]]]:
+def export_rows(
+    session: Session, *, include_private: bool = False
+) -> tuple[list[str], list[list[str]]]:
     """The directory as §3 rows (header + rows), public resources only unless asked.
 
     Exactly what :func:`import_resources` reads back to the same state: the schedule
@@ -1233,8 +1565,9 @@ def export_rows(session: Session, *, include_private: bool = False) -> tuple[lis
     if not include_private:
         stmt = stmt.where(Resource.public.is_(True))
     resources = list(session.scalars(stmt))
-    districts = session.execute(select(District.id, District.code, District.name,
-                                       District.level)).all()
+    districts = session.execute(
+        select(District.id, District.code, District.name, District.level)
+    ).all()
     name_count: dict[str, int] = defaultdict(int)
     for d in districts:
         name_count[normalize(d.name)] += 1
@@ -1260,29 +1593,47 @@ def export_rows(session: Session, *, include_private: bool = False) -> tuple[lis
     out: list[list[str]] = []
     for r in resources:
         row = {
-            "external_id": r.external_id, "name": r.name,
+            "external_id": r.external_id,
+            "name": r.name,
             "categories": ";".join(sorted(cats.get(r.id, []))),
-            "kana": r.kana, "description": r.description,
+            "kana": r.kana,
+            "description": r.description,
             "organization": orgs.get(r.organization_id) if r.organization_id else None,
-            "address": r.address, "building": r.building,
+            "address": r.address,
+            "building": r.building,
             "lat": repr(r.lat) if r.lat is not None else None,
             "lon": repr(r.lon) if r.lon is not None else None,
             "districts": ";".join(texts[d] for d in sorted(dists.get(r.id, []))),
-            "days": r.schedule_days, "start": r.schedule_start, "end": r.schedule_end,
+            "days": r.schedule_days,
+            "start": r.schedule_start,
+            "end": r.schedule_end,
             "note": r.schedule_note,
             "capacity": str(r.capacity) if r.capacity is not None else None,
-            "vacancy": (str(r.seats_left) if r.seats_left is not None
-                        else None if r.accepts_new is None
-                        else "あり" if r.accepts_new else "なし"),
-            "fee": r.fee, "eligibility": r.eligibility,
+            "vacancy": (
+                str(r.seats_left)
+                if r.seats_left is not None
+                else None
+                if r.accepts_new is None
+                else "あり"
+                if r.accepts_new
+                else "なし"
+            ),
+            "fee": r.fee,
+            "eligibility": r.eligibility,
             "transport": None if r.transport is None else "あり" if r.transport else "なし",
-            "phone": r.phone, "url": r.url, "status": _STATUS_LABEL[r.status],
+            "phone": r.phone,
+            "url": r.url,
+            "status": _STATUS_LABEL[r.status],
             "public": "可" if r.public else "否",
             "verified": r.last_verified_on.isoformat() if r.last_verified_on else None,
             "notes": r.notes,
         }
-        out.append([*(row[c.key] or "" for c in COLUMNS),
-                    *(str(r.extra.get(h, "")) for h in extra_headers)])
+        out.append(
+            [
+                *(row[c.key] or "" for c in COLUMNS),
+                *(str(r.extra.get(h, "")) for h in extra_headers),
+            ]
+        )
     return header, out
 
 

@@ -1128,9 +1128,7 @@ def _rrules(days: _Days) -> list[str]:
         rules.append(f"FREQ=WEEKLY;INTERVAL=2;BYDAY={_byday(days.fortnightly)}")
     if days.nth:
         ordered = sorted(days.nth, key=lambda nd: (nd[1], nd[0] if nd[0] > 0 else 9))
-        rules.append(
-            "FREQ=MONTHLY;BYDAY=" + ",".join(f"{n}{WEEKDAY_CODES[d]}" for n, d in ordered)
-        )
+        rules.append("FREQ=MONTHLY;BYDAY=" + ",".join(f"{n}{WEEKDAY_CODES[d]}" for n, d in ordered))
     if days.monthdays:
         ordered_days = sorted(days.monthdays, key=lambda d: d if d > 0 else 99)
         rules.append("FREQ=MONTHLY;BYMONTHDAY=" + ",".join(map(str, ordered_days)))
@@ -1238,15 +1236,24 @@ def parse_schedule(text: str | None) -> ScheduleParse:
             if rule is not None and rule not in rules:
                 rules.append(rule)
             for first, last in windows:
-                schedule = ParsedSchedule(rule, start, end, first, last,
-                                          holiday_rule=holiday_rule,
-                                          year_end_closed=year_end_closed)
+                schedule = ParsedSchedule(
+                    rule,
+                    start,
+                    end,
+                    first,
+                    last,
+                    holiday_rule=holiday_rule,
+                    year_end_closed=year_end_closed,
+                )
                 if schedule not in schedules:
                     schedules.append(schedule)
     if not schedules and (season or reader.holiday_closed or reader.year_end_closed):
-        schedules += [ParsedSchedule(None, None, None, a, b, holiday_rule=holiday_rule,
-                                     year_end_closed=year_end_closed)
-                      for a, b in windows]
+        schedules += [
+            ParsedSchedule(
+                None, None, None, a, b, holiday_rule=holiday_rule, year_end_closed=year_end_closed
+            )
+            for a, b in windows
+        ]
     reader.check_counts(rules, len(season) if season else 12)
     if schedules or reader.paused:
         reader.accept_labels()
@@ -1350,11 +1357,26 @@ def _time_words(s: ParsedSchedule, lang: str) -> str:
 _NTH = N_("{n}th")
 _NTH_DAY = N_("{n}th (day of the month)")
 _ORDINAL_MSGIDS = {1: N_("{n}st"), 2: N_("{n}nd"), 3: N_("{n}rd")}
-_MONTH_DAY_MSGIDS = {1: N_("{n}st (day of the month)"), 2: N_("{n}nd (day of the month)"),
-                     3: N_("{n}rd (day of the month)")}
+_MONTH_DAY_MSGIDS = {
+    1: N_("{n}st (day of the month)"),
+    2: N_("{n}nd (day of the month)"),
+    3: N_("{n}rd (day of the month)"),
+}
 _WEEKDAY_MSGIDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-_MONTH_MSGIDS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"),
-                 N_("Aug"), N_("Sep"), N_("Oct"), N_("Nov"), N_("Dec"))
+_MONTH_MSGIDS = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
 
 
 def _ordinal(n: int, lang: str) -> str:
@@ -1414,9 +1436,12 @@ def _day_words(rule: str, lang: str) -> str:
             n, code = int(item[:-2]), item[-2:]
             by_day.setdefault(WEEKDAY_CODES.index(code), []).append(n)
         words = [
-            translate(N_("{ordinals} {weekday}"), lang,
-                      ordinals=_and([_ordinal(n, lang) for n in ns], lang),
-                      weekday=_weekday(d, lang))
+            translate(
+                N_("{ordinals} {weekday}"),
+                lang,
+                ordinals=_and([_ordinal(n, lang) for n in ns], lang),
+                weekday=_weekday(d, lang),
+            )
             for d, ns in by_day.items()
         ]
         text = words[0]
@@ -1425,8 +1450,11 @@ def _day_words(rule: str, lang: str) -> str:
         return translate(N_("Monthly {days}"), lang, days=text)
     if freq == "MONTHLY" and "BYMONTHDAY" in parts:
         monthdays = [int(d) for d in parts["BYMONTHDAY"].split(",")]
-        return translate(N_("Monthly on the {days}"), lang,
-                         days=_and([_month_day(d, lang) for d in monthdays], lang))
+        return translate(
+            N_("Monthly on the {days}"),
+            lang,
+            days=_and([_month_day(d, lang) for d in monthdays], lang),
+        )
     return rule
 
 
@@ -1512,11 +1540,13 @@ def describe(parse: ScheduleParse, lang: str = "ja") -> str:
         mods_text = _wrap(list(modifiers[0]), lang)
         text = text + mods_text if text else mods_text.strip().strip("（）()")
     if parse.paused:
-        text = translate(N_("Paused: {schedule}"), lang, schedule=text) if text else translate(
-            N_("Paused"), lang)
+        text = (
+            translate(N_("Paused: {schedule}"), lang, schedule=text)
+            if text
+            else translate(N_("Paused"), lang)
+        )
     if not parse.understood:
         fragments = translate(N_(", "), lang).join(parse.not_understood)
         note = translate(N_("(not understood: {fragments})"), lang, fragments=fragments)
-        text = translate(N_("{schedule} {note}"), lang, schedule=text, note=note) if text \
-            else note
+        text = translate(N_("{schedule} {note}"), lang, schedule=text, note=note) if text else note
     return text

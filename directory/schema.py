@@ -70,11 +70,16 @@ def require_current(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current != head:
         raise SchemaError(
-            N_("the database is not up to date (now {current}, latest {head}): run "
-               "`tsunagu db upgrade`") if current else
-            N_("the database is not up to date (now none, latest {head}): run "
-               "`tsunagu db upgrade`"),
-            current=current, head=head,
+            N_(
+                "the database is not up to date (now {current}, latest {head}): run "
+                "`tsunagu db upgrade`"
+            )
+            if current
+            else N_(
+                "the database is not up to date (now none, latest {head}): run `tsunagu db upgrade`"
+            ),
+            current=current,
+            head=head,
         )
 
 

@@ -14,11 +14,15 @@ def bump(session: Session) -> None:
     Every writer of districts, venues, categories, organisations or resources calls this
     before committing, so readers elsewhere learn that their snapshot is stale.
     """
-    session.execute(update(DirectoryState).where(DirectoryState.id == 1)
-                    .values(version=DirectoryState.version + 1))
+    session.execute(
+        update(DirectoryState)
+        .where(DirectoryState.id == 1)
+        .values(version=DirectoryState.version + 1)
+    )
 
 
 def current(bind: Session | Connection) -> int:
     """The last committed directory version this connection can see."""
-    return int(bind.execute(select(DirectoryState.version).where(DirectoryState.id == 1))
-               .scalar_one())
+    return int(
+        bind.execute(select(DirectoryState.version).where(DirectoryState.id == 1)).scalar_one()
+    )

@@ -99,8 +99,14 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw).best()
-    if best is not None and best.encoding in {"utf_8", "cp932", "shift_jis", "euc_jp",
-                                              "iso2022_jp", "utf_16"}:
+    if best is not None and best.encoding in {
+        "utf_8",
+        "cp932",
+        "shift_jis",
+        "euc_jp",
+        "iso2022_jp",
+        "utf_16",
+    }:
         return str(best), best.encoding
     position = _first_bad_byte(raw)
     raise InvalidInputError(name, [Problem("bad_encoding", {"line": position})])
@@ -116,13 +122,14 @@ def _first_bad_byte(raw: bytes) -> int:
     return raw[:last].count(b"\n") + 1
 
 
-def _table(name: str, records: list[list[str]], encoding: str,
-           is_header: HeaderTest | None = None) -> Table:
+def _table(
+    name: str, records: list[list[str]], encoding: str, is_header: HeaderTest | None = None
+) -> Table:
     header_at = _header_index(records, is_header)
     if header_at is None:
         raise InvalidInputError(name, [Problem("no_header")])
     header = [cell.strip() for cell in records[header_at]]
-    records_iter = iter(enumerate(records[header_at + 1:], start=header_at + 2))
+    records_iter = iter(enumerate(records[header_at + 1 :], start=header_at + 2))
     width = len(header)
     rows: list[tuple[int, list[str]]] = []
     for number, record in records_iter:

@@ -30,18 +30,31 @@ WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 #: Short English names, as English descriptions print them.
 WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: Full English names.
-WEEKDAY_NAMES_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
-                    "Sunday")
+WEEKDAY_NAMES_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _KANA = ("げつ", "か", "すい", "もく", "きん", "ど", "にち")
 _ALL = tuple(range(7))
 
 _WORDS: dict[str, tuple[int, ...]] = {}
 for _i in range(7):
-    for _word in (WEEKDAY_CHARS[_i], _KANA[_i], WEEKDAY_NAMES_EN[_i], WEEKDAY_EN[_i],
-                  WEEKDAY_CODES[_i]):
+    for _word in (
+        WEEKDAY_CHARS[_i],
+        _KANA[_i],
+        WEEKDAY_NAMES_EN[_i],
+        WEEKDAY_EN[_i],
+        WEEKDAY_CODES[_i],
+    ):
         _WORDS[normalize(_word)] = (_i,)
-_WORDS |= {"tues": (1,), "thur": (3,), "thurs": (3,), "平日": (0, 1, 2, 3, 4),
-           "土日": (5, 6), "週末": (5, 6), "毎日": _ALL, "全日": _ALL, "いつでも": _ALL}
+_WORDS |= {
+    "tues": (1,),
+    "thur": (3,),
+    "thurs": (3,),
+    "平日": (0, 1, 2, 3, 4),
+    "土日": (5, 6),
+    "週末": (5, 6),
+    "毎日": _ALL,
+    "全日": _ALL,
+    "いつでも": _ALL,
+}
 _SUFFIXES = ("曜日", "曜", "ようび", "よう")
 _DAY_WORD = re.compile("曜日?|ようび")
 _RANGE = re.compile(rf"([{WEEKDAY_CHARS}])~([{WEEKDAY_CHARS}])")

@@ -92,8 +92,10 @@ def category_icon_svg(icon: str, *, css_class: str = "tsunagu-glyph") -> str:
     if found is None:
         return ""
     view_box, path = found
-    return (f'<svg class="{css_class}" viewBox="{view_box}" aria-hidden="true" '
-            f'focusable="false"><path d="{path}"/></svg>')
+    return (
+        f'<svg class="{css_class}" viewBox="{view_box}" aria-hidden="true" '
+        f'focusable="false"><path d="{path}"/></svg>'
+    )
 
 
 def category_styles(codes: Iterable[str] | None = None) -> list[CategoryStyle]:
@@ -117,7 +119,7 @@ def _style(cat: Category) -> CategoryStyle:
 def text_colour(background: str) -> str:
     """Black or white, whichever reads better on ``background`` (#rrggbb), for large
     numbers on coloured markers (WCAG relative luminance)."""
-    r, g, b = (int(background[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(background[i : i + 2], 16) / 255 for i in (1, 3, 5))
 
     def lin(c: float) -> float:
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
@@ -179,32 +181,58 @@ function tsunaguData(id) { return JSON.parse(document.getElementById(id).textCon
 """
 
 
-def new_map(title: str, *, tiles: Sequence[Tiles], body_class: str = "tsunagu-full",
-            staff_only: bool = False, control_scale: bool = True,
-            extra_css: str = "") -> folium.Map:
+def new_map(
+    title: str,
+    *,
+    tiles: Sequence[Tiles],
+    body_class: str = "tsunagu-full",
+    staff_only: bool = False,
+    control_scale: bool = True,
+    extra_css: str = "",
+) -> folium.Map:
     """A map on a :class:`Page`, with the tile layers (the first one shown) and our CSS.
 
     ``staff_only`` marks working maps (coordinator, unmet, need) with a banner and keeps
     them out of search indexes.
     """
     page = Page(title, body_class=body_class, robots_noindex=staff_only)
-    m = folium.Map(location=(38.0, 138.0), zoom_start=6, tiles=None,
-                   control_scale=control_scale, zoom_snap=0.25)
+    m = folium.Map(
+        location=(38.0, 138.0),
+        zoom_start=6,
+        tiles=None,
+        control_scale=control_scale,
+        zoom_snap=0.25,
+    )
     page.add_child(m)
     for i, t in enumerate(tiles):
         folium.TileLayer(
-            tiles=t.url, attr=t.attribution, name=t.name, overlay=False, control=True,
-            show=(i == 0), max_native_zoom=t.max_native_zoom, max_zoom=19,
+            tiles=t.url,
+            attr=t.attribution,
+            name=t.name,
+            overlay=False,
+            control=True,
+            show=(i == 0),
+            max_native_zoom=t.max_native_zoom,
+            max_zoom=19,
         ).add_to(m)
     m.add_child(StyleSheet(BASE_CSS + extra_css), name="tsunagu_css")
     page.header.add_child(Raw(f"<script>{JS_HELPERS}</script>"), name="tsunagu_helpers")
     if staff_only:
-        page.before.add_child(Raw('<div class="tsunagu-staff-only">職員用（個人情報・非公開情報を含みます。配布しないでください）</div>'))
+        page.before.add_child(
+            Raw(
+                '<div class="tsunagu-staff-only">職員用（個人情報・非公開情報を含みます。配布しないでください）</div>'
+            )
+        )
     return m
 
 
-def finish(m: folium.Map, bounds: tuple[tuple[float, float], tuple[float, float]] | None,
-           *, layer_control: bool = True, collapsed: bool = True) -> folium.Map:
+def finish(
+    m: folium.Map,
+    bounds: tuple[tuple[float, float], tuple[float, float]] | None,
+    *,
+    layer_control: bool = True,
+    collapsed: bool = True,
+) -> folium.Map:
     """Fit the view, add the layer control last (it lists the layers present when it
     renders) and point the assets at the app's vendored copies (fail closed: no CDN)."""
     (south, west), (north, east) = bounds or _JAPAN
@@ -241,8 +269,13 @@ class LegendControl(SafeMacro):
 {% endmacro %}
 """)
 
-    def __init__(self, content: str, *, position: str = "bottomleft",
-                 css_class: str = "tsunagu-box tsunagu-legend"):
+    def __init__(
+        self,
+        content: str,
+        *,
+        position: str = "bottomleft",
+        css_class: str = "tsunagu-box tsunagu-legend",
+    ):
         super().__init__()
         self._name = "TsunaguLegend"
         self.content_js = js_string(content)
@@ -265,8 +298,9 @@ class AttributionNote(SafeMacro):
         self.content_js = js_string(content)
 
 
-ICON_CREDIT_HTML = ('アイコン：<a href="https://fontawesome.com/license/free">'
-                    "Font Awesome Free</a>（CC BY 4.0）")
+ICON_CREDIT_HTML = (
+    'アイコン：<a href="https://fontawesome.com/license/free">Font Awesome Free</a>（CC BY 4.0）'
+)
 
 
 # --- districts -------------------------------------------------------------------------
@@ -279,9 +313,12 @@ _LEVEL_STYLE = {
 }
 
 
-def district_features(districts: Sequence[MapDistrict], *, tolerance: float = 2e-5,
-                      levels: Iterable[str] = ("municipality", "area", "district"),
-                      ) -> list[dict[str, Any]]:
+def district_features(
+    districts: Sequence[MapDistrict],
+    *,
+    tolerance: float = 2e-5,
+    levels: Iterable[str] = ("municipality", "area", "district"),
+) -> list[dict[str, Any]]:
     """GeoJSON features of the districts, simplified (≈2 m) and rounded (≈1 m) for size."""
     wanted = set(levels)
     order = {"municipality": 0, "area": 1, "district": 2}
@@ -291,12 +328,15 @@ def district_features(districts: Sequence[MapDistrict], *, tolerance: float = 2e
         if d.level not in wanted or d.geometry is None or d.geometry.is_empty:
             continue
         geom = shapely.set_precision(
-            shapely.simplify(d.geometry, tolerance, preserve_topology=True), 1e-5)
-        features.append({
-            "type": "Feature",
-            "properties": {"code": d.code, "name": d.name, "level": d.level},
-            "geometry": mapping(geom),
-        })
+            shapely.simplify(d.geometry, tolerance, preserve_topology=True), 1e-5
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": d.code, "name": d.name, "level": d.level},
+                "geometry": mapping(geom),
+            }
+        )
     return features
 
 
@@ -370,19 +410,28 @@ var {{ this.get_name() }} = L.geoJSON(tsunaguData({{ this.island_id|tojson }}), 
 {% endmacro %}
 """)
 
-    def __init__(self, districts: Sequence[MapDistrict], *, name: str = "地区の境界",
-                 labels: str | None = None, fills: dict[str, str] | None = None,
-                 extra: dict[str, dict[str, str]] | None = None, fill_opacity: float = 0.7,
-                 onclick: str | None = None, label_class: str = "tsunagu-district-label",
-                 control: bool = True):
+    def __init__(
+        self,
+        districts: Sequence[MapDistrict],
+        *,
+        name: str = "地区の境界",
+        labels: str | None = None,
+        fills: dict[str, str] | None = None,
+        extra: dict[str, dict[str, str]] | None = None,
+        fill_opacity: float = 0.7,
+        onclick: str | None = None,
+        label_class: str = "tsunagu-district-label",
+        control: bool = True,
+    ):
         super().__init__(name=name, overlay=True, control=control, show=True)
         self._name = "DistrictLayer"
         self.island_id = f"{self.get_name()}_data"
         features = district_features(districts)
         for f in features:
             f["properties"].update((extra or {}).get(f["properties"]["code"], {}))
-        self.island = json_island(self.island_id, {"type": "FeatureCollection",
-                                                   "features": features})
+        self.island = json_island(
+            self.island_id, {"type": "FeatureCollection", "features": features}
+        )
         self.styles = _LEVEL_STYLE
         self.labels = labels
         self.fills = fills or {}
@@ -394,9 +443,9 @@ var {{ this.get_name() }} = L.geoJSON(tsunaguData({{ this.island_id|tojson }}), 
 # --- bounds ----------------------------------------------------------------------------
 
 
-def bounds_of(districts: Sequence[MapDistrict],
-              points: Iterable[tuple[float | None, float | None]] = ()
-              ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+def bounds_of(
+    districts: Sequence[MapDistrict], points: Iterable[tuple[float | None, float | None]] = ()
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """(south, west), (north, east) around the districts and points; None when empty."""
     lats: list[float] = []
     lons: list[float] = []
@@ -421,12 +470,14 @@ def japanese_date(value: object) -> str:
     return f"{value.year}年{value.month}月{value.day}日"  # type: ignore[attr-defined]
 
 
-def credits_html(credits: Sequence[str], tiles: Sequence[Tiles], *,
-                 icons: bool = False) -> str:
+def credits_html(credits: Sequence[str], tiles: Sequence[Tiles], *, icons: bool = False) -> str:
     """The data credits, the tile attributions and (when icons show) the icon licence."""
     items = [f"<li>{esc(c)}</li>" for c in credits]
     items += [f"<li>背景地図：{t.attribution}</li>" for t in tiles]
     if icons:
         items.append(f"<li>アイコン：{esc(ICON_ATTRIBUTION)}</li>")
-    return ('<section class="tsunagu-credits"><h2>出典・クレジット</h2><ul>'
-            + "".join(items) + "</ul></section>")
+    return (
+        '<section class="tsunagu-credits"><h2>出典・クレジット</h2><ul>'
+        + "".join(items)
+        + "</ul></section>"
+    )

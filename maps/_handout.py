@@ -176,7 +176,8 @@ class HandoutScript(SafeMacro):
     _template = Template(
         "{% macro script(this, kwargs) %}"
         + HANDOUT_JS.replace("MAP", "{{ this._parent.get_name() }}")
-        + "{% endmacro %}")
+        + "{% endmacro %}"
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -269,16 +270,23 @@ class NumberedMarkers(SafeMacro):
         self.island = json_island(self.island_id, island)
 
 
-def add_bounds(m: folium.Map,
-               bounds: tuple[tuple[float, float], tuple[float, float]] | None) -> None:
+def add_bounds(
+    m: folium.Map, bounds: tuple[tuple[float, float], tuple[float, float]] | None
+) -> None:
     """Give the page script the bounds to re-fit the map to when printing."""
-    m.get_root().header.add_child(Raw(json_island(  # type: ignore[attr-defined]
-        "tsunagu-bounds", [list(bounds[0]), list(bounds[1])] if bounds else None)),
-        name="tsunagu_bounds")
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
+        Raw(json_island("tsunagu-bounds", [list(bounds[0]), list(bounds[1])] if bounds else None)),
+        name="tsunagu_bounds",
+    )
 
 
-def handout_head(title: str, *, subtitle: str | None = None, as_of: dt.date | None = None,
-                 notes: tuple[str, ...] = ()) -> Raw:
+def handout_head(
+    title: str,
+    *,
+    subtitle: str | None = None,
+    as_of: dt.date | None = None,
+    notes: tuple[str, ...] = (),
+) -> Raw:
     """The page header: title, subtitle, the date the data is as of, paper and print
     buttons (hidden in print)."""
     head = [f"<h1>{esc(title)}</h1>"]
@@ -292,10 +300,9 @@ def handout_head(title: str, *, subtitle: str | None = None, as_of: dt.date | No
         "<span>用紙：</span>"
         '<button type="button" data-paper="a4" aria-pressed="true">A4 縦</button>'
         '<button type="button" data-paper="a3" aria-pressed="false">A3 横</button>'
-        '<button type="button" class="print">印刷する</button></div>')
+        '<button type="button" class="print">印刷する</button></div>'
+    )
     return Raw(f'<header class="tsunagu-handout-head">{"".join(head)}</header>')
-
-
 
 
 # --- numbering -------------------------------------------------------------------------
@@ -328,11 +335,13 @@ def number_resources(resources: Sequence[PublicResource]) -> HandoutNumbering:
         primary = r.categories[0] if r.categories else ""
         return (order.get(primary, len(order)), r.name, r.external_id)
 
-    located = tuple(enumerate(sorted((r for r in resources if r.lat is not None), key=key),
-                              start=1))
+    located = tuple(
+        enumerate(sorted((r for r in resources if r.lat is not None), key=key), start=1)
+    )
     visiting = tuple(sorted((r for r in resources if r.lat is None), key=key))
     places: dict[tuple[float, float], list[tuple[int, PublicResource]]] = {}
     for n, r in located:
         places.setdefault((round(r.lat, 5), round(r.lon, 5)), []).append((n, r))  # type: ignore[arg-type]
-    return HandoutNumbering(styles, located, visiting,
-                            tuple((place, tuple(group)) for place, group in places.items()))
+    return HandoutNumbering(
+        styles, located, visiting, tuple((place, tuple(group)) for place, group in places.items())
+    )

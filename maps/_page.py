@@ -32,8 +32,11 @@ def _json(data: Any) -> str:
     # comment; U+2028/2029 are line ends in older JavaScript engines.
     return (
         json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
     )
 
 
@@ -115,8 +118,14 @@ class Page(Figure):
         "</html>\n"
     )
 
-    def __init__(self, title: str, *, body_class: str = "tsunagu-full",
-                 html_class: str = "", robots_noindex: bool = False):
+    def __init__(
+        self,
+        title: str,
+        *,
+        body_class: str = "tsunagu-full",
+        html_class: str = "",
+        robots_noindex: bool = False,
+    ):
         super().__init__(title=title)
         self.body_class = body_class
         self.html_class = html_class
@@ -131,5 +140,6 @@ class Page(Figure):
         )
         if robots_noindex:
             # Working maps hold unpublished resources: keep them out of any search index.
-            self.header.add_child(Raw('<meta name="robots" content="noindex, nofollow">'),
-                                  name="meta_robots")
+            self.header.add_child(
+                Raw('<meta name="robots" content="noindex, nofollow">'), name="meta_robots"
+            )

@@ -73,10 +73,18 @@ ASSETS: dict[str, Asset] = {
 #: folium's default links that our maps do not need: Bootstrap and the icon fonts serve
 #: ``folium.Icon`` markers only, and our markers are inline SVG; jQuery only folium's
 #: ``Popup`` (ours are plain Leaflet popups). :func:`lean` drops them.
-UNUSED = frozenset({
-    "jquery", "bootstrap", "bootstrap_css", "glyphicons_css", "awesome_markers",
-    "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css",
-})
+UNUSED = frozenset(
+    {
+        "jquery",
+        "bootstrap",
+        "bootstrap_css",
+        "glyphicons_css",
+        "awesome_markers",
+        "awesome_markers_font_css",
+        "awesome_markers_css",
+        "awesome_rotate_css",
+    }
+)
 
 
 class UnvendoredAssetError(ValueError):
@@ -125,8 +133,7 @@ def use_vendored(m: folium.Map, base_url: str = DEFAULT_BASE_URL) -> folium.Map:
         for attr in ("default_js", "default_css"):
             links = getattr(element, attr, [])
             if links:
-                setattr(element, attr,
-                        [(n, f"{base}/{_check(n, u).path}") for n, u in links])
+                setattr(element, attr, [(n, f"{base}/{_check(n, u).path}") for n, u in links])
     return m
 
 
@@ -138,7 +145,8 @@ def _read(vendor_dir: Path, rel: str) -> str:
     path = vendor_dir / rel
     if not path.is_file():
         raise UnvendoredAssetError(
-            f"{path} is missing: run scripts/vendor_assets.sh to vendor the map assets")
+            f"{path} is missing: run scripts/vendor_assets.sh to vendor the map assets"
+        )
     text = path.read_text(encoding="utf-8")
     if rel.endswith(".css"):
         folder = (vendor_dir / rel).parent
@@ -174,7 +182,7 @@ def inline_assets(m: folium.Map, vendor_dir: Path = VENDOR_DIR) -> folium.Map:
     header = root.header  # type: ignore[attr-defined]
     for name, asset in seen.items():
         text = _read(vendor_dir, asset.path)
-        tag = (f"<script>{text}</script>" if asset.kind == "js" else f"<style>{text}</style>")
+        tag = f"<script>{text}</script>" if asset.kind == "js" else f"<style>{text}</style>"
         header.add_child(Raw(f"<!-- {asset.path} (vendored) -->\n{tag}"), name=name)
     # Links an earlier render left in the head, if any, are replaced by the same names
     # above; anything else linking out is an error.

@@ -211,13 +211,21 @@ def coordinator_map(
         status = STATUSES.index(r.status) if r.status in STATUSES else 0
         public = 1 if isinstance(r, PublicResource) or r.public else 0
         i = len(rows)
-        rows.append([
-            None if r.lat is None else round(r.lat, 6),
-            None if r.lon is None else round(r.lon, 6),
-            cats, status, public, r.name,
-            schedules.setdefault(r.schedule, len(schedules)),
-            r.phone or "", r.address or "", r.place or "", japanese_date(r.last_verified_on),
-        ])
+        rows.append(
+            [
+                None if r.lat is None else round(r.lat, 6),
+                None if r.lon is None else round(r.lon, 6),
+                cats,
+                status,
+                public,
+                r.name,
+                schedules.setdefault(r.schedule, len(schedules)),
+                r.phone or "",
+                r.address or "",
+                r.place or "",
+                japanese_date(r.last_verified_on),
+            ]
+        )
         for c in cats:
             per_category[c] += 1
         if r.lat is None:
@@ -240,8 +248,9 @@ def coordinator_map(
     )
     state = _Resources(
         {
-            "cats": [{"code": s.code, "label": s.label, "colour": s.colour, "svg": s.svg}
-                     for s in styles],
+            "cats": [
+                {"code": s.code, "label": s.label, "colour": s.colour, "svg": s.svg} for s in styles
+            ],
             "schedules": list(schedules),
             "rows": rows,
             "served": served,

@@ -65,18 +65,31 @@ def need_map(
     walk) and the candidates numbered by rank, with a ranked list beside the map."""
     lat, lon = need_point
     ranked = sorted((Candidate(*c) for c in candidates), key=lambda c: (c.rank, c.name))
-    m = new_map(title, tiles=tiles, body_class="tsunagu-handout", staff_only=True,
-                extra_css=HANDOUT_CSS)
+    m = new_map(
+        title, tiles=tiles, body_class="tsunagu-handout", staff_only=True, extra_css=HANDOUT_CSS
+    )
     if districts:
         DistrictLayer(districts).add_to(m)
     folium.Circle(
-        location=(lat, lon), radius=radius_m, color=_NEED_COLOUR, weight=3, dash_array="8 6",
-        fill=True, fill_color=_NEED_COLOUR, fill_opacity=0.08,
+        location=(lat, lon),
+        radius=radius_m,
+        color=_NEED_COLOUR,
+        weight=3,
+        dash_array="8 6",
+        fill=True,
+        fill_color=_NEED_COLOUR,
+        fill_opacity=0.08,
         tooltip=f"歩いて行ける範囲（{_distance_words(radius_m).removeprefix('約')}）",
     ).add_to(m)
     folium.CircleMarker(
-        location=(lat, lon), radius=9, color="#fff", weight=3, fill=True,
-        fill_color=_NEED_COLOUR, fill_opacity=1, tooltip="相談者のおおよその場所",
+        location=(lat, lon),
+        radius=9,
+        color="#fff",
+        weight=3,
+        fill=True,
+        fill_color=_NEED_COLOUR,
+        fill_opacity=1,
+        tooltip="相談者のおおよその場所",
     ).add_to(m)
 
     markers = []
@@ -89,9 +102,17 @@ def need_map(
             inside = metres <= radius_m
             detail += f"・{_distance_words(metres)}" + ("" if inside else "（範囲外）")
             colour = _INSIDE if inside else _OUTSIDE
-            markers.append({"lat": round(c.lat, 6), "lon": round(c.lon, 6), "colour": colour,
-                            "text": "#FFFFFF", "numbers": [c.rank], "label": str(c.rank),
-                            "names": c.name})
+            markers.append(
+                {
+                    "lat": round(c.lat, 6),
+                    "lon": round(c.lon, 6),
+                    "colour": colour,
+                    "text": "#FFFFFF",
+                    "numbers": [c.rank],
+                    "label": str(c.rank),
+                    "names": c.name,
+                }
+            )
         else:
             detail += "・地図上の場所なし（地区が対象）"
             colour = "#FFFFFF"
@@ -100,14 +121,16 @@ def need_map(
             f'<li data-number="{c.rank}"><span class="tsunagu-badge-num" '
             f'style="background:{colour};color:{"#333" if colour == "#FFFFFF" else "#fff"}">'
             f'{c.rank}</span><div class="tsunagu-entry"><span class="tsunagu-entry-name">'
-            f'{esc(c.name)}</span><span class="tsunagu-entry-line">{esc(detail)}</span></div></li>')
+            f'{esc(c.name)}</span><span class="tsunagu-entry-line">{esc(detail)}</span></div></li>'
+        )
     m.add_child(NumberedMarkers({"markers": markers, "entries": entries}))
     m.add_child(HandoutScript())
 
     dlat = radius_m / 111_320
     dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
-    bounds = bounds_of([], [(lat - dlat, lon - dlon), (lat + dlat, lon + dlon),
-                            *((c.lat, c.lon) for c in ranked)])
+    bounds = bounds_of(
+        [], [(lat - dlat, lon - dlon), (lat + dlat, lon + dlon), *((c.lat, c.lon) for c in ranked)]
+    )
     add_bounds(m, bounds)
     page = m.get_root()
     page.before.add_child(handout_head(title))  # type: ignore[attr-defined]
@@ -119,9 +142,14 @@ def need_map(
         f'<li><span class="tsunagu-badge-num" style="background:{_INSIDE};color:#fff">1</span>'
         "候補の順位（範囲内）</li>"
         f'<li><span class="tsunagu-badge-num" style="background:{_OUTSIDE};color:#fff">2</span>'
-        "候補の順位（範囲外）</li></ul></section>")
-    listing = ('<h2>候補（順位順）</h2><ol class="tsunagu-entries">'
-               + ("".join(rows) or '<li>候補はありません。</li>') + "</ol>")
-    page.after.add_child(Raw(  # type: ignore[attr-defined]
-        f'<aside class="tsunagu-side">{legend}{listing}</aside>' + credits_html([], tiles)))
+        "候補の順位（範囲外）</li></ul></section>"
+    )
+    listing = (
+        '<h2>候補（順位順）</h2><ol class="tsunagu-entries">'
+        + ("".join(rows) or "<li>候補はありません。</li>")
+        + "</ol>"
+    )
+    page.after.add_child(  # type: ignore[attr-defined]
+        Raw(f'<aside class="tsunagu-side">{legend}{listing}</aside>' + credits_html([], tiles))
+    )
     return finish(m, bounds, collapsed=True)

@@ -104,7 +104,8 @@ def find_font() -> Path:
         raise JapaneseFontMissingError(
             f"{FONT_ENV}={named} is not a file. Point it at a Japanese TrueType font "
             "(.ttf), or unset it and install Debian's fonts-ipaexfont-gothic "
-            "(apt-get install fonts-ipaexfont-gothic).")
+            "(apt-get install fonts-ipaexfont-gothic)."
+        )
     for candidate in FONT_PATHS:
         path = Path(candidate)
         if path.is_file():
@@ -112,7 +113,8 @@ def find_font() -> Path:
     raise JapaneseFontMissingError(
         "No Japanese font for the PDF handout: install Debian's fonts-ipaexfont-gothic "
         "(apt-get install fonts-ipaexfont-gothic), or set "
-        f"{FONT_ENV} to a Japanese TrueType font (.ttf). Looked in: {', '.join(FONT_PATHS)}.")
+        f"{FONT_ENV} to a Japanese TrueType font (.ttf). Looked in: {', '.join(FONT_PATHS)}."
+    )
 
 
 def register_font() -> str:
@@ -127,7 +129,8 @@ def register_font() -> str:
         except (TTFError, OSError) as exc:
             raise JapaneseFontMissingError(
                 f"{path} cannot be embedded ({exc}). Use a TrueType font such as IPAex "
-                "Gothic: apt-get install fonts-ipaexfont-gothic.") from exc
+                "Gothic: apt-get install fonts-ipaexfont-gothic."
+            ) from exc
         _registered[key] = name
     return _registered[key]
 
@@ -173,8 +176,10 @@ class MapMarker:
 
     def covers(self, x: float, y: float, margin: float = 0.0) -> bool:
         """Whether the point lies under this number (its ring included, plus ``margin``)."""
-        return (abs(x - self.x) <= self.width / 2 + _RING + margin
-                and abs(y - self.y) <= self.height / 2 + _RING + margin)
+        return (
+            abs(x - self.x) <= self.width / 2 + _RING + margin
+            and abs(y - self.y) <= self.height / 2 + _RING + margin
+        )
 
 
 @dataclass(frozen=True)
@@ -217,16 +222,23 @@ class _Extent:
     span_y: float
 
 
-def _extent(districts: Sequence[MapDistrict], points: Sequence[tuple[float, float]],
-            ) -> _Extent | None:
+def _extent(
+    districts: Sequence[MapDistrict],
+    points: Sequence[tuple[float, float]],
+) -> _Extent | None:
     bounds = bounds_of(districts, points)
     if bounds is None:
         return None
     (south, west), (north, east) = bounds
     k = math.cos(math.radians((south + north) / 2))
     # a lone point still gets ≈100 m around it
-    return _Extent((west + east) / 2, (south + north) / 2, k,
-                   max((east - west) * k, 1e-3), max(north - south, 1e-3))
+    return _Extent(
+        (west + east) / 2,
+        (south + north) / 2,
+        k,
+        max((east - west) * k, 1e-3),
+        max(north - south, 1e-3),
+    )
 
 
 def _pads(labels: Sequence[str], font: str, number_size: float) -> tuple[float, float]:
@@ -262,12 +274,17 @@ def _ring_offsets() -> list[np.ndarray]:
     """Offsets around a place, nearest first, in three bands (3 pt apart near the place,
     coarser further out, up to 220 pt), so most numbers are placed from the first band."""
     bands = []
-    for radii, step in ((np.arange(0, 36, 3.0), 3.0), (np.arange(36, 96, 4.0), 4.0),
-                        (np.arange(96, 220, 6.0), 6.0)):
+    for radii, step in (
+        (np.arange(0, 36, 3.0), 3.0),
+        (np.arange(36, 96, 4.0), 4.0),
+        (np.arange(96, 220, 6.0), 6.0),
+    ):
         points = [np.zeros((1, 2))] if radii[0] == 0 else []
         for r in radii[radii > 0]:
-            angles = np.linspace(0, 2 * math.pi, max(8, int(2 * math.pi * r / step)),
-                                 endpoint=False) + math.pi / 2
+            angles = (
+                np.linspace(0, 2 * math.pi, max(8, int(2 * math.pi * r / step)), endpoint=False)
+                + math.pi / 2
+            )
             points.append(r * np.stack([np.cos(angles), np.sin(angles)], axis=1))
         offsets = np.concatenate(points)
         bands.append(offsets[np.argsort(np.hypot(offsets[:, 0], offsets[:, 1]), kind="stable")])
@@ -277,8 +294,13 @@ def _ring_offsets() -> list[np.ndarray]:
 _OFFSETS = _ring_offsets()
 
 
-def _spread(pos: np.ndarray, widths: np.ndarray, height: float, box: tuple[float, float],
-            obstacles: Sequence[tuple[float, float, float, float]]) -> np.ndarray:
+def _spread(
+    pos: np.ndarray,
+    widths: np.ndarray,
+    height: float,
+    box: tuple[float, float],
+    obstacles: Sequence[tuple[float, float, float, float]],
+) -> np.ndarray:
     """Where each number goes so that none overlaps another, the box's edge or the corner
     boxes, and every number stays readable in a crowded town centre.
 
@@ -291,8 +313,9 @@ def _spread(pos: np.ndarray, widths: np.ndarray, height: float, box: tuple[float
     n = len(pos)
     edge = _RING + 2
     low = np.stack([widths / 2 + edge, np.full(n, height / 2 + edge)], axis=1)
-    high = np.maximum(low, np.stack([box[0] - widths / 2 - edge,
-                                     np.full(n, box[1] - height / 2 - edge)], axis=1))
+    high = np.maximum(
+        low, np.stack([box[0] - widths / 2 - edge, np.full(n, box[1] - height / 2 - edge)], axis=1)
+    )
     start = np.clip(pos, low, high)
     # what is already on the paper: centres and half sizes (the corner boxes first)
     centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in obstacles]).reshape(-1, 2)
@@ -304,7 +327,8 @@ def _spread(pos: np.ndarray, widths: np.ndarray, height: float, box: tuple[float
     out = start.copy()
     for i in sorted(range(n), key=lambda i: (crowd[i], i)):
         near = (np.abs(centres[:, 0] - start[i, 0]) < reach + halves[:, 0]) & (
-            np.abs(centres[:, 1] - start[i, 1]) < reach + halves[:, 1])
+            np.abs(centres[:, 1] - start[i, 1]) < reach + halves[:, 1]
+        )
         c, hv = centres[near], halves[near]
         for offsets in _OFFSETS:
             spots = np.clip(start[i] + offsets, low[i], high[i])
@@ -360,8 +384,9 @@ def layout_map(
     for d in sorted(districts, key=lambda d: (order.get(d.level, 3), d.code)):
         if d.geometry is None or d.geometry.is_empty:
             continue
-        on_paper = shapely.simplify(shapely.transform(d.geometry, project), 0.3,
-                                    preserve_topology=True)
+        on_paper = shapely.simplify(
+            shapely.transform(d.geometry, project), 0.3, preserve_topology=True
+        )
         if not on_paper.is_empty:
             outlines.append((d.level, d.code, on_paper))
 
@@ -370,53 +395,85 @@ def layout_map(
     metres_per_point = _METRES_PER_DEGREE / scale
     metres = _nice_length(min(width / 4, 110 * s) * metres_per_point)
     bar = metres / metres_per_point
-    corners = ((4.0, 4.0, bar + 12 * s, 22 * s),
-               (width - 4 - 26 * s, height - 4 - 34 * s, 26 * s, 34 * s))
-    pos0 = project(np.array([[p[1], p[0]] for p in places], dtype=float)) if places else (
-        np.empty((0, 2)))
+    corners = (
+        (4.0, 4.0, bar + 12 * s, 22 * s),
+        (width - 4 - 26 * s, height - 4 - 34 * s, 26 * s, 34 * s),
+    )
+    pos0 = (
+        project(np.array([[p[1], p[0]] for p in places], dtype=float))
+        if places
+        else (np.empty((0, 2)))
+    )
     widths = np.array([w for w, _ in sizes], dtype=float)
     pos = _spread(pos0, widths, marker_h, (width, height), corners) if len(places) else pos0
     markers = [
-        MapMarker(float(pos[i, 0]), float(pos[i, 1]), float(pos0[i, 0]), float(pos0[i, 1]),
-                  sizes[i][0], sizes[i][1], labels_text[i], tuple(places[i][2]), places[i][3])
-        for i in range(len(places))]
+        MapMarker(
+            float(pos[i, 0]),
+            float(pos[i, 1]),
+            float(pos0[i, 0]),
+            float(pos0[i, 1]),
+            sizes[i][0],
+            sizes[i][1],
+            labels_text[i],
+            tuple(places[i][2]),
+            places[i][3],
+        )
+        for i in range(len(places))
+    ]
     # A line only where it shows: a place under its own number (or another) needs none.
-    markers = [replace(m, leader=not any(o.covers(m.x0, m.y0, 3.0) for o in markers))
-               for m in markers]
+    markers = [
+        replace(m, leader=not any(o.covers(m.x0, m.y0, 3.0) for o in markers)) for m in markers
+    ]
 
     # District names: the smallest units drawn (districts; areas when there are none),
     # the larger first, each where it fits inside its district clear of the numbers.
     taken: list[BaseGeometry] = [
-        shapely.box(m.x - m.width / 2 - 2, m.y - m.height / 2 - 2,
-                    m.x + m.width / 2 + 2, m.y + m.height / 2 + 2) for m in markers]
+        shapely.box(
+            m.x - m.width / 2 - 2,
+            m.y - m.height / 2 - 2,
+            m.x + m.width / 2 + 2,
+            m.y + m.height / 2 + 2,
+        )
+        for m in markers
+    ]
     taken += [shapely.box(x, y, x + w, y + h) for x, y, w, h in corners]
-    taken += [shapely.buffer(shapely.LineString([(m.x0, m.y0), (m.x, m.y)]), 3.0)
-              for m in markers if m.leader]
+    taken += [
+        shapely.buffer(shapely.LineString([(m.x0, m.y0), (m.x, m.y)]), 3.0)
+        for m in markers
+        if m.leader
+    ]
     parents = {d.parent for d in districts}
     leaves = [d for d in districts if d.level == "district"] or [
-        d for d in districts if d.code not in parents]
+        d for d in districts if d.code not in parents
+    ]
     paper = {code: g for _, code, g in outlines}
     labels: list[MapLabel] = []
-    for d in sorted((d for d in leaves if d.code in paper and d.name),
-                    key=lambda d: (-paper[d.code].area, d.code)):
+    for d in sorted(
+        (d for d in leaves if d.code in paper and d.name),
+        key=lambda d: (-paper[d.code].area, d.code),
+    ):
         geom = paper[d.code]
         placed = _place_label(d.name, geom, taken, font, (label_size, label_size * 10 / 11))
         if placed is not None:
             label, box = placed
             labels.append(label)
             taken.append(box)
-    return MapLayout(width, height, tuple(outlines), tuple(labels), tuple(markers),
-                     (metres, bar), corners)
+    return MapLayout(
+        width, height, tuple(outlines), tuple(labels), tuple(markers), (metres, bar), corners
+    )
 
 
-def _place_label(text: str, geom: BaseGeometry, taken: list[BaseGeometry], font: str,
-                 sizes: tuple[float, ...]) -> tuple[MapLabel, BaseGeometry] | None:
+def _place_label(
+    text: str, geom: BaseGeometry, taken: list[BaseGeometry], font: str, sizes: tuple[float, ...]
+) -> tuple[MapLabel, BaseGeometry] | None:
     """The first spot (the district's pole of inaccessibility, then around it) where the
     name lies mostly inside its district (its centre inside, and at least 60 % of it) and
     clear of everything already drawn. Small districts in a town centre are smaller than
     their names; wholly inside would leave most of them unnamed."""
-    polygons = sorted((g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon"),
-                      key=lambda g: -g.area)
+    polygons = sorted(
+        (g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon"),
+        key=lambda g: -g.area,
+    )
     if not polygons or polygons[0].area <= 0 or not polygons[0].is_valid:
         return None  # nothing to name, or a broken outline: no name rather than a crash
     body = polygons[0]
@@ -424,12 +481,24 @@ def _place_label(text: str, geom: BaseGeometry, taken: list[BaseGeometry], font:
     for size in sizes:
         w = pdfmetrics.stringWidth(text, font, size) + 3
         h = size * 1.15
-        for fx, fy in ((0, 0), (0, 1.2), (0, -1.2), (0.6, 0), (-0.6, 0), (0, 2.4), (0, -2.4),
-                       (0.6, 1.2), (-0.6, -1.2), (0.6, -1.2), (-0.6, 1.2)):
+        for fx, fy in (
+            (0, 0),
+            (0, 1.2),
+            (0, -1.2),
+            (0.6, 0),
+            (-0.6, 0),
+            (0, 2.4),
+            (0, -2.4),
+            (0.6, 1.2),
+            (-0.6, -1.2),
+            (0.6, -1.2),
+            (-0.6, 1.2),
+        ):
             cx, cy = centre.x + fx * w, centre.y + fy * h
             box = shapely.box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
             inside = body.contains(shapely.Point(cx, cy)) and (
-                body.intersection(box).area >= 0.6 * box.area)
+                body.intersection(box).area >= 0.6 * box.area
+            )
             if inside and not any(box.intersects(t) for t in taken):
                 return MapLabel(cx, cy - size * 0.36, text, size), box
     return None
@@ -445,16 +514,32 @@ _LINE = {  # colour, width, dash — as the HTML maps' district styles
 _BLANK = colors.HexColor("#e9edf0")
 
 
-def _draw_marker(c: Canvas, x: float, y: float, w: float, h: float, label: str,
-                 colour: str, font: str, size: float) -> None:
+def _draw_marker(
+    c: Canvas,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    label: str,
+    colour: str,
+    font: str,
+    size: float,
+) -> None:
     """A number on its colour, with a white ring and a dark edge: high contrast on any
     background, and the number faux-bold (IPAex Gothic has one weight)."""
     c.saveState()
     c.setLineWidth(0.9)
     c.setStrokeColor(colors.HexColor("#222222"))
     c.setFillColor(colors.white)
-    c.roundRect(x - w / 2 - _RING, y - h / 2 - _RING, w + 2 * _RING, h + 2 * _RING,
-                h / 2 + _RING, stroke=1, fill=1)
+    c.roundRect(
+        x - w / 2 - _RING,
+        y - h / 2 - _RING,
+        w + 2 * _RING,
+        h + 2 * _RING,
+        h / 2 + _RING,
+        stroke=1,
+        fill=1,
+    )
     c.setFillColor(colors.HexColor(colour))
     c.roundRect(x - w / 2, y - h / 2, w, h, h / 2, stroke=0, fill=1)
     ink = colors.HexColor(text_colour(colour))
@@ -480,8 +565,23 @@ def _paths(c: Canvas, geom: BaseGeometry) -> Any:
 
 def _nice_length(max_metres: float) -> float:
     """The longest round length (10 m, 20 m, 50 m, … 100 km) not over ``max_metres``."""
-    lengths = (10, 20, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000,
-               50_000, 100_000)
+    lengths = (
+        10,
+        20,
+        50,
+        100,
+        200,
+        250,
+        500,
+        1000,
+        2000,
+        2500,
+        5000,
+        10_000,
+        20_000,
+        50_000,
+        100_000,
+    )
     return max((m for m in lengths if m <= max_metres), default=lengths[0])
 
 
@@ -542,8 +642,9 @@ def _draw_map(c: Canvas, m: MapLayout, font: str, number_size: float) -> None:
         c.line(bx + bar, by - 0.5, bx + bar, by + 4 * s)
         c.setFillColor(_INK)
         c.setFont(font, 9 * s)
-        c.drawString(bx + 2, by + 4 * s,
-                     f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m")
+        c.drawString(
+            bx + 2, by + 4 * s, f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+        )
         x, y, w, h = m.corners[1]
         c.setFillColor(colors.Color(1, 1, 1, alpha=0.9))
         c.setStrokeColor(colors.HexColor("#666666"))
@@ -585,8 +686,9 @@ class _MapBox(Flowable):
 class _Sample(Flowable):
     """A marker, swatch, leader line or district line as drawn on the map, for the legend."""
 
-    def __init__(self, kind: str, font: str, size: float, *, label: str = "",
-                 colour: str = "#0072B2"):
+    def __init__(
+        self, kind: str, font: str, size: float, *, label: str = "", colour: str = "#0072B2"
+    ):
         super().__init__()
         self.kind, self.font, self.size, self.label, self.colour = kind, font, size, label, colour
         if kind == "marker":
@@ -605,8 +707,9 @@ class _Sample(Flowable):
         c = self.canv
         w, h = self.width, self.height
         if self.kind == "marker":
-            _draw_marker(c, w / 2, h / 2, w - 4, h - 4, self.label, self.colour, self.font,
-                         self.size)
+            _draw_marker(
+                c, w / 2, h / 2, w - 4, h - 4, self.label, self.colour, self.font, self.size
+            )
         elif self.kind == "swatch":
             c.setFillColor(colors.HexColor(self.colour))
             c.setStrokeColor(colors.HexColor("#222222"))
@@ -636,9 +739,19 @@ class _Sample(Flowable):
 def _styles(font: str, scale: float) -> dict[str, ParagraphStyle]:
     def style(name: str, size: float, **kw: Any) -> ParagraphStyle:
         lead = kw.pop("lead", 1.4)
-        return ParagraphStyle(name, **({"fontName": font, "fontSize": size * scale,
-                                        "leading": size * scale * lead, "textColor": _INK,
-                                        "wordWrap": "CJK"} | kw))
+        return ParagraphStyle(
+            name,
+            **(
+                {
+                    "fontName": font,
+                    "fontSize": size * scale,
+                    "leading": size * scale * lead,
+                    "textColor": _INK,
+                    "wordWrap": "CJK",
+                }
+                | kw
+            ),
+        )
 
     return {
         "title": style("title", 22, lead=1.25),
@@ -662,64 +775,101 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
-def _category_cell(r: PublicResource, numbering: HandoutNumbering,
-                   style: ParagraphStyle) -> list[Paragraph]:
+def _category_cell(
+    r: PublicResource, numbering: HandoutNumbering, style: ParagraphStyle
+) -> list[Paragraph]:
     """The resource's kinds, one to a line (so 見守り・安否確認 is not cut in the middle)."""
     labels = [numbering.styles[c].label if c in numbering.styles else c for c in r.categories]
     return [_p(label, style) for label in labels or ["その他"]]
 
 
-def _table(rows: list[list[Any]], widths: list[float], extra: list[tuple[Any, ...]],
-           font: str) -> Table:
+def _table(
+    rows: list[list[Any]], widths: list[float], extra: list[tuple[Any, ...]], font: str
+) -> Table:
     """A list table whose header row repeats on every page it flows onto."""
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        # Tables select their cell font even for paragraphs: never reportlab's Helvetica
-        # (not embedded), so every font in the file is the embedded Japanese one.
-        ("FONTNAME", (0, 0), (-1, -1), font),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#0b5394")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.6, colors.HexColor("#888888")),
-        ("BOX", (0, 0), (-1, -1), 0.8, colors.HexColor("#555555")),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-        *extra,
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                # Tables select their cell font even for paragraphs: never reportlab's Helvetica
+                # (not embedded), so every font in the file is the embedded Japanese one.
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#0b5394")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.6, colors.HexColor("#888888")),
+                ("BOX", (0, 0), (-1, -1), 0.8, colors.HexColor("#555555")),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                *extra,
+            ]
+        )
+    )
     return table
 
 
-def _numbered_table(numbering: HandoutNumbering, st: dict[str, ParagraphStyle],
-                    width: float, style_of: Any) -> Table:
+def _numbered_table(
+    numbering: HandoutNumbering, st: dict[str, ParagraphStyle], width: float, style_of: Any
+) -> Table:
     cols = [0.065, 0.285, 0.215, 0.25, 0.185]
-    rows: list[list[Any]] = [[_p(h, st["head"]) for h in ("番号", "名前・場所", "種類", "日時", "電話")]]
+    rows: list[list[Any]] = [
+        [_p(h, st["head"]) for h in ("番号", "名前・場所", "種類", "日時", "電話")]
+    ]
     extra: list[tuple[Any, ...]] = []
     for i, (n, r) in enumerate(numbering.located, start=1):
         colour = style_of(r).colour
-        num = ParagraphStyle(f"num{n}", parent=st["num"], textColor=colors.HexColor(text_colour(colour)))
+        num = ParagraphStyle(
+            f"num{n}", parent=st["num"], textColor=colors.HexColor(text_colour(colour))
+        )
         where = " ".join(p for p in (r.place, r.address) if p)
         name = [_p(r.name, st["name"])] + ([_p(where, st["cell"])] if where else [])
-        rows.append([Paragraph(str(n), num), name, _category_cell(r, numbering, st["cell"]),
-                     _p(r.schedule, st["cell"]), _p(r.phone or "", st["phone"])])
+        rows.append(
+            [
+                Paragraph(str(n), num),
+                name,
+                _category_cell(r, numbering, st["cell"]),
+                _p(r.schedule, st["cell"]),
+                _p(r.phone or "", st["phone"]),
+            ]
+        )
         extra.append(("BACKGROUND", (0, i), (0, i), colors.HexColor(colour)))
     return _table(rows, [c * width for c in cols], extra, st["cell"].fontName)
 
 
-def _visiting_table(numbering: HandoutNumbering, districts: Sequence[MapDistrict],
-                    st: dict[str, ParagraphStyle], width: float) -> Table:
+def _visiting_table(
+    numbering: HandoutNumbering,
+    districts: Sequence[MapDistrict],
+    st: dict[str, ParagraphStyle],
+    width: float,
+) -> Table:
     cols = [0.35, 0.215, 0.25, 0.185]
-    rows: list[list[Any]] = [[_p(h, st["head"]) for h in ("名前・来てくれる地区", "種類", "日時", "電話")]]
+    rows: list[list[Any]] = [
+        [_p(h, st["head"]) for h in ("名前・来てくれる地区", "種類", "日時", "電話")]
+    ]
     for r in numbering.visiting:
         served = _served_words(r.districts, districts)
         name = [_p(r.name, st["name"])] + ([_p(f"対象：{served}", st["cell"])] if served else [])
-        rows.append([name, _category_cell(r, numbering, st["cell"]),
-                     _p(r.schedule, st["cell"]), _p(r.phone or "", st["phone"])])
+        rows.append(
+            [
+                name,
+                _category_cell(r, numbering, st["cell"]),
+                _p(r.schedule, st["cell"]),
+                _p(r.phone or "", st["phone"]),
+            ]
+        )
     return _table(rows, [c * width for c in cols], [], st["cell"].fontName)
 
 
-def _legend(numbering: HandoutNumbering, layout: MapLayout | None, font: str, scale: float,
-            st: dict[str, ParagraphStyle], width: float, style_of: Any) -> Table:
+def _legend(
+    numbering: HandoutNumbering,
+    layout: MapLayout | None,
+    font: str,
+    scale: float,
+    st: dict[str, ParagraphStyle],
+    width: float,
+    style_of: Any,
+) -> Table:
     """「地図の見かた」 in plain Japanese. With ``layout`` None, every line that may appear
     (to reserve its room before the map is laid out)."""
     size = 13 * scale
@@ -727,51 +877,87 @@ def _legend(numbering: HandoutNumbering, layout: MapLayout | None, font: str, sc
     # the widest sample sets the first column (and so the room left for the kinds)
     first = max(14 * mm * scale, _Sample("marker", font, size, label="2・3").width + 6)
     if numbering.located:
-        rows.append([_Sample("marker", font, size, label="1"),
-                     _p("丸の中の数字は、一覧の番号です。", st["legend"])])
-        on_map = [s for s in numbering.styles.values()
-                  if any(style_of(r).code == s.code for _, r in numbering.located)]
-        if any(not r.categories or r.categories[0] not in numbering.styles
-               for _, r in numbering.located):
+        rows.append(
+            [
+                _Sample("marker", font, size, label="1"),
+                _p("丸の中の数字は、一覧の番号です。", st["legend"]),
+            ]
+        )
+        on_map = [
+            s
+            for s in numbering.styles.values()
+            if any(style_of(r).code == s.code for _, r in numbering.located)
+        ]
+        if any(
+            not r.categories or r.categories[0] not in numbering.styles
+            for _, r in numbering.located
+        ):
             on_map.append(CategoryStyle("", "その他", MIXED_COLOUR, ""))
-        kinds = [[_Sample("swatch", font, size, colour=s.colour), _p(s.label, st["legend"])]
-                 for s in on_map]
+        kinds = [
+            [_Sample("swatch", font, size, colour=s.colour), _p(s.label, st["legend"])]
+            for s in on_map
+        ]
         per_row = 3
         grid: list[list[Flowable | str]] = [
-            [cell for kind in kinds[i:i + per_row] for cell in kind]
-            for i in range(0, len(kinds), per_row)]
+            [cell for kind in kinds[i : i + per_row] for cell in kind]
+            for i in range(0, len(kinds), per_row)
+        ]
         for row in grid:
             row += [""] * (2 * per_row - len(row))
         inner_w = width - first - 4
         kinds_table = Table(grid, colWidths=[size * 1.5, inner_w / per_row - size * 1.5] * per_row)
-        kinds_table.setStyle(TableStyle([
-            ("FONTNAME", (0, 0), (-1, -1), font),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 2),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 2), ("TOPPADDING", (0, 0), (-1, -1), 1),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+        kinds_table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ]
+            )
+        )
         rows.append(["", _p("色は 活動の種類です：", st["legend"])])
         rows.append(["", kinds_table])
         if len(numbering.places) < len(numbering.located):
-            rows.append([_Sample("marker", font, size, label="2・3", colour=MIXED_COLOUR),
-                         _p("同じ場所で いくつかの活動が あります。", st["legend"])])
+            rows.append(
+                [
+                    _Sample("marker", font, size, label="2・3", colour=MIXED_COLOUR),
+                    _p("同じ場所で いくつかの活動が あります。", st["legend"]),
+                ]
+            )
         if layout is None or any(m.leader for m in layout.markers):
-            rows.append([_Sample("leader", font, size),
-                         _p("数字が重ならないよう ずらしたときは、線の先の 白い点が 場所です。",
-                            st["legend"])])
+            rows.append(
+                [
+                    _Sample("leader", font, size),
+                    _p(
+                        "数字が重ならないよう ずらしたときは、線の先の 白い点が 場所です。",
+                        st["legend"],
+                    ),
+                ]
+            )
     rows.append([_Sample("line", font, size), _p("線は 地区の さかいめ です。", st["legend"])])
     table = Table(rows, colWidths=[first, width - first])
-    table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), font),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (0, 0), (0, -1), "CENTER"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("ALIGN", (0, 0), (0, -1), "CENTER"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
     return table
 
 
 def _height(flowables: Sequence[Flowable], width: float, avail: float) -> float:
     """How tall the flowables are, one under the other, with their spacing."""
-    return sum(f.wrap(width, avail)[1] + f.getSpaceBefore() + f.getSpaceAfter()
-               for f in flowables)
+    return sum(f.wrap(width, avail)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in flowables)
 
 
 def _footer_canvas(title: str, font: str, paper: _Paper) -> type[Canvas]:
@@ -825,7 +1011,8 @@ def resident_pdf(
         if type(r) is not PublicResource:
             raise TypeError(
                 "resident_pdf accepts PublicResource only (public, active resources from "
-                f"directory.map_data.public_resources), got {type(r).__name__}")
+                f"directory.map_data.public_resources), got {type(r).__name__}"
+            )
     paper = _PAPERS.get(page.upper())
     if paper is None:
         raise ValueError(f"page must be one of {', '.join(_PAPERS)}, not {page!r}")
@@ -853,30 +1040,50 @@ def resident_pdf(
 
     # Place the map so that the legend and credits still fit under it on page 1.
     number_size = 13 * paper.scale
-    places = [(lat, lon, tuple(n for n, _ in group),
-               style_of(group[0][1]).colour
-               if len({style_of(r).code for _, r in group}) == 1 else MIXED_COLOUR)
-              for (lat, lon), group in numbering.places]
+    places = [
+        (
+            lat,
+            lon,
+            tuple(n for n, _ in group),
+            style_of(group[0][1]).colour
+            if len({style_of(r).code for _, r in group}) == 1
+            else MIXED_COLOUR,
+        )
+        for (lat, lon), group in numbering.places
+    ]
     used = sum(f.wrap(width, frame_h)[1] for f in head)
     used += _legend(numbering, None, font, paper.scale, st, width, style_of).wrap(width, frame_h)[1]
     used += sum(f.wrap(width, frame_h)[1] for f in credit_block) + 3 * mm + 6
     natural = _natural_height(places, districts, width, font=font, number_size=number_size)
     map_h = max(min(natural, frame_h - used), 90 * mm * paper.scale)
-    layout = layout_map(places, districts, width, map_h, font=font, number_size=number_size,
-                        label_size=11 * paper.scale)
+    layout = layout_map(
+        places,
+        districts,
+        width,
+        map_h,
+        font=font,
+        number_size=number_size,
+        label_size=11 * paper.scale,
+    )
 
     page_one: list[Flowable] = [
-        *head, _MapBox(layout, font, number_size), Spacer(1, 1.5 * mm),
-        _legend(numbering, layout, font, paper.scale, st, width, style_of), *credit_block]
+        *head,
+        _MapBox(layout, font, number_size),
+        Spacer(1, 1.5 * mm),
+        _legend(numbering, layout, font, paper.scale, st, width, style_of),
+        *credit_block,
+    ]
     rest: list[Flowable] = [_p("一覧（番号は地図の数字です）", st["h2"])]
     if numbering.located:
         rest.append(_numbered_table(numbering, st, width, style_of))
     else:
         rest.append(_p("地図に載せられる活動は まだ ありません。", st["body"]))
     if numbering.visiting:
-        rest += [CondPageBreak(40 * mm),
-                 _p("地図に場所がない支援（家まで来てくれる支援など）", st["h2"]),
-                 _visiting_table(numbering, districts, st, width)]
+        rest += [
+            CondPageBreak(40 * mm),
+            _p("地図に場所がない支援（家まで来てくれる支援など）", st["h2"]),
+            _visiting_table(numbering, districts, st, width),
+        ]
     if contact:
         rest += [_p("お問い合わせ", st["h2"]), _p(contact, st["body"])]
     # Page 1 is the map sheet (on a wall, or the front of a double-sided handout): the
@@ -887,12 +1094,29 @@ def resident_pdf(
 
     out = io.BytesIO()
     doc = BaseDocTemplate(
-        out, pagesize=paper.size, leftMargin=paper.margin, rightMargin=paper.margin,
-        topMargin=paper.margin, bottomMargin=paper.margin + _FOOTER, title=title,
-        subject=subtitle or "", creator="Tsunagu", lang="ja-JP",
-        initialFontName=font)
-    frame = Frame(paper.margin, paper.margin + _FOOTER, width, frame_h, leftPadding=0,
-                  rightPadding=0, topPadding=0, bottomPadding=0, id="body")
+        out,
+        pagesize=paper.size,
+        leftMargin=paper.margin,
+        rightMargin=paper.margin,
+        topMargin=paper.margin,
+        bottomMargin=paper.margin + _FOOTER,
+        title=title,
+        subject=subtitle or "",
+        creator="Tsunagu",
+        lang="ja-JP",
+        initialFontName=font,
+    )
+    frame = Frame(
+        paper.margin,
+        paper.margin + _FOOTER,
+        width,
+        frame_h,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="body",
+    )
     doc.addPageTemplates([PageTemplate(id="handout", frames=[frame])])
     doc.build(story, canvasmaker=_footer_canvas(title, font, paper))
     return out.getvalue()

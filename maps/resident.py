@@ -112,24 +112,42 @@ def _descendants(code: str, children: dict[str, set[str]]) -> set[str]:
     return out
 
 
-def _entry(number: int | None, r: PublicResource, style: CategoryStyle,
-           labels: dict[str, str], served: str) -> str:
+def _entry(
+    number: int | None, r: PublicResource, style: CategoryStyle, labels: dict[str, str], served: str
+) -> str:
     others = [labels[c] for c in r.categories[1:] if c in labels]
-    head = (f'<span class="tsunagu-badge-num" style="background:{style.colour};'
-            f'color:{text_colour(style.colour)}">{number}</span>' if number is not None
-            else '<span class="tsunagu-badge-num" style="background:#fff;color:#333">・</span>')
-    lines = [f'<span class="tsunagu-entry-name">{esc(r.name)}'
-             + (f'<span class="tsunagu-entry-also">（{esc("・".join(others))}も）</span>'
-                if others else "") + "</span>"]
+    head = (
+        f'<span class="tsunagu-badge-num" style="background:{style.colour};'
+        f'color:{text_colour(style.colour)}">{number}</span>'
+        if number is not None
+        else '<span class="tsunagu-badge-num" style="background:#fff;color:#333">・</span>'
+    )
+    lines = [
+        f'<span class="tsunagu-entry-name">{esc(r.name)}'
+        + (
+            f'<span class="tsunagu-entry-also">（{esc("・".join(others))}も）</span>'
+            if others
+            else ""
+        )
+        + "</span>"
+    ]
     if r.schedule:
-        lines.append(f'<span class="tsunagu-entry-line"><span class="k">日時</span>{esc(r.schedule)}</span>')
+        lines.append(
+            f'<span class="tsunagu-entry-line"><span class="k">日時</span>{esc(r.schedule)}</span>'
+        )
     where = " ".join(p for p in (r.place, r.address) if p)
     if where and number is not None:
-        lines.append(f'<span class="tsunagu-entry-line"><span class="k">場所</span>{esc(where)}</span>')
+        lines.append(
+            f'<span class="tsunagu-entry-line"><span class="k">場所</span>{esc(where)}</span>'
+        )
     if served and number is None:
-        lines.append(f'<span class="tsunagu-entry-line"><span class="k">対象</span>{esc(served)}</span>')
+        lines.append(
+            f'<span class="tsunagu-entry-line"><span class="k">対象</span>{esc(served)}</span>'
+        )
     if r.phone:
-        lines.append(f'<span class="tsunagu-entry-line"><span class="k">電話</span>{esc(r.phone)}</span>')
+        lines.append(
+            f'<span class="tsunagu-entry-line"><span class="k">電話</span>{esc(r.phone)}</span>'
+        )
     attr = f' data-number="{number}"' if number is not None else ' data-number=""'
     return f'<li{attr}>{head}<div class="tsunagu-entry">{"".join(lines)}</div></li>'
 
@@ -156,7 +174,8 @@ def resident_map(
         if type(r) is not PublicResource:
             raise TypeError(
                 "resident_map accepts PublicResource only (public, active resources from "
-                f"directory.map_data.public_resources), got {type(r).__name__}")
+                f"directory.map_data.public_resources), got {type(r).__name__}"
+            )
     numbering = number_resources(resources)  # shared with the PDF handout (maps.pdf)
     styles = numbering.styles
     labels = {code: s.label for code, s in styles.items()}
@@ -173,11 +192,17 @@ def resident_map(
     for (lat, lon), group in places.items():
         kinds = {style_of(r).code for _, r in group}
         colour = style_of(group[0][1]).colour if len(kinds) == 1 else MIXED_COLOUR
-        markers.append({
-            "lat": lat, "lon": lon, "colour": colour, "text": text_colour(colour),
-            "numbers": [n for n, _ in group], "label": _label([n for n, _ in group]),
-            "names": "、".join(r.name for _, r in group),
-        })
+        markers.append(
+            {
+                "lat": lat,
+                "lon": lon,
+                "colour": colour,
+                "text": text_colour(colour),
+                "numbers": [n for n, _ in group],
+                "label": _label([n for n, _ in group]),
+                "names": "、".join(r.name for _, r in group),
+            }
+        )
     entries = {str(n): [r.name, r.schedule] for n, r in enumerate(located, start=1)}
 
     m = new_map(title, tiles=tiles, body_class="tsunagu-handout", extra_css=HANDOUT_CSS)
@@ -194,17 +219,24 @@ def resident_map(
     on_map = {style_of(r).code for r in located}
     kinds_html = "".join(
         f'<span class="kind"><span class="tsunagu-swatch" style="background:{s.colour}">'
-        f"{s.svg}</span>{esc(s.label)}</span>" for s in styles.values() if s.code in on_map)
+        f"{s.svg}</span>{esc(s.label)}</span>"
+        for s in styles.values()
+        if s.code in on_map
+    )
     legend = (
         '<section class="tsunagu-legend"><h2>地図の見かた</h2><ul class="tsunagu-legend-list">'
         '<li><span class="tsunagu-badge-num" style="background:#0072B2;color:#fff">1</span>'
         "丸の中の数字は、下の一覧の番号です。</li>"
         f'<li class="kinds"><span>色は 活動の種類 です：</span>'
         f'<span class="tsunagu-legend-kinds">{kinds_html}</span></li>'
-        + (f'<li><span class="tsunagu-badge-num" style="background:{MIXED_COLOUR};color:#fff">'
-           "2・3</span>同じ場所で いくつかの活動が あります。</li>" if len(places) < len(located)
-           else "")
-        + "<li>細い線は 地区の さかいめ です。</li></ul></section>")
+        + (
+            f'<li><span class="tsunagu-badge-num" style="background:{MIXED_COLOUR};color:#fff">'
+            "2・3</span>同じ場所で いくつかの活動が あります。</li>"
+            if len(places) < len(located)
+            else ""
+        )
+        + "<li>細い線は 地区の さかいめ です。</li></ul></section>"
+    )
 
     sections = []
     current = None
@@ -215,23 +247,37 @@ def resident_map(
             if items:
                 sections.append("".join(items) + "</ol></section>")
             current = style.code
-            items = [f'<section><h3><span class="tsunagu-swatch" style="background:{style.colour}">'
-                     f'{style.svg}</span>{esc(style.label)}</h3><ol class="tsunagu-entries">']
+            items = [
+                f'<section><h3><span class="tsunagu-swatch" style="background:{style.colour}">'
+                f'{style.svg}</span>{esc(style.label)}</h3><ol class="tsunagu-entries">'
+            ]
         items.append(_entry(n, r, style, labels, ""))
     if items:
         sections.append("".join(items) + "</ol></section>")
-    listing = ('<h2>一覧（番号は地図の数字です）</h2><div class="tsunagu-lists">'
-               + ("".join(sections) or '<p class="tsunagu-empty">地図に載せられる活動は まだ ありません。</p>')
-               + "</div>")
+    listing = (
+        '<h2>一覧（番号は地図の数字です）</h2><div class="tsunagu-lists">'
+        + (
+            "".join(sections)
+            or '<p class="tsunagu-empty">地図に載せられる活動は まだ ありません。</p>'
+        )
+        + "</div>"
+    )
     if visiting:
-        listing += ('<h2>地図に場所がない支援（家まで来てくれる支援など）</h2>'
-                    '<div class="tsunagu-lists"><section><ol class="tsunagu-entries">'
-                    + "".join(_entry(None, r, style_of(r), labels,
-                                     _served_words(r.districts, districts)) for r in visiting)
-                    + "</ol></section></div>")
+        listing += (
+            "<h2>地図に場所がない支援（家まで来てくれる支援など）</h2>"
+            '<div class="tsunagu-lists"><section><ol class="tsunagu-entries">'
+            + "".join(
+                _entry(None, r, style_of(r), labels, _served_words(r.districts, districts))
+                for r in visiting
+            )
+            + "</ol></section></div>"
+        )
     if contact:
-        listing += f'<h2>お問い合わせ</h2><p>{esc(contact)}</p>'
-    page.after.add_child(Raw(  # type: ignore[attr-defined]
-        f'<aside class="tsunagu-side">{legend}{listing}</aside>'
-        + credits_html(_credit_texts(credits), tiles, icons=bool(styles))))
+        listing += f"<h2>お問い合わせ</h2><p>{esc(contact)}</p>"
+    page.after.add_child(  # type: ignore[attr-defined]
+        Raw(
+            f'<aside class="tsunagu-side">{legend}{listing}</aside>'
+            + credits_html(_credit_texts(credits), tiles, icons=bool(styles))
+        )
+    )
     return finish(m, bounds, collapsed=True)

@@ -59,12 +59,20 @@ def _rows(counts: Iterable[UnmetCount | Sequence[Any] | Mapping[str, Any]]) -> l
         if isinstance(c, UnmetCount):
             rows.append(c)
         elif isinstance(c, Mapping):
-            rows.append(UnmetCount(str(c["district"]), str(c.get("name", c["district"])),
-                                   str(c["category"]), str(c["reason"]), int(c["count"])))
+            rows.append(
+                UnmetCount(
+                    str(c["district"]),
+                    str(c.get("name", c["district"])),
+                    str(c["category"]),
+                    str(c["reason"]),
+                    int(c["count"]),
+                )
+            )
         else:
             district, category, reason, count = c
-            rows.append(UnmetCount(str(district), str(district), str(category), str(reason),
-                                   int(count)))
+            rows.append(
+                UnmetCount(str(district), str(district), str(category), str(reason), int(count))
+            )
     return rows
 
 
@@ -92,9 +100,13 @@ def unmet_map(
     """
     taxonomy = load_taxonomy()
     wanted = taxonomy.descendants(category) if category else None
-    rows = [r for r in _rows(counts_by_district) if r.count > 0
-            and (wanted is None or r.category in wanted)
-            and (reason is None or r.reason == reason)]
+    rows = [
+        r
+        for r in _rows(counts_by_district)
+        if r.count > 0
+        and (wanted is None or r.category in wanted)
+        and (reason is None or r.reason == reason)
+    ]
 
     def shown(n: int) -> str:
         return small_count_label if 0 < n < suppress_below else f"{n}件"
@@ -131,27 +143,46 @@ def unmet_map(
         breakdown = sorted(cells.items(), key=lambda kv: (_order(taxonomy, kv[0][0]), kv[0][1]))
         lines = "".join(
             f"<tr><td>{esc(_category_label(taxonomy, cat))}</td>"
-            f"<td>{esc(unmet_label(why))}</td><td class=\"n\">{esc(shown(n))}</td></tr>"
-            for (cat, why), n in breakdown)
+            f'<td>{esc(unmet_label(why))}</td><td class="n">{esc(shown(n))}</td></tr>'
+            for (cat, why), n in breakdown
+        )
         name = names.get(code)
         if name is None:
-            table.append(f'<tr><th colspan="2">{esc(code)}（地図に境界がない地区）</th>'
-                         f'<td class="n">{esc(total_label)}</td></tr>{lines}')
+            table.append(
+                f'<tr><th colspan="2">{esc(code)}（地図に境界がない地区）</th>'
+                f'<td class="n">{esc(total_label)}</td></tr>{lines}'
+            )
             continue
         fills[code] = colour
         labels[code] = {
             "label": f"{name} {total_label}",
-            "popup": (f'<div class="tsunagu-popup"><strong>{esc(name)}：{esc(total_label)}</strong>'
-                      f'<table class="tsunagu-unmet-table">{lines}</table></div>'),
+            "popup": (
+                f'<div class="tsunagu-popup"><strong>{esc(name)}：{esc(total_label)}</strong>'
+                f'<table class="tsunagu-unmet-table">{lines}</table></div>'
+            ),
         }
-        table.append(f'<tr><th colspan="2"><span class="tsunagu-fill" style="background:{colour}">'
-                     f'</span>{esc(name)}</th><td class="n">{esc(total_label)}</td></tr>{lines}')
+        table.append(
+            f'<tr><th colspan="2"><span class="tsunagu-fill" style="background:{colour}">'
+            f'</span>{esc(name)}</th><td class="n">{esc(total_label)}</td></tr>{lines}'
+        )
 
     # Exact small counts are for coordinators only: mark such a page as staff-only.
-    m = new_map(title, tiles=tiles, body_class="tsunagu-handout", staff_only=suppress_below <= 1,
-                extra_css=HANDOUT_CSS + UNMET_CSS)
-    DistrictLayer(districts, name="未充足のニーズ", fills=fills, extra=labels,
-                  fill_opacity=0.75, labels="labelled", label_class="tsunagu-unmet-label").add_to(m)
+    m = new_map(
+        title,
+        tiles=tiles,
+        body_class="tsunagu-handout",
+        staff_only=suppress_below <= 1,
+        extra_css=HANDOUT_CSS + UNMET_CSS,
+    )
+    DistrictLayer(
+        districts,
+        name="未充足のニーズ",
+        fills=fills,
+        extra=labels,
+        fill_opacity=0.75,
+        labels="labelled",
+        label_class="tsunagu-unmet-label",
+    ).add_to(m)
     m.add_child(HandoutScript())
     bounds = bounds_of(districts)
     add_bounds(m, bounds)
@@ -161,27 +192,39 @@ def unmet_map(
     if reason:
         scope.append(f"理由：{unmet_label(reason)}")
     page = m.get_root()
-    page.before.add_child(handout_head(  # type: ignore[attr-defined]
-        title, subtitle="、".join(scope) or None, as_of=as_of))
+    page.before.add_child(  # type: ignore[attr-defined]
+        handout_head(title, subtitle="、".join(scope) or None, as_of=as_of)
+    )
     edges = list(bins)
-    legend_rows = [f'<li><span class="tsunagu-fill" style="background:{_SMALL_FILL}"></span>'
-                   f"{esc(small_count_label)}（{suppress_below - 1}件以下。人が特定されないよう数を伏せています）</li>"
-                   if suppress_below > 1 else ""]
+    legend_rows = [
+        f'<li><span class="tsunagu-fill" style="background:{_SMALL_FILL}"></span>'
+        f"{esc(small_count_label)}（{suppress_below - 1}件以下。人が特定されないよう数を伏せています）</li>"
+        if suppress_below > 1
+        else ""
+    ]
     for i, low in enumerate(edges):
         high = edges[i + 1] - 1 if i + 1 < len(edges) else None
         legend_rows.append(
             f'<li><span class="tsunagu-fill" style="background:{_FILLS[min(i, len(_FILLS) - 1)]}">'
-            f"</span>{low}件{'～' + str(high) + '件' if high else '以上'}</li>")
-    legend = ('<section class="tsunagu-legend"><h2>地図の見かた</h2><ul class="tsunagu-legend-list">'
-              + "".join(legend_rows)
-              + "<li>色のない地区：未充足のニーズの記録なし</li></ul></section>")
-    listing = ('<h2>地区ごとの内訳</h2><table class="tsunagu-unmet-table">'
-               '<thead><tr><th>種類</th><th>理由</th><th>件数</th></tr></thead><tbody>'
-               + ("".join(table) or '<tr><td colspan="3">記録はありません。</td></tr>')
-               + "</tbody></table>")
-    page.after.add_child(Raw(  # type: ignore[attr-defined]
-        f'<aside class="tsunagu-side">{legend}{listing}</aside>'
-        + credits_html(list(credits), tiles)))
+            f"</span>{low}件{'～' + str(high) + '件' if high else '以上'}</li>"
+        )
+    legend = (
+        '<section class="tsunagu-legend"><h2>地図の見かた</h2><ul class="tsunagu-legend-list">'
+        + "".join(legend_rows)
+        + "<li>色のない地区：未充足のニーズの記録なし</li></ul></section>"
+    )
+    listing = (
+        '<h2>地区ごとの内訳</h2><table class="tsunagu-unmet-table">'
+        "<thead><tr><th>種類</th><th>理由</th><th>件数</th></tr></thead><tbody>"
+        + ("".join(table) or '<tr><td colspan="3">記録はありません。</td></tr>')
+        + "</tbody></table>"
+    )
+    page.after.add_child(  # type: ignore[attr-defined]
+        Raw(
+            f'<aside class="tsunagu-side">{legend}{listing}</aside>'
+            + credits_html(list(credits), tiles)
+        )
+    )
     return finish(m, bounds, collapsed=True)
 
 

@@ -119,8 +119,7 @@ __all__ = [
 ]
 
 #: The soft factors, in the order of ``factors`` and ``reasons`` in results.
-FACTOR_NAMES = ("distance", "schedule", "category", "capacity", "eligibility", "freshness",
-                "text")
+FACTOR_NAMES = ("distance", "schedule", "category", "capacity", "eligibility", "freshness", "text")
 
 _ACTIVE, _PAUSED, _ENDED = STATUS_CODES["active"], STATUS_CODES["paused"], STATUS_CODES["ended"]
 _ATTR_BIT = {a: 1 << i for i, a in enumerate(ATTRIBUTES)}
@@ -223,12 +222,18 @@ class NeedQuery:
             categories = [categories]
         codes = tuple(dict.fromkeys(taxonomy.resolve(c).code for c in categories))
         return cls(
-            id=str(id), district_id=district_id,
-            lat=None if lat is None else float(lat), lon=None if lon is None else float(lon),
-            categories=codes, text=text or "", days=parse_days(days),
-            time=parse_time_window(time), months=parse_months(months),
+            id=str(id),
+            district_id=district_id,
+            lat=None if lat is None else float(lat),
+            lon=None if lon is None else float(lon),
+            categories=codes,
+            text=text or "",
+            days=parse_days(days),
+            time=parse_time_window(time),
+            months=parse_months(months),
             max_walk_m=None if max_walk_m is None else float(max_walk_m),
-            transport=bool(transport), age=None if age is None else int(age),
+            transport=bool(transport),
+            age=None if age is None else int(age),
             attributes=None if attributes is None else parse_attributes(attributes),
             on=dt.date.fromisoformat(on) if isinstance(on, str) else on,
         )
@@ -284,8 +289,7 @@ def parse_attributes(attributes: Iterable[str]) -> tuple[str, ...]:
     for word in attributes:
         canonical = canonical_attribute(word)
         if canonical is None:
-            raise ValueError(
-                f"属性「{word}」を読めません（{'・'.join(ATTRIBUTES)} のいずれか）")
+            raise ValueError(f"属性「{word}」を読めません（{'・'.join(ATTRIBUTES)} のいずれか）")
         if canonical not in found:
             found.append(canonical)
     return tuple(found)
@@ -349,8 +353,11 @@ def result_to_json(result: NeedResult) -> dict[str, Any]:
     }
     if result.unmet:
         nm = result.near_miss
-        out["near_miss"] = None if nm is None else {
-            "resource": nm.external_id, "name": nm.name, "reasons": list(nm.reasons)}
+        out["near_miss"] = (
+            None
+            if nm is None
+            else {"resource": nm.external_id, "name": nm.name, "reasons": list(nm.reasons)}
+        )
     return out
 
 
@@ -448,8 +455,15 @@ class _Cand(NamedTuple):
 
 def _cand(b: _Batch, k: int) -> _Cand:
     i = int(b.seg[k])
-    return _Cand(b.needs[i], b.wishes[i], b.walk_m[i], int(b.rows[k]), int(b.pids[k]),
-                 float(b.dist[k]), bool(b.served[k]))
+    return _Cand(
+        b.needs[i],
+        b.wishes[i],
+        b.walk_m[i],
+        int(b.rows[k]),
+        int(b.pids[k]),
+        float(b.dist[k]),
+        bool(b.served[k]),
+    )
 
 
 def _category_mask(snap: DirectorySnapshot, need: NeedQuery) -> int:
@@ -466,8 +480,12 @@ def _category_mask(snap: DirectorySnapshot, need: NeedQuery) -> int:
     return mask
 
 
-def _needs(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
-           weights: Mapping[str, float], params: Mapping[str, float]) -> _Needs:
+def _needs(
+    snap: DirectorySnapshot,
+    needs: Sequence[NeedQuery],
+    weights: Mapping[str, float],
+    params: Mapping[str, float],
+) -> _Needs:
     """Read the needs' fields once (plain Python, a few µs a need); raises ValueError for
     an unknown category or a date outside the snapshot, in the needs' order."""
     lat, lon, limits, own_means, district = [], [], [], [], []
@@ -515,13 +533,14 @@ def _needs(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
         queries.append(query)
         has_text.append(bool(need.text.strip()))
     # the text factor counts only for needs with text (the others are re-weighted)
-    present = [float(sum(weights.get(f, 0.0) for f in FACTOR_NAMES if f != "text" or has))
-               or 1.0 for has in (False, True)]
+    present = [
+        float(sum(weights.get(f, 0.0) for f in FACTOR_NAMES if f != "text" or has)) or 1.0
+        for has in (False, True)
+    ]
     total = np.array(present)[np.array(has_text, dtype=np.int64)]
     has_query = np.array([bool(q) for q in queries], dtype=bool)
     query_of: dict[str, int] = {}
-    query_id = np.array([query_of.setdefault(q, len(query_of)) for q in queries],
-                        dtype=np.int64)
+    query_id = np.array([query_of.setdefault(q, len(query_of)) for q in queries], dtype=np.int64)
     unplaced = np.array([d is None for d in district], dtype=bool)
     pos = snap.district_positions(np.array([d or 0 for d in district], dtype=np.int64))
     pos[unplaced] = -1
@@ -535,31 +554,47 @@ def _needs(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
     no_limit = np.isnan(limit_a)
     own_a = np.array(own_means, dtype=bool)
     return _Needs(
-        pos=pos, lat=lat_a, lon=lon_a,
-        walk=np.where(no_limit, params["default_walk_m"], limit_a), no_limit=no_limit,
-        own_means=own_a, travel=np.where(own_a, params["travel_radius_m"], -1.0),
+        pos=pos,
+        lat=lat_a,
+        lon=lon_a,
+        walk=np.where(no_limit, params["default_walk_m"], limit_a),
+        no_limit=no_limit,
+        own_means=own_a,
+        travel=np.where(own_a, params["travel_radius_m"], -1.0),
         masks=np.array(masks, dtype=np.uint64),
         category_index=np.array(category_index, dtype=np.int64),
         categories=list(category_of),
-        wish_index=np.array(wish_index, dtype=np.int64), wishes=wishes,
+        wish_index=np.array(wish_index, dtype=np.int64),
+        wishes=wishes,
         attr_recorded=np.array(attr_recorded, dtype=bool),
         attr_bits=np.array(attr_bits, dtype=np.int64),
-        age_recorded=np.array(age_recorded, dtype=bool), age=np.array(age, dtype=np.int64),
-        day=np.array(day, dtype=np.int64), total=total, queries=queries, query_id=query_id,
-        distinct_queries=list(query_of), has_query=has_query,
-        w_text=np.where(has_query, weights.get("text", 0.0) / total, 0.0))
+        age_recorded=np.array(age_recorded, dtype=bool),
+        age=np.array(age, dtype=np.int64),
+        day=np.array(day, dtype=np.int64),
+        total=total,
+        queries=queries,
+        query_id=query_id,
+        distinct_queries=list(query_of),
+        has_query=has_query,
+        w_text=np.where(has_query, weights.get("text", 0.0) / total, 0.0),
+    )
 
 
-def _evaluate(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
-              weights: Mapping[str, float], params: Mapping[str, float]) -> _Batch | None:
+def _evaluate(
+    snap: DirectorySnapshot,
+    needs: Sequence[NeedQuery],
+    weights: Mapping[str, float],
+    params: Mapping[str, float],
+) -> _Batch | None:
     """Every need's candidates (right category, not ended, and serving the place: 対象地区
     or an open venue within reach) with their hard checks and soft factors; None when a
     batch of several needs has more than :data:`MAX_CANDIDATES` (halve it)."""
     pickup_m = params["pickup_radius_m"]
     nd = _needs(snap, needs, weights, params)
     # --- candidates
-    seg, rows, dist = _candidates(snap, nd.pos, nd.masks, nd.lat, nd.lon, nd.walk,
-                                  nd.travel, pickup_m)
+    seg, rows, dist = _candidates(
+        snap, nd.pos, nd.masks, nd.lat, nd.lon, nd.walk, nd.travel, pickup_m
+    )
     if len(rows) > MAX_CANDIDATES and len(needs) > 1:
         return None
     # --- place. A row either serves the need's district chain or is an open venue found
@@ -574,20 +609,21 @@ def _evaluate(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
     ride_ok = (offers_pickup & (d <= pickup_m)) | (d <= travel_c)
     # a venue of a resource serving the district must still be reachable: on foot within
     # the recorded limit, by its 送迎, or by the resident's own means (or no limit given)
-    served_ok = served & (~has_venue | offers_pickup | nd.own_means[seg] | nd.no_limit[seg]
-                          | walk_ok)
+    served_ok = served & (
+        ~has_venue | offers_pickup | nd.own_means[seg] | nd.no_limit[seg] | walk_ok
+    )
     place_ok = served_ok | (~served & (walk_ok | ride_ok))
     with np.errstate(invalid="ignore", divide="ignore"):
-        walk_f = np.where(walk_ok, 1.0 - 0.5 * np.minimum(d / np.maximum(walk_c, 1e-9), 1.0),
-                          0.0)
+        walk_f = np.where(walk_ok, 1.0 - 0.5 * np.minimum(d / np.maximum(walk_c, 1e-9), 1.0), 0.0)
         # a ride (送迎 or the resident's own) scores like walking over its longer range
-        ride_range = np.where(offers_pickup & (d <= pickup_m), pickup_m,
-                              np.maximum(travel_c, 1.0))
+        ride_range = np.where(offers_pickup & (d <= pickup_m), pickup_m, np.maximum(travel_c, 1.0))
         ride_f = np.where(ride_ok, 0.9 - 0.4 * np.minimum(d / ride_range, 1.0), 0.0)
-    served_f = np.where(has_venue, np.maximum(
-        walk_f, np.where(offers_pickup, 0.9, params["served_with_venue"])), 1.0)
-    place_f = np.where(served, np.where(served_ok, served_f, 0.0),
-                       np.maximum(walk_f, ride_f))
+    served_f = np.where(
+        has_venue,
+        np.maximum(walk_f, np.where(offers_pickup, 0.9, params["served_with_venue"])),
+        1.0,
+    )
+    place_f = np.where(served, np.where(served_ok, served_f, 0.0), np.maximum(walk_f, ride_f))
     # --- schedule: a lookup in the need's wish (one value per pattern)
     pids = cols[:, 5]
     which = nd.wish_index[seg]
@@ -601,9 +637,13 @@ def _evaluate(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
     age_known = nd.age_recorded[seg]
     unconfirmed += ~age_known & (min_age > 0)
     elig_ok &= ~age_known | (min_age <= nd.age[seg])
-    elig_f = np.where(elig_ok, np.maximum(
-        params["eligibility_floor"], 1.0 - params["eligibility_unconfirmed"] * unconfirmed),
-        0.0)
+    elig_f = np.where(
+        elig_ok,
+        np.maximum(
+            params["eligibility_floor"], 1.0 - params["eligibility_unconfirmed"] * unconfirmed
+        ),
+        0.0,
+    )
     # --- capacity, freshness, category
     full = cols[:, 2] == 0
     cap_f = np.array([0.0, 1.0, params["capacity_unknown"]])[cols[:, 2]]
@@ -611,17 +651,42 @@ def _evaluate(snap: DirectorySnapshot, needs: Sequence[NeedQuery],
     fits = np.stack([_category_fit(snap, cats, params) for cats in nd.categories])
     cat_f = fits[nd.category_index[seg], snap.cat_combo[rows]]
 
-    factors = {"distance": place_f, "schedule": sched_f, "category": cat_f,
-               "capacity": cap_f, "eligibility": elig_f, "freshness": fresh_f}
+    factors = {
+        "distance": place_f,
+        "schedule": sched_f,
+        "category": cat_f,
+        "capacity": cap_f,
+        "eligibility": elig_f,
+        "freshness": fresh_f,
+    }
     base = sum(weights.get(f, 0.0) * factors[f] for f in factors) / nd.total[seg]
     fails = np.stack([~place_ok, cols[:, 0] == _PAUSED, ~sched_ok, ~elig_ok, full])
-    return _Batch(needs, nd, seg, rows, dist, served, pids, factors, fails, base,
-                  [nd.wishes[w] for w in nd.wish_index.tolist()], nd.walk.tolist())
+    return _Batch(
+        needs,
+        nd,
+        seg,
+        rows,
+        dist,
+        served,
+        pids,
+        factors,
+        fails,
+        base,
+        [nd.wishes[w] for w in nd.wish_index.tolist()],
+        nd.walk.tolist(),
+    )
 
 
-def _candidates(snap: DirectorySnapshot, pos: np.ndarray, masks: np.ndarray,
-                lat: np.ndarray, lon: np.ndarray, walk: np.ndarray, travel: np.ndarray,
-                pickup_m: float) -> tuple[np.ndarray, ...]:
+def _candidates(
+    snap: DirectorySnapshot,
+    pos: np.ndarray,
+    masks: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    walk: np.ndarray,
+    travel: np.ndarray,
+    pickup_m: float,
+) -> tuple[np.ndarray, ...]:
     """(need, row, metres) of every right-category, not-ended row serving a need's
     district chain (``pos``: the need's district, −1 unknown), and of every such open
     venue within its reach (on foot, by the resident's own means, or by its 送迎: a second
@@ -637,8 +702,9 @@ def _candidates(snap: DirectorySnapshot, pos: np.ndarray, masks: np.ndarray,
     seg.append(located[owner])
     rows.append(near)
     wide = located[radius[located] < pickup_m]
-    owner, near = snap.rows_near_many(lat[wide], lon[wide], np.full(len(wide), pickup_m),
-                                      pickup_only=True)
+    owner, near = snap.rows_near_many(
+        lat[wide], lon[wide], np.full(len(wide), pickup_m), pickup_only=True
+    )
     seg.append(wide[owner])
     rows.append(near)
     seg_a, rows_a = np.concatenate(seg), np.concatenate(rows)
@@ -646,12 +712,15 @@ def _candidates(snap: DirectorySnapshot, pos: np.ndarray, masks: np.ndarray,
     seg_a, rows_a = seg_a[keep], rows_a[keep]
     p1, l1 = np.radians(lat), np.radians(lon)
     geo = snap.geo[rows_a]  # rows of radians and cos lat
-    dist = haversine_rad_m(p1[seg_a], l1[seg_a], geo[:, 0], geo[:, 1], np.cos(p1)[seg_a],
-                           geo[:, 2])
+    dist = haversine_rad_m(p1[seg_a], l1[seg_a], geo[:, 0], geo[:, 1], np.cos(p1)[seg_a], geo[:, 2])
     # open venues beyond every reach do not serve the place (exact distance, NaN = far)
     d = np.where(np.isnan(dist), np.inf, dist)
-    reach = (snap.lists_districts[rows_a] | (d <= walk[seg_a]) | (d <= travel[seg_a])
-             | ((snap.transport[rows_a] == 1) & (d <= pickup_m)))
+    reach = (
+        snap.lists_districts[rows_a]
+        | (d <= walk[seg_a])
+        | (d <= travel[seg_a])
+        | ((snap.transport[rows_a] == 1) & (d <= pickup_m))
+    )
     seg_a, rows_a, dist = seg_a[reach], rows_a[reach], dist[reach]
     # sorted by (need, row), each once (a row may serve two levels of a chain; the two
     # grids overlap)
@@ -659,8 +728,13 @@ def _candidates(snap: DirectorySnapshot, pos: np.ndarray, masks: np.ndarray,
     return seg_a[first], rows_a[first], dist[first]
 
 
-def _freshness(snap: DirectorySnapshot, day: np.ndarray, seg: np.ndarray, rows: np.ndarray,
-               params: Mapping[str, float]) -> np.ndarray:
+def _freshness(
+    snap: DirectorySnapshot,
+    day: np.ndarray,
+    seg: np.ndarray,
+    rows: np.ndarray,
+    params: Mapping[str, float],
+) -> np.ndarray:
     """Freshness of each candidate on its need's date (one cached array per date)."""
     dates = np.unique(day)
     if len(dates) == 1:
@@ -673,8 +747,7 @@ def _freshness(snap: DirectorySnapshot, day: np.ndarray, seg: np.ndarray, rows: 
     return out
 
 
-def _freshness_on(snap: DirectorySnapshot, on_day: int,
-                  params: Mapping[str, float]) -> np.ndarray:
+def _freshness_on(snap: DirectorySnapshot, on_day: int, params: Mapping[str, float]) -> np.ndarray:
     """Freshness of every resource on one date (days since the epoch)."""
     fresh_days, stale_days = params["fresh_days"], params["stale_days"]
     key = (on_day, fresh_days, stale_days, params["freshness_unknown"])
@@ -683,16 +756,19 @@ def _freshness_on(snap: DirectorySnapshot, on_day: int,
         verified = snap.verified_day
         age_days = on_day - verified.astype(np.int64)
         cached = np.where(
-            verified == _UNKNOWN_DAY, params["freshness_unknown"],
-            np.clip((stale_days - age_days) / (stale_days - fresh_days), 0.0, 1.0))
+            verified == _UNKNOWN_DAY,
+            params["freshness_unknown"],
+            np.clip((stale_days - age_days) / (stale_days - fresh_days), 0.0, 1.0),
+        )
         if len(snap._fresh_cache) > 64:
             snap._fresh_cache.clear()
         snap._fresh_cache[key] = cached
     return cached
 
 
-def _category_fit(snap: DirectorySnapshot, categories: tuple[str, ...],
-                  params: Mapping[str, float]) -> np.ndarray:
+def _category_fit(
+    snap: DirectorySnapshot, categories: tuple[str, ...], params: Mapping[str, float]
+) -> np.ndarray:
     """The category factor of each distinct category set of the snapshot
     (``snapshot.cat_combo`` maps rows to sets): cached per wanted categories."""
     key = (categories, params["category_step"])
@@ -717,16 +793,24 @@ def _category_fit(snap: DirectorySnapshot, categories: tuple[str, ...],
     return total
 
 
-def _wish(snap: DirectorySnapshot, need: NeedQuery, offset: int,
-          params: Mapping[str, float]) -> _Wish:
+def _wish(
+    snap: DirectorySnapshot, need: NeedQuery, offset: int, params: Mapping[str, float]
+) -> _Wish:
     """The need's schedule wish against every pattern (see :class:`_Wish`).
 
     The window is the days the wish is judged on; with wanted weekdays the value is the
     mean over them of the share of their dates with an occurrence in the wanted slots.
     """
     wants = need.wants_schedule
-    key = (offset, need.days, need.months, need.time, params["schedule_season_only"],
-           params["schedule_idle"], params["schedule_unknown"])
+    key = (
+        offset,
+        need.days,
+        need.months,
+        need.time,
+        params["schedule_season_only"],
+        params["schedule_idle"],
+        params["schedule_unknown"],
+    )
     cached = snap._wish_cache.get(key)
     if cached is not None:
         return cached
@@ -751,19 +835,18 @@ def _wish(snap: DirectorySnapshot, need: NeedQuery, offset: int,
     if wants and need.months and not need.days and not need.time:
         month_bits = sum(1 << (m - 1) for m in need.months)
         season = (snap.pattern_season_only & month_bits) != 0
-        value = np.where(value > 0, value, np.where(season, params["schedule_season_only"],
-                                                    0.0))
+        value = np.where(value > 0, value, np.where(season, params["schedule_season_only"], 0.0))
     if wants:
         value = np.append(value, 0.0)
         ok = value > 0
     else:
-        value = np.append(np.where(value > 0, 1.0, params["schedule_idle"]),
-                          params["schedule_unknown"])
+        value = np.append(
+            np.where(value > 0, 1.0, params["schedule_idle"]), params["schedule_unknown"]
+        )
         ok = np.ones(len(value), dtype=bool)
     wish = _Wish(key, window, slot, value, ok)
     cache = snap._wish_cache
-    if (len(cache) >= _WISH_CACHE_ENTRIES
-            or (len(cache) + 1) * len(value) > _WISH_CACHE_VALUES):
+    if len(cache) >= _WISH_CACHE_ENTRIES or (len(cache) + 1) * len(value) > _WISH_CACHE_VALUES:
         cache.clear()
     cache[key] = wish
     return wish
@@ -818,24 +901,28 @@ def score_many(
     try:
         results: list[NeedResult] = []
         for start in range(0, len(needs), BATCH):
-            results += _score_batch(snapshot, needs[start:start + BATCH], top, weights,
-                                    params)
+            results += _score_batch(snapshot, needs[start : start + BATCH], top, weights, params)
         return results
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _score_batch(snap: DirectorySnapshot, needs: Sequence[NeedQuery], top: int,
-                 weights: Mapping[str, float], params: Mapping[str, float]
-                 ) -> list[NeedResult]:
+def _score_batch(
+    snap: DirectorySnapshot,
+    needs: Sequence[NeedQuery],
+    top: int,
+    weights: Mapping[str, float],
+    params: Mapping[str, float],
+) -> list[NeedResult]:
     """Rank each need's candidates: per need, the passing ones by score (text similarity
     added where it could still change the top ``top``), or the best near-miss."""
     b = _evaluate(snap, needs, weights, params)
     if b is None:
         half = len(needs) // 2
-        return (_score_batch(snap, needs[:half], top, weights, params)
-                + _score_batch(snap, needs[half:], top, weights, params))
+        return _score_batch(snap, needs[:half], top, weights, params) + _score_batch(
+            snap, needs[half:], top, weights, params
+        )
     n = len(needs)
     found = np.bincount(b.seg, minlength=n)
     passing = np.flatnonzero(~b.fails.any(axis=0))
@@ -870,7 +957,8 @@ def _score_batch(snap: DirectorySnapshot, needs: Sequence[NeedQuery], top: int,
     near = _near_misses(b, count)
     results = []
     for i, (need, n_found, n_taken) in enumerate(
-            zip(needs, found.tolist(), taken.tolist(), strict=True)):
+        zip(needs, found.tolist(), taken.tolist(), strict=True)
+    ):
         if n_found == 0:
             results.append(NeedResult(need.id, True, "no_resource", (), None))
         elif n_taken == 0:
@@ -883,8 +971,9 @@ def _score_batch(snap: DirectorySnapshot, needs: Sequence[NeedQuery], top: int,
                 factors = {name: best_factors[name][j] for name in b.factors}
                 if query:
                     factors["text"] = best_text[j]
-                c = _Cand(need, wish, walk_m, best_rows[j], best_pids[j], best_dist[j],
-                          best_served[j])
+                c = _Cand(
+                    need, wish, walk_m, best_rows[j], best_pids[j], best_dist[j], best_served[j]
+                )
                 matches.append(_match(snap, c, best_final[j], factors, params))
             results.append(NeedResult(need.id, False, None, tuple(matches), None))
     return results
@@ -901,8 +990,12 @@ def _text_similarity(snap: DirectorySnapshot, b: _Batch, cand: np.ndarray) -> np
             continue
         rows, inverse = np.unique(b.rows[cand[idx]], return_inverse=True)
         texts = [snap.text(r) for r in rows.tolist()]
-        values = process.cdist([b.nd.distinct_queries[query[idx[0]]]], texts,
-                               scorer=fuzz.partial_ratio, workers=1)[0] / 100.0
+        values = (
+            process.cdist(
+                [b.nd.distinct_queries[query[idx[0]]]], texts, scorer=fuzz.partial_ratio, workers=1
+            )[0]
+            / 100.0
+        )
         out[idx] = values[inverse]
     return out
 
@@ -923,8 +1016,7 @@ def _near_misses(b: _Batch, count: np.ndarray) -> dict[int, int]:
     return dict(zip(b.seg[best].tolist(), best.tolist(), strict=True))
 
 
-def _near_miss(snap: DirectorySnapshot, b: _Batch, k: int,
-               params: Mapping[str, float]) -> NearMiss:
+def _near_miss(snap: DirectorySnapshot, b: _Batch, k: int, params: Mapping[str, float]) -> NearMiss:
     """The near-miss candidate ``k`` with every constraint it failed, in words."""
     c = _cand(b, k)
     row = c.row
@@ -936,8 +1028,15 @@ def _near_miss(snap: DirectorySnapshot, b: _Batch, k: int,
         "eligibility": lambda: _eligibility_reason(snap, c),
         "capacity": lambda: _capacity_reason(snap, row),
     }
-    return NearMiss(row, int(snap.ids[row]), snap.external_ids[row], snap.names[row],
-                    failed[0], failed, tuple(words[name]() for name in failed))
+    return NearMiss(
+        row,
+        int(snap.ids[row]),
+        snap.external_ids[row],
+        snap.names[row],
+        failed[0],
+        failed,
+        tuple(words[name]() for name in failed),
+    )
 
 
 # --------------------------------------------------------------------------- reasons
@@ -1028,8 +1127,9 @@ def _schedule_reason(snap: DirectorySnapshot, c: _Cand) -> str:
         if snap.schedule_state[c.row] == SCHEDULE_NOT_UNDERSTOOD:
             return "日程を解釈できず確認できない"
         return "日程の記載なし"
-    return _cached(snap, ("schedule", pid, c.wish.key),
-                   lambda: _schedule_words(snap, c.need, c.wish, pid))
+    return _cached(
+        snap, ("schedule", pid, c.wish.key), lambda: _schedule_words(snap, c.need, c.wish, pid)
+    )
 
 
 def _schedule_words(snap: DirectorySnapshot, need: NeedQuery, wish: _Wish, pid: int) -> str:
@@ -1047,16 +1147,20 @@ def _schedule_words(snap: DirectorySnapshot, need: NeedQuery, wish: _Wish, pid: 
             if need.months and not need.days and not need.time:
                 return f"{_months_label(need.months)}に活動（曜日は未定）"
             return f"曜日の記載なし（{_pattern_words(snap, pid)}）"
-        wanted = " ".join(p for p in (
-            f"{_days_label(need.days)}曜" if need.days else "", time) if p)
+        wanted = " ".join(
+            p for p in (f"{_days_label(need.days)}曜" if need.days else "", time) if p
+        )
         return f"{months}{wanted}の活動なし" if wanted else f"{months}活動なし"
     suffix = "（時間は要確認）" if timeless else ""
     if need.days:
         weekday = snap.day_weekday[wish.window]
         got = [d for d in need.days if hits[weekday == d].any()]
         missing = [d for d in need.days if d not in got]
-        words = f"{months}{_days_label(got)} {time} に活動" if time else (
-            f"{months}{_days_label(got)}に活動")
+        words = (
+            f"{months}{_days_label(got)} {time} に活動"
+            if time
+            else (f"{months}{_days_label(got)}に活動")
+        )
         if missing:
             return f"{words}（{_days_label(missing)}曜は活動なし）{suffix}"
         window_days = len(wish.window)
@@ -1128,27 +1232,39 @@ def _category_reason(snap: DirectorySnapshot, need: NeedQuery, row: int) -> str:
 
 
 def _category_words(snap: DirectorySnapshot, need: NeedQuery, bits: int) -> str:
-    labels = [snap.taxonomy[c].label_ja for c in snap.category_codes
-              if bits & (1 << snap.category_bit[c])
-              and (not need.categories or any(snap.taxonomy.meets(n, c)
-                                              for n in need.categories))]
+    labels = [
+        snap.taxonomy[c].label_ja
+        for c in snap.category_codes
+        if bits & (1 << snap.category_bit[c])
+        and (not need.categories or any(snap.taxonomy.meets(n, c) for n in need.categories))
+    ]
     text = "種別: " + "、".join(labels)
-    unmet = [snap.taxonomy[n].label_ja for n in need.categories
-             if not any(snap.taxonomy.meets(n, c) for c in snap.category_codes
-                        if bits & (1 << snap.category_bit[c]))]
+    unmet = [
+        snap.taxonomy[n].label_ja
+        for n in need.categories
+        if not any(
+            snap.taxonomy.meets(n, c)
+            for c in snap.category_codes
+            if bits & (1 << snap.category_bit[c])
+        )
+    ]
     if unmet:
         text += f"（{'、'.join(unmet)}は対象外）"
     return text
 
 
-def _freshness_reason(snap: DirectorySnapshot, need: NeedQuery, row: int,
-                      params: Mapping[str, float]) -> str:
+def _freshness_reason(
+    snap: DirectorySnapshot, need: NeedQuery, row: int, params: Mapping[str, float]
+) -> str:
     day = int(snap.verified_day[row])
     if day == _UNKNOWN_DAY:
         return "確認日不明"
     on = need.on or snap.on
-    return _cached(snap, ("freshness", day, on, params["fresh_days"]),
-                   lambda: _freshness_words(day, on, params["fresh_days"]))
+    return _cached(
+        snap,
+        ("freshness", day, on, params["fresh_days"]),
+        lambda: _freshness_words(day, on, params["fresh_days"]),
+    )
 
 
 def _freshness_words(day: int, on: dt.date, fresh_days: float) -> str:
@@ -1160,8 +1276,13 @@ def _freshness_words(day: int, on: dt.date, fresh_days: float) -> str:
     return f"最終確認 {label}（{age // 365}年以上前）"
 
 
-def _match(snap: DirectorySnapshot, c: _Cand, value: float, factors: dict[str, float],
-           params: Mapping[str, float]) -> Match:
+def _match(
+    snap: DirectorySnapshot,
+    c: _Cand,
+    value: float,
+    factors: dict[str, float],
+    params: Mapping[str, float],
+) -> Match:
     row = c.row
     words = {
         "distance": _place_reason(snap, c, params),
@@ -1175,8 +1296,11 @@ def _match(snap: DirectorySnapshot, c: _Cand, value: float, factors: dict[str, f
         words["text"] = f"相談内容との類似 {round(factors['text'] * 100)}%"
     d = c.dist
     return Match(
-        row=row, resource_id=int(snap.ids[row]), external_id=snap.external_ids[row],
-        name=snap.names[row], score=min(1.0, max(0.0, value)),
+        row=row,
+        resource_id=int(snap.ids[row]),
+        external_id=snap.external_ids[row],
+        name=snap.names[row],
+        score=min(1.0, max(0.0, value)),
         factors={name: factors[name] for name in FACTOR_NAMES if name in factors},
         reasons=tuple(words[name] for name in FACTOR_NAMES if name in words),
         distance_m=None if math.isnan(d) else d,

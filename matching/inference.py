@@ -122,17 +122,22 @@ def _table(path: Path = PHRASES_PATH) -> _Table:
         # Taxonomy spellings are cues of their own category; codes and English labels are
         # not (intake text is Japanese, and "tea" or "watch" in a note mean nothing here).
         words = dict.fromkeys([cat.label_ja, *cat.synonyms, *extra_any[cat.code]])
-        rules.append(_Rule(
-            cat.code,
-            tuple(_cue(w) for w in words),
-            tuple(tuple(tuple(_cue(w) for w in g) for g in group) for group in extra_all[cat.code]),
-        ))
+        rules.append(
+            _Rule(
+                cat.code,
+                tuple(_cue(w) for w in words),
+                tuple(
+                    tuple(tuple(_cue(w) for w in g) for g in group) for group in extra_all[cat.code]
+                ),
+            )
+        )
     pattern = "|".join(re.escape(unicodedata.normalize("NFKC", b)) for b in breaks)
     return _Table(
         rules=tuple(rules),
         breaks=re.compile(pattern) if pattern else re.compile(r"(?!)"),
-        negations=tuple(normalize(n) for n in _strings(data.get("negations", []),
-                                                        f"{path}: negations")),
+        negations=tuple(
+            normalize(n) for n in _strings(data.get("negations", []), f"{path}: negations")
+        ),
         generic=generic,
     )
 
@@ -163,7 +168,7 @@ def _tokens(text: str) -> Iterable[tuple[str, str]]:
 
     tokenizer = _tokenizer()
     for start in range(0, len(text), _MAX_PIECE):
-        for m in tokenizer.tokenize(text[start:start + _MAX_PIECE], SplitMode.A):
+        for m in tokenizer.tokenize(text[start : start + _MAX_PIECE], SplitMode.A):
             yield m.surface(), m.reading_form()
 
 
@@ -245,17 +250,17 @@ def infer(text: str | None, *, taxonomy: Taxonomy | None = None) -> list[Inferen
     taxonomy = taxonomy or load_taxonomy()
     prepared = unicodedata.normalize("NFKC", text)
     clauses = [
-        _clause(part, table.negations)
-        for part in table.breaks.split(prepared)
-        if part.strip()
+        _clause(part, table.negations) for part in table.breaks.split(prepared) if part.strip()
     ]
     live = [c for c in clauses if not c.negated]
     found: dict[str, list[str]] = {}
     for rule in table.rules:
         cues = [cue.text for cue in rule.any if any(_found(cue, c) for c in live)]
         for group in rule.all:
-            hits = [next((cue.text for cue in alternatives if any(_found(cue, c) for c in live)),
-                         None) for alternatives in group]
+            hits = [
+                next((cue.text for cue in alternatives if any(_found(cue, c) for c in live)), None)
+                for alternatives in group
+            ]
             if all(hits):
                 cues.append("＋".join(h for h in hits if h))
         if cues:

@@ -48,7 +48,6 @@ MATCH_STATUSES = ("proposed", "contacted", "connected", "declined", "ended")
 _JSON_OR_NULL = JSON(none_as_null=True)
 
 
-
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -134,7 +133,9 @@ class Need(Base):
         cascade="all, delete-orphan", order_by=NeedCategory.category_code, lazy="selectin"
     )
     matches: Mapped[list[Match]] = relationship(
-        back_populates="need", cascade="all, delete-orphan", passive_deletes=True,
+        back_populates="need",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="Match.id",
     )
 

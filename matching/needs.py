@@ -71,9 +71,26 @@ __all__ = [
 ]
 
 FIELDS = (
-    "id", "resident", "district", "lat", "lon", "categories", "text", "days", "time",
-    "months", "max_walk_m", "transport", "age", "attributes", "recorded_on", "urgency",
-    "source", "consent_on", "consent_by", "basis",
+    "id",
+    "resident",
+    "district",
+    "lat",
+    "lon",
+    "categories",
+    "text",
+    "days",
+    "time",
+    "months",
+    "max_walk_m",
+    "transport",
+    "age",
+    "attributes",
+    "recorded_on",
+    "urgency",
+    "source",
+    "consent_on",
+    "consent_by",
+    "basis",
 )
 # A recorded point may sit a little outside its district (district polygons are often
 # approximate, and so is the point); further than this it is a typo in one or the other.
@@ -81,25 +98,90 @@ NEAR_DISTRICT_M = 2000.0
 MAX_TEXT = 4000
 MAX_WALK_M = 50_000
 
-_PERSONAL_FIELDS = frozenset(normalize(f) for f in (
-    "name", "full_name", "氏名", "名前", "姓名", "フリガナ", "ふりがな", "kana", "address",
-    "住所", "phone", "tel", "telephone", "電話", "電話番号", "携帯", "email", "mail", "メール",
-    "birthday", "birth_date", "birthdate", "生年月日", "被保険者番号", "insurance_number",
-    "マイナンバー", "my_number",
-))
-_URGENCY = {normalize(k): v for k, v in {
-    "low": "low", "低": "low", "低い": "low",
-    "normal": "normal", "中": "normal", "普通": "normal", "通常": "normal",
-    "high": "high", "高": "high", "高い": "high", "緊急": "high", "至急": "high", "急ぎ": "high",
-}.items()}
-_CONSENT_BY = {normalize(k): k for k in (
-    "本人", "家族", "配偶者", "子", "親族", "成年後見人", "任意後見人", "保佐人", "補助人", "代理人",
-)}
-_YES_NO = {normalize(k): v for k, v in {
-    "true": True, "yes": True, "あり": True, "有": True, "有り": True, "はい": True, "可": True,
-    "false": False, "no": False, "なし": False, "無": False, "無し": False, "いいえ": False,
-    "不可": False,
-}.items()}
+_PERSONAL_FIELDS = frozenset(
+    normalize(f)
+    for f in (
+        "name",
+        "full_name",
+        "氏名",
+        "名前",
+        "姓名",
+        "フリガナ",
+        "ふりがな",
+        "kana",
+        "address",
+        "住所",
+        "phone",
+        "tel",
+        "telephone",
+        "電話",
+        "電話番号",
+        "携帯",
+        "email",
+        "mail",
+        "メール",
+        "birthday",
+        "birth_date",
+        "birthdate",
+        "生年月日",
+        "被保険者番号",
+        "insurance_number",
+        "マイナンバー",
+        "my_number",
+    )
+)
+_URGENCY = {
+    normalize(k): v
+    for k, v in {
+        "low": "low",
+        "低": "low",
+        "低い": "low",
+        "normal": "normal",
+        "中": "normal",
+        "普通": "normal",
+        "通常": "normal",
+        "high": "high",
+        "高": "high",
+        "高い": "high",
+        "緊急": "high",
+        "至急": "high",
+        "急ぎ": "high",
+    }.items()
+}
+_CONSENT_BY = {
+    normalize(k): k
+    for k in (
+        "本人",
+        "家族",
+        "配偶者",
+        "子",
+        "親族",
+        "成年後見人",
+        "任意後見人",
+        "保佐人",
+        "補助人",
+        "代理人",
+    )
+}
+_YES_NO = {
+    normalize(k): v
+    for k, v in {
+        "true": True,
+        "yes": True,
+        "あり": True,
+        "有": True,
+        "有り": True,
+        "はい": True,
+        "可": True,
+        "false": False,
+        "no": False,
+        "なし": False,
+        "無": False,
+        "無し": False,
+        "いいえ": False,
+        "不可": False,
+    }.items()
+}
 _PSEUDONYM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 _NAME_LIKE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u3400-\u9fff々\s・]{2,20}")
 _LIST_SEPARATORS = re.compile(r"[;；、､,，・/／\s]+")
@@ -109,12 +191,27 @@ _LIST_SEPARATORS = re.compile(r"[;；、､,，・/／\s]+")
 # reported for a need with a twin message naming the field and the rule only: any value
 # of a need may be personal data. Parameters that could carry a value are dropped.
 _PRIVATE_CODES = {
-    code: f"need_{code}" for code in (
-        "not_number", "not_integer", "out_of_range", "coordinate_outside_japan", "not_a_date",
-        "bad_era_date", "date_in_future", "bad_weekday", "not_a_time_range",
-        "end_before_start", "bad_month", "not_boolean", "bad_choice", "unknown_attribute",
-        "unknown_district", "ambiguous_district", "unknown_category",
-        "unknown_category_suggest", "district_not_leaf",
+    code: f"need_{code}"
+    for code in (
+        "not_number",
+        "not_integer",
+        "out_of_range",
+        "coordinate_outside_japan",
+        "not_a_date",
+        "bad_era_date",
+        "date_in_future",
+        "bad_weekday",
+        "not_a_time_range",
+        "end_before_start",
+        "bad_month",
+        "not_boolean",
+        "bad_choice",
+        "unknown_attribute",
+        "unknown_district",
+        "ambiguous_district",
+        "unknown_category",
+        "unknown_category_suggest",
+        "district_not_leaf",
     )
 }
 _VALUE_PARAMS = frozenset({"value", "start", "end", "lat", "lon", "district", "name"})
@@ -174,8 +271,13 @@ def _coordinate(value: Any, axis: str) -> float:
     number = _number(value)
     low, high = JAPAN_LAT if axis == "lat" else JAPAN_LON
     if not low <= number <= high:
-        raise _FieldError("coordinate_outside_japan", value=value, low=low, high=high,
-                          axis="緯度" if axis == "lat" else "経度")
+        raise _FieldError(
+            "coordinate_outside_japan",
+            value=value,
+            low=low,
+            high=high,
+            axis="緯度" if axis == "lat" else "経度",
+        )
     return number
 
 
@@ -199,8 +301,13 @@ def _integer(value: Any, low: int, high: int, suffixes: Sequence[str] = ()) -> i
 def _walk(value: Any) -> int:
     if isinstance(value, str):
         key = normalize(value)
-        for suffix, factor in (("km", 1000), ("キロメートル", 1000), ("キロ", 1000), ("m", 1),
-                               ("メートル", 1)):
+        for suffix, factor in (
+            ("km", 1000),
+            ("キロメートル", 1000),
+            ("キロ", 1000),
+            ("m", 1),
+            ("メートル", 1),
+        ):
             if key.endswith(normalize(suffix)):
                 metres = _number(key.removesuffix(normalize(suffix))) * factor
                 break
@@ -239,8 +346,13 @@ def _days(value: Any) -> list[str] | None:
 
 
 _RANGE_SPLIT = re.compile(r"\s*(?:~|-|ー|から)\s*")
-_HALF_DAYS = {"午前": sched.MORNING, "午前中": sched.MORNING, "am": sched.MORNING,
-              "午後": sched.AFTERNOON, "pm": sched.AFTERNOON}
+_HALF_DAYS = {
+    "午前": sched.MORNING,
+    "午前中": sched.MORNING,
+    "am": sched.MORNING,
+    "午後": sched.AFTERNOON,
+    "pm": sched.AFTERNOON,
+}
 
 
 def _time_range(value: Any) -> tuple[dt.time, dt.time]:
@@ -416,13 +528,15 @@ def _district(value: Any, districts: _Districts) -> Any:
             raise _FieldError("unknown_district", value=value)
         found = named[0]
     if found.level != "district":
-        raise _FieldError("district_not_leaf", value=value,
-                          level=_LEVEL_LABELS.get(found.level, found.level))
+        raise _FieldError(
+            "district_not_leaf", value=value, level=_LEVEL_LABELS.get(found.level, found.level)
+        )
     return found
 
 
-def _metres_outside(session: Session, districts: _Districts, district_id: int,
-                    lat: float, lon: float) -> float:
+def _metres_outside(
+    session: Session, districts: _Districts, district_id: int, lat: float, lon: float
+) -> float:
     """How far (m) the point lies outside the district polygon; 0 inside."""
     geom = districts.geometry.get(district_id)
     if geom is None:
@@ -439,9 +553,9 @@ def _metres_outside(session: Session, districts: _Districts, district_id: int,
     return float(shapely.transform(geom, to_metres).distance(Point(0, 0)))
 
 
-def parse_needs(session: Session, items: Sequence[Any], *,
-                today: dt.date | None = None) -> tuple[list[ParsedNeed], list[Problem],
-                                                       list[Problem]]:
+def parse_needs(
+    session: Session, items: Sequence[Any], *, today: dt.date | None = None
+) -> tuple[list[ParsedNeed], list[Problem], list[Problem]]:
     """Check every need; return the valid ones with every error and warning (writes nothing)."""
     today = today or dt.date.today()
     taxonomy = load_taxonomy()
@@ -451,16 +565,25 @@ def parse_needs(session: Session, items: Sequence[Any], *,
     warnings: list[Problem] = []
     seen: dict[str, int] = {}
     for item_number, item in enumerate(items, start=1):
-        need = _parse_one(session, item_number, item, districts, taxonomy, seen, errors,
-                          warnings, today)
+        need = _parse_one(
+            session, item_number, item, districts, taxonomy, seen, errors, warnings, today
+        )
         if need is not None:
             parsed.append(need)
     return parsed, errors, warnings
 
 
-def _parse_one(session: Session, row: int, item: Any, districts: _Districts, taxonomy: Any,
-               seen: dict[str, int], errors: list[Problem], warnings: list[Problem],
-               today: dt.date) -> ParsedNeed | None:
+def _parse_one(
+    session: Session,
+    row: int,
+    item: Any,
+    districts: _Districts,
+    taxonomy: Any,
+    seen: dict[str, int],
+    errors: list[Problem],
+    warnings: list[Problem],
+    today: dt.date,
+) -> ParsedNeed | None:
     if not isinstance(item, dict):
         errors.append(Problem("not_an_object", row=row))
         return None
@@ -471,7 +594,8 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
 
     def warn(column: str) -> Callable[[str, dict[str, Any]], None]:
         return lambda code, params: warnings.append(
-            Problem(*_without_values(code, params, column), row=row, column=column))
+            Problem(*_without_values(code, params, column), row=row, column=column)
+        )
 
     if has_nul(item):  # refused on both engines alike (PostgreSQL cannot store it)
         for name, value in item.items():
@@ -492,7 +616,11 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
     for name in item:
         if name in FIELDS:
             continue
-        code = "personal_field_ignored" if normalize(str(name)) in _PERSONAL_FIELDS else "unknown_field"
+        code = (
+            "personal_field_ignored"
+            if normalize(str(name)) in _PERSONAL_FIELDS
+            else "unknown_field"
+        )
         warnings.append(Problem(code, {"field": name}, row=row, column=str(name)))
 
     values: dict[str, Any] = {}
@@ -525,7 +653,9 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
         outside = _metres_outside(session, districts, district.id, lat, lon)
         if outside > NEAR_DISTRICT_M:
             error("lat,lon", "location_outside_district", km=f"{outside / 1000:.1f}")
-    values["lat"], values["lon"] = (lat, lon) if lat is not None and lon is not None else (None, None)
+    values["lat"], values["lon"] = (
+        (lat, lon) if lat is not None and lon is not None else (None, None)
+    )
 
     text_errors = len(errors)
     text = parse("text", _text, MAX_TEXT)
@@ -540,8 +670,9 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
         if inferred:
             categories = [(i.code, True) for i in inferred]
             labels = "、".join(f"{taxonomy[i.code].label_ja}（{i.code}）" for i in inferred)
-            warnings.append(Problem("categories_inferred", {"categories": labels}, row=row,
-                                    column="categories"))
+            warnings.append(
+                Problem("categories_inferred", {"categories": labels}, row=row, column="categories")
+            )
         else:
             error("categories", "categories_not_inferred")
     elif text_ok:
@@ -569,8 +700,9 @@ def _parse_one(session: Session, row: int, item: Any, districts: _Districts, tax
     return ParsedNeed(row, values, categories)
 
 
-def _stated_categories(value: Any, taxonomy: Any,
-                       error: Callable[..., None]) -> list[tuple[str, bool]]:
+def _stated_categories(
+    value: Any, taxonomy: Any, error: Callable[..., None]
+) -> list[tuple[str, bool]]:
     if isinstance(value, str):
         texts: list[Any] = split_categories(value)
     elif isinstance(value, list):
@@ -587,8 +719,12 @@ def _stated_categories(value: Any, taxonomy: Any,
             code = taxonomy.resolve(text.strip()).code
         except UnknownCategoryError as exc:
             if exc.suggestions:
-                error("categories", "unknown_category_suggest", value=exc.text,
-                      suggestions="、".join(exc.suggestions))
+                error(
+                    "categories",
+                    "unknown_category_suggest",
+                    value=exc.text,
+                    suggestions="、".join(exc.suggestions),
+                )
             else:
                 error("categories", "unknown_category", value=exc.text)
             continue
@@ -601,14 +737,31 @@ def _stated_categories(value: Any, taxonomy: Any,
 
 
 _COMPARED = (
-    "resident_ref", "district_id", "lat", "lon", "text", "days", "time_start", "time_end",
-    "months", "max_walk_m", "transport", "age", "attributes", "recorded_on", "urgency",
-    "source", "consent_on", "consent_by", "basis",
+    "resident_ref",
+    "district_id",
+    "lat",
+    "lon",
+    "text",
+    "days",
+    "time_start",
+    "time_end",
+    "months",
+    "max_walk_m",
+    "transport",
+    "age",
+    "attributes",
+    "recorded_on",
+    "urgency",
+    "source",
+    "consent_on",
+    "consent_by",
+    "basis",
 )
 
 
-def import_needs(session: Session, path: Path, *,
-                 district_allowed: Callable[[int], bool] | None = None) -> ImportResult:
+def import_needs(
+    session: Session, path: Path, *, district_allowed: Callable[[int], bool] | None = None
+) -> ImportResult:
     """Create or update needs by ``id`` from a §4 JSON file, all of them or none.
 
     ``district_allowed`` is the caller's access rule (a coordinator records needs of their
@@ -624,7 +777,7 @@ def import_needs(session: Session, path: Path, *,
         for p in parsed:
             if not district_allowed(p.values["district_id"]):
                 errors.append(Problem("need_outside_your_areas", row=p.item, column="district"))
-        errors.sort(key=lambda e: (e.row or 0))
+        errors.sort(key=lambda e: e.row or 0)
     if errors:
         raise InvalidInputError(str(path), errors, warnings)
     result = ImportResult(warnings=warnings)
@@ -634,7 +787,7 @@ def import_needs(session: Session, path: Path, *,
 
 def _chunks(items: Sequence[Any], size: int = 1000) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _write(session: Session, parsed: list[ParsedNeed], result: ImportResult) -> None:
@@ -650,11 +803,16 @@ def _write(session: Session, parsed: list[ParsedNeed], result: ImportResult) -> 
     for p in parsed:
         need = existing.get(p.values["external_id"])
         if need is None:
-            session.add(Need(
-                **p.values,
-                category_links=[NeedCategory(category_code=c, inferred=i) for c, i in p.categories],
-                created_at=now, updated_at=now,
-            ))
+            session.add(
+                Need(
+                    **p.values,
+                    category_links=[
+                        NeedCategory(category_code=c, inferred=i) for c, i in p.categories
+                    ],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             result.created += 1
             result.records.append((p.values["external_id"], "create"))
             continue

@@ -55,5 +55,10 @@ class UnmetCount:
 
     def as_json(self) -> dict[str, Any]:
         """The §5 JSON object of this row."""
-        return {"district": self.district, "name": self.name, "category": self.category,
-                "reason": self.reason, "count": self.count}
+        return {
+            "district": self.district,
+            "name": self.name,
+            "category": self.category,
+            "reason": self.reason,
+            "count": self.count,
+        }

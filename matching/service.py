@@ -51,8 +51,9 @@ class SnapshotCache:
         with self._lock:
             snap = self._snapshot
             if snap is None or snap.version < version or snap.on != on:
-                snap = build_snapshot(session, on=on, horizon_days=self.horizon_days,
-                                      version=version)
+                snap = build_snapshot(
+                    session, on=on, horizon_days=self.horizon_days, version=version
+                )
                 self._snapshot = snap
                 self.builds += 1
             return snap
@@ -63,8 +64,10 @@ def need_query(need: Need, on: dt.date) -> NeedQuery:
     location = need.location()
     time = None
     if need.time_start is not None and need.time_end is not None:
-        time = (need.time_start.hour * 60 + need.time_start.minute,
-                need.time_end.hour * 60 + need.time_end.minute)
+        time = (
+            need.time_start.hour * 60 + need.time_start.minute,
+            need.time_end.hour * 60 + need.time_end.minute,
+        )
     return NeedQuery(
         id=need.external_id,
         district_id=need.district_id,
@@ -98,15 +101,15 @@ def load_needs(session: Session, external_ids: Sequence[str] = ()) -> list[Need]
     return needs
 
 
-def match_needs(session: Session, cache: SnapshotCache, needs: Sequence[Need], *,
-                on: dt.date, top: int = 5) -> list[NeedResult]:
+def match_needs(
+    session: Session, cache: SnapshotCache, needs: Sequence[Need], *, on: dt.date, top: int = 5
+) -> list[NeedResult]:
     """Score each need against the current directory (no writes)."""
     snapshot = cache.get(session, on)
     return score_many(snapshot, [need_query(n, on) for n in needs], top=top)
 
 
-def record_proposals(session: Session, needs: Sequence[Need],
-                     results: Sequence[NeedResult]) -> int:
+def record_proposals(session: Session, needs: Sequence[Need], results: Sequence[NeedResult]) -> int:
     """Store the proposed matches, keeping the status and note of ones already followed up.
 
     A match the coordinator has marked contacted/connected/declined/ended keeps its status;
@@ -122,9 +125,15 @@ def record_proposals(session: Session, needs: Sequence[Need],
             row = existing.get((need.id, m.resource_id))
             factors = {k: round(float(v), 4) for k, v in m.factors.items()}
             if row is None:
-                session.add(Match(need_id=need.id, resource_id=m.resource_id,
-                                  score=float(m.score), factors=factors,
-                                  reasons=list(m.reasons)))
+                session.add(
+                    Match(
+                        need_id=need.id,
+                        resource_id=m.resource_id,
+                        score=float(m.score),
+                        factors=factors,
+                        reasons=list(m.reasons),
+                    )
+                )
                 added += 1
             elif row.score != float(m.score) or row.reasons != list(m.reasons):
                 row.score, row.factors, row.reasons = float(m.score), factors, list(m.reasons)
@@ -132,8 +141,13 @@ def record_proposals(session: Session, needs: Sequence[Need],
     return added
 
 
-def unmet_counts(session: Session, needs: Iterable[Need], results: Iterable[NeedResult], *,
-                 level: str = "district") -> list[UnmetCount]:
+def unmet_counts(
+    session: Session,
+    needs: Iterable[Need],
+    results: Iterable[NeedResult],
+    *,
+    level: str = "district",
+) -> list[UnmetCount]:
     """Unmet needs per district (or rolled up to area / municipality), category and reason.
 
     A need with two categories counts once under each. Needs whose district has no

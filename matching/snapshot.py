@@ -168,8 +168,9 @@ class _Calendar:
         ).astype(np.int8)
         weekday = ((np.arange(days) + start.weekday()) % 7).astype(np.int8)
         end = start + dt.timedelta(days=days - 1)
-        holidays = np.array([np.datetime64(d, "D") for d, _ in jpholiday.between(start, end)],
-                            dtype="datetime64[D]")
+        holidays = np.array(
+            [np.datetime64(d, "D") for d, _ in jpholiday.between(start, end)], dtype="datetime64[D]"
+        )
         holiday = np.isin(d64, holidays)
         year_end = ((month == 12) & (dom >= 29)) | ((month == 1) & (dom <= 3))
         return cls(start, weekday, month, dom, dim, holiday, year_end)
@@ -372,8 +373,10 @@ class DirectorySnapshot:
         return len(self.ids)
 
     def __repr__(self) -> str:
-        return (f"<DirectorySnapshot v{self.version} {len(self)} resources on {self.on} "
-                f"{len(self.pattern_schedules)} schedule patterns>")
+        return (
+            f"<DirectorySnapshot v{self.version} {len(self)} resources on {self.on} "
+            f"{len(self.pattern_schedules)} schedule patterns>"
+        )
 
     # --- lookups -------------------------------------------------------------------
 
@@ -381,8 +384,9 @@ class DirectorySnapshot:
         """Dense indexes of district ids (−1 for ids the snapshot does not know)."""
         if len(self.district_ids) == 0:
             return np.full(len(district_ids), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.district_ids, district_ids),
-                         len(self.district_ids) - 1)
+        pos = np.minimum(
+            np.searchsorted(self.district_ids, district_ids), len(self.district_ids) - 1
+        )
         return np.where(self.district_ids[pos] == district_ids, pos, -1)
 
     def district_chains(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -405,15 +409,19 @@ class DirectorySnapshot:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         return np.concatenate(owners), np.concatenate(chains)
 
-    def rows_near_many(self, lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray, *,
-                       pickup_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def rows_near_many(
+        self, lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray, *, pickup_only: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows whose venue lies in the grid cells covering each circle (a superset; the
         caller applies the exact distance): ``(owner, rows)``, ``owner[k]`` the index of the
         circle that found ``rows[k]``, sorted by owner. ``pickup_only``: only resources
         offering 送迎 (a second grid, so a wide pick-up radius stays cheap). One set of
         array operations for a whole batch of needs. Radii must not be negative."""
-        keys, rows = ((self.pickup_grid_keys, self.pickup_grid_rows) if pickup_only
-                      else (self.grid_keys, self.grid_rows))
+        keys, rows = (
+            (self.pickup_grid_keys, self.pickup_grid_rows)
+            if pickup_only
+            else (self.grid_keys, self.grid_rows)
+        )
         if len(keys) == 0 or len(lat) == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
         dlat = radius_m / _M_PER_DEG_LAT
@@ -471,9 +479,25 @@ def expand_ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.n
 # --------------------------------------------------------------------------- builders
 
 _RESOURCE_FIELDS = (
-    "id", "external_id", "name", "categories", "description", "district_ids", "lat", "lon",
-    "status", "public", "capacity", "seats_left", "accepts_new", "min_age", "attributes",
-    "transport", "last_verified_on", "schedules", "schedule_understood",
+    "id",
+    "external_id",
+    "name",
+    "categories",
+    "description",
+    "district_ids",
+    "lat",
+    "lon",
+    "status",
+    "public",
+    "capacity",
+    "seats_left",
+    "accepts_new",
+    "min_age",
+    "attributes",
+    "transport",
+    "last_verified_on",
+    "schedules",
+    "schedule_understood",
 )
 
 
@@ -512,12 +536,25 @@ def snapshot_from_records(
     Tests and the benchmark use it without a database. Districts referenced by resources
     but not listed are added as parentless districts without a centroid.
     """
-    return _build(_Columns.of_records(resources), list(districts), on=on,
-                  horizon_days=horizon_days, version=version, taxonomy=taxonomy)
+    return _build(
+        _Columns.of_records(resources),
+        list(districts),
+        on=on,
+        horizon_days=horizon_days,
+        version=version,
+        taxonomy=taxonomy,
+    )
 
 
-def _build(cols: _Columns, districts: list[DistrictRecord], *, on: dt.date,
-           horizon_days: int, version: int, taxonomy: Taxonomy | None) -> DirectorySnapshot:
+def _build(
+    cols: _Columns,
+    districts: list[DistrictRecord],
+    *,
+    on: dt.date,
+    horizon_days: int,
+    version: int,
+    taxonomy: Taxonomy | None,
+) -> DirectorySnapshot:
     if horizon_days < 1 or horizon_days > YEAR_DAYS:
         raise ValueError("horizon_days must be between 1 and 365")
     taxonomy = taxonomy or load_taxonomy()
@@ -542,8 +579,9 @@ PACKED = ("status", "transport", "cap_code", "attr_bits", "min_age", "pattern")
 def _pack(snap: DirectorySnapshot) -> None:
     """Copies laid out for one gather per need: numpy's cost on a few dozen candidates
     is per call, not per element, so one (n × k) gather beats k gathers."""
-    snap.live_bits = np.where(snap.status == STATUS_CODES["ended"], np.uint64(0),
-                              snap.cat_bits).astype(np.uint64)
+    snap.live_bits = np.where(
+        snap.status == STATUS_CODES["ended"], np.uint64(0), snap.cat_bits
+    ).astype(np.uint64)
     snap.lists_districts = np.diff(snap.district_ptr) > 0
     # resources share a few category sets: the category factor is looked up per set
     snap.cat_combo_bits, combo = np.unique(snap.cat_bits, return_inverse=True)
@@ -613,8 +651,7 @@ def _columns(snap: DirectorySnapshot, cols: _Columns) -> None:
     snap.public = np.array([bool(v) for v in c["public"]], dtype=bool)
     snap.capacity = _opt(c["capacity"], np.int32, -1)
     snap.seats_left = _opt(c["seats_left"], np.int32, -1)
-    snap.accepts_new = _opt((None if v is None else int(v) for v in c["accepts_new"]),
-                            np.int8, -1)
+    snap.accepts_new = _opt((None if v is None else int(v) for v in c["accepts_new"]), np.int8, -1)
     snap.min_age = _opt(c["min_age"], np.int16, 0)
     attr_bit = {a: 1 << i for i, a in enumerate(ATTRIBUTES)}
     memo: dict[tuple[str, ...], int] = {}
@@ -628,21 +665,24 @@ def _columns(snap: DirectorySnapshot, cols: _Columns) -> None:
     snap.attr_bits = np.array(bits, dtype=np.uint8)
     # capacity: 0 full (空きなし or 0 seats), 1 seats known free, 2 not recorded
     snap.cap_code = np.where(
-        (snap.accepts_new == 0) | (snap.seats_left == 0), 0,
-        np.where((snap.seats_left > 0) | (snap.accepts_new == 1), 1, 2)).astype(np.int8)
-    snap.transport = _opt((None if v is None else int(v) for v in c["transport"]),
-                          np.int8, -1)
+        (snap.accepts_new == 0) | (snap.seats_left == 0),
+        0,
+        np.where((snap.seats_left > 0) | (snap.accepts_new == 1), 1, 2),
+    ).astype(np.int8)
+    snap.transport = _opt((None if v is None else int(v) for v in c["transport"]), np.int8, -1)
     epoch = dt.date(1970, 1, 1)
-    snap.verified_day = _opt((None if v is None else (v - epoch).days
-                              for v in c["last_verified_on"]), np.int32, _UNKNOWN_DAY)
+    snap.verified_day = _opt(
+        (None if v is None else (v - epoch).days for v in c["last_verified_on"]),
+        np.int32,
+        _UNKNOWN_DAY,
+    )
     lengths = np.array([len(v) for v in c["district_ids"]], dtype=np.int64)
     snap.district_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=snap.district_ptr[1:])
     snap.district_idx = np.array([d for v in c["district_ids"] for d in v], dtype=np.int64)
 
 
-def _districts(snap: DirectorySnapshot, districts: list[DistrictRecord],
-               cols: _Columns) -> None:
+def _districts(snap: DirectorySnapshot, districts: list[DistrictRecord], cols: _Columns) -> None:
     by_id = {d.id: d for d in districts}
     for did in np.unique(snap.district_idx).tolist():
         by_id.setdefault(int(did), DistrictRecord(id=int(did)))
@@ -651,7 +691,8 @@ def _districts(snap: DirectorySnapshot, districts: list[DistrictRecord],
     pos = {d.id: i for i, d in enumerate(ordered)}
     snap.district_parent = np.array(
         [pos.get(d.parent_id, -1) if d.parent_id is not None else -1 for d in ordered],
-        dtype=np.int32)
+        dtype=np.int32,
+    )
     snap.district_lat = np.array([np.nan if d.lat is None else d.lat for d in ordered])
     snap.district_lon = np.array([np.nan if d.lon is None else d.lon for d in ordered])
     snap.district_level = [d.level for d in ordered]
@@ -672,7 +713,8 @@ def _grid(snap: DirectorySnapshot) -> None:
     open_venue = ~np.isnan(snap.lat) & (np.diff(snap.district_ptr) == 0)
     snap.grid_keys, snap.grid_rows = _cells(snap, np.flatnonzero(open_venue))
     snap.pickup_grid_keys, snap.pickup_grid_rows = _cells(
-        snap, np.flatnonzero(open_venue & (snap.transport == 1)))
+        snap, np.flatnonzero(open_venue & (snap.transport == 1))
+    )
 
 
 def _cells(snap: DirectorySnapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -692,7 +734,8 @@ def _patterns(snap: DirectorySnapshot, cols: _Columns) -> None:
     pattern = np.full(cols.n, -1, dtype=np.int32)
     state = np.zeros(cols.n, dtype=np.int8)
     for i, (key, understood) in enumerate(
-            zip(cols.c["schedules"], cols.c["schedule_understood"], strict=True)):
+        zip(cols.c["schedules"], cols.c["schedule_understood"], strict=True)
+    ):
         if not understood:
             state[i] = SCHEDULE_NOT_UNDERSTOOD
             continue
@@ -746,14 +789,16 @@ class _Memo:
         found = self.dates.get(value, _MISSING)
         if found is _MISSING:
             found = self.dates[value] = (
-                value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10]))
+                value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+            )
         return found  # type: ignore[return-value]
 
     def time(self, value: Any) -> dt.time | None:
         found = self.times.get(value, _MISSING)
         if found is _MISSING:
             found = self.times[value] = (
-                value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value)))
+                value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value))
+            )
         return found  # type: ignore[return-value]
 
     def strings(self, value: Any) -> tuple[str, ...]:
@@ -788,60 +833,131 @@ def build_snapshot(
     on = on or dt.date.today()
     memo = _Memo()
     districts = [
-        DistrictRecord(r.id, r.parent_id, r.level, r.code, r.name, r.centroid_lat,
-                       r.centroid_lon)
-        for r in session.execute(select(
-            District.id, District.parent_id, District.level, District.code, District.name,
-            District.centroid_lat, District.centroid_lon))
+        DistrictRecord(r.id, r.parent_id, r.level, r.code, r.name, r.centroid_lat, r.centroid_lon)
+        for r in session.execute(
+            select(
+                District.id,
+                District.parent_id,
+                District.level,
+                District.code,
+                District.name,
+                District.centroid_lat,
+                District.centroid_lon,
+            )
+        )
     ]
     categories: dict[int, list[str]] = {}
-    for rid, code in session.execute(select(
-            resource_category.c.resource_id, resource_category.c.category_code)).tuples().all():
+    for rid, code in (
+        session.execute(select(resource_category.c.resource_id, resource_category.c.category_code))
+        .tuples()
+        .all()
+    ):
         categories.setdefault(rid, []).append(code)
     served: dict[int, list[int]] = {}
-    for rid, did in session.execute(select(
-            resource_district.c.resource_id, resource_district.c.district_id)).tuples().all():
+    for rid, did in (
+        session.execute(select(resource_district.c.resource_id, resource_district.c.district_id))
+        .tuples()
+        .all()
+    ):
         served.setdefault(rid, []).append(did)
     schedules: dict[int, list[ParsedSchedule]] = {}
     parsed_memo: dict[tuple[Any, ...], ParsedSchedule] = {}
-    for row in session.execute(
-        select(Schedule.resource_id, Schedule.rrule,
-               cast(Schedule.start_time, String), cast(Schedule.end_time, String),
-               Schedule.season_start_month, Schedule.season_end_month, Schedule.holiday_rule,
-               Schedule.year_end_closed).order_by(Schedule.resource_id, Schedule.id)
-    ).tuples().all():
+    for row in (
+        session.execute(
+            select(
+                Schedule.resource_id,
+                Schedule.rrule,
+                cast(Schedule.start_time, String),
+                cast(Schedule.end_time, String),
+                Schedule.season_start_month,
+                Schedule.season_end_month,
+                Schedule.holiday_rule,
+                Schedule.year_end_closed,
+            ).order_by(Schedule.resource_id, Schedule.id)
+        )
+        .tuples()
+        .all()
+    ):
         key = row[1:]
         parsed = parsed_memo.get(key)
         if parsed is None:
             rrule, start, end, first, last, holiday, year_end = key
             parsed = parsed_memo[key] = ParsedSchedule(
-                rrule=rrule, start_time=memo.time(start), end_time=memo.time(end),
-                season_start_month=first, season_end_month=last,
-                holiday_rule=holiday or "open", year_end_closed=bool(year_end))
+                rrule=rrule,
+                start_time=memo.time(start),
+                end_time=memo.time(end),
+                season_start_month=first,
+                season_end_month=last,
+                holiday_rule=holiday or "open",
+                year_end_closed=bool(year_end),
+            )
         schedules.setdefault(row[0], []).append(parsed)
-    rows = session.execute(
-        select(Resource.id, Resource.external_id, Resource.name, Resource.description,
-               func.coalesce(Venue.lat, Resource.lat), func.coalesce(Venue.lon, Resource.lon),
-               Resource.status, Resource.public, Resource.capacity, Resource.seats_left,
-               Resource.accepts_new, Resource.min_age,
-               cast(Resource.eligibility_attributes, Text), Resource.transport,
-               cast(Resource.last_verified_on, String), Resource.schedule_understood)
-        .outerjoin(Venue, Resource.venue_id == Venue.id)
-    ).tuples().all()
-    (ids, ext, names, descriptions, lat, lon, status, public, capacity, seats, accepts,
-     min_age, attributes, transport, verified, understood) = (
-        list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 16
+    rows = (
+        session.execute(
+            select(
+                Resource.id,
+                Resource.external_id,
+                Resource.name,
+                Resource.description,
+                func.coalesce(Venue.lat, Resource.lat),
+                func.coalesce(Venue.lon, Resource.lon),
+                Resource.status,
+                Resource.public,
+                Resource.capacity,
+                Resource.seats_left,
+                Resource.accepts_new,
+                Resource.min_age,
+                cast(Resource.eligibility_attributes, Text),
+                Resource.transport,
+                cast(Resource.last_verified_on, String),
+                Resource.schedule_understood,
+            ).outerjoin(Venue, Resource.venue_id == Venue.id)
+        )
+        .tuples()
+        .all()
+    )
+    (
+        ids,
+        ext,
+        names,
+        descriptions,
+        lat,
+        lon,
+        status,
+        public,
+        capacity,
+        seats,
+        accepts,
+        min_age,
+        attributes,
+        transport,
+        verified,
+        understood,
+    ) = (list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 16
     del rows
-    cols = _Columns({
-        "id": ids, "external_id": ext, "name": names, "description": descriptions,
-        "categories": [tuple(categories.get(i, ())) for i in ids],
-        "district_ids": [tuple(served.get(i, ())) for i in ids],
-        "lat": lat, "lon": lon, "status": status, "public": public, "capacity": capacity,
-        "seats_left": seats, "accepts_new": accepts, "min_age": min_age,
-        "attributes": [memo.strings(a) for a in attributes], "transport": transport,
-        "last_verified_on": [memo.date(v) for v in verified],
-        "schedules": [tuple(schedules.get(i, ())) for i in ids],
-        "schedule_understood": understood,
-    })
-    return _build(cols, districts, on=on, horizon_days=horizon_days, version=version,
-                  taxonomy=taxonomy)
+    cols = _Columns(
+        {
+            "id": ids,
+            "external_id": ext,
+            "name": names,
+            "description": descriptions,
+            "categories": [tuple(categories.get(i, ())) for i in ids],
+            "district_ids": [tuple(served.get(i, ())) for i in ids],
+            "lat": lat,
+            "lon": lon,
+            "status": status,
+            "public": public,
+            "capacity": capacity,
+            "seats_left": seats,
+            "accepts_new": accepts,
+            "min_age": min_age,
+            "attributes": [memo.strings(a) for a in attributes],
+            "transport": transport,
+            "last_verified_on": [memo.date(v) for v in verified],
+            "schedules": [tuple(schedules.get(i, ())) for i in ids],
+            "schedule_understood": understood,
+        }
+    )
+    return _build(
+        cols, districts, on=on, horizon_days=horizon_days, version=version, taxonomy=taxonomy
+    )

@@ -41,8 +41,16 @@ METHODS = [
     ("**.py", "python"),
 ]
 CLICK_DIR = Path(click.__file__).resolve().parent
-CLICK_MODULES = ("core.py", "decorators.py", "exceptions.py", "formatting.py", "parser.py",
-                 "termui.py", "types.py", "utils.py")
+CLICK_MODULES = (
+    "core.py",
+    "decorators.py",
+    "exceptions.py",
+    "formatting.py",
+    "parser.py",
+    "termui.py",
+    "types.py",
+    "utils.py",
+)
 
 
 @dataclass
@@ -52,10 +60,13 @@ class Entry:
     python_format: bool = False
 
 
-def _extract(dirname: Path, prefix: str, only: tuple[str, ...] | None = None
-             ) -> Iterator[tuple[str, str | tuple[str, ...]]]:
+def _extract(
+    dirname: Path, prefix: str, only: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, str | tuple[str, ...]]]:
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(dirname), METHODS, keywords=KEYWORDS,
+        str(dirname),
+        METHODS,
+        keywords=KEYWORDS,
         options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
     ):
         if only is not None and filename not in only:
@@ -90,14 +101,27 @@ def _load(lang: str) -> Catalog | None:
         return read_po(fp, locale=lang, domain=DOMAIN)
 
 
-def build(lang: str, entries: dict[str | tuple[str, str], Entry],
-          pairs: dict[str, str | list[str]]) -> tuple[Catalog, list[str]]:
+def build(
+    lang: str, entries: dict[str | tuple[str, str], Entry], pairs: dict[str, str | list[str]]
+) -> tuple[Catalog, list[str]]:
     old = _load(lang)
-    dates = {} if old is None else {"creation_date": old.creation_date,
-                                    "revision_date": old.revision_date}
-    catalog = Catalog(locale=lang, domain=DOMAIN, project="Tsunagu", version="0.1",
-                      header_comment=HEADER.format(lang=lang), charset="utf-8", fuzzy=False,
-                      last_translator="Tsunagu", language_team=lang, **dates)
+    dates = (
+        {}
+        if old is None
+        else {"creation_date": old.creation_date, "revision_date": old.revision_date}
+    )
+    catalog = Catalog(
+        locale=lang,
+        domain=DOMAIN,
+        project="Tsunagu",
+        version="0.1",
+        header_comment=HEADER.format(lang=lang),
+        charset="utf-8",
+        fuzzy=False,
+        last_translator="Tsunagu",
+        language_team=lang,
+        **dates,
+    )
     missing: list[str] = []
     for key, entry in entries.items():
         msgid = key if isinstance(key, str) else key[0]
@@ -131,13 +155,19 @@ def main() -> int:
         catalog, missing = build(lang, entries, pairs)
         path = po_path(lang)
         buffer = io.BytesIO()
-        write_po(buffer, catalog, include_lineno=False, width=100, omit_header=False,
-                 no_location=False, include_previous=False)
+        write_po(
+            buffer,
+            catalog,
+            include_lineno=False,
+            width=100,
+            omit_header=False,
+            no_location=False,
+            include_previous=False,
+        )
         text = buffer.getvalue()
         if args.check:
             if not path.exists() or path.read_bytes() != text:
-                print(f"{path}: not up to date (run scripts/update_catalogue.py)",
-                      file=sys.stderr)
+                print(f"{path}: not up to date (run scripts/update_catalogue.py)", file=sys.stderr)
                 status = 1
         else:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -79,8 +79,9 @@ def cli(db_url: str) -> Any:
 
     def run(*args: str, env: dict[str, str] | None = None, input_: str | None = None) -> Result:
         full_env = {"DATABASE_URL": db_url, "LANG": "ja_JP.UTF-8"} | (env or {})
-        return runner.invoke(main, [str(a) for a in args], env=full_env, input=input_,
-                             catch_exceptions=False)
+        return runner.invoke(
+            main, [str(a) for a in args], env=full_env, input=input_, catch_exceptions=False
+        )
 
     return run
 

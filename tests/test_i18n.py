@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("update_catalogue",
-                                                  ROOT / "scripts" / "update_catalogue.py")
+    spec = importlib.util.spec_from_file_location(
+        "update_catalogue", ROOT / "scripts" / "update_catalogue.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("update_catalogue", module)
@@ -44,8 +45,9 @@ def _catalog(lang: str) -> Catalog:
 
 def placeholders(text: str) -> set[str]:
     """``{name}`` (str.format, Python) and ``%(name)s`` (Jinja, click's version) names."""
-    names = {re.split(r"[.\[!:]", name)[0]
-             for _, name, _, _ in string.Formatter().parse(text) if name}
+    names = {
+        re.split(r"[.\[!:]", name)[0] for _, name, _, _ in string.Formatter().parse(text) if name
+    }
     return names | set(re.findall(r"%\((\w+)\)", text))
 
 
@@ -90,9 +92,15 @@ def test_translations_are_complete_and_keep_the_placeholders(lang: str) -> None:
 
 def test_japanese_is_japanese() -> None:
     kana_or_kanji = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-    untranslated = [m.id for m in _catalog("ja") if m.id and isinstance(m.string, str)
-                    and m.string == m.id and kana_or_kanji.search(m.id) is None
-                    and re.search(r"[a-z]{3,}", m.id)]
+    untranslated = [
+        m.id
+        for m in _catalog("ja")
+        if m.id
+        and isinstance(m.string, str)
+        and m.string == m.id
+        and kana_or_kanji.search(m.id) is None
+        and re.search(r"[a-z]{3,}", m.id)
+    ]
     allowed = {"Choice({choices})"}
     assert set(untranslated) <= allowed, untranslated
 
@@ -114,8 +122,10 @@ def test_a_cli_error_follows_lang(cli) -> None:
     assert ja.exit_code == 2 and "--area で地域を指定してください" in ja.stderr
     en = cli("map", "resident", "-o", "x.html", "--lang", "en")
     assert en.exit_code == 2 and "give --area CODE" in en.stderr
-    assert "give --area CODE" in cli("map", "resident", "-o", "x.html",
-                                     env={"LANG": "en_US.UTF-8"}).stderr
+    assert (
+        "give --area CODE"
+        in cli("map", "resident", "-o", "x.html", env={"LANG": "en_US.UTF-8"}).stderr
+    )
 
 
 def test_clicks_own_usage_errors_are_japanese_by_default(cli) -> None:
@@ -167,7 +177,8 @@ def test_pages_follow_accept_language(client) -> None:
     login = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Login name" in login and "ログイン名" not in login
     assert "ログイン名" in client.get("/login", headers={"Accept-Language": "ja,en"}).get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_lang_parameter_is_remembered_in_a_cookie(client) -> None:
@@ -183,8 +194,9 @@ def test_error_pages_and_json_follow_the_language(client) -> None:
     assert ja.status_code == 404 and "ページが見つかりません" in ja.get_data(as_text=True)
     en = client.get("/no-such-page", headers={"Accept-Language": "en"})
     assert "Page not found" in en.get_data(as_text=True)
-    area = client.get("/maps/resident?area=XX", headers={"Accept-Language": "en",
-                                                          "Accept": "application/json"})
+    area = client.get(
+        "/maps/resident?area=XX", headers={"Accept-Language": "en", "Accept": "application/json"}
+    )
     assert area.status_code == 404
     assert area.get_json() == {"error": "not_found", "message": "No area has the code XX."}
     area_ja = client.get("/maps/resident?area=XX", headers={"Accept": "application/json"})

@@ -57,10 +57,12 @@ def test_every_directory_write_bumps_the_change_counter(engine: Engine) -> None:
     seen = []
     with engine.connect() as conn:
         seen.append(current(conn))
-    for importer, path in ((import_districts, data / "districts.geojson"),
-                           (import_venues, data / "venues.geojson"),
-                           (import_resources, data / "resources_cp932.csv"),
-                           (import_resources, data / "resources_cp932.csv")):
+    for importer, path in (
+        (import_districts, data / "districts.geojson"),
+        (import_venues, data / "venues.geojson"),
+        (import_resources, data / "resources_cp932.csv"),
+        (import_resources, data / "resources_cp932.csv"),
+    ):
         with transaction(engine) as s:
             importer(s, path)
         with engine.connect() as conn:

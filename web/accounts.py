@@ -55,26 +55,28 @@ def hash_password(password: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(N_("The password must have at least {n} characters"),
-                           n=MIN_PASSWORD_LENGTH)
+        raise AccountError(
+            N_("The password must have at least {n} characters"), n=MIN_PASSWORD_LENGTH
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(N_("The password must have at most {n} characters"),
-                           n=MAX_PASSWORD_LENGTH)
+        raise AccountError(
+            N_("The password must have at most {n} characters"), n=MAX_PASSWORD_LENGTH
+        )
 
 
 def actor_for(user: User) -> Actor:
     """The actor a signed-in user acts as (role and areas read from the database)."""
     return Actor(
-        login=user.login, role=user.role, user_id=user.id,
+        login=user.login,
+        role=user.role,
+        user_id=user.id,
         area_ids=frozenset(a.id for a in user.areas),
         area_codes=tuple(a.code for a in user.areas),
     )
 
 
 def find_user(session: Session, login: str) -> User | None:
-    return session.scalar(
-        select(User).where(User.login == login).options(selectinload(User.areas))
-    )
+    return session.scalar(select(User).where(User.login == login).options(selectinload(User.areas)))
 
 
 def _areas(session: Session, codes: Sequence[str]) -> list[District]:
@@ -91,11 +93,21 @@ def _areas(session: Session, codes: Sequence[str]) -> list[District]:
     return [found[c] for c in codes]
 
 
-def add_user(session: Session, by: Actor, login: str, *, role: str, password: str,
-             areas: Sequence[str] = (), display_name: str | None = None) -> User:
+def add_user(
+    session: Session,
+    by: Actor,
+    login: str,
+    *,
+    role: str,
+    password: str,
+    areas: Sequence[str] = (),
+    display_name: str | None = None,
+) -> User:
     """Create an account. tier2 needs at least one area; the others reach everything."""
     if not LOGIN_PATTERN.match(login):
-        raise AccountError(N_("A login name is up to 64 characters: ASCII letters, digits and . _ @ -"))
+        raise AccountError(
+            N_("A login name is up to 64 characters: ASCII letters, digits and . _ @ -")
+        )
     if role not in ROLES:
         raise AccountError(N_("The role must be one of {roles}"), roles=" / ".join(ROLES))
     if role == "tier2" and not areas:
@@ -105,9 +117,15 @@ def add_user(session: Session, by: Actor, login: str, *, role: str, password: st
     check_password_rules(password)
     if find_user(session, login) is not None:
         raise AccountError(N_("The login name {login} is already taken"), login=login)
-    user = User(login=login, display_name=display_name or login, role=role,
-                password_hash=hash_password(password), areas=_areas(session, areas),
-                disabled=False, session_version=1)
+    user = User(
+        login=login,
+        display_name=display_name or login,
+        role=role,
+        password_hash=hash_password(password),
+        areas=_areas(session, areas),
+        disabled=False,
+        session_version=1,
+    )
     session.add(user)
     session.flush()
     audit.record(session, by, "user_add", "user", login, detail=f"role={role}")
@@ -142,7 +160,8 @@ def _existing(session: Session, login: str) -> User:
 def _end_sessions(session: Session, user: User) -> None:
     user.session_version += 1
     session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
     session.flush()

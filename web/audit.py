@@ -29,12 +29,31 @@ from web.models import AuditAnchor, AuditEvent
 
 GENESIS = "0" * 64
 ACTIONS = (
-    "read", "list", "export", "create", "update", "match",
-    "sign_in", "sign_out", "user_add", "user_passwd", "user_disable", "token_issue", "prune",
+    "read",
+    "list",
+    "export",
+    "create",
+    "update",
+    "match",
+    "sign_in",
+    "sign_out",
+    "user_add",
+    "user_passwd",
+    "user_disable",
+    "token_issue",
+    "prune",
 )
 OUTCOMES = ("ok", "denied", "not_found", "failed")
 EXPORT_COLUMNS = (
-    "id", "at", "actor", "role", "areas", "action", "record_type", "record_id", "outcome",
+    "id",
+    "at",
+    "actor",
+    "role",
+    "areas",
+    "action",
+    "record_type",
+    "record_id",
+    "outcome",
     "detail",
 )
 _PG_CHAIN_LOCK = 0x7453_7547  # "tsug": serialises appends so the chain never forks
@@ -47,8 +66,16 @@ def _stamp(at: dt.datetime) -> str:
 def row_hash(prev_hash: str, event: AuditEvent) -> str:
     """The chain hash of one row (everything but its id and its own hash)."""
     fields = (
-        prev_hash, _stamp(event.at), event.actor, event.role, event.areas, event.action,
-        event.record_type, event.record_id or "", event.outcome, event.detail or "",
+        prev_hash,
+        _stamp(event.at),
+        event.actor,
+        event.role,
+        event.areas,
+        event.action,
+        event.record_type,
+        event.record_id or "",
+        event.outcome,
+        event.detail or "",
     )
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
@@ -74,16 +101,26 @@ class Entry:
     detail: str | None = None
 
 
-def record(session: Session, actor: Actor, action: str, record_type: str,
-           record_id: str | None = None, outcome: str = "ok", detail: str | None = None,
-           *, at: dt.datetime | None = None) -> AuditEvent:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    record_type: str,
+    record_id: str | None = None,
+    outcome: str = "ok",
+    detail: str | None = None,
+    *,
+    at: dt.datetime | None = None,
+) -> AuditEvent:
     """Append one event in ``session``'s transaction."""
-    return record_many(session, actor, [Entry(action, record_type, record_id, outcome, detail)],
-                       at=at)[0]
+    return record_many(
+        session, actor, [Entry(action, record_type, record_id, outcome, detail)], at=at
+    )[0]
 
 
-def record_many(session: Session, actor: Actor, entries: Iterable[Entry], *,
-                at: dt.datetime | None = None) -> list[AuditEvent]:
+def record_many(
+    session: Session, actor: Actor, entries: Iterable[Entry], *, at: dt.datetime | None = None
+) -> list[AuditEvent]:
     """Append several events (e.g. one per need of an import) with one tail read."""
     entries = list(entries)
     if action_errors := {e.action for e in entries if e.action not in ACTIONS}:
@@ -96,9 +133,16 @@ def record_many(session: Session, actor: Actor, entries: Iterable[Entry], *,
         if e.outcome not in OUTCOMES:
             raise ValueError(f"unknown audit outcome {e.outcome!r}")
         event = AuditEvent(
-            at=when, actor=actor.login, role=actor.role, areas=areas, action=e.action,
-            record_type=e.record_type, record_id=e.record_id, outcome=e.outcome,
-            detail=e.detail, prev_hash=prev,
+            at=when,
+            actor=actor.login,
+            role=actor.role,
+            areas=areas,
+            action=e.action,
+            record_type=e.record_type,
+            record_id=e.record_id,
+            outcome=e.outcome,
+            detail=e.detail,
+            prev_hash=prev,
         )
         event.hash = prev = row_hash(prev, event)
         events.append(event)
@@ -136,8 +180,9 @@ def verify(session: Session) -> tuple[int, Break | None]:
     return checked, None
 
 
-def events_between(session: Session, start: dt.datetime, end: dt.datetime,
-                   actor: str | None = None) -> Iterator[AuditEvent]:
+def events_between(
+    session: Session, start: dt.datetime, end: dt.datetime, actor: str | None = None
+) -> Iterator[AuditEvent]:
     """Events with ``start <= at < end`` (UTC), optionally of one actor, in order."""
     stmt = select(AuditEvent).where(AuditEvent.at >= start, AuditEvent.at < end)
     if actor is not None:
@@ -155,13 +200,24 @@ def export_csv(events: Iterable[AuditEvent]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for e in events:
-        writer.writerow([e.id, _stamp(e.at) + "Z", e.actor, e.role, e.areas, e.action,
-                         e.record_type, e.record_id or "", e.outcome, e.detail or ""])
+        writer.writerow(
+            [
+                e.id,
+                _stamp(e.at) + "Z",
+                e.actor,
+                e.role,
+                e.areas,
+                e.action,
+                e.record_type,
+                e.record_id or "",
+                e.outcome,
+                e.detail or "",
+            ]
+        )
     return out.getvalue()
 
 
-def prune(session: Session, actor: Actor, *, keep_days: int,
-          now: dt.datetime | None = None) -> int:
+def prune(session: Session, actor: Actor, *, keep_days: int, now: dt.datetime | None = None) -> int:
     """Delete events older than ``keep_days`` (the retention setting), keeping the rest
     verifiable: the anchor takes the last deleted row's hash. Returns rows deleted."""
     cutoff = (now or utcnow()) - dt.timedelta(days=keep_days)
@@ -173,7 +229,8 @@ def prune(session: Session, actor: Actor, *, keep_days: int,
     # Rows are appended in time order; delete by id so the chain's head goes as one piece.
     count = session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.id <= last.id)) or 0
     session.execute(
-        update(AuditAnchor).where(AuditAnchor.id == 1)
+        update(AuditAnchor)
+        .where(AuditAnchor.id == 1)
         .values(prune_before=cutoff, anchor_hash=last.hash)
     )
     session.execute(delete(AuditEvent).where(AuditEvent.id <= last.id))

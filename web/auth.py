@@ -81,8 +81,12 @@ def _actor_of_attempt(login: str) -> Actor:
 def _breached(limit: Any) -> None:
     """The 11th failure: logged (address only) and audited."""
     log.warning("sign-in attempts over the limit from %s", request.remote_addr)
-    _record(_actor_of_attempt((request.form.get("login") or "").strip()), "sign_in", "denied",
-            "rate_limited")
+    _record(
+        _actor_of_attempt((request.form.get("login") or "").strip()),
+        "sign_in",
+        "denied",
+        "rate_limited",
+    )
 
 
 def _record(actor: Actor, action: str, outcome: str, detail: str | None = None) -> None:
@@ -99,19 +103,33 @@ def _start_session(user: User) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(FAILURES_ALLOWED, key_func=_login_key, methods=["POST"], deduct_when=_failed,
-               scope="sign-in-login", on_breach=_breached)
-@limiter.limit(FAILURES_ALLOWED, key_func=_address_key, methods=["POST"], deduct_when=_failed,
-               scope="sign-in-address", on_breach=_breached)
+@limiter.limit(
+    FAILURES_ALLOWED,
+    key_func=_login_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="sign-in-login",
+    on_breach=_breached,
+)
+@limiter.limit(
+    FAILURES_ALLOWED,
+    key_func=_address_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="sign-in-address",
+    on_breach=_breached,
+)
 def login() -> ResponseReturnValue:
     """The sign-in form; a wrong password answers 200 with a message."""
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(_safe_next(request.args.get("next")))
         expired = request.args.get("expired") == "1"
-        return render_template("auth/login.html", next=request.args.get("next", ""),
-                               message=_("You were signed out after a period without activity")
-                               if expired else None)
+        return render_template(
+            "auth/login.html",
+            next=request.args.get("next", ""),
+            message=_("You were signed out after a period without activity") if expired else None,
+        )
     login_name = (request.form.get("login") or "").strip()
     password = request.form.get("password") or ""
     otp = (request.form.get("otp") or "").strip() or None
@@ -130,20 +148,34 @@ def login() -> ResponseReturnValue:
         session["enrol"] = {"user": user.id, "secret": new_totp_secret(), "next": target}
         return redirect(url_for("auth.enrol"), code=303)
     if outcome.outcome == "otp_required":
-        return render_template("auth/login.html", next=target, login=login_name,
-                               ask_otp=True, message=_(_MESSAGES["otp_required"]))
+        return render_template(
+            "auth/login.html",
+            next=target,
+            login=login_name,
+            ask_otp=True,
+            message=_(_MESSAGES["otp_required"]),
+        )
     g.sign_in_failed = True
     log.warning("sign-in failed from %s", request.remote_addr)
     _record(_actor_of_attempt(login_name), "sign_in", "denied", outcome.outcome)
-    return render_template("auth/login.html", next=target, login=login_name,
-                           ask_otp=outcome.outcome == "bad_otp",
-                           message=_(_MESSAGES.get(outcome.outcome, _MESSAGES["bad_credentials"])))
+    return render_template(
+        "auth/login.html",
+        next=target,
+        login=login_name,
+        ask_otp=outcome.outcome == "bad_otp",
+        message=_(_MESSAGES.get(outcome.outcome, _MESSAGES["bad_credentials"])),
+    )
 
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])
 @public
-@limiter.limit(FAILURES_ALLOWED, key_func=_address_key, methods=["POST"], deduct_when=_failed,
-               scope="enrol-address")
+@limiter.limit(
+    FAILURES_ALLOWED,
+    key_func=_address_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="enrol-address",
+)
 def enrol() -> ResponseReturnValue:
     """First sign-in of an admin or tier-1 account: set up the authenticator app."""
     pending = session.get("enrol")
@@ -160,8 +192,15 @@ def enrol() -> ResponseReturnValue:
             if verify_otp(secret, request.form.get("otp") or ""):
                 user.totp_secret = secret
                 user.last_sign_in_at = utcnow()
-                audit.record(s, SignedIn.of(user).actor, "sign_in", "session", None, "ok",
-                             "second_factor_enrolled")
+                audit.record(
+                    s,
+                    SignedIn.of(user).actor,
+                    "sign_in",
+                    "session",
+                    None,
+                    "ok",
+                    "second_factor_enrolled",
+                )
                 s.flush()
                 target = _safe_next(pending.get("next"))
                 _start_session(user)

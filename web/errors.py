@@ -47,8 +47,9 @@ def _render(status: int, code: str, title: str, message: str) -> ResponseReturnV
 
 
 def _schema_error(exc: SchemaError) -> ResponseReturnValue:
-    return _render(503, "database_not_ready", _("The database is not ready"),
-                   exc.describe(current_lang()))
+    return _render(
+        503, "database_not_ready", _("The database is not ready"), exc.describe(current_lang())
+    )
 
 
 def _domain_error(exc: DirectoryError) -> ResponseReturnValue:
@@ -68,8 +69,12 @@ def _not_found(_exc: NotFoundForActor) -> ResponseReturnValue:
 
 
 def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:
-    return _render(400, "csrf", _("The form has expired or was not sent correctly"),
-                   _("Open the page again, then send the form again."))
+    return _render(
+        400,
+        "csrf",
+        _("The form has expired or was not sent correctly"),
+        _("Open the page again, then send the form again."),
+    )
 
 
 _HTTP = {
@@ -80,8 +85,10 @@ _HTTP = {
     405: ("method_not_allowed", N_("This cannot be done this way")),
     409: ("conflict", N_("Someone else changed this first")),
     413: ("too_large", N_("The file is too large")),
-    429: ("too_many_requests",
-          N_("Too many attempts. Wait a while (about 15 minutes) and try again")),
+    429: (
+        "too_many_requests",
+        N_("Too many attempts. Wait a while (about 15 minutes) and try again"),
+    ),
 }
 
 
@@ -99,8 +106,15 @@ def _server_error(exc: Exception) -> ResponseReturnValue:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
-    log.error("unhandled %s at %s on %s %s", type(exc).__name__, where, request.method,
-              request.path)
-    return _render(500, "server_error", _("An error occurred"),
-                   _("Something went wrong. Please tell the administrator (what you entered "
-                     "was not recorded)."))
+    log.error(
+        "unhandled %s at %s on %s %s", type(exc).__name__, where, request.method, request.path
+    )
+    return _render(
+        500,
+        "server_error",
+        _("An error occurred"),
+        _(
+            "Something went wrong. Please tell the administrator (what you entered "
+            "was not recorded)."
+        ),
+    )

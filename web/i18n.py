@@ -64,8 +64,14 @@ class _Babel(Babel):
 def _remember(response: Response) -> Response:
     asked = request.args.get("lang")
     if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
-        response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax",
-                            httponly=True, secure=bool(current_app.config.get("HTTPS")))
+        response.set_cookie(
+            COOKIE,
+            asked,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=bool(current_app.config.get("HTTPS")),
+        )
     response.headers.add("Content-Language", current_lang())
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
@@ -81,4 +87,3 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _lang() -> dict[str, Any]:
         return {"current_lang": current_lang()}
-

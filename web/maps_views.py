@@ -60,8 +60,9 @@ def _html(m: Any, filename: str) -> Response:
         response = Response(with_nonce(standalone_html(m)), mimetype="text/html")
         response.headers["Content-Disposition"] = f"attachment; filename={filename}"
         return response
-    return Response(with_nonce(page_html(m, url_for("static", filename="vendor"))),
-                    mimetype="text/html")
+    return Response(
+        with_nonce(page_html(m, url_for("static", filename="vendor"))), mimetype="text/html"
+    )
 
 
 @bp.get("/")
@@ -88,9 +89,13 @@ def resident() -> Response | BaseResponse:
         raise NotFound(LocalisedText(N_("No area has the code {area}."), area=area)) from None
     name = _area_name(area, districts)
     m = resident_map(
-        resources, districts, credits=_credits(), title=_("Community resources: {name}", name=name),
+        resources,
+        districts,
+        credits=_credits(),
+        title=_("Community resources: {name}", name=name),
         subtitle=current_app.config.get("MAP_SUBTITLE"),
-        contact=current_app.config.get("MAP_CONTACT"), as_of=dt.date.today(),
+        contact=current_app.config.get("MAP_CONTACT"),
+        as_of=dt.date.today(),
     )
     return _html(m, f"resident-{area}.html")
 
@@ -107,7 +112,11 @@ def coordinator() -> Response:
         districts = map_districts(session, area_code=area)
     except UnknownAreaError:
         raise NotFound(LocalisedText(N_("No area has the code {area}."), area=area)) from None
-    title = (_("Community resources (staff): {name}", name=_area_name(area, districts))
-             if area else _("Community resources (staff)"))
-    return _html(coordinator_map(resources, districts, title=title),
-                 f"coordinator-{area or 'all'}.html")
+    title = (
+        _("Community resources (staff): {name}", name=_area_name(area, districts))
+        if area
+        else _("Community resources (staff)")
+    )
+    return _html(
+        coordinator_map(resources, districts, title=title), f"coordinator-{area or 'all'}.html"
+    )

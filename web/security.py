@@ -87,8 +87,15 @@ class SignedIn:
 
     @classmethod
     def of(cls, user: User, *, via_token: bool = False) -> SignedIn:
-        return cls(user.id, user.login, user.display_name, user.role, user.session_version,
-                   actor_for(user), via_token)
+        return cls(
+            user.id,
+            user.login,
+            user.display_name,
+            user.role,
+            user.session_version,
+            actor_for(user),
+            via_token,
+        )
 
 
 class Anonymous(AnonymousUserMixin):
@@ -122,7 +129,7 @@ def _load_from_token(req: Any) -> SignedIn | None:
     if not header.startswith("Bearer "):
         return None
     with get_db().read() as s:
-        user = user_for_token(s, header[len("Bearer "):].strip())
+        user = user_for_token(s, header[len("Bearer ") :].strip())
         return SignedIn.of(user, via_token=True) if user is not None else None
 
 
@@ -259,4 +266,5 @@ def init_app(app: Flask) -> None:
     # Flask refuses a cookie signed longer ago than this: a backstop behind the idle check
     # (which, unlike it, can tell the user why they were signed out).
     app.permanent_session_lifetime = dt.timedelta(
-        minutes=int(app.config["IDLE_TIMEOUT_MINUTES"]) + 24 * 60)
+        minutes=int(app.config["IDLE_TIMEOUT_MINUTES"]) + 24 * 60
+    )

@@ -41,8 +41,7 @@ class AccessDenied(LocalisedError, PermissionError):
     """The actor may not do this. The message (a catalogue msgid) names the rule, never the
     record's data; ``str()`` is Japanese, ``describe(lang)`` any language."""
 
-    def __init__(self, msgid: str = N_("You are not allowed to do this"), /,
-                 **params: Any) -> None:
+    def __init__(self, msgid: str = N_("You are not allowed to do this"), /, **params: Any) -> None:
         super().__init__(msgid, **params)
 
 
@@ -50,9 +49,15 @@ class NotFoundForActor(LookupError):
     """A need that does not exist *or* is not the actor's (the two look the same)."""
 
 
-def _audit_alone(db: Database, actor: Actor, action: str, record_type: str,
-                 record_id: str | None = None, detail: str | None = None,
-                 outcome: str = "denied") -> None:
+def _audit_alone(
+    db: Database,
+    actor: Actor,
+    action: str,
+    record_type: str,
+    record_id: str | None = None,
+    detail: str | None = None,
+    outcome: str = "denied",
+) -> None:
     """An event in a transaction of its own (the work's was rolled back, or was none)."""
     with db.write() as session:
         audit.record(session, actor, action, record_type, record_id, outcome, detail)
@@ -62,15 +67,20 @@ def require_needs_access(db: Database, actor: Actor, action: str) -> None:
     """Refuse (and audit) an actor who may not work with needs at all."""
     if not actor.sees_needs:
         _audit_alone(db, actor, action, "need")
-        raise AccessDenied(N_("You are not allowed to work with needs (only tier-2 "
-                              "coordinators with areas, tier 1 and administrators)"))
+        raise AccessDenied(
+            N_(
+                "You are not allowed to work with needs (only tier-2 "
+                "coordinators with areas, tier 1 and administrators)"
+            )
+        )
 
 
 # ----------------------------------------------------------------------------- needs
 
 
-def import_needs_file(db: Database, actor: Actor, path: Path, *,
-                      dry_run: bool = False) -> ImportResult:
+def import_needs_file(
+    db: Database, actor: Actor, path: Path, *, dry_run: bool = False
+) -> ImportResult:
     """Import a §4 needs file as ``actor``: needs outside their areas are errors."""
     from matching.needs import import_needs
 
@@ -78,37 +88,62 @@ def import_needs_file(db: Database, actor: Actor, path: Path, *,
     try:
         with db.write() as session:
             areas = NeedAreas(session)
-            result = import_needs(
-                session, path, district_allowed=lambda d: areas.allowed(actor, d)
-            )
+            result = import_needs(session, path, district_allowed=lambda d: areas.allowed(actor, d))
             if dry_run:
                 session.rollback()
             else:
                 audit_needs_import(session, actor, result)
     except InvalidInputError as exc:
         denied = any(p.code == "need_outside_your_areas" for p in exc.problems)
-        _audit_alone(db, actor, "create", "need_import", None,
-                detail=f"errors={len(exc.problems)}",
-                outcome="denied" if denied else "failed")
+        _audit_alone(
+            db,
+            actor,
+            "create",
+            "need_import",
+            None,
+            detail=f"errors={len(exc.problems)}",
+            outcome="denied" if denied else "failed",
+        )
         raise
     except DirectoryError as exc:  # a database problem (another import running…)
-        _audit_alone(db, actor, "create", "need_import", None,
-                     detail=str(getattr(exc, "code", type(exc).__name__))[:200],
-                     outcome="failed")
+        _audit_alone(
+            db,
+            actor,
+            "create",
+            "need_import",
+            None,
+            detail=str(getattr(exc, "code", type(exc).__name__))[:200],
+            outcome="failed",
+        )
         raise
     if dry_run:
-        _audit_alone(db, actor, "read", "need_import", None,
-                detail=f"dry_run needs={len(result.records)}", outcome="ok")
+        _audit_alone(
+            db,
+            actor,
+            "read",
+            "need_import",
+            None,
+            detail=f"dry_run needs={len(result.records)}",
+            outcome="ok",
+        )
     return result
 
 
 def audit_needs_import(session: Session, actor: Actor, result: ImportResult) -> None:
     """One event per need an import created or updated (or found unchanged)."""
-    audit.record_many(session, actor, [
-        audit.Entry("create" if what == "create" else "update", "need", rid,
-                    detail="unchanged" if what == "unchanged" else None)
-        for rid, what in result.records
-    ])
+    audit.record_many(
+        session,
+        actor,
+        [
+            audit.Entry(
+                "create" if what == "create" else "update",
+                "need",
+                rid,
+                detail="unchanged" if what == "unchanged" else None,
+            )
+            for rid, what in result.records
+        ],
+    )
 
 
 def _needs_for(session: Session, actor: Actor, need_ids: Sequence[str]) -> list[Need]:
@@ -133,8 +168,9 @@ class Matched:
     results: list[NeedResult]
 
 
-def match(db: Database, actor: Actor, need_ids: Sequence[str] = (), *, on: dt.date,
-          top: int = 5) -> Matched:
+def match(
+    db: Database, actor: Actor, need_ids: Sequence[str] = (), *, on: dt.date, top: int = 5
+) -> Matched:
     """Rank resources for needs and record them as proposed matches (audited per need)."""
     require_needs_access(db, actor, "match")
     try:
@@ -142,12 +178,21 @@ def match(db: Database, actor: Actor, need_ids: Sequence[str] = (), *, on: dt.da
             needs = _needs_for(session, actor, need_ids)
             results = match_needs(session, db.snapshots, needs, on=on, top=top)
             record_proposals(session, needs, results)
-            audit.record_many(session, actor, [
-                audit.Entry("match", "need", n.external_id,
-                            detail=f"unmet={r.unmet_reason}" if r.unmet else
-                            f"matches={len(r.matches)}")
-                for n, r in zip(needs, results, strict=True)
-            ])
+            audit.record_many(
+                session,
+                actor,
+                [
+                    audit.Entry(
+                        "match",
+                        "need",
+                        n.external_id,
+                        detail=f"unmet={r.unmet_reason}"
+                        if r.unmet
+                        else f"matches={len(r.matches)}",
+                    )
+                    for n, r in zip(needs, results, strict=True)
+                ],
+            )
             session.expunge_all()
     except NotFoundForActor:
         for rid in need_ids:

@@ -107,8 +107,15 @@ EXPECTED_UNMET: dict[str, tuple[str, tuple[str, ...], str]] = {
 TOTAL = 150
 FY_START = dt.date(2024, 4, 1)  # recorded_on spreads over FY2024 (令和6年度)
 FY_DAYS = 365
-SOURCES = ("民生委員からの連絡", "地域包括支援センターの訪問", "本人の来所相談", "家族からの電話",
-           "ケアマネジャーからの相談", "協議体での情報提供", "サロンでの聞き取り")
+SOURCES = (
+    "民生委員からの連絡",
+    "地域包括支援センターの訪問",
+    "本人の来所相談",
+    "家族からの電話",
+    "ケアマネジャーからの相談",
+    "協議体での情報提供",
+    "サロンでの聞き取り",
+)
 STATUTORY_BASIS = "介護保険法に基づく地域支援事業（生活支援体制整備事業）"
 WEEKDAYS_JA = "月火水木金土日"
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -119,123 +126,332 @@ WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # file omits categories), "near" (place the point about this many metres from the named
 # resource's venue, inside the district), "far" (at least this far from it).
 UNMET: dict[str, dict[str, Any]] = {
-    "N-0012": dict(district="04445019020", categories=["ゴミ出し支援"], age=84,
-                   attributes=["独居"], days=["火", "金"], time="07:00-08:30", transport=False,
-                   text="集積所まで遠く、ゴミ袋を持って歩けない。火曜と金曜の朝に手伝ってほしい"),
-    "N-0031": dict(district="小泉", categories=["ごみ出し"], age=88,
-                   attributes=["独居", "要支援"], days=["火", "金"], time="7時～8時",
-                   text="以前のごみ出しサポートがなくなり、ごみを出せずにたまっている"),
-    "N-0047": dict(district="滝庭", categories=["ゴミ出し"], age=79,
-                   attributes=["高齢者のみ世帯"], max_walk_m=300, transport=False,
-                   text="夫婦とも足が悪く、冬は特にゴミ置き場まで運べない"),
-    "N-0066": dict(district="羽場字屋敷", categories=["お茶のみ場"], age=81, max_walk_m=800,
-                   transport=False, attributes=["独居"],
-                   text="近所でお茶を飲みながら話せる集まりがあれば行きたい"),
-    "N-0085": dict(district="04445001009", categories=["老人クラブ"], age=72, max_walk_m=1000,
-                   transport=False,
-                   text="定年後、地域の老人クラブに入って仲間を作りたい"),
-    "N-0019": dict(district="上狼塚字東北原", categories=["サロン"], age=77, near=("R-004", 250),
-                   max_walk_m=800, transport=False,
-                   text="近くのサロンにまた通いたい。月に一度でもよい"),
-    "N-0058": dict(district="字鹿原谷地袋", categories=["いきいきサロン"], age=83,
-                   attributes=["独居"], transport=True,
-                   text="冬以外は家族の送りでサロンに行ける。話し相手がほしい"),
-    "N-0103": dict(district="04445015020", cat="salon", age=80, transport=True,
-                   text="以前通っていたサロンにまた行きたい"),
-    "N-0025": dict(district="字町裏", categories=["サロン"], age=60, days=["火"],
-                   time="10:00-11:30", near=("R-002", 200), max_walk_m=600, transport=False,
-                   text="退職したばかりで、平日の日中に地域の人と話せる場がほしい"),
-    "N-0072": dict(district="宮崎字東町", categories=["ゴミ出し支援"], age=84,
-                   attributes=["高齢者のみ世帯"], days=["月"], time="07:00-08:00",
-                   text="夫婦二人とも膝が悪く、月曜のゴミ出しができない"),
-    "N-0094": dict(district="04445016001", categories=["移動支援"], age=80, days=["火"],
-                   time="09:00-12:00", transport=False,
-                   text="免許を返納して、火曜の通院の足がない"),
-    "N-0118": dict(district="字百目木１番", cat="mini_day", age=82,
-                   attributes=["高齢者のみ世帯"], transport=False,
-                   text="夫と二人暮らし。近くのミニデイに通いたい"),
-    "N-0037": dict(district="字町屋敷１番", categories=["ゴミ出し支援"], age=83,
-                   attributes=["独居", "要支援"], days=["月", "木"], time="07:00-08:00",
-                   text="腰を痛めてゴミ出しができない。月曜と木曜の朝"),
-    "N-0079": dict(district="字北寺宿", categories=["ごみ出し"], age=86,
-                   attributes=["要介護"], days=["木"], time="7:00～8:00",
-                   text="歩行器でゴミ袋を運べない。木曜の朝に出したい"),
-    "N-0110": dict(district="下狼塚", categories=["ふれあいサロン"], age=76,
-                   near=("R-006", 250), max_walk_m=700, transport=False,
-                   text="近所のサロンに新しく参加したい"),
-    "N-0041": dict(district="宮崎字南１番", categories=["買い物支援"], age=81,
-                   attributes=["独居"], days=["日"], transport=False,
-                   text="平日は通院とデイサービスで埋まっているので、日曜に買い物を手伝ってほしい"),
-    "N-0053": dict(district="字南町", categories=["家事援助"], age=77,
-                   attributes=["高齢者のみ世帯"], days=["日"],
-                   text="平日は娘が来られないので、日曜に掃除を手伝ってほしい"),
-    "N-0089": dict(district="字中嶋", categories=["配食"], age=85, attributes=["独居"],
-                   time="17:00-19:00",
-                   text="昼は自分で用意できるが、夕食の配食がほしい"),
-    "N-0125": dict(district="字北町２番", categories=["ゴミ出し支援"], age=80,
-                   attributes=["独居", "要支援"], days=["水"], time="07:00-08:00",
-                   text="水曜の資源ごみの日に、朝8時までにゴミを出せない"),
-    "N-0007": dict(district="宮崎字焼原１番", categories=["サロン"], age=79, far=("R-068", 1500),
-                   max_walk_m=500, transport=False,
-                   text="サロンに行きたいが、会場まで歩いて行けない。車もない"),
-    "N-0061": dict(district="柳沢字檜葉野前", categories=["サロン"], age=74, max_walk_m=500,
-                   transport=False, far=("R-070", 1500),
-                   text="近くでおしゃべりできる場がほしいが、遠くまでは歩けない"),
-    "N-0098": dict(district="字北原", categories=["お茶飲み会"], age=82, max_walk_m=400,
-                   transport=False, far=("R-049", 900),
-                   text="お茶飲みの集まりに行きたいが、会場まで歩くのは無理"),
+    "N-0012": dict(
+        district="04445019020",
+        categories=["ゴミ出し支援"],
+        age=84,
+        attributes=["独居"],
+        days=["火", "金"],
+        time="07:00-08:30",
+        transport=False,
+        text="集積所まで遠く、ゴミ袋を持って歩けない。火曜と金曜の朝に手伝ってほしい",
+    ),
+    "N-0031": dict(
+        district="小泉",
+        categories=["ごみ出し"],
+        age=88,
+        attributes=["独居", "要支援"],
+        days=["火", "金"],
+        time="7時～8時",
+        text="以前のごみ出しサポートがなくなり、ごみを出せずにたまっている",
+    ),
+    "N-0047": dict(
+        district="滝庭",
+        categories=["ゴミ出し"],
+        age=79,
+        attributes=["高齢者のみ世帯"],
+        max_walk_m=300,
+        transport=False,
+        text="夫婦とも足が悪く、冬は特にゴミ置き場まで運べない",
+    ),
+    "N-0066": dict(
+        district="羽場字屋敷",
+        categories=["お茶のみ場"],
+        age=81,
+        max_walk_m=800,
+        transport=False,
+        attributes=["独居"],
+        text="近所でお茶を飲みながら話せる集まりがあれば行きたい",
+    ),
+    "N-0085": dict(
+        district="04445001009",
+        categories=["老人クラブ"],
+        age=72,
+        max_walk_m=1000,
+        transport=False,
+        text="定年後、地域の老人クラブに入って仲間を作りたい",
+    ),
+    "N-0019": dict(
+        district="上狼塚字東北原",
+        categories=["サロン"],
+        age=77,
+        near=("R-004", 250),
+        max_walk_m=800,
+        transport=False,
+        text="近くのサロンにまた通いたい。月に一度でもよい",
+    ),
+    "N-0058": dict(
+        district="字鹿原谷地袋",
+        categories=["いきいきサロン"],
+        age=83,
+        attributes=["独居"],
+        transport=True,
+        text="冬以外は家族の送りでサロンに行ける。話し相手がほしい",
+    ),
+    "N-0103": dict(
+        district="04445015020",
+        cat="salon",
+        age=80,
+        transport=True,
+        text="以前通っていたサロンにまた行きたい",
+    ),
+    "N-0025": dict(
+        district="字町裏",
+        categories=["サロン"],
+        age=60,
+        days=["火"],
+        time="10:00-11:30",
+        near=("R-002", 200),
+        max_walk_m=600,
+        transport=False,
+        text="退職したばかりで、平日の日中に地域の人と話せる場がほしい",
+    ),
+    "N-0072": dict(
+        district="宮崎字東町",
+        categories=["ゴミ出し支援"],
+        age=84,
+        attributes=["高齢者のみ世帯"],
+        days=["月"],
+        time="07:00-08:00",
+        text="夫婦二人とも膝が悪く、月曜のゴミ出しができない",
+    ),
+    "N-0094": dict(
+        district="04445016001",
+        categories=["移動支援"],
+        age=80,
+        days=["火"],
+        time="09:00-12:00",
+        transport=False,
+        text="免許を返納して、火曜の通院の足がない",
+    ),
+    "N-0118": dict(
+        district="字百目木１番",
+        cat="mini_day",
+        age=82,
+        attributes=["高齢者のみ世帯"],
+        transport=False,
+        text="夫と二人暮らし。近くのミニデイに通いたい",
+    ),
+    "N-0037": dict(
+        district="字町屋敷１番",
+        categories=["ゴミ出し支援"],
+        age=83,
+        attributes=["独居", "要支援"],
+        days=["月", "木"],
+        time="07:00-08:00",
+        text="腰を痛めてゴミ出しができない。月曜と木曜の朝",
+    ),
+    "N-0079": dict(
+        district="字北寺宿",
+        categories=["ごみ出し"],
+        age=86,
+        attributes=["要介護"],
+        days=["木"],
+        time="7:00～8:00",
+        text="歩行器でゴミ袋を運べない。木曜の朝に出したい",
+    ),
+    "N-0110": dict(
+        district="下狼塚",
+        categories=["ふれあいサロン"],
+        age=76,
+        near=("R-006", 250),
+        max_walk_m=700,
+        transport=False,
+        text="近所のサロンに新しく参加したい",
+    ),
+    "N-0041": dict(
+        district="宮崎字南１番",
+        categories=["買い物支援"],
+        age=81,
+        attributes=["独居"],
+        days=["日"],
+        transport=False,
+        text="平日は通院とデイサービスで埋まっているので、日曜に買い物を手伝ってほしい",
+    ),
+    "N-0053": dict(
+        district="字南町",
+        categories=["家事援助"],
+        age=77,
+        attributes=["高齢者のみ世帯"],
+        days=["日"],
+        text="平日は娘が来られないので、日曜に掃除を手伝ってほしい",
+    ),
+    "N-0089": dict(
+        district="字中嶋",
+        categories=["配食"],
+        age=85,
+        attributes=["独居"],
+        time="17:00-19:00",
+        text="昼は自分で用意できるが、夕食の配食がほしい",
+    ),
+    "N-0125": dict(
+        district="字北町２番",
+        categories=["ゴミ出し支援"],
+        age=80,
+        attributes=["独居", "要支援"],
+        days=["水"],
+        time="07:00-08:00",
+        text="水曜の資源ごみの日に、朝8時までにゴミを出せない",
+    ),
+    "N-0007": dict(
+        district="宮崎字焼原１番",
+        categories=["サロン"],
+        age=79,
+        far=("R-068", 1500),
+        max_walk_m=500,
+        transport=False,
+        text="サロンに行きたいが、会場まで歩いて行けない。車もない",
+    ),
+    "N-0061": dict(
+        district="柳沢字檜葉野前",
+        categories=["サロン"],
+        age=74,
+        max_walk_m=500,
+        transport=False,
+        far=("R-070", 1500),
+        text="近くでおしゃべりできる場がほしいが、遠くまでは歩けない",
+    ),
+    "N-0098": dict(
+        district="字北原",
+        categories=["お茶飲み会"],
+        age=82,
+        max_walk_m=400,
+        transport=False,
+        far=("R-049", 900),
+        text="お茶飲みの集まりに行きたいが、会場まで歩くのは無理",
+    ),
 }
 
 # ------------------------------------------------------------------------- met needs
 
 # How many needs of each category, and the texts (natural intake Japanese; no names).
 QUOTAS: dict[str, int] = {
-    "garbage": 8, "shopping": 11, "gathering": 8, "salon": 9, "mini_day": 7, "tea": 5,
-    "senior_club": 7, "exercise": 10, "prevention": 3, "support": 3, "snow": 10, "meals": 9,
-    "watch": 11, "transport": 8, "housework": 9, "volunteer": 3,
+    "garbage": 8,
+    "shopping": 11,
+    "gathering": 8,
+    "salon": 9,
+    "mini_day": 7,
+    "tea": 5,
+    "senior_club": 7,
+    "exercise": 10,
+    "prevention": 3,
+    "support": 3,
+    "snow": 10,
+    "meals": 9,
+    "watch": 11,
+    "transport": 8,
+    "housework": 9,
+    "volunteer": 3,
 }
-PAIRS = [("snow", "watch"), ("shopping", "transport"), ("garbage", "housework"),
-         ("meals", "watch"), ("snow", "watch"), ("exercise", "gathering"), ("shopping", "meals")]
+PAIRS = [
+    ("snow", "watch"),
+    ("shopping", "transport"),
+    ("garbage", "housework"),
+    ("meals", "watch"),
+    ("snow", "watch"),
+    ("exercise", "gathering"),
+    ("shopping", "meals"),
+]
 LABELS = {  # category spellings written in "categories" (varied on purpose)
-    "garbage": ["ゴミ出し支援", "ごみ出し", "ゴミ捨て"], "shopping": ["買い物支援", "買物支援", "移動販売"],
-    "gathering": ["通いの場", "居場所", "集いの場"], "salon": ["サロン", "ふれあいサロン", "いきいきサロン"],
-    "mini_day": ["ミニデイサービス", "ミニデイ"], "tea": ["お茶のみ場", "茶話会"],
-    "senior_club": ["老人クラブ", "長寿会"], "exercise": ["体操教室", "百歳体操", "健康体操"],
-    "prevention": ["介護予防"], "support": ["生活支援"], "snow": ["除雪", "雪かき", "除排雪"],
-    "meals": ["配食", "お弁当", "配食サービス"], "watch": ["見守り・安否確認", "見守り", "安否確認"],
-    "transport": ["移動支援", "外出支援", "通院付き添い"], "housework": ["家事援助", "掃除", "家事支援"],
+    "garbage": ["ゴミ出し支援", "ごみ出し", "ゴミ捨て"],
+    "shopping": ["買い物支援", "買物支援", "移動販売"],
+    "gathering": ["通いの場", "居場所", "集いの場"],
+    "salon": ["サロン", "ふれあいサロン", "いきいきサロン"],
+    "mini_day": ["ミニデイサービス", "ミニデイ"],
+    "tea": ["お茶のみ場", "茶話会"],
+    "senior_club": ["老人クラブ", "長寿会"],
+    "exercise": ["体操教室", "百歳体操", "健康体操"],
+    "prevention": ["介護予防"],
+    "support": ["生活支援"],
+    "snow": ["除雪", "雪かき", "除排雪"],
+    "meals": ["配食", "お弁当", "配食サービス"],
+    "watch": ["見守り・安否確認", "見守り", "安否確認"],
+    "transport": ["移動支援", "外出支援", "通院付き添い"],
+    "housework": ["家事援助", "掃除", "家事支援"],
     "volunteer": ["ボランティア", "担い手"],
 }
 TEXTS = {
-    "garbage": ["ゴミ置き場まで運べない", "膝が痛く、ゴミ出しがつらい", "ごみの日に集積所まで持って行けない",
-                "腰を痛めてからゴミ捨てが大変", "ｺﾞﾐ出しを手伝ってほしい", "塵を捨てに行くのが難しくなった"],
-    "shopping": ["買い物に行けない", "近くに店がなく、食料品を買いに行けない", "足が悪く買い物が大変",
-                 "重い物を買って帰れない。買い物を手伝ってほしい", "移動販売が来てくれると助かる"],
-    "gathering": ["話し相手がほしい", "妻を亡くしてから家に閉じこもりがち", "日中ひとりで寂しい",
-                  "近所の人と集まる場所がほしい", "外出の機会がなく、誰とも話さない日がある"],
+    "garbage": [
+        "ゴミ置き場まで運べない",
+        "膝が痛く、ゴミ出しがつらい",
+        "ごみの日に集積所まで持って行けない",
+        "腰を痛めてからゴミ捨てが大変",
+        "ｺﾞﾐ出しを手伝ってほしい",
+        "塵を捨てに行くのが難しくなった",
+    ],
+    "shopping": [
+        "買い物に行けない",
+        "近くに店がなく、食料品を買いに行けない",
+        "足が悪く買い物が大変",
+        "重い物を買って帰れない。買い物を手伝ってほしい",
+        "移動販売が来てくれると助かる",
+    ],
+    "gathering": [
+        "話し相手がほしい",
+        "妻を亡くしてから家に閉じこもりがち",
+        "日中ひとりで寂しい",
+        "近所の人と集まる場所がほしい",
+        "外出の機会がなく、誰とも話さない日がある",
+    ],
     "salon": ["近くのサロンに参加したい", "ふれあいサロンに通いたい", "サロンでおしゃべりをしたい"],
     "mini_day": ["ミニデイに通いたい", "ﾐﾆﾃﾞｲサービスを利用したい", "ミニデイで昼間を過ごしたい"],
-    "tea": ["近所のお茶飲み会に参加したい", "お茶っこ飲みの集まりに行きたい", "茶話会に顔を出したい"],
-    "senior_club": ["老人クラブに入りたい", "長寿会の活動に参加したい", "シニアクラブで仲間を作りたい"],
-    "exercise": ["足腰が弱ってきたので体操をしたい", "転倒予防の運動をしたい", "百歳体操に参加したい",
-                 "筋力が落ちてきたので体を動かしたい"],
+    "tea": [
+        "近所のお茶飲み会に参加したい",
+        "お茶っこ飲みの集まりに行きたい",
+        "茶話会に顔を出したい",
+    ],
+    "senior_club": [
+        "老人クラブに入りたい",
+        "長寿会の活動に参加したい",
+        "シニアクラブで仲間を作りたい",
+    ],
+    "exercise": [
+        "足腰が弱ってきたので体操をしたい",
+        "転倒予防の運動をしたい",
+        "百歳体操に参加したい",
+        "筋力が落ちてきたので体を動かしたい",
+    ],
     "prevention": ["介護予防の活動に参加したい", "元気なうちに介護予防に取り組みたい"],
     "support": ["暮らしの困りごとをまとめて相談したい", "生活全般で手助けが必要"],
-    "snow": ["雪かきができない", "屋根の雪下ろしができない", "玄関前の除雪をお願いしたい",
-             "冬の間の雪かきが負担"],
-    "meals": ["食事の用意ができない", "お弁当を届けてほしい", "一人分の料理を作るのがつらい",
-              "昼食の配食を頼みたい"],
-    "watch": ["一人暮らしで心配", "安否が心配なので時々見守ってほしい", "遠方の家族が、連絡が取れないと心配している",
-              "倒れていないか声をかけてほしい"],
-    "transport": ["通院の足がない", "免許を返納して病院に行く手段がない", "通院の付き添いをお願いしたい",
-                  "バスが少なく病院に行けない"],
-    "housework": ["掃除ができない", "洗濯物を干すのがつらい", "草むしりができなくなった",
-                  "電球の交換を頼める人がいない", "そうじを手伝ってほしい"],
+    "snow": [
+        "雪かきができない",
+        "屋根の雪下ろしができない",
+        "玄関前の除雪をお願いしたい",
+        "冬の間の雪かきが負担",
+    ],
+    "meals": [
+        "食事の用意ができない",
+        "お弁当を届けてほしい",
+        "一人分の料理を作るのがつらい",
+        "昼食の配食を頼みたい",
+    ],
+    "watch": [
+        "一人暮らしで心配",
+        "安否が心配なので時々見守ってほしい",
+        "遠方の家族が、連絡が取れないと心配している",
+        "倒れていないか声をかけてほしい",
+    ],
+    "transport": [
+        "通院の足がない",
+        "免許を返納して病院に行く手段がない",
+        "通院の付き添いをお願いしたい",
+        "バスが少なく病院に行けない",
+    ],
+    "housework": [
+        "掃除ができない",
+        "洗濯物を干すのがつらい",
+        "草むしりができなくなった",
+        "電球の交換を頼める人がいない",
+        "そうじを手伝ってほしい",
+    ],
     "volunteer": ["まだ元気なので人の役に立ちたい", "地域で何か手伝いたい"],
 }
 # Texts that name two needs at once, for PAIRS (categories are then always inferred).
 PAIR_TEXTS = {
-    ("snow", "watch"): ["雪かきと、冬の間の安否確認をお願いしたい", "一人暮らしで心配。雪かきもできない"],
+    ("snow", "watch"): [
+        "雪かきと、冬の間の安否確認をお願いしたい",
+        "一人暮らしで心配。雪かきもできない",
+    ],
     ("shopping", "transport"): ["買い物に行けず、通院の足もない"],
     ("garbage", "housework"): ["ゴミ出しと掃除を手伝ってほしい"],
     ("meals", "watch"): ["食事の用意ができず、一人暮らしで心配"],
@@ -290,8 +506,10 @@ class NeedSpec:
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     r = 6_371_008.8
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * r * math.asin(math.sqrt(h))
 
 
@@ -301,8 +519,9 @@ def _weekdays_of(rrule: str | None) -> frozenset[int] | None:
         return None
     parts = dict(p.split("=", 1) for p in rrule.split(";"))
     if "BYDAY" in parts:
-        return frozenset(WEEKDAY_CODES.index(d.lstrip("+-0123456789")) for d in
-                         parts["BYDAY"].split(","))
+        return frozenset(
+            WEEKDAY_CODES.index(d.lstrip("+-0123456789")) for d in parts["BYDAY"].split(",")
+        )
     return frozenset(range(7))  # DAILY, or MONTHLY by day of month: any weekday
 
 
@@ -340,8 +559,13 @@ def failures(need: NeedSpec, r: Res, ancestors: dict[int, frozenset[int]]) -> se
         out.add("other_district")  # walkable, but outside the districts it serves
     if r.status == "paused":
         out.add("paused")
-    if (dist is not None and need.max_walk_m is not None and not need.transport
-            and not r.transport and dist > need.max_walk_m):
+    if (
+        dist is not None
+        and need.max_walk_m is not None
+        and not need.transport
+        and not r.transport
+        and dist > need.max_walk_m
+    ):
         out.add("distance")
     if r.min_age is not None and need.age is not None and need.age < r.min_age:
         out.add("eligibility")
@@ -375,8 +599,9 @@ def _schedule(need: NeedSpec, r: Res) -> str:
     return "schedule_unknown" if unknown else "schedule"
 
 
-def verdict(need: NeedSpec, resources: list[Res],
-            ancestors: dict[int, frozenset[int]]) -> tuple[bool, dict[str, set[str]]]:
+def verdict(
+    need: NeedSpec, resources: list[Res], ancestors: dict[int, frozenset[int]]
+) -> tuple[bool, dict[str, set[str]]]:
     """(met, candidate → failures). Met: every category has a resource with no failure."""
     found: dict[str, set[str]] = {}
     for r in resources:
@@ -384,8 +609,10 @@ def verdict(need: NeedSpec, resources: list[Res],
         if f is not None:
             found[r.id] = f
     met = all(
-        any(not found.get(r.id, {"x"}) and any(_meets(c, rc) for rc in r.categories)
-            for r in resources)
+        any(
+            not found.get(r.id, {"x"}) and any(_meets(c, rc) for rc in r.categories)
+            for r in resources
+        )
         for c in need.codes
     )
     return met, found
@@ -442,21 +669,40 @@ def load_town() -> tuple[Any, list[Res]]:
             _ = d.geometry
         resources = []
         for r in s.scalars(select(Resource).order_by(Resource.external_id)):
-            resources.append(Res(
-                id=r.external_id, status=r.status,
-                categories=tuple(c.code for c in r.categories),
-                districts=frozenset(d.id for d in r.districts), lat=r.lat, lon=r.lon,
-                transport=r.transport, min_age=r.min_age,
-                attributes=frozenset(r.eligibility_attributes),
-                full=r.accepts_new is False or r.seats_left == 0,
-                understood=r.schedule_understood and all(x.understood for x in r.schedules),
-                rows=[(_weekdays_of(x.rrule), x.start_time, x.end_time,
-                       _months_of(x.season_start_month, x.season_end_month))
-                      for x in r.schedules],
-                steady=[(_weekdays_of(x.rrule), x.start_time, x.end_time,  # type: ignore[misc]
-                         _months_of(x.season_start_month, x.season_end_month))
-                        for x in r.schedules if _steady(x.rrule)],
-            ))
+            resources.append(
+                Res(
+                    id=r.external_id,
+                    status=r.status,
+                    categories=tuple(c.code for c in r.categories),
+                    districts=frozenset(d.id for d in r.districts),
+                    lat=r.lat,
+                    lon=r.lon,
+                    transport=r.transport,
+                    min_age=r.min_age,
+                    attributes=frozenset(r.eligibility_attributes),
+                    full=r.accepts_new is False or r.seats_left == 0,
+                    understood=r.schedule_understood and all(x.understood for x in r.schedules),
+                    rows=[
+                        (
+                            _weekdays_of(x.rrule),
+                            x.start_time,
+                            x.end_time,
+                            _months_of(x.season_start_month, x.season_end_month),
+                        )
+                        for x in r.schedules
+                    ],
+                    steady=[
+                        (
+                            _weekdays_of(x.rrule),
+                            x.start_time,
+                            x.end_time,  # type: ignore[misc]
+                            _months_of(x.season_start_month, x.season_end_month),
+                        )
+                        for x in r.schedules
+                        if _steady(x.rrule)
+                    ],
+                )
+            )
         s.expunge_all()
     engine.dispose()
     tmp.cleanup()
@@ -476,8 +722,13 @@ def resident_ref(n: int) -> str:
     return ref if any(ch.isdigit() for ch in ref) else "R-0" + digest[:7]
 
 
-def point_in(district: Any, key: str, *, near: tuple[float, float, float] | None = None,
-             far: tuple[float, float, float] | None = None) -> tuple[float, float]:
+def point_in(
+    district: Any,
+    key: str,
+    *,
+    near: tuple[float, float, float] | None = None,
+    far: tuple[float, float, float] | None = None,
+) -> tuple[float, float]:
     """A deterministic approximate point (4 decimals) inside the district polygon,
     within ``near[2]`` metres of ``near`` / at least ``far[2]`` from ``far`` when asked."""
     from shapely.geometry import Point
@@ -532,19 +783,29 @@ def build() -> list[dict[str, Any]]:
         (only,) = by_name[normalize(text)]  # names used here must be unique
         return only
 
-    def spec_of(nid: str, item: dict[str, Any], codes: tuple[str, ...], lat: float,
-                lon: float) -> NeedSpec:
+    def spec_of(
+        nid: str, item: dict[str, Any], codes: tuple[str, ...], lat: float, lon: float
+    ) -> NeedSpec:
         time = None
         if item.get("time"):
             from directory.schedules import parse_time_range
 
             time = parse_time_range(item["time"])
         return NeedSpec(
-            id=nid, district_id=district_of(item["district"]).id, codes=codes, lat=lat, lon=lon,
-            age=item.get("age"), attributes=frozenset(item.get("attributes", [])),
-            days=frozenset(WEEKDAYS_JA.index(x) for x in item["days"]) if item.get("days") else None,
-            time=time, months=frozenset(item["months"]) if item.get("months") else None,
-            max_walk_m=item.get("max_walk_m"), transport=item.get("transport"),
+            id=nid,
+            district_id=district_of(item["district"]).id,
+            codes=codes,
+            lat=lat,
+            lon=lon,
+            age=item.get("age"),
+            attributes=frozenset(item.get("attributes", [])),
+            days=frozenset(WEEKDAYS_JA.index(x) for x in item["days"])
+            if item.get("days")
+            else None,
+            time=time,
+            months=frozenset(item["months"]) if item.get("months") else None,
+            max_walk_m=item.get("max_walk_m"),
+            transport=item.get("transport"),
         )
 
     problems: list[str] = []
@@ -563,8 +824,12 @@ def build() -> list[dict[str, Any]]:
         near, far = item.pop("near", None), item.pop("far", None)
         if near or far:
             ref = by_res[(near or far)[0]]
-            lat, lon = point_in(district, nid, near=(ref.lat, ref.lon, near[1]) if near else None,
-                                far=(ref.lat, ref.lon, far[1]) if far else None)
+            lat, lon = point_in(
+                district,
+                nid,
+                near=(ref.lat, ref.lon, near[1]) if near else None,
+                far=(ref.lat, ref.lon, far[1]) if far else None,
+            )
             item["lat"], item["lon"] = lat, lon
         else:
             lat, lon = district.centroid_lat, district.centroid_lon
@@ -584,15 +849,18 @@ def build() -> list[dict[str, Any]]:
         plan += [(code,)] * quota
     plan += PAIRS
     # interleave categories so areas and ids mix
-    plan = [codes for _, codes in sorted(enumerate(plan),
-                                         key=lambda t: stable_hash("order", t[1], t[0]))]
+    plan = [
+        codes
+        for _, codes in sorted(enumerate(plan), key=lambda t: stable_hash("order", t[1], t[0]))
+    ]
     seen_plan: dict[tuple[str, ...], int] = defaultdict(int)
     for turn, codes in enumerate(plan):
         k = seen_plan[codes]
         seen_plan[codes] += 1
         nid = f"N-{next(numbers):04d}"
-        item = met_need(nid, codes, k, turn, leaves, resources, ancestors, spec_of,
-                        infer_categories, problems)
+        item = met_need(
+            nid, codes, k, turn, leaves, resources, ancestors, spec_of, infer_categories, problems
+        )
         if item is not None:
             needs[nid] = item
 
@@ -604,9 +872,18 @@ def build() -> list[dict[str, Any]]:
     return [finish(nid, needs[nid]) for nid in ordered]
 
 
-def met_need(nid: str, codes: tuple[str, ...], k: int, turn: int, leaves: list[Any],
-             resources: list[Res], ancestors: dict[int, frozenset[int]], spec_of: Any,
-             infer: Any, problems: list[str]) -> dict[str, Any] | None:
+def met_need(
+    nid: str,
+    codes: tuple[str, ...],
+    k: int,
+    turn: int,
+    leaves: list[Any],
+    resources: list[Res],
+    ancestors: dict[int, frozenset[int]],
+    spec_of: Any,
+    infer: Any,
+    problems: list[str],
+) -> dict[str, Any] | None:
     """A need of ``codes`` in some district where a resource surely meets it."""
     areas = sorted({d.parent_id for d in leaves})
     area = areas[turn % len(areas)]
@@ -619,8 +896,9 @@ def met_need(nid: str, codes: tuple[str, ...], k: int, turn: int, leaves: list[A
     text = texts[(k + h) % len(texts)]
     for district in pool:
         for r in sorted(resources, key=lambda r: (stable_hash(nid, r.id), r.id)):
-            item = profile(nid, codes, district, r, h, text, inferred, resources, ancestors,
-                           spec_of)
+            item = profile(
+                nid, codes, district, r, h, text, inferred, resources, ancestors, spec_of
+            )
             if item is None:
                 continue
             if inferred and infer(text) != sorted(codes, key=_order):
@@ -637,13 +915,26 @@ def _order(code: str) -> int:
     return list(load_taxonomy().categories).index(code)
 
 
-def profile(nid: str, codes: tuple[str, ...], district: Any, r: Res, h: int, text: str,
-            inferred: bool, resources: list[Res], ancestors: dict[int, frozenset[int]],
-            spec_of: Any) -> dict[str, Any] | None:
+def profile(
+    nid: str,
+    codes: tuple[str, ...],
+    district: Any,
+    r: Res,
+    h: int,
+    text: str,
+    inferred: bool,
+    resources: list[Res],
+    ancestors: dict[int, frozenset[int]],
+    spec_of: Any,
+) -> dict[str, Any] | None:
     """A need that ``r`` meets in ``district`` (verified over all resources), or None."""
-    if (r.status != "active" or r.full or not r.understood
-            or not (r.districts & ancestors[district.id])
-            or not all(any(_meets(c, rc) for rc in r.categories) for c in codes[:1])):
+    if (
+        r.status != "active"
+        or r.full
+        or not r.understood
+        or not (r.districts & ancestors[district.id])
+        or not all(any(_meets(c, rc) for rc in r.categories) for c in codes[:1])
+    ):
         return None
     days_rows = [row for row in r.steady if len(row[3]) == 12 or "snow" in codes]
     if not days_rows:
@@ -702,10 +993,20 @@ def finish(nid: str, item: dict[str, Any]) -> dict[str, Any]:
     n = int(nid[2:])
     h = stable_hash("finish", nid)
     recorded = FY_START + dt.timedelta(days=h % FY_DAYS)
-    out: dict[str, Any] = {"id": nid, "resident": resident_ref(n),
-                           "district": item["district"]}
-    for key in ("lat", "lon", "categories", "text", "days", "time", "months", "max_walk_m",
-                "transport", "age", "attributes"):
+    out: dict[str, Any] = {"id": nid, "resident": resident_ref(n), "district": item["district"]}
+    for key in (
+        "lat",
+        "lon",
+        "categories",
+        "text",
+        "days",
+        "time",
+        "months",
+        "max_walk_m",
+        "transport",
+        "age",
+        "attributes",
+    ):
         if item.get(key) is not None:
             out[key] = item[key]
     out["recorded_on"] = recorded.isoformat()
@@ -721,8 +1022,16 @@ def finish(nid: str, item: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     if "--expected" in sys.argv:
-        print(json.dumps({k: {"reason": v[0], "near_miss": list(v[1]), "why": v[2]}
-                          for k, v in EXPECTED_UNMET.items()}, ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                {
+                    k: {"reason": v[0], "near_miss": list(v[1]), "why": v[2]}
+                    for k, v in EXPECTED_UNMET.items()
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return
     needs = build()
     text = json.dumps(needs, ensure_ascii=False, indent=1) + "\n"
@@ -731,8 +1040,10 @@ def main() -> None:
     for need in needs:
         counts["inferred" if "categories" not in need else "stated"] += 1
         counts["point" if "lat" in need else "centroid"] += 1
-    print(f"{OUT.name}: {len(needs)} needs ({len(EXPECTED_UNMET)} deliberately unmet); "
-          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(
+        f"{OUT.name}: {len(needs)} needs ({len(EXPECTED_UNMET)} deliberately unmet); "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    )
 
 
 if __name__ == "__main__":

@@ -19,10 +19,19 @@ def test_every_synonym_names_a_known_attribute_and_every_attribute_names_itself(
         assert canonical_attribute(attribute) == attribute
 
 
-@pytest.mark.parametrize(("word", "canonical"), [
-    ("単身", "独居"), ("ﾋﾄﾘ暮らし", "独居"), ("独り暮らし", "独居"), ("高齢者夫婦世帯", "高齢者のみ世帯"),
-    ("高齢者世帯", "高齢者のみ世帯"), ("要支援２", "要支援"), ("要介護3", "要介護"), ("元気", None),
-])
+@pytest.mark.parametrize(
+    ("word", "canonical"),
+    [
+        ("単身", "独居"),
+        ("ﾋﾄﾘ暮らし", "独居"),
+        ("独り暮らし", "独居"),
+        ("高齢者夫婦世帯", "高齢者のみ世帯"),
+        ("高齢者世帯", "高齢者のみ世帯"),
+        ("要支援２", "要支援"),
+        ("要介護3", "要介護"),
+        ("元気", None),
+    ],
+)
 def test_one_word(word: str, canonical: str | None) -> None:
     assert canonical_attribute(word) == canonical
 

@@ -36,9 +36,13 @@ def shown(exc: BaseException) -> str:
 @pytest.fixture
 def canary_table(engine: Engine) -> Engine:
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE canary_t (id INTEGER PRIMARY KEY, "
-                          "a VARCHAR(20) NOT NULL CONSTRAINT ck_canary_a CHECK (a <> 'bad'), "
-                          "b TEXT, n INTEGER)"))
+        conn.execute(
+            text(
+                "CREATE TABLE canary_t (id INTEGER PRIMARY KEY, "
+                "a VARCHAR(20) NOT NULL CONSTRAINT ck_canary_a CHECK (a <> 'bad'), "
+                "b TEXT, n INTEGER)"
+            )
+        )
         conn.execute(text("INSERT INTO canary_t (id, a, b, n) VALUES (1, 'ok', 'first', 1)"))
     return engine
 
@@ -71,8 +75,11 @@ def test_a_refused_value_is_not_quoted(canary_table: Engine) -> None:
 
 
 def test_hide_parameters_also_on_engines_made_with_other_options(db_url: str) -> None:
-    engine = make_engine(db_url, hide_parameters=False, connect_args={"timeout": 1}
-                         if db_url.startswith("sqlite") else {})
+    engine = make_engine(
+        db_url,
+        hide_parameters=False,
+        connect_args={"timeout": 1} if db_url.startswith("sqlite") else {},
+    )
     try:
         assert engine.hide_parameters
     finally:
@@ -100,8 +107,7 @@ def test_transaction_turns_database_errors_into_a_plain_problem(
 
 def test_a_duplicate_names_the_column_not_the_value(canary_table: Engine) -> None:
     with pytest.raises(DatabaseProblem) as caught, transaction(canary_table) as s:
-        s.execute(text("INSERT INTO canary_t (id, a, b, n) VALUES (1, 'ok', :v, 1)"),
-                  {"v": CANARY})
+        s.execute(text("INSERT INTO canary_t (id, a, b, n) VALUES (1, 'ok', :v, 1)"), {"v": CANARY})
     assert "canary_t.id" in caught.value.describe("ja")
     assert "重複できません" in caught.value.describe("ja")
     assert "must be unique" in caught.value.describe("en")
@@ -112,8 +118,12 @@ def test_a_duplicate_need_id_at_the_database_names_the_column(engine: Engine) ->
         import_districts(s, TOWN / "districts.geojson")
     with pytest.raises(DatabaseProblem) as caught, transaction(engine) as s:
         district = s.scalar(select(District).where(District.code == "99999-01"))
-        s.add_all([Need(external_id="D-1", district=district, text=CANARY),
-                   Need(external_id="D-1", district=district, text=CANARY)])
+        s.add_all(
+            [
+                Need(external_id="D-1", district=district, text=CANARY),
+                Need(external_id="D-1", district=district, text=CANARY),
+            ]
+        )
     assert caught.value.code == "db_duplicate"
     assert "external_id" in caught.value.describe("ja")
     assert CANARY not in shown(caught.value)
@@ -140,8 +150,11 @@ def test_a_second_import_at_the_same_time_is_refused_in_plain_words(
     file_a.write_text(json.dumps(NEEDS_A, ensure_ascii=False), encoding="utf-8")
     file_b.write_text(json.dumps(NEEDS_B, ensure_ascii=False), encoding="utf-8")
     # a second engine, as a second process would have; SQLite waits only briefly
-    quick = make_engine(db_url, connect_args={"timeout": 0.3}) if engine.dialect.name == "sqlite" \
+    quick = (
+        make_engine(db_url, connect_args={"timeout": 0.3})
+        if engine.dialect.name == "sqlite"
         else make_engine(db_url)
+    )
     outcome: dict[str, Any] = {}
 
     def second_import() -> None:
@@ -164,7 +177,9 @@ def test_a_second_import_at_the_same_time_is_refused_in_plain_words(
     error = outcome.get("error")
     assert isinstance(error, DatabaseProblem), outcome
     assert error.code == "import_running"
-    assert error.describe("ja").startswith("別の取り込みが実行中です。終わってからもう一度実行してください")
+    assert error.describe("ja").startswith(
+        "別の取り込みが実行中です。終わってからもう一度実行してください"
+    )
     assert "another import is running" in error.describe("en")
     assert CANARY not in shown(error)
     with transaction(engine) as s:
@@ -197,9 +212,12 @@ def test_a_nul_in_a_resource_cell_is_refused_on_every_engine(
     with transaction(engine) as s:
         import_districts(s, TOWN / "districts.geojson")
     path = tmp_path / "resources.csv"
-    path.write_text("ID,名称,種別,対象地区,備考\n"
-                    "R1,サロン本町,サロン,本町一区,ふつう\n"
-                    "R2,体操\x00教室,サロン,本町一区,お\x00茶\n", encoding="utf-8")
+    path.write_text(
+        "ID,名称,種別,対象地区,備考\n"
+        "R1,サロン本町,サロン,本町一区,ふつう\n"
+        "R2,体操\x00教室,サロン,本町一区,お\x00茶\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InvalidInputError) as caught, transaction(engine) as s:
         import_resources(s, path)
     found = {(p.row, p.column, p.code) for p in caught.value.problems}
@@ -220,8 +238,10 @@ def test_a_nul_in_a_geojson_property_is_refused_on_every_engine(
     with pytest.raises(InvalidInputError) as caught, transaction(engine) as s:
         import_districts(s, path)
     found = [(p.feature, p.column, p.code) for p in caught.value.problems]
-    assert [(c, code) for _, c, code in found] == [("name", "nul_character"),
-                                                  ("note", "nul_character")]
+    assert [(c, code) for _, c, code in found] == [
+        ("name", "nul_character"),
+        ("note", "nul_character"),
+    ]
     assert found[0][0].startswith("#1") and found[1][0].startswith("#2")
     assert "\x00" not in caught.value.describe("ja")
     with transaction(engine) as s:

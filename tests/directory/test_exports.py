@@ -52,60 +52,378 @@ NEED_CANARY_TEXT = "カナリア要配慮テキスト51AD 独居で夜間に不�
 
 # The published GeoJSON allow-list, written out: adding a property is a reviewed change.
 GEOJSON_KEYS = {
-    "id", "name", "kana", "categories", "category_labels", "organization", "description",
-    "schedule", "address", "building", "phone", "url", "fee", "eligibility", "transport",
-    "status", "status_label", "last_verified_on", "service_area", "location",
+    "id",
+    "name",
+    "kana",
+    "categories",
+    "category_labels",
+    "organization",
+    "description",
+    "schedule",
+    "address",
+    "building",
+    "phone",
+    "url",
+    "fee",
+    "eligibility",
+    "transport",
+    "status",
+    "status_label",
+    "last_verified_on",
+    "service_area",
+    "location",
 }
 
 # Edge cases of the schedule language and of publishing, added to the fictional town.
-EXTRA_HEADER = ["ID", "名称", "種別", "利用可能曜日", "開始時間", "終了時間", "利用可能日時特記事項",
-                "緯度", "経度", "対象地区", "状態", "公開", "備考", "電話番号", "説明", "対象者",
-                "住所", "メールアドレス", "定員"]
+EXTRA_HEADER = [
+    "ID",
+    "名称",
+    "種別",
+    "利用可能曜日",
+    "開始時間",
+    "終了時間",
+    "利用可能日時特記事項",
+    "緯度",
+    "経度",
+    "対象地区",
+    "状態",
+    "公開",
+    "備考",
+    "電話番号",
+    "説明",
+    "対象者",
+    "住所",
+    "メールアドレス",
+    "定員",
+]
 EXTRA_ROWS = [
     # overlapping rules: 第1月曜 is also a Monday; expand gives it once
-    ["X-01", "重なり体操", "体操教室", "", "", "", "月 10:00～12:00 毎月第1月曜 10:00～12:00",
-     "35.03", "136.01", "", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-01",
+        "重なり体操",
+        "体操教室",
+        "",
+        "",
+        "",
+        "月 10:00～12:00 毎月第1月曜 10:00～12:00",
+        "35.03",
+        "136.01",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # an end time without a start time
-    ["X-02", "朝のごみ出し", "ゴミ出し支援", "月", "", "12:00", "年末年始休み",
-     "", "", "本町二区", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-02",
+        "朝のごみ出し",
+        "ゴミ出し支援",
+        "月",
+        "",
+        "12:00",
+        "年末年始休み",
+        "",
+        "",
+        "本町二区",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # a start time without an end time, weekends, holidays closed
-    ["X-03", "週末サロン", "サロン", "", "", "", "土日 9:00～ 祝日休み",
-     "35.005", "136.03", "", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-03",
+        "週末サロン",
+        "サロン",
+        "",
+        "",
+        "",
+        "土日 9:00～ 祝日休み",
+        "35.005",
+        "136.03",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # every other week within a season that wraps the year end
-    ["X-04", "冬の隔週お茶会", "お茶会", "", "", "", "隔週火曜 12月～3月 10:00～11:00",
-     "", "", "上ノ原", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-04",
+        "冬の隔週お茶会",
+        "お茶会",
+        "",
+        "",
+        "",
+        "隔週火曜 12月～3月 10:00～11:00",
+        "",
+        "",
+        "上ノ原",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # every day, closed on holidays and 12/29–1/3, all day
-    ["X-05", "毎日見守り", "見守り", "", "", "", "毎日 祝日休み 年末年始休み",
-     "", "", "全域", "", "", "", "", "", "", "", "", ""],
-    ["X-06", "月末配食", "配食", "", "", "", "毎月末日 10:00～11:00",
-     "35.03", "136.03", "", "", "", "", "", "", "", "", "", ""],
-    ["X-07", "最終金曜の買い物", "買い物支援", "", "", "", "最終金曜",
-     "", "", "99999-W", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-05",
+        "毎日見守り",
+        "見守り",
+        "",
+        "",
+        "",
+        "毎日 祝日休み 年末年始休み",
+        "",
+        "",
+        "全域",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "X-06",
+        "月末配食",
+        "配食",
+        "",
+        "",
+        "",
+        "毎月末日 10:00～11:00",
+        "35.03",
+        "136.03",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
+    [
+        "X-07",
+        "最終金曜の買い物",
+        "買い物支援",
+        "",
+        "",
+        "",
+        "最終金曜",
+        "",
+        "",
+        "99999-W",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # a time but no days: nothing a calendar can repeat
-    ["X-08", "時間だけ", "サロン", "", "10:00", "12:00", "",
-     "", "", "新田", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-08",
+        "時間だけ",
+        "サロン",
+        "",
+        "10:00",
+        "12:00",
+        "",
+        "",
+        "",
+        "新田",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # not understood: never turned into a recurrence
-    ["X-09", "不定期の集い", "サロン", "", "", "", "月に1回程度",
-     "", "", "新田", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-09",
+        "不定期の集い",
+        "サロン",
+        "",
+        "",
+        "",
+        "月に1回程度",
+        "",
+        "",
+        "新田",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # ended: absent from published outputs
-    ["X-10", "終わった教室", "体操教室", "水", "10:00", "11:00", "",
-     "35.005", "136.005", "", "終了", "", "", "", "", "", "", "", ""],
+    [
+        "X-10",
+        "終わった教室",
+        "体操教室",
+        "水",
+        "10:00",
+        "11:00",
+        "",
+        "35.005",
+        "136.005",
+        "",
+        "終了",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # private, with a canary in every text field
-    ["X-11", f"非公開の見守り {CANARY}", "見守り", "火", "10:00", "11:00", "",
-     "35.015", "136.035", "新田", "", "否", f"{CANARY} {CANARY_JA}", f"090-{CANARY}",
-     f"説明 {CANARY_JA}", f"対象 {CANARY_JA}", f"住所 {CANARY}", f"{CANARY}@example.jp", "7"],
+    [
+        "X-11",
+        f"非公開の見守り {CANARY}",
+        "見守り",
+        "火",
+        "10:00",
+        "11:00",
+        "",
+        "35.015",
+        "136.035",
+        "新田",
+        "",
+        "否",
+        f"{CANARY} {CANARY_JA}",
+        f"090-{CANARY}",
+        f"説明 {CANARY_JA}",
+        f"対象 {CANARY_JA}",
+        f"住所 {CANARY}",
+        f"{CANARY}@example.jp",
+        "7",
+    ],
     # public, with a canary only in fields that are never published
-    ["X-12", "公開サロン", "サロン", "木", "13:00", "15:00", "",
-     "", "", "本町一区", "", "", f"備考 {CANARY_JA}", "", "", "", "", f"{CANARY}@example.jp",
-     "12"],
-    ["X-13", "冬の木曜サロン", "サロン", "", "", "", "第2・第4木曜 12月～3月 祝日休み 13:00～15:00",
-     "", "", "新田;上ノ原", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-12",
+        "公開サロン",
+        "サロン",
+        "木",
+        "13:00",
+        "15:00",
+        "",
+        "",
+        "",
+        "本町一区",
+        "",
+        "",
+        f"備考 {CANARY_JA}",
+        "",
+        "",
+        "",
+        "",
+        f"{CANARY}@example.jp",
+        "12",
+    ],
+    [
+        "X-13",
+        "冬の木曜サロン",
+        "サロン",
+        "",
+        "",
+        "",
+        "第2・第4木曜 12月～3月 祝日休み 13:00～15:00",
+        "",
+        "",
+        "新田;上ノ原",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # partly overlapping rules with closures: a Monday the 1st comes once, holidays never
-    ["X-15", "月初と月曜の体操", "体操教室", "", "", "", "毎月1日 10:00～12:00 毎週月曜 10:00～12:00 祝日休み",
-     "", "", "本町一区", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-15",
+        "月初と月曜の体操",
+        "体操教室",
+        "",
+        "",
+        "",
+        "毎月1日 10:00～12:00 毎週月曜 10:00～12:00 祝日休み",
+        "",
+        "",
+        "本町一区",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
     # neither a point nor districts
-    ["X-14", "どこでも電話相談", "見守り", "水", "", "", "",
-     "", "", "", "", "", "", "", "", "", "", "", ""],
+    [
+        "X-14",
+        "どこでも電話相談",
+        "見守り",
+        "水",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ],
 ]
 
 # Which resources each district's calendar holds (located in it or in a district inside it;
@@ -116,10 +434,39 @@ TOWN_DISTRICTS_PUBLIC = {
     "99999-03": {"K-003", "K-005", "K-006", "X-03", "X-05", "X-08", "X-09", "X-13"},
     "99999-04": {"K-002", "K-003", "K-006", "X-04", "X-05", "X-06", "X-13"},
     "99999-W": {"K-001", "K-006", "K-008", "X-01", "X-02", "X-05", "X-07", "X-12", "X-15"},
-    "99999-E": {"K-002", "K-003", "K-005", "K-006", "X-03", "X-04", "X-05", "X-06", "X-08",
-                "X-09", "X-13"},
-    "99999": {"K-001", "K-002", "K-003", "K-005", "K-006", "K-008", "X-01", "X-02", "X-03",
-              "X-04", "X-05", "X-06", "X-07", "X-08", "X-09", "X-12", "X-13", "X-15"},
+    "99999-E": {
+        "K-002",
+        "K-003",
+        "K-005",
+        "K-006",
+        "X-03",
+        "X-04",
+        "X-05",
+        "X-06",
+        "X-08",
+        "X-09",
+        "X-13",
+    },
+    "99999": {
+        "K-001",
+        "K-002",
+        "K-003",
+        "K-005",
+        "K-006",
+        "K-008",
+        "X-01",
+        "X-02",
+        "X-03",
+        "X-04",
+        "X-05",
+        "X-06",
+        "X-07",
+        "X-08",
+        "X-09",
+        "X-12",
+        "X-13",
+        "X-15",
+    },
 }
 TOWN_DISTRICTS_PRIVATE = {  # what include_private adds
     "99999-01": {"K-004", "K-007", "X-10"},
@@ -198,22 +545,27 @@ def _ics_occurrences(data: bytes, start: dt.date, end: dt.date) -> dict[str, lis
         else:
             day = begin
             end_time = event.get("X-TSUNAGU-END-TIME")
-            finish = (dt.datetime.combine(begin, dt.time.fromisoformat(str(end_time)))
-                      if end_time else None)
+            finish = (
+                dt.datetime.combine(begin, dt.time.fromisoformat(str(end_time)))
+                if end_time
+                else None
+            )
         if start <= day <= end:
             found[str(event["X-TSUNAGU-RESOURCE"])].append(Occurrence(begin, finish))
     return {k: sorted(v, key=Occurrence.sort_key) for k, v in found.items()}
 
 
-def _mismatches(engine: Engine, start: dt.date, end: dt.date, *, horizon_end: dt.date | None = None
-                ) -> tuple[dict[str, Any], int]:
+def _mismatches(
+    engine: Engine, start: dt.date, end: dt.date, *, horizon_end: dt.date | None = None
+) -> tuple[dict[str, Any], int]:
     sources = _sources(engine)
     bad: dict[str, Any] = {}
     with_occurrences = 0
     with _session(engine) as s:
         for external_id, text in sources.items():
-            data = exports.resource_ics(s, external_id, include_private=True, start=start,
-                                        end=horizon_end)
+            data = exports.resource_ics(
+                s, external_id, include_private=True, start=start, end=horizon_end
+            )
             got = _ics_occurrences(data, start, end)
             assert set(got) <= {external_id}
             want = _expected(text, start, end)
@@ -232,8 +584,9 @@ def test_resource_calendars_expand_to_schedule_expand_fictional_town(town: Engin
     assert counted >= 15  # not vacuous: most resources have occurrences
 
 
-@pytest.mark.parametrize("start", [dt.date(2026, 12, 29), dt.date(2027, 1, 1),
-                                   dt.date(2027, 2, 11), dt.date(2027, 3, 2)])
+@pytest.mark.parametrize(
+    "start", [dt.date(2026, 12, 29), dt.date(2027, 1, 1), dt.date(2027, 2, 11), dt.date(2027, 3, 2)]
+)
 def test_calendar_starting_on_a_closed_day_or_mid_fortnight(town: Engine, start: dt.date) -> None:
     """The first day of the window may be a holiday, 年末年始 or between two fortnights."""
     bad, _ = _mismatches(town, start, start + dt.timedelta(days=120))
@@ -267,8 +620,7 @@ def test_district_calendars_hold_the_right_resources(town: Engine) -> None:
                 want = public | (TOWN_DISTRICTS_PRIVATE[code] if include_private else set())
                 chosen = exports.district_resources(s, code, include_private=include_private)
                 assert {r.external_id for r in chosen} == want, code
-                data = exports.district_ics(s, code, include_private=include_private,
-                                            start=START)
+                data = exports.district_ics(s, code, include_private=include_private, start=START)
                 got = _ics_occurrences(data, START, END)
                 expected = {x: _expected(sources[x], START, END) for x in want}
                 assert got == {x: occ for x, occ in expected.items() if occ}, code
@@ -281,10 +633,17 @@ def test_district_calendars_hold_the_right_resources(town: Engine) -> None:
 def test_district_calendars_demo(demo: Engine) -> None:
     sources = _sources(demo, include_private=False)
     with _session(demo) as s:
-        codes = s.scalars(select(District.code).where(
-            District.level.in_(("municipality", "area"))).order_by(District.code)).all()
-        some_districts = s.scalars(select(District.code).where(District.level == "district")
-                                   .order_by(District.code).limit(5)).all()
+        codes = s.scalars(
+            select(District.code)
+            .where(District.level.in_(("municipality", "area")))
+            .order_by(District.code)
+        ).all()
+        some_districts = s.scalars(
+            select(District.code)
+            .where(District.level == "district")
+            .order_by(District.code)
+            .limit(5)
+        ).all()
         assert len(codes) >= 4
         union: set[str] = set()
         for code in [*codes, *some_districts]:
@@ -294,8 +653,11 @@ def test_district_calendars_demo(demo: Engine) -> None:
                 assert occurrences == _expected(sources[external_id], START, END)
             union |= set(got)
         # every published resource with occurrences and a place appears in some area
-        with_place = {r.external_id for r in exports.published_resources(s)
-                      if r.venue is not None or r.districts}
+        with_place = {
+            r.external_id
+            for r in exports.published_resources(s)
+            if r.venue is not None or r.districts
+        }
         assert {x for x in with_place if _expected(sources[x], START, END)} <= union
 
 
@@ -358,8 +720,7 @@ def test_calendar_of_private_or_unknown_resource_is_refused(town: Engine) -> Non
         for external_id in ("K-004", "X-10", "X-11", "nope"):
             with pytest.raises(exports.ExportNotFoundError):
                 exports.resource_ics(s, external_id, start=START)
-        assert b"BEGIN:VEVENT" in exports.resource_ics(s, "X-11", include_private=True,
-                                                       start=START)
+        assert b"BEGIN:VEVENT" in exports.resource_ics(s, "X-11", include_private=True, start=START)
         with pytest.raises(exports.ExportNotFoundError):
             exports.district_ics(s, "00000", start=START)
 
@@ -458,22 +819,37 @@ def test_hsds_fictional_town(town: Engine) -> None:
     ended = [row for row in everything["services"] if row["name"] == "終わった教室"]
     assert ended and ended[0]["status"] == "defunct"
     # seasons: one schedule per season in the window; 隔週 carries its anchor
-    winter = [row for row in document["schedules"]
-              if row["service_id"] == exports.stable_id("service", "X-04")]
+    winter = [
+        row
+        for row in document["schedules"]
+        if row["service_id"] == exports.stable_id("service", "X-04")
+    ]
     assert [(w["valid_from"], w["valid_to"]) for w in winter] == [
-        ("2026-12-01", "2027-03-31"), ("2027-12-01", "2028-03-31")]
-    assert all(w["interval"] == 2 and w["dtstart"] == "2026-12-01" and w["byday"] == "TU"
-               for w in winter)
-    daily = [row for row in document["schedules"]
-             if row["service_id"] == exports.stable_id("service", "X-05")]
+        ("2026-12-01", "2027-03-31"),
+        ("2027-12-01", "2028-03-31"),
+    ]
+    assert all(
+        w["interval"] == 2 and w["dtstart"] == "2026-12-01" and w["byday"] == "TU" for w in winter
+    )
+    daily = [
+        row
+        for row in document["schedules"]
+        if row["service_id"] == exports.stable_id("service", "X-05")
+    ]
     assert daily[0]["freq"] == "WEEKLY" and daily[0]["byday"] == "MO,TU,WE,TH,FR,SA,SU"
     assert "祝日" in daily[0]["notes"] and "年末年始" in daily[0]["notes"]
-    vague = [row for row in document["schedules"]
-             if row["service_id"] == exports.stable_id("service", "X-09")]
+    vague = [
+        row
+        for row in document["schedules"]
+        if row["service_id"] == exports.stable_id("service", "X-09")
+    ]
     assert len(vague) == 1 and "freq" not in vague[0] and "月に1回程度" in vague[0]["notes"]
     # served districts become service areas with GeoJSON extents
-    areas = [row for row in document["service_areas"]
-             if row["service_id"] == exports.stable_id("service", "K-003")]
+    areas = [
+        row
+        for row in document["service_areas"]
+        if row["service_id"] == exports.stable_id("service", "K-003")
+    ]
     assert sorted(a["name"] for a in areas) == ["上ノ原", "新田"]
     # a service without 団体名 still has an organization (tabular_required)
     orphan = services["毎日見守り"]
@@ -570,9 +946,10 @@ def _ids_in_outputs(session: Session, include_private: bool) -> dict[str, set[st
     calendar = Calendar.from_ical(ics)
     return {
         "geojson": {f["id"] for f in geo["features"]},
-        "hsds": {x for x in _sources_ids(session) if exports.stable_id("service", x) in service_ids},
-        "ics": {str(e["X-TSUNAGU-RESOURCE"]) for e in calendar.walk("VEVENT")}
-        | _unscheduled(ics),
+        "hsds": {
+            x for x in _sources_ids(session) if exports.stable_id("service", x) in service_ids
+        },
+        "ics": {str(e["X-TSUNAGU-RESOURCE"]) for e in calendar.walk("VEVENT")} | _unscheduled(ics),
     }
 
 
@@ -602,8 +979,17 @@ def _plant_need(engine: Engine) -> bool:
     with transaction(engine) as s:
         district = s.scalar(select(District).where(District.code == "99999-03"))
         assert district is not None
-        s.add(Need(external_id="N-CANARY", resident_ref=NEED_CANARY_REF, district_id=district.id,
-                   text=NEED_CANARY_TEXT, lat=35.011, lon=136.031, recorded_on=START))
+        s.add(
+            Need(
+                external_id="N-CANARY",
+                resident_ref=NEED_CANARY_REF,
+                district_id=district.id,
+                text=NEED_CANARY_TEXT,
+                lat=35.011,
+                lon=136.031,
+                recorded_on=START,
+            )
+        )
     return True
 
 
@@ -618,15 +1004,19 @@ def test_privacy_canary_never_reaches_a_published_output(town: Engine) -> None:
             outputs[f"ics {code}"] = exports.district_ics(s, code, start=START).decode("utf-8")
         for r in exports.published_resources(s):
             outputs[f"ics {r.external_id}"] = exports.resource_ics(
-                s, r.external_id, start=START).decode("utf-8")
+                s, r.external_id, start=START
+            ).decode("utf-8")
         # --all may show private resources, but never a need
         private = {
-            "geojson --all": json.dumps(exports.resources_geojson(s, include_private=True),
-                                        ensure_ascii=False),
-            "hsds --all": json.dumps(exports.resources_hsds(s, include_private=True,
-                                                            start=START), ensure_ascii=False),
-            "ics --all": exports.resources_ics(s, include_private=True,
-                                               start=START).decode("utf-8"),
+            "geojson --all": json.dumps(
+                exports.resources_geojson(s, include_private=True), ensure_ascii=False
+            ),
+            "hsds --all": json.dumps(
+                exports.resources_hsds(s, include_private=True, start=START), ensure_ascii=False
+            ),
+            "ics --all": exports.resources_ics(s, include_private=True, start=START).decode(
+                "utf-8"
+            ),
         }
     unfolded = {k: v.replace("\r\n ", "") for k, v in {**outputs, **private}.items()}
     need_canaries = (NEED_CANARY_REF, "カナリア要配慮テキスト51AD", "N-CANARY")

@@ -71,18 +71,25 @@ def test_demo_districts_import_with_their_hierarchy(engine: Engine) -> None:
     result = load(engine, import_districts, SEEDS / "districts.geojson")
     assert (result.created, result.updated, result.unchanged) == (87, 0, 0)
     with Session(engine) as s:
-        levels = dict(s.execute(select(District.level, func.count()).group_by(District.level)).all())
+        levels = dict(
+            s.execute(select(District.level, func.count()).group_by(District.level)).all()
+        )
         assert levels == {"municipality": 1, "area": 3, "district": 83}
         area = s.scalar(select(District).where(District.code == "04445-A1"))
         assert area is not None and area.parent is not None and area.parent.code == "04445"
         assert area.properties["population_2015"] == 12537
-        expected = {f["properties"]["code"] for f in DISTRICTS["features"]
-                    if f["properties"].get("parent") == "04445-A1"}
+        expected = {
+            f["properties"]["code"]
+            for f in DISTRICTS["features"]
+            if f["properties"].get("parent") == "04445-A1"
+        }
         assert {c.code for c in area.children} == expected
         assert area.geometry.equals(shape(DISTRICTS["features"][1]["geometry"]))
 
 
-def test_reimport_updates_by_code_and_leaves_the_rest_unchanged(town: Engine, tmp_path: Path) -> None:
+def test_reimport_updates_by_code_and_leaves_the_rest_unchanged(
+    town: Engine, tmp_path: Path
+) -> None:
     doc = copy.deepcopy(DISTRICTS)
     doc["features"][4]["properties"]["name"] = "改名した地区"
     result = load(town, import_districts, write(tmp_path, doc))
@@ -112,14 +119,18 @@ def test_demo_venues_are_placed_in_their_districts(town: Engine) -> None:
     assert (again.created, again.updated, again.unchanged) == (0, 0, 35)
 
 
-def test_a_venue_outside_every_district_is_kept_with_a_warning(town: Engine, tmp_path: Path) -> None:
+def test_a_venue_outside_every_district_is_kept_with_a_warning(
+    town: Engine, tmp_path: Path
+) -> None:
     doc = copy.deepcopy(VENUES)
     # 松島湾 (Matsushima bay): in Japan, but outside the town.
-    doc["features"].append({
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [141.07, 38.35]},
-        "properties": {"name": "湾岸の集会所", "address": "どこか"},
-    })
+    doc["features"].append(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [141.07, 38.35]},
+            "properties": {"name": "湾岸の集会所", "address": "どこか"},
+        }
+    )
     result = load(town, import_venues, write(tmp_path, doc))
     assert result.created == 36
     named = [w for w in result.warnings if w.params.get("name") == "湾岸の集会所"]
@@ -142,13 +153,22 @@ def test_changed_polygons_move_venues_to_their_new_district(town: Engine, tmp_pa
     # Give the venue's old district a hole around the venue, and a new district there.
     for f in doc["features"]:
         if f["properties"]["code"] == old_code:
-            f["geometry"] = json.loads(json.dumps(
-                shape(f["geometry"]).difference(point.buffer(0.001)).__geo_interface__))
+            f["geometry"] = json.loads(
+                json.dumps(shape(f["geometry"]).difference(point.buffer(0.001)).__geo_interface__)
+            )
             parent = f["properties"]["parent"]
-    doc["features"].append({
-        "type": "Feature", "geometry": point.buffer(0.001).__geo_interface__,
-        "properties": {"code": "NEW-1", "name": "新しい地区", "level": "district", "parent": parent},
-    })
+    doc["features"].append(
+        {
+            "type": "Feature",
+            "geometry": point.buffer(0.001).__geo_interface__,
+            "properties": {
+                "code": "NEW-1",
+                "name": "新しい地区",
+                "level": "district",
+                "parent": parent,
+            },
+        }
+    )
     doc = json.loads(json.dumps(doc))
     load(town, import_districts, write(tmp_path, doc))
     with Session(town) as s:
@@ -195,8 +215,15 @@ def test_projected_coordinates_without_a_crs_member_are_refused(
     town: Engine, tmp_path: Path
 ) -> None:
     # Plane rectangular metres, as an old GIS export without the crs member would hold.
-    square = [[[-5000.0, -190000.0], [-4000.0, -190000.0], [-4000.0, -189000.0],
-               [-5000.0, -189000.0], [-5000.0, -190000.0]]]
+    square = [
+        [
+            [-5000.0, -190000.0],
+            [-4000.0, -190000.0],
+            [-4000.0, -189000.0],
+            [-5000.0, -189000.0],
+            [-5000.0, -190000.0],
+        ]
+    ]
     doc = one_bad_feature(6, geometry={"type": "Polygon", "coordinates": square})
     err = refused(town, import_districts, write(tmp_path, doc))
     (problem,) = err.problems
@@ -221,7 +248,9 @@ def test_a_missing_code_is_refused_naming_the_feature(town: Engine, tmp_path: Pa
     err = refused(town, import_districts, write(tmp_path, one_bad_feature(5, code=None)))
     (problem,) = err.problems
     assert (problem.code, problem.column, problem.feature) == ("required", "code", f"#6 ({name})")
-    assert err.describe("ja") == f"{tmp_path / 'file.geojson'}:#6 ({name}):code: 必須の値がありません"
+    assert (
+        err.describe("ja") == f"{tmp_path / 'file.geojson'}:#6 ({name}):code: 必須の値がありません"
+    )
 
 
 def test_an_unknown_parent_is_refused(engine: Engine, tmp_path: Path) -> None:
@@ -232,26 +261,44 @@ def test_an_unknown_parent_is_refused(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_a_parent_may_already_be_in_the_database(town: Engine, tmp_path: Path) -> None:
-    doc = {"type": "FeatureCollection", "features": [{
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [[[140.8, 38.5], [140.81, 38.5],
-                                                          [140.81, 38.51], [140.8, 38.5]]]},
-        "properties": {"code": "X-1", "name": "追加地区", "level": "district", "parent": "04445-A2"},
-    }]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[140.8, 38.5], [140.81, 38.5], [140.81, 38.51], [140.8, 38.5]]
+                    ],
+                },
+                "properties": {
+                    "code": "X-1",
+                    "name": "追加地区",
+                    "level": "district",
+                    "parent": "04445-A2",
+                },
+            }
+        ],
+    }
     assert load(town, import_districts, write(tmp_path, doc)).created == 1
 
 
 def test_a_parent_below_its_child_is_refused(engine: Engine, tmp_path: Path) -> None:
     district_code = DISTRICTS["features"][4]["properties"]["code"]
-    err = refused(engine, import_districts,
-                  write(tmp_path, one_bad_feature(1, parent=district_code)))
+    err = refused(
+        engine, import_districts, write(tmp_path, one_bad_feature(1, parent=district_code))
+    )
     assert [p.code for p in err.problems] == ["parent_level"]
 
 
 def test_an_invalid_polygon_is_refused(town: Engine, tmp_path: Path) -> None:
-    bowtie = {"type": "Polygon", "coordinates": [[[140.80, 38.50], [140.82, 38.52],
-                                                  [140.82, 38.50], [140.80, 38.52],
-                                                  [140.80, 38.50]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [
+            [[140.80, 38.50], [140.82, 38.52], [140.82, 38.50], [140.80, 38.52], [140.80, 38.50]]
+        ],
+    }
     err = refused(town, import_districts, write(tmp_path, one_bad_feature(20, geometry=bowtie)))
     (problem,) = err.problems
     assert problem.code == "invalid_polygon"
@@ -265,7 +312,10 @@ def test_every_problem_of_a_file_is_reported_at_once(engine: Engine, tmp_path: P
     doc["features"][14]["properties"]["code"] = doc["features"][13]["properties"]["code"]
     err = refused(engine, import_districts, write(tmp_path, doc))
     assert sorted(p.code for p in err.problems) == [
-        "bad_level", "duplicate_code", "required", "wrong_geometry"
+        "bad_level",
+        "duplicate_code",
+        "required",
+        "wrong_geometry",
     ]
     assert {p.feature.split()[0] for p in err.problems if p.feature} == {"#6", "#10", "#13", "#15"}
 
@@ -295,7 +345,8 @@ def test_a_bad_venue_is_refused_and_the_good_ones_are_not_written(
     doc["features"][7]["geometry"]["coordinates"] = [38.5, 140.8]
     err = refused(town, import_venues, write(tmp_path, doc))
     assert sorted((p.code, p.feature.split()[0]) for p in err.problems if p.feature) == [
-        ("outside_japan", "#8"), ("required", "#4")
+        ("outside_japan", "#8"),
+        ("required", "#4"),
     ]
     with Session(town) as s:
         assert s.scalar(select(func.count(Venue.id))) == 0
@@ -314,33 +365,60 @@ def test_venues_with_the_same_name_need_a_code(engine: Engine, tmp_path: Path) -
 def test_same_named_venues_of_two_towns_do_not_overwrite_each_other(
     town: Engine, tmp_path: Path
 ) -> None:
-    other = {"type": "FeatureCollection", "features": [
-        {"type": "Feature",
-         "geometry": {"type": "Polygon", "coordinates": [[[141.0, 38.0], [141.1, 38.0],
-                                                          [141.1, 38.1], [141.0, 38.1],
-                                                          [141.0, 38.0]]]},
-         "properties": {"code": "99999", "name": "隣町", "level": "municipality"}},
-        {"type": "Feature",
-         "geometry": {"type": "Polygon", "coordinates": [[[141.0, 38.0], [141.1, 38.0],
-                                                          [141.1, 38.1], [141.0, 38.1],
-                                                          [141.0, 38.0]]]},
-         "properties": {"code": "99999-1", "name": "隣町一区", "level": "district",
-                        "parent": "99999"}},
-    ]}
+    other = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[141.0, 38.0], [141.1, 38.0], [141.1, 38.1], [141.0, 38.1], [141.0, 38.0]]
+                    ],
+                },
+                "properties": {"code": "99999", "name": "隣町", "level": "municipality"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[141.0, 38.0], [141.1, 38.0], [141.1, 38.1], [141.0, 38.1], [141.0, 38.0]]
+                    ],
+                },
+                "properties": {
+                    "code": "99999-1",
+                    "name": "隣町一区",
+                    "level": "district",
+                    "parent": "99999",
+                },
+            },
+        ],
+    }
     load(town, import_districts, write(tmp_path, other, "other.geojson"))
     kami_venue = copy.deepcopy(VENUES["features"][1])
     name = kami_venue["properties"]["name"]
-    twin = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [141.05, 38.05]},
-            "properties": {"name": name, "address": "隣町1-1"}}
-    load(town, import_venues, write(tmp_path, {"type": "FeatureCollection",
-                                              "features": [kami_venue]}, "a.geojson"))
-    result = load(town, import_venues, write(tmp_path, {"type": "FeatureCollection",
-                                                       "features": [twin]}, "b.geojson"))
+    twin = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [141.05, 38.05]},
+        "properties": {"name": name, "address": "隣町1-1"},
+    }
+    load(
+        town,
+        import_venues,
+        write(tmp_path, {"type": "FeatureCollection", "features": [kami_venue]}, "a.geojson"),
+    )
+    result = load(
+        town,
+        import_venues,
+        write(tmp_path, {"type": "FeatureCollection", "features": [twin]}, "b.geojson"),
+    )
     assert result.created == 1
     with Session(town) as s:
         venues = s.scalars(select(Venue).where(Venue.name == name)).all()
         assert sorted(v.address or "" for v in venues) == sorted(
-            [kami_venue["properties"]["address"], "隣町1-1"])
+            [kami_venue["properties"]["address"], "隣町1-1"]
+        )
 
 
 def test_shift_jis_geojson_and_feature_ids_are_understood(town: Engine, tmp_path: Path) -> None:
@@ -362,8 +440,9 @@ def test_haversine_is_metric_for_scalars_and_arrays() -> None:
     from directory.distance import haversine_m, haversine_rad_m
 
     # one degree of latitude on the 6,371,008.8 m sphere
-    assert haversine_m(35.0, 136.0, np.array([36.0]), np.array([136.0]))[0] == \
-        pytest.approx(111_195, rel=1e-4)
+    assert haversine_m(35.0, 136.0, np.array([36.0]), np.array([136.0]))[0] == pytest.approx(
+        111_195, rel=1e-4
+    )
     # Tokyo Station → Osaka Station, about 403 km; scalars give one number
     tokyo_osaka = haversine_m(35.6812, 139.7671, 34.7025, 135.4959)
     assert float(tokyo_osaka) == pytest.approx(403_000, rel=0.01) and np.ndim(tokyo_osaka) == 0
@@ -374,8 +453,12 @@ def test_haversine_is_metric_for_scalars_and_arrays() -> None:
     lon = np.array([139.7671, 141.3544, 127.6809])
     p, la = np.radians(lat), np.radians(lon)
     p0, l0 = np.radians(34.7025), np.radians(135.4959)
-    assert np.allclose(haversine_rad_m(p0, l0, p, la, np.cos(p0), np.cos(p)),
-                       haversine_m(34.7025, 135.4959, lat, lon), rtol=0, atol=1e-6)
+    assert np.allclose(
+        haversine_rad_m(p0, l0, p, la, np.cos(p0), np.cos(p)),
+        haversine_m(34.7025, 135.4959, lat, lon),
+        rtol=0,
+        atol=1e-6,
+    )
 
 
 def test_pairs_within_measures_great_circle_metres_in_every_direction() -> None:
@@ -392,12 +475,17 @@ def test_pairs_within_measures_great_circle_metres_in_every_direction() -> None:
     lon = np.array([lon0, lon0 + 45 * east, lon0 + 60 * east])
     d = haversine_m(lat, lon, np.full(3, lat0), np.full(3, lon0))
     assert np.allclose(d, [45, 45, 60], atol=0.2)
-    i, j, dist = pairs_within(lat=lat, lon=lon, other_lat=np.array([lat0]),
-                              other_lon=np.array([lon0]), metres=50)
+    i, j, dist = pairs_within(
+        lat=lat, lon=lon, other_lat=np.array([lat0]), other_lon=np.array([lon0]), metres=50
+    )
     assert sorted(i.tolist()) == [0, 1] and j.tolist() == [0, 0]
     assert np.allclose(sorted(dist), [45, 45], atol=0.2)
     # The nearer of two candidates wins; a point with none within reach gets none.
-    src, dst = nearest_within(np.array([lon0, lon0 + 1]), np.array([lat0, lat0]),
-                              np.array([lon0 + 40 * east, lon0 + 10 * east]),
-                              np.array([lat0, lat0]), 50)
+    src, dst = nearest_within(
+        np.array([lon0, lon0 + 1]),
+        np.array([lat0, lat0]),
+        np.array([lon0 + 40 * east, lon0 + 10 * east]),
+        np.array([lat0, lat0]),
+        50,
+    )
     assert src.tolist() == [0] and dst.tolist() == [1]

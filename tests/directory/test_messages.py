@@ -22,5 +22,11 @@ def test_both_languages_take_the_same_parameters(code: str) -> None:
 
 
 def test_message_fills_in_the_language_asked_for() -> None:
-    assert message("unknown_parent", "ja", value="X") == "parent「X」はこのファイルにもデータベースにもありません"
-    assert message("unknown_parent", "en", value="X") == "the parent 'X' is neither in this file nor in the database"
+    assert (
+        message("unknown_parent", "ja", value="X")
+        == "parent「X」はこのファイルにもデータベースにもありません"
+    )
+    assert (
+        message("unknown_parent", "en", value="X")
+        == "the parent 'X' is neither in this file nor in the database"
+    )

@@ -27,24 +27,45 @@ def make_district(code: str = "D1", level: str = "district") -> District:
     poly = Polygon([(140.8, 38.5), (140.81, 38.5), (140.81, 38.51), (140.8, 38.51)])
     c = poly.centroid
     return District(
-        code=code, name=f"地区{code}", name_key=code, level=level, geometry=poly,
-        min_lon=140.8, min_lat=38.5, max_lon=140.81, max_lat=38.51,
-        centroid_lon=c.x, centroid_lat=c.y,
+        code=code,
+        name=f"地区{code}",
+        name_key=code,
+        level=level,
+        geometry=poly,
+        min_lon=140.8,
+        min_lat=38.5,
+        max_lon=140.81,
+        max_lat=38.51,
+        centroid_lon=c.x,
+        centroid_lat=c.y,
     )
 
 
 def make_resource(session: Session, **overrides: object) -> Resource:
     district = make_district()
     fields: dict[str, object] = {
-        "external_id": "R-1", "name": "架空サロン", "name_key": "かくうさろん",
+        "external_id": "R-1",
+        "name": "架空サロン",
+        "name_key": "かくうさろん",
         "organization": Organization(name="架空の会", name_key="かくうのかい"),
-        "venue": Venue(code="V1", name="集会所", name_key="しゅうかいしょ", lat=38.505,
-                       lon=140.805, district=district),
+        "venue": Venue(
+            code="V1",
+            name="集会所",
+            name_key="しゅうかいしょ",
+            lat=38.505,
+            lon=140.805,
+            district=district,
+        ),
         "categories": [session.get(Category, "salon")],
         "districts": [district],
-        "schedules": [Schedule(rrule="FREQ=MONTHLY;BYDAY=2TH,4TH",
-                               start_time=dt.time(10), end_time=dt.time(12),
-                               source_text="第2・第4木曜 10時～12時")],
+        "schedules": [
+            Schedule(
+                rrule="FREQ=MONTHLY;BYDAY=2TH,4TH",
+                start_time=dt.time(10),
+                end_time=dt.time(12),
+                source_text="第2・第4木曜 10時～12時",
+            )
+        ],
         "last_verified_on": dt.date(2024, 4, 1),
     } | overrides
     resource = Resource(**fields)
@@ -96,6 +117,9 @@ def test_categories_must_exist_in_the_taxonomy(engine: Engine) -> None:
     with Session(engine) as s:
         resource_id = make_resource(s).id
         with pytest.raises(IntegrityError):
-            s.execute(insert(resource_category).values(resource_id=resource_id,
-                                                       category_code="no-such-code"))
+            s.execute(
+                insert(resource_category).values(
+                    resource_id=resource_id, category_code="no-such-code"
+                )
+            )
             s.commit()

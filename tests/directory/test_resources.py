@@ -44,9 +44,19 @@ def load(engine: Engine, path: Path):
 def table_signature(engine: Engine) -> str:
     with Session(engine) as s:
         rows = [
-            (r.external_id, r.name, r.version, r.status, r.public, r.lat, r.lon, r.venue_id,
-             sorted(c.code for c in r.categories), sorted(d.code for d in r.districts),
-             [(x.rrule, x.start_time, x.end_time) for x in r.schedules])
+            (
+                r.external_id,
+                r.name,
+                r.version,
+                r.status,
+                r.public,
+                r.lat,
+                r.lon,
+                r.venue_id,
+                sorted(c.code for c in r.categories),
+                sorted(d.code for d in r.districts),
+                [(x.rrule, x.start_time, x.end_time) for x in r.schedules],
+            )
             for r in s.scalars(select(Resource).order_by(Resource.external_id))
         ]
         rows.append(s.scalar(select(func.count(Venue.id))))
@@ -70,8 +80,13 @@ def by_id(engine: Engine, external_id: str) -> Resource:
         r = s.scalar(select(Resource).where(Resource.external_id == external_id))
         assert r is not None
         # load what the assertions read
-        _ = (r.categories, r.districts, r.schedules, r.organization,
-             r.venue.district if r.venue else None)
+        _ = (
+            r.categories,
+            r.districts,
+            r.schedules,
+            r.organization,
+            r.venue.district if r.venue else None,
+        )
         return r
 
 
@@ -159,8 +174,11 @@ def test_rows_link_to_the_nearest_venue_so_a_reimport_keeps_every_link(
     # the nearer, and a second import of the same file finds the same links.
     metre = 1 / 111_195
     header = ["ID", "名称", "種別", "緯度", "経度"]
-    rows = [header, ["N-A", "北の体操教室", "百歳体操", f"{35.01 + 45 * metre:.6f}", "136.01"],
-            ["N-B", "北のサロン", "サロン", f"{35.01 + 80 * metre:.6f}", "136.01"]]
+    rows = [
+        header,
+        ["N-A", "北の体操教室", "百歳体操", f"{35.01 + 45 * metre:.6f}", "136.01"],
+        ["N-B", "北のサロン", "サロン", f"{35.01 + 80 * metre:.6f}", "136.01"],
+    ]
     path = write_rows(tmp_path / "north.csv", rows)
     first = load(town, path)
     assert first.created == 2
@@ -196,12 +214,40 @@ def test_open_data_headers_with_remarks_venue_and_time_columns_import(
 ) -> None:
     # Headers as municipal 通いの場 lists write them: a unit in brackets, the hall as 会場名,
     # one 開催時間 range, the standard set's address in parts.
-    header = ["通いの場名称", "ID", "活動の種類", "会場名", "開催時間", "開催日", "定員（人）",
-              "緯度(世界測地系)", "経度(世界測地系)", "所在地_都道府県", "所在地_市区町村",
-              "所在地_町字", "所在地_番地以下", "実施地区", "謎の列"]
-    row = ["北町いきいき百歳体操", "X-001", "百歳体操", "北町ふれあい館", "10:00～11:30",
-           "第1・第3火曜", "20", "35.05", "136.05", "架空県", "架空市", "北町", "2-3", "本町一区",
-           "?"]
+    header = [
+        "通いの場名称",
+        "ID",
+        "活動の種類",
+        "会場名",
+        "開催時間",
+        "開催日",
+        "定員（人）",
+        "緯度(世界測地系)",
+        "経度(世界測地系)",
+        "所在地_都道府県",
+        "所在地_市区町村",
+        "所在地_町字",
+        "所在地_番地以下",
+        "実施地区",
+        "謎の列",
+    ]
+    row = [
+        "北町いきいき百歳体操",
+        "X-001",
+        "百歳体操",
+        "北町ふれあい館",
+        "10:00～11:30",
+        "第1・第3火曜",
+        "20",
+        "35.05",
+        "136.05",
+        "架空県",
+        "架空市",
+        "北町",
+        "2-3",
+        "本町一区",
+        "?",
+    ]
     result = load(town, write_rows(tmp_path / "open_data.csv", [header, row]))
     assert result.created == 1
     assert [(w.code, w.column) for w in result.warnings] == [("unknown_column", "謎の列")]
@@ -210,7 +256,8 @@ def test_open_data_headers_with_remarks_venue_and_time_columns_import(
     assert r.address == "架空県架空市北町2-3"
     assert r.venue is not None and r.venue.name == "北町ふれあい館"
     assert [(x.rrule, x.start_time, x.end_time) for x in r.schedules] == [
-        ("FREQ=MONTHLY;BYDAY=1TU,3TU", dt.time(10), dt.time(11, 30))]
+        ("FREQ=MONTHLY;BYDAY=1TU,3TU", dt.time(10), dt.time(11, 30))
+    ]
     assert [d.name for d in r.districts] == ["本町一区"]
 
 
@@ -228,8 +275,12 @@ def test_title_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(
     town: Engine, tmp_path: Path
 ) -> None:
     rows = rows_of(CP932_FILE)
-    titled = [["令和6年度 架空市 通いの場一覧"], ["（令和6年4月1日現在）", "", "架空市 福祉課"], [],
-              *rows]
+    titled = [
+        ["令和6年度 架空市 通いの場一覧"],
+        ["（令和6年4月1日現在）", "", "架空市 福祉課"],
+        [],
+        *rows,
+    ]
     path = write_rows(tmp_path / "titled.csv", titled, "cp932")
     result = load(town, path)
     assert result.created == 8
@@ -240,7 +291,8 @@ def test_title_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(
     with pytest.raises(InvalidInputError) as err:
         load(town, write_rows(tmp_path / "titled_bad.csv", titled, "cp932"))
     assert [(p.code, p.row, p.column) for p in err.value.problems] == [
-        ("coordinate_outside_japan", 6, "緯度")]
+        ("coordinate_outside_japan", 6, "緯度")
+    ]
 
 
 def test_an_xlsx_table_behind_a_cover_sheet_is_found(town: Engine, tmp_path: Path) -> None:
@@ -261,27 +313,41 @@ def test_an_xlsx_table_behind_a_cover_sheet_is_found(town: Engine, tmp_path: Pat
     result = load(town, path)
     assert result.created == 8
     assert [(w.code, w.params) for w in result.warnings][:2] == [
-        ("sheet_used", {"sheet": "一覧"}), ("header_row", {"row": 2})]
+        ("sheet_used", {"sheet": "一覧"}),
+        ("header_row", {"row": 2}),
+    ]
 
 
-@pytest.mark.parametrize(("cell", "table", "expected"), [
-    ("あり（要予約）", "yesno", True), ("有（要相談）", "yesno", True),
-    ("なし 徒歩のみ", "yesno", False), ("活動休止", "status", "paused"),
-    ("休止中（令和6年4月～）", "status", "paused"), ("令和5年度で終了", "status", "ended"),
-    ("活動中(月1回)", "status", "active"), ("令和6年4月再開", "status", "active"),
-    ("掲載しない", "public", False), ("公開する", "public", True),
-])
+@pytest.mark.parametrize(
+    ("cell", "table", "expected"),
+    [
+        ("あり（要予約）", "yesno", True),
+        ("有（要相談）", "yesno", True),
+        ("なし 徒歩のみ", "yesno", False),
+        ("活動休止", "status", "paused"),
+        ("休止中（令和6年4月～）", "status", "paused"),
+        ("令和5年度で終了", "status", "ended"),
+        ("活動中(月1回)", "status", "active"),
+        ("令和6年4月再開", "status", "active"),
+        ("掲載しない", "public", False),
+        ("公開する", "public", True),
+    ],
+)
 def test_choices_are_read_as_people_write_them(cell: str, table: str, expected: object) -> None:
     from directory.resources import parse_choice
 
     assert parse_choice(cell, table) == expected
 
 
-@pytest.mark.parametrize(("cell", "table"), [
-    ("無料", "yesno"),  # not あり/なし, though it starts with 無
-    ("休止から再開", "status"),  # two states: never guessed
-    ("たぶん", "status"), ("検討中", "public"),
-])
+@pytest.mark.parametrize(
+    ("cell", "table"),
+    [
+        ("無料", "yesno"),  # not あり/なし, though it starts with 無
+        ("休止から再開", "status"),  # two states: never guessed
+        ("たぶん", "status"),
+        ("検討中", "public"),
+    ],
+)
 def test_choices_that_say_two_things_or_nothing_are_errors(cell: str, table: str) -> None:
     from directory.resources import CellError, parse_choice
 
@@ -289,10 +355,20 @@ def test_choices_that_say_two_things_or_nothing_are_errors(cell: str, table: str
         parse_choice(cell, table)
 
 
-@pytest.mark.parametrize(("cell", "expected"), [
-    ("20", 20), ("20人", 20), ("約20名", 20), ("20名程度", 20), ("最大30人", 30),
-    ("1,200", 1200), ("制限なし", None), ("なし", None), ("20人（会場による）", 20),
-])
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("20", 20),
+        ("20人", 20),
+        ("約20名", 20),
+        ("20名程度", 20),
+        ("最大30人", 30),
+        ("1,200", 1200),
+        ("制限なし", None),
+        ("なし", None),
+        ("20人（会場による）", 20),
+    ],
+)
 def test_capacities_as_written(cell: str, expected: int | None) -> None:
     from directory.resources import parse_int
 
@@ -307,11 +383,16 @@ def test_capacities_that_are_not_one_number_are_errors(cell: str) -> None:
         parse_int(cell)
 
 
-@pytest.mark.parametrize(("cell", "expected"), [
-    ("令和6年4月", dt.date(2024, 4, 1)), ("2024/4", dt.date(2024, 4, 1)),
-    ("2024年10月", dt.date(2024, 10, 1)), ("R6.4", dt.date(2024, 4, 1)),
-    ("2024-04-02", dt.date(2024, 4, 2)),
-])
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("令和6年4月", dt.date(2024, 4, 1)),
+        ("2024/4", dt.date(2024, 4, 1)),
+        ("2024年10月", dt.date(2024, 10, 1)),
+        ("R6.4", dt.date(2024, 4, 1)),
+        ("2024-04-02", dt.date(2024, 4, 2)),
+    ],
+)
 def test_a_verified_month_is_its_first_day(cell: str, expected: dt.date) -> None:
     from directory.resources import parse_verified
 
@@ -327,8 +408,11 @@ def test_a_verified_month_that_does_not_exist_is_an_error(cell: str) -> None:
 
 
 def test_districts_listed_with_a_middle_dot_are_each_served(town: Engine, tmp_path: Path) -> None:
-    rows = [["ID", "名称", "種別", "対象地区"], ["D-1", "見守りの会", "見守り", "本町一区・上ノ原"],
-            ["D-2", "雪かき隊", "雪かき", "本町一区・どこか"]]
+    rows = [
+        ["ID", "名称", "種別", "対象地区"],
+        ["D-1", "見守りの会", "見守り", "本町一区・上ノ原"],
+        ["D-2", "雪かき隊", "雪かき", "本町一区・どこか"],
+    ]
     with pytest.raises(InvalidInputError) as err:
         load(town, write_rows(tmp_path / "dots.csv", rows))
     assert [(p.code, p.row) for p in err.value.problems] == [("unknown_district", 3)]
@@ -361,8 +445,30 @@ def test_a_broken_file_is_refused_whole_with_every_bad_cell_named(
     for index, column, value, _ in PLANTED:
         rows[index][header.index(column)] = value
     rows[3][header.index("経度")] = "35.01"  # K-003 gets swapped coordinates
-    rows.append(["ｻﾛﾝ", "定員の誤り", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
-                 "K-100", "", "", ""])
+    rows.append(
+        [
+            "ｻﾛﾝ",
+            "定員の誤り",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "K-100",
+            "",
+            "",
+            "",
+        ]
+    )
     header.append("定員")
     for row in rows[1:]:
         row.append("")
@@ -391,7 +497,8 @@ def test_an_end_time_before_the_start_is_refused(town: Engine, tmp_path: Path) -
     with pytest.raises(InvalidInputError) as info:
         load(town, path)
     assert [(p.row, p.column, p.code) for p in info.value.problems] == [
-        (2, "終了時刻", "end_before_start")]
+        (2, "終了時刻", "end_before_start")
+    ]
 
 
 def test_missing_required_columns_are_named(town: Engine, tmp_path: Path) -> None:
@@ -399,7 +506,8 @@ def test_missing_required_columns_are_named(town: Engine, tmp_path: Path) -> Non
     with pytest.raises(InvalidInputError) as info:
         load(town, path)
     assert [(p.row, p.column, p.code) for p in info.value.problems] == [
-        (1, "種別", "missing_column")]
+        (1, "種別", "missing_column")
+    ]
 
 
 def test_an_undecodable_file_is_refused_with_the_line(town: Engine, tmp_path: Path) -> None:
@@ -430,7 +538,10 @@ def test_export_then_reimport_changes_nothing(town: Engine, tmp_path: Path) -> N
     with Session(town) as s:
         header, rows = export_rows(s, include_private=True)
     assert len(rows) == 8
-    for name, data in (("out.csv", write_csv(header, rows)), ("out.xlsx", write_xlsx(header, rows))):
+    for name, data in (
+        ("out.csv", write_csv(header, rows)),
+        ("out.xlsx", write_xlsx(header, rows)),
+    ):
         path = tmp_path / name
         path.write_bytes(data)
         result = load(town, path)
@@ -447,7 +558,7 @@ def test_public_export_leaves_out_private_resources(town: Engine) -> None:
 
 
 def test_exported_cells_that_look_like_formulas_are_defused(town: Engine, tmp_path: Path) -> None:
-    rows = [["ID", "名称", "種別", "説明"], ["F-1", "=HYPERLINK(\"x\")", "サロン", "@SUM(A1)"]]
+    rows = [["ID", "名称", "種別", "説明"], ["F-1", '=HYPERLINK("x")', "サロン", "@SUM(A1)"]]
     load(town, write_rows(tmp_path / "formula.csv", rows))
     with Session(town) as s:
         header, out = export_rows(s)
@@ -456,13 +567,17 @@ def test_exported_cells_that_look_like_formulas_are_defused(town: Engine, tmp_pa
     path = tmp_path / "again.csv"
     path.write_bytes(write_csv(header, out))
     assert load(town, path).unchanged == 1
-    assert by_id(town, "F-1").name == "=HYPERLINK(\"x\")"
+    assert by_id(town, "F-1").name == '=HYPERLINK("x")'
 
 
 def test_two_headers_for_one_column_keep_the_section_3_name(town: Engine, tmp_path: Path) -> None:
-    rows = [["介護サービス事業所名称", "ID", "名称", "種別"], ["旧い名前", "D-1", "新しい名前", "サロン"]]
+    rows = [
+        ["介護サービス事業所名称", "ID", "名称", "種別"],
+        ["旧い名前", "D-1", "新しい名前", "サロン"],
+    ]
     result = load(town, write_rows(tmp_path / "both.csv", rows))
     assert [(w.code, w.column) for w in result.warnings] == [
-        ("duplicate_column", "介護サービス事業所名称")]
+        ("duplicate_column", "介護サービス事業所名称")
+    ]
     saved = by_id(town, "D-1")
     assert saved.name == "新しい名前" and saved.extra == {"介護サービス事業所名称": "旧い名前"}

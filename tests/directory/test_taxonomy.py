@@ -442,16 +442,31 @@ def test_file_not_json(tmp_path: Path) -> None:
         load_taxonomy(path)
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    # what municipal 通いの場 lists write in 種別 (the MHLW survey's activity types and
-    # everyday names), each to the category a coordinator would file it under
-    ("認知症カフェ", "gathering"), ("オレンジカフェ", "gathering"), ("会食", "gathering"),
-    ("趣味活動", "gathering"), ("多世代交流", "gathering"), ("介護者の集い", "gathering"),
-    ("サロン活動", "salon"), ("交流サロン", "salon"), ("体操", "exercise"),
-    ("ラジオ体操", "exercise"), ("グラウンドゴルフ", "exercise"), ("認知症予防", "prevention"),
-    ("脳トレ", "prevention"), ("傾聴ボランティア", "volunteer"), ("草取り", "housework"),
-    ("電球交換", "housework"), ("買い物バス", "shopping"), ("訪問型サービスB", "support"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # what municipal 通いの場 lists write in 種別 (the MHLW survey's activity types and
+        # everyday names), each to the category a coordinator would file it under
+        ("認知症カフェ", "gathering"),
+        ("オレンジカフェ", "gathering"),
+        ("会食", "gathering"),
+        ("趣味活動", "gathering"),
+        ("多世代交流", "gathering"),
+        ("介護者の集い", "gathering"),
+        ("サロン活動", "salon"),
+        ("交流サロン", "salon"),
+        ("体操", "exercise"),
+        ("ラジオ体操", "exercise"),
+        ("グラウンドゴルフ", "exercise"),
+        ("認知症予防", "prevention"),
+        ("脳トレ", "prevention"),
+        ("傾聴ボランティア", "volunteer"),
+        ("草取り", "housework"),
+        ("電球交換", "housework"),
+        ("買い物バス", "shopping"),
+        ("訪問型サービスB", "support"),
+    ],
+)
 def test_everyday_activity_names_resolve(taxonomy: Taxonomy, text: str, code: str) -> None:
     assert taxonomy.resolve(text).code == code
 

@@ -30,8 +30,6 @@ def demo(engine: Engine) -> Iterator[Session]:
         yield s
 
 
-
-
 @pytest.fixture
 def maps_client(app: Flask, demo: Session) -> FlaskClient:
     """A test client of the app signed in as a tier-2 coordinator of every area (the
@@ -50,14 +48,16 @@ def maps_client(app: Flask, demo: Session) -> FlaskClient:
     accounts.set_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     with app.app_context(), get_db().write() as s:
         areas = list(s.scalars(select(District.code).where(District.level == "area")))
-        accounts.add_user(s, system_actor("test"), "mapper", role="tier2", password=password,
-                          areas=areas)
+        accounts.add_user(
+            s, system_actor("test"), "mapper", role="tier2", password=password, areas=areas
+        )
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token
-    signed = client.post("/login", data={"login": "mapper", "password": password,
-                                         "csrf_token": token.group(1)})
+    signed = client.post(
+        "/login", data={"login": "mapper", "password": password, "csrf_token": token.group(1)}
+    )
     assert signed.status_code == 303
     accounts.set_hasher(PasswordHasher())
     return client

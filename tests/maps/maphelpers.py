@@ -19,39 +19,66 @@ SOUTH = MapDistrict("TOWN-EAST-S", "南町", "district", "TOWN-EAST", box(140.1,
 DISTRICTS = [TOWN, AREA, NORTH, SOUTH]
 
 
-def public(external_id: str, name: str, categories: tuple[str, ...], lat: float | None,
-           lon: float | None, **kw: Any) -> PublicResource:
+def public(
+    external_id: str,
+    name: str,
+    categories: tuple[str, ...],
+    lat: float | None,
+    lon: float | None,
+    **kw: Any,
+) -> PublicResource:
     values: dict[str, Any] = {
-        "districts": (), "schedule": "毎週 火 10:00～12:00", "phone": "0229-00-0001",
-        "address": "みどり町一丁目", "place": "北町集会所", "status": "active",
+        "districts": (),
+        "schedule": "毎週 火 10:00～12:00",
+        "phone": "0229-00-0001",
+        "address": "みどり町一丁目",
+        "place": "北町集会所",
+        "status": "active",
         "last_verified_on": dt.date(2024, 4, 1),
     } | kw
     return PublicResource(external_id, name, categories, lat, lon, **values)
 
 
-def coordinator(external_id: str, name: str, categories: tuple[str, ...], lat: float | None,
-                lon: float | None, *, status: str = "active", public_flag: bool = True,
-                **kw: Any) -> CoordinatorResource:
+def coordinator(
+    external_id: str,
+    name: str,
+    categories: tuple[str, ...],
+    lat: float | None,
+    lon: float | None,
+    *,
+    status: str = "active",
+    public_flag: bool = True,
+    **kw: Any,
+) -> CoordinatorResource:
     values: dict[str, Any] = {
-        "districts": (), "schedule": "毎週 火 10:00～12:00", "phone": "0229-00-0001",
-        "address": "みどり町一丁目", "place": "北町集会所", "last_verified_on": dt.date(2024, 4, 1),
+        "districts": (),
+        "schedule": "毎週 火 10:00～12:00",
+        "phone": "0229-00-0001",
+        "address": "みどり町一丁目",
+        "place": "北町集会所",
+        "last_verified_on": dt.date(2024, 4, 1),
         "organization": "北町行政区",
     } | kw
-    return CoordinatorResource(external_id, name, categories, lat, lon, status=status,
-                               public=public_flag, **values)
+    return CoordinatorResource(
+        external_id, name, categories, lat, lon, status=status, public=public_flag, **values
+    )
 
 
 def island(html: str, prefix: str) -> Any:
     """The JSON data island whose id starts with ``prefix`` (the maps' data in a page)."""
     match = re.search(
-        rf'<script type="application/json" id="{re.escape(prefix)}[^"]*">(.*?)</script>', html, re.S)
+        rf'<script type="application/json" id="{re.escape(prefix)}[^"]*">(.*?)</script>', html, re.S
+    )
     assert match, f"no data island {prefix!r}"
     return json.loads(match.group(1))
 
 
 #: The handout tests' data credits and resources (two on one hall, two without a place).
 CREDITS = [
-    {"source": "国土数値情報", "credit": "「国土数値情報（行政区域データ）（国土交通省）」を加工して作成"},
+    {
+        "source": "国土数値情報",
+        "credit": "「国土数値情報（行政区域データ）（国土交通省）」を加工して作成",
+    },
     "出典：テスト用の地区データ",
 ]
 
@@ -64,8 +91,16 @@ RESOURCES = [
     public("R-6", "お弁当の宅配", ("meals",), None, None, districts=("TOWN",)),
 ]
 
-CDN_MARKERS = ("https://cdn", "cdnjs", "jsdelivr", "code.jquery", "netdna", "unpkg",
-               "bootstrapcdn", "googleapis")
+CDN_MARKERS = (
+    "https://cdn",
+    "cdnjs",
+    "jsdelivr",
+    "code.jquery",
+    "netdna",
+    "unpkg",
+    "bootstrapcdn",
+    "googleapis",
+)
 
 
 def unescaped(html: str) -> str:

@@ -14,9 +14,11 @@ from maps import assets, coordinator_map, need_map, resident_map, unmet_map
 
 ALL_MAPS = {
     "coordinator": lambda: coordinator_map(
-        [coordinator("R-1", "サロン", ("salon",), 38.1, 140.1)], DISTRICTS),
+        [coordinator("R-1", "サロン", ("salon",), 38.1, 140.1)], DISTRICTS
+    ),
     "resident": lambda: resident_map(
-        [public("R-1", "サロン", ("salon",), 38.1, 140.1)], DISTRICTS, credits=["出典"]),
+        [public("R-1", "サロン", ("salon",), 38.1, 140.1)], DISTRICTS, credits=["出典"]
+    ),
     "unmet": lambda: unmet_map([("TOWN-EAST-N", "snow", "no_resource", 4)], DISTRICTS),
     "need": lambda: need_map((38.1, 140.1), 500, [(1, "サロン", 38.1, 140.11, 0.9)]),
 }
@@ -90,8 +92,13 @@ def test_a_missing_vendored_file_is_an_error_not_a_silent_cdn(tmp_path: Path) ->
 
 
 def test_vendored_files_keep_their_licences() -> None:
-    for licence in ("leaflet/LICENSE", "leaflet.markercluster/MIT-LICENCE.txt",
-                    "jquery/LICENSE.txt", "fontawesome-free/LICENSE.txt", "README.md"):
+    for licence in (
+        "leaflet/LICENSE",
+        "leaflet.markercluster/MIT-LICENCE.txt",
+        "jquery/LICENSE.txt",
+        "fontawesome-free/LICENSE.txt",
+        "README.md",
+    ):
         assert (assets.VENDOR_DIR / licence).is_file(), licence
     for asset in assets.ASSETS.values():
         text = (assets.VENDOR_DIR / asset.path).read_text(encoding="utf-8")

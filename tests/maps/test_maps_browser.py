@@ -36,8 +36,14 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 TILE_HOSTS = ("https://cyberjapandata.gsi.go.jp/", "https://tile.openstreetmap.org/")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +80,10 @@ class Offline:
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         # a script or style refused by the Content-Security-Policy is an error too
-        self.page.on("console", lambda m: self.errors.append(m.text)
-                     if "Content Security Policy" in m.text else None)
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if "Content Security Policy" in m.text else None,
+        )
 
     def open(self, url: str) -> Any:
         self.page.goto(url)
@@ -113,8 +121,9 @@ def served(app: Flask, demo: Session) -> Iterator[str]:
 
 
 def first_area(session: Session) -> str:
-    code = session.scalars(select(District.code).where(District.level == "area")
-                           .order_by(District.code)).first()
+    code = session.scalars(
+        select(District.code).where(District.level == "area").order_by(District.code)
+    ).first()
     assert code
     return code
 
@@ -122,10 +131,12 @@ def first_area(session: Session) -> str:
 def check_resident(page: Any, expected_markers: int, expected_numbers: int, shot: str) -> None:
     assert page.locator(".tsunagu-num").count() == expected_markers
     numbers = page.eval_on_selector_all(
-        ".tsunagu-num", "els => els.flatMap(e => e.dataset.numbers.split(',').map(Number))")
+        ".tsunagu-num", "els => els.flatMap(e => e.dataset.numbers.split(',').map(Number))"
+    )
     assert sorted(numbers) == list(range(1, expected_numbers + 1))
-    listed = page.eval_on_selector_all("li[data-number]:not([data-number=''])",
-                                       "els => els.map(e => Number(e.dataset.number))")
+    listed = page.eval_on_selector_all(
+        "li[data-number]:not([data-number=''])", "els => els.map(e => Number(e.dataset.number))"
+    )
     assert listed == list(range(1, expected_numbers + 1))
     legend = page.locator("section.tsunagu-legend")
     assert legend.is_visible() and "地図の見かた" in legend.inner_text()
@@ -147,8 +158,9 @@ def check_coordinator(page: Any, located: int, shot: str) -> None:
 def test_resident_map_file_works_offline(browser: Any, demo: Session, tmp_path: Path) -> None:
     area = first_area(demo)
     resources = public_resources(demo, area_code=area)
-    html = standalone_html(resident_map(resources, map_districts(demo, area_code=area),
-                                        credits=credits()))
+    html = standalone_html(
+        resident_map(resources, map_districts(demo, area_code=area), credits=credits())
+    )
     path = tmp_path / "resident.html"
     path.write_text(html, encoding="utf-8")
     located = [r for r in resources if r.lat is not None]
@@ -163,11 +175,13 @@ def test_resident_map_file_works_offline(browser: Any, demo: Session, tmp_path: 
 
 
 def test_coordinator_map_file_works_offline_and_categories_toggle(
-        browser: Any, demo: Session, tmp_path: Path) -> None:
+    browser: Any, demo: Session, tmp_path: Path
+) -> None:
     resources = coordinator_resources(demo)
     path = tmp_path / "coordinator.html"
-    path.write_text(standalone_html(coordinator_map(resources, map_districts(demo))),
-                    encoding="utf-8")
+    path.write_text(
+        standalone_html(coordinator_map(resources, map_districts(demo))), encoding="utf-8"
+    )
     located = [r for r in resources if r.lat is not None]
     offline = Offline(browser, ("file://",))
     try:
@@ -192,12 +206,12 @@ def test_coordinator_map_file_works_offline_and_categories_toggle(
 PASSWORD = "a long enough test password"
 
 
-def test_maps_served_by_the_app_work_offline(browser: Any, app: Flask, demo: Session,
-                                             served: str) -> None:
+def test_maps_served_by_the_app_work_offline(
+    browser: Any, app: Flask, demo: Session, served: str
+) -> None:
     area = first_area(demo)
     with app.app_context(), get_db().write() as s:
-        add_user(s, system_actor("test"), "coord", role="tier2", password=PASSWORD,
-                 areas=[area])
+        add_user(s, system_actor("test"), "coord", role="tier2", password=PASSWORD, areas=[area])
     resources = public_resources(demo, area_code=area)
     located = [r for r in resources if r.lat is not None]
     places = {(round(r.lat, 5), round(r.lon, 5)) for r in located}  # type: ignore[arg-type]

@@ -41,8 +41,13 @@ def test_paused_and_ended_resources_are_greyed_not_hidden() -> None:
     html = render()
     data = island(html, "tsunagu_resources")
     status = {row[5]: row[3] for row in data["rows"]}
-    assert status == {"北町ふれあいサロン": 0, "南町体操クラブ": 1, "見守り隊": 0,
-                      "除雪ボランティア": 0, "閉じたお茶会": 2}
+    assert status == {
+        "北町ふれあいサロン": 0,
+        "南町体操クラブ": 1,
+        "見守り隊": 0,
+        "除雪ボランティア": 0,
+        "閉じたお茶会": 2,
+    }
     assert re.search(r"\.tsunagu-pin\.s-paused \{ background: #9e9e9e !important", html)
     assert ".tsunagu-pin.s-ended" in html
     assert "休止中" in html and "終了" in html
@@ -87,8 +92,7 @@ def test_tiles_gsi_by_default_osm_as_alternative_and_a_blank_background() -> Non
     html = render()
     assert "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png" in html
     shown = unescaped(html)
-    assert ('<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>'
-            in shown)
+    assert '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>' in shown
     assert "OpenStreetMap</a> contributors" in shown
     assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in html
     assert "L.control.layers(" in html

@@ -91,9 +91,10 @@ def test_a_public_resource_cannot_be_paused() -> None:
 
 def test_importing_maps_imports_no_database_or_web_module() -> None:
     # maps may share matching's plain vocabulary (matching.reasons), never its database code
-    code = ("import sys, maps; bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('sqlalchemy', 'flask', 'web', 'psycopg') or m.startswith('matching.') and "
-            "m != 'matching.reasons'); print(bad); raise SystemExit(1 if bad else 0)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+    code = (
+        "import sys, maps; bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'flask', 'web', 'psycopg') or m.startswith('matching.') and "
+        "m != 'matching.reasons'); print(bad); raise SystemExit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -38,8 +38,11 @@ def _default_font(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(FONT_ENV, raising=False)
 
 
-def build(resources: list[PublicResource] = RESOURCES,
-          districts: list[MapDistrict] = DISTRICTS, **kw: object) -> bytes:
+def build(
+    resources: list[PublicResource] = RESOURCES,
+    districts: list[MapDistrict] = DISTRICTS,
+    **kw: object,
+) -> bytes:
     kw.setdefault("credits", CREDITS)
     kw.setdefault("title", "みどり町の地域資源マップ")
     return resident_pdf(resources, districts, **kw)  # type: ignore[arg-type]
@@ -61,7 +64,7 @@ def list_rows(data: bytes, heading: str = LIST_HEADING) -> dict[int, str]:
     rows: dict[int, str] = {}
     for i, line in enumerate(lines):
         if line.isdigit():
-            rows[int(line)] = compact("".join(lines[i + 1:i + 6]))
+            rows[int(line)] = compact("".join(lines[i + 1 : i + 6]))
     return rows
 
 
@@ -78,8 +81,10 @@ def sizes(data: bytes, page: int) -> list[tuple[str, float]]:
     return found
 
 
-def html_numbers(resources: list[PublicResource], districts: list[MapDistrict],
-                 ) -> tuple[dict[int, str], set[frozenset[int]]]:
+def html_numbers(
+    resources: list[PublicResource],
+    districts: list[MapDistrict],
+) -> tuple[dict[int, str], set[frozenset[int]]]:
     """The HTML handout's numbers: number → name, and which numbers share a marker."""
     html = resident_map(resources, districts, credits=CREDITS).get_root().render()
     data = island(html, "tsunagu_numbered_markers")
@@ -87,8 +92,9 @@ def html_numbers(resources: list[PublicResource], districts: list[MapDistrict],
     return names, {frozenset(m["numbers"]) for m in data["markers"]}
 
 
-def assert_matches_html(data: bytes, resources: list[PublicResource],
-                        districts: list[MapDistrict]) -> None:
+def assert_matches_html(
+    data: bytes, resources: list[PublicResource], districts: list[MapDistrict]
+) -> None:
     names, shared = html_numbers(resources, districts)
     numbering = number_resources(resources)
     assert {n: r.name for n, r in numbering.located} == names
@@ -120,12 +126,18 @@ def test_page_one_has_the_title_map_legend_and_credits() -> None:
     reader = PdfReader(io.BytesIO(data))
     assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [595, 842]  # A4 portrait
     first = pages(data)[0]
-    for text in ("みどり町の地域資源マップ", "みどり町社会福祉協議会",
-                 "この地図の情報は 2026年4月1日 現在のものです。",
-                 "丸の中の数字は、一覧の番号です。", "同じ場所で いくつかの活動が あります。",
-                 "線は 地区の さかいめ です。", "北町", "南町",
-                 "「国土数値情報（行政区域データ）（国土交通省）」を加工して作成",
-                 "出典：テスト用の地区データ"):
+    for text in (
+        "みどり町の地域資源マップ",
+        "みどり町社会福祉協議会",
+        "この地図の情報は 2026年4月1日 現在のものです。",
+        "丸の中の数字は、一覧の番号です。",
+        "同じ場所で いくつかの活動が あります。",
+        "線は 地区の さかいめ です。",
+        "北町",
+        "南町",
+        "「国土数値情報（行政区域データ）（国土交通省）」を加工して作成",
+        "出典：テスト用の地区データ",
+    ):
         assert text in first, text
     # the legend names the kinds on the map, in plain Japanese, and nothing else
     for label in ("サロン", "お茶のみ場", "体操教室"):
@@ -160,15 +172,19 @@ def test_services_without_a_place_list_the_districts_they_serve() -> None:
 
 
 def test_text_is_large_numbers_at_least_12pt_list_at_least_11pt() -> None:
-    many = [public(f"R-{i}", f"サロン{i}番", ("salon",), 38.1 + i * 0.001, 140.15)
-            for i in range(40)]
+    many = [
+        public(f"R-{i}", f"サロン{i}番", ("salon",), 38.1 + i * 0.001, 140.15) for i in range(40)
+    ]
     data = build(many)
     assert len(pages(data)) >= 3
     numbers = [(t, s) for t, s in sizes(data, 0) if re.fullmatch(r"[\d・～]+", t)]
     assert numbers and min(s for _, s in numbers) >= 12
     for page in range(1, len(pages(data))):
-        runs = [(t, s) for t, s in sizes(data, page)
-                if not re.fullmatch(r"\d+ / \d+ ページ|みどり町の地域資源マップ", t)]
+        runs = [
+            (t, s)
+            for t, s in sizes(data, page)
+            if not re.fullmatch(r"\d+ / \d+ ページ|みどり町の地域資源マップ", t)
+        ]
         assert runs and min(s for _, s in runs) >= 11, page
         assert pages(data)[page].count("番号") >= 1  # the header row repeats on each page
 
@@ -194,8 +210,7 @@ def test_only_public_resources_are_accepted() -> None:
 # --- the font ----------------------------------------------------------------------------
 
 
-def test_a_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:
+def test_a_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(handout_pdf, "FONT_PATHS", (str(tmp_path / "none.ttf"),))
     with pytest.raises(JapaneseFontMissingError, match="fonts-ipaexfont-gothic"):
         build()
@@ -204,8 +219,9 @@ def test_a_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
         build()
 
 
-def test_a_file_that_is_no_truetype_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
-                                                          tmp_path: Path) -> None:
+def test_a_file_that_is_no_truetype_font_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake = tmp_path / "fake.ttf"
     fake.write_bytes(b"not a font")
     monkeypatch.setenv(FONT_ENV, str(fake))
@@ -233,8 +249,10 @@ def test_the_font_can_be_named_by_the_environment(monkeypatch: pytest.MonkeyPatc
 
 def test_crowded_numbers_are_pushed_apart_inside_the_box() -> None:
     # 30 places within ≈200 m of each other: on paper they would all overlap
-    places = [(38.15 + (i % 6) * 0.0003, 140.15 + (i // 6) * 0.0003, (i + 1,), "#CC79A7")
-              for i in range(30)]
+    places = [
+        (38.15 + (i % 6) * 0.0003, 140.15 + (i // 6) * 0.0003, (i + 1,), "#CC79A7")
+        for i in range(30)
+    ]
     places.append((38.151, 140.151, (31, 32, 33, 35), "#455A64"))
     layout = layout_map(places, DISTRICTS, 520, 480, font=register_font())
     assert len(layout.markers) == len(places)
@@ -252,7 +270,7 @@ def test_the_map_keeps_the_shape_of_the_area() -> None:
     # 0.1° × 0.1° at 38°N is ≈ 8.8 km wide and 11.1 km tall: taller than wide on paper
     square = MapDistrict("SQ", "四角町", "district", None, DISTRICTS[2].geometry)
     layout = layout_map([], [square], 500, 500, font=register_font())
-    (_, _, geom), = layout.outlines
+    ((_, _, geom),) = layout.outlines
     west, south, east, north = geom.bounds
     assert (north - south) / (east - west) == pytest.approx(1 / 0.788, rel=0.01)
     assert layout.labels and layout.labels[0].text == "四角町"
@@ -276,8 +294,13 @@ def test_an_area_of_the_demo_town(demo: Session) -> None:
     area = next(d for d in map_districts(demo) if d.level == "area")
     resources = public_resources(demo, area_code=area.code)
     districts = map_districts(demo, area_code=area.code)
-    data = resident_pdf(resources, districts, credits=demo_credits(),
-                        title=f"{area.name}の地域資源マップ", as_of=dt.date(2026, 4, 1))
+    data = resident_pdf(
+        resources,
+        districts,
+        credits=demo_credits(),
+        title=f"{area.name}の地域資源マップ",
+        as_of=dt.date(2026, 4, 1),
+    )
     assert_matches_html(data, resources, districts)
     text = compact("\n".join(pages(data)))
     assert all(compact(r.name) in text for r in resources)
@@ -290,8 +313,12 @@ def test_the_other_town_builds_with_nothing_of_the_demo(other_town: Session) -> 
         resources = public_resources(other_town, area_code=code)
         districts = map_districts(other_town, area_code=code)
         assert resources and any(r.lat is not None for r in resources)
-        data = resident_pdf(resources, districts, credits=["出典：架空市 地区境界データ"],
-                            title="架空市の地域資源マップ")
+        data = resident_pdf(
+            resources,
+            districts,
+            credits=["出典：架空市 地区境界データ"],
+            title="架空市の地域資源マップ",
+        )
         assert_matches_html(data, resources, districts)
         text = "\n".join(pages(data))
         assert "架空市 地区境界データ" in text and "加美" not in text

@@ -88,13 +88,16 @@ def test_print_css_for_a4_portrait_and_a3_landscape() -> None:
 
 def test_credits_of_every_source_and_the_tile_attribution() -> None:
     html = render()
-    credits = html[html.index('<section class="tsunagu-credits">'):]
+    credits = html[html.index('<section class="tsunagu-credits">') :]
     assert "「国土数値情報（行政区域データ）（国土交通省）」を加工して作成" in credits
     assert "出典：テスト用の地区データ" in credits
     assert '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>' in credits
     assert "OpenStreetMap" in credits
     assert "Font Awesome Free" in credits  # the icons' licence (CC BY 4.0)
-    assert '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>' in unescaped(html)
+    assert (
+        '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>'
+        in unescaped(html)
+    )
 
 
 def test_large_markers_and_text() -> None:
@@ -104,8 +107,11 @@ def test_large_markers_and_text() -> None:
 
 
 def test_title_date_and_contact() -> None:
-    html = render(title="東地域の地域資源マップ", as_of=dt.date(2026, 4, 1),
-                  contact="みどり町社会福祉協議会 0229-00-0000")
+    html = render(
+        title="東地域の地域資源マップ",
+        as_of=dt.date(2026, 4, 1),
+        contact="みどり町社会福祉協議会 0229-00-0000",
+    )
     assert "<h1>東地域の地域資源マップ</h1>" in html
     assert "2026年4月1日 現在" in html
     assert "みどり町社会福祉協議会 0229-00-0000" in html
@@ -117,20 +123,46 @@ class Sneaky(PublicResource):
     need_text: str = ""
 
 
-@pytest.mark.parametrize("bad", [
-    coordinator("R-9", "職員用の資源", ("salon",), 38.1, 140.1),
-    Sneaky("R-9", "サロン", ("salon",), 38.1, 140.1, (), "", None, None, None, "active", None,
-           need_text="ゴミ出しができない"),
-    {"external_id": "R-9", "name": "辞書"},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        coordinator("R-9", "職員用の資源", ("salon",), 38.1, 140.1),
+        Sneaky(
+            "R-9",
+            "サロン",
+            ("salon",),
+            38.1,
+            140.1,
+            (),
+            "",
+            None,
+            None,
+            None,
+            "active",
+            None,
+            need_text="ゴミ出しができない",
+        ),
+        {"external_id": "R-9", "name": "辞書"},
+    ],
+)
 def test_refuses_anything_but_a_public_resource(bad: object) -> None:
     with pytest.raises(TypeError, match="PublicResource only"):
         resident_map([*RESOURCES, bad], DISTRICTS, credits=CREDITS)  # type: ignore[list-item]
 
 
 def test_template_syntax_in_data_is_text() -> None:
-    html = render([public("R-1", "{{ 7*7 }}のサロン", ("salon",), 38.1, 140.1,
-                          schedule="{% for x in range(3) %}x{% endfor %}")])
+    html = render(
+        [
+            public(
+                "R-1",
+                "{{ 7*7 }}のサロン",
+                ("salon",),
+                38.1,
+                140.1,
+                schedule="{% for x in range(3) %}x{% endfor %}",
+            )
+        ]
+    )
     assert "{{ 7*7 }}のサロン" in html and "49のサロン" not in html
     assert "xxx" not in html
 

@@ -20,8 +20,9 @@ def features(html: str) -> dict[str, dict[str, str]]:
 
 def row_of(html: str, name: str) -> str:
     """The district's rows in the side table: its heading and its breakdown lines."""
-    match = re.search(rf"<tr><th colspan=\"2\">(?:(?!<th).)*{name}</th>.*?(?=<tr><th|</tbody>)",
-                      html, re.S)
+    match = re.search(
+        rf"<tr><th colspan=\"2\">(?:(?!<th).)*{name}</th>.*?(?=<tr><th|</tbody>)", html, re.S
+    )
     assert match, name
     return match.group(0)
 
@@ -40,14 +41,22 @@ def test_counts_of_one_or_two_show_as_shosu_and_no_digit(count: int) -> None:
 
 
 def test_small_count_label_can_be_changed() -> None:
-    html = unmet_map([(NORTH, "snow", "no_resource", 1)], DISTRICTS,
-                     small_count_label="わずか").get_root().render()
+    html = (
+        unmet_map([(NORTH, "snow", "no_resource", 1)], DISTRICTS, small_count_label="わずか")
+        .get_root()
+        .render()
+    )
     assert features(html)[NORTH]["label"] == "北町 わずか"
 
 
 def test_counts_of_three_or_more_are_shown() -> None:
-    html = unmet_map([(NORTH, "snow", "no_resource", 3), (SOUTH, "garbage", "schedule", 12)],
-                     DISTRICTS).get_root().render()
+    html = (
+        unmet_map(
+            [(NORTH, "snow", "no_resource", 3), (SOUTH, "garbage", "schedule", 12)], DISTRICTS
+        )
+        .get_root()
+        .render()
+    )
     props = features(html)
     assert props[NORTH]["label"] == "北町 3件"
     assert props[SOUTH]["label"] == "南町 12件"
@@ -57,8 +66,14 @@ def test_counts_of_three_or_more_are_shown() -> None:
 
 def test_a_total_with_hidden_rows_reveals_nothing_by_subtraction_or_colour() -> None:
     def fill(small: int) -> tuple[str, str]:
-        html = unmet_map([(NORTH, "garbage", "schedule", 4), (NORTH, "snow", "no_resource", small)],
-                         DISTRICTS).get_root().render()
+        html = (
+            unmet_map(
+                [(NORTH, "garbage", "schedule", 4), (NORTH, "snow", "no_resource", small)],
+                DISTRICTS,
+            )
+            .get_root()
+            .render()
+        )
         fills = json.loads(re.search(r"_fills = (\{.*?\});", html).group(1))  # type: ignore[union-attr]
         return features(html)[NORTH]["label"], fills[NORTH]
 
@@ -69,14 +84,20 @@ def test_a_total_with_hidden_rows_reveals_nothing_by_subtraction_or_colour() -> 
 
 
 def test_only_small_rows_sum_to_shosu_whatever_their_total() -> None:
-    html = unmet_map([(NORTH, "snow", "no_resource", 2), (NORTH, "salon", "distance", 2)],
-                     DISTRICTS).get_root().render()
+    html = (
+        unmet_map([(NORTH, "snow", "no_resource", 2), (NORTH, "salon", "distance", 2)], DISTRICTS)
+        .get_root()
+        .render()
+    )
     assert features(html)[NORTH]["label"] == "北町 少数"
 
 
 def test_exact_numbers_only_when_asked_and_then_marked_for_staff() -> None:
-    html = unmet_map([(NORTH, "snow", "no_resource", 1)], DISTRICTS,
-                     suppress_below=0).get_root().render()
+    html = (
+        unmet_map([(NORTH, "snow", "no_resource", 1)], DISTRICTS, suppress_below=0)
+        .get_root()
+        .render()
+    )
     assert features(html)[NORTH]["label"] == "北町 1件"
     assert "職員用" in html and 'content="noindex, nofollow"' in html
     default = unmet_map([(NORTH, "snow", "no_resource", 1)], DISTRICTS).get_root().render()
@@ -84,9 +105,11 @@ def test_exact_numbers_only_when_asked_and_then_marked_for_staff() -> None:
 
 
 def test_filter_by_category_takes_children_and_by_reason() -> None:
-    rows = [UnmetCount(NORTH, "北町", "snow", "no_resource", 5),
-            UnmetCount(NORTH, "北町", "salon", "distance", 4),
-            UnmetCount(SOUTH, "南町", "garbage", "schedule", 6)]
+    rows = [
+        UnmetCount(NORTH, "北町", "snow", "no_resource", 5),
+        UnmetCount(NORTH, "北町", "salon", "distance", 4),
+        UnmetCount(SOUTH, "南町", "garbage", "schedule", 6),
+    ]
     support = features(unmet_map(rows, DISTRICTS, category="support").get_root().render())
     assert support[NORTH]["label"] == "北町 5件" and support[SOUTH]["label"] == "南町 6件"
     distance_html = unmet_map(rows, DISTRICTS, reason="distance").get_root().render()

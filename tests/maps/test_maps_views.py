@@ -14,8 +14,9 @@ from directory.models import District
 
 
 def area_code(session: Session) -> str:
-    code = session.scalars(select(District.code).where(District.level == "area")
-                           .order_by(District.code)).first()
+    code = session.scalars(
+        select(District.code).where(District.level == "area").order_by(District.code)
+    ).first()
     assert code
     return code
 
@@ -66,8 +67,9 @@ def test_coordinator_map_whole_database_and_area(demo: Session, maps_client: Fla
     assert "職員用" in page and "noindex" in page
 
 
-def test_unknown_area_is_404_and_no_area_goes_to_the_index(demo: Session,
-                                                         maps_client: FlaskClient) -> None:
+def test_unknown_area_is_404_and_no_area_goes_to_the_index(
+    demo: Session, maps_client: FlaskClient
+) -> None:
     response = maps_client.get("/maps/resident?area=nowhere")
     assert response.status_code == 404
     assert "nowhere" in response.get_data(as_text=True)

@@ -35,7 +35,9 @@ ON = dt.date(2026, 11, 23)
 
 
 def expected_unmet() -> dict[str, str]:
-    spec = importlib.util.spec_from_file_location("make_needs", SEEDS_DIR / "kami" / "make_needs.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_needs", SEEDS_DIR / "kami" / "make_needs.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_needs"] = module  # dataclasses look their module up
@@ -65,16 +67,19 @@ def test_every_demo_need_gets_its_intended_answer(demo: Engine) -> None:
             assert r.matches, r.need_id
             assert all(statuses[m.resource_id] == "active" for m in r.matches)
             assert all(0.0 <= m.score <= 1.0 for m in r.matches)
-            assert [m.score for m in r.matches] == sorted((m.score for m in r.matches),
-                                                          reverse=True)
+            assert [m.score for m in r.matches] == sorted(
+                (m.score for m in r.matches), reverse=True
+            )
 
 
 def test_unmet_counts_roll_up_the_hierarchy(demo: Engine) -> None:
     with Session(demo) as s:
         needs = load_needs(s)
         results = match_needs(s, SnapshotCache(), needs, on=ON)
-        by_level = {level: unmet_counts(s, needs, results, level=level)
-                    for level in ("district", "area", "municipality")}
+        by_level = {
+            level: unmet_counts(s, needs, results, level=level)
+            for level in ("district", "area", "municipality")
+        }
     totals = {level: sum(r.count for r in rows) for level, rows in by_level.items()}
     assert totals["district"] == totals["area"] == totals["municipality"] > 0
     assert {r.district for r in by_level["municipality"]} == {"04445"}
@@ -102,8 +107,9 @@ def test_proposals_are_recorded_once_and_keep_their_follow_up(demo: Engine) -> N
         assert kept is not None and kept.status == "contacted" and kept.note == "電話済み"
 
 
-def test_the_snapshot_follows_directory_changes_made_elsewhere(demo: Engine,
-                                                               tmp_path: Path) -> None:
+def test_the_snapshot_follows_directory_changes_made_elsewhere(
+    demo: Engine, tmp_path: Path
+) -> None:
     """A second process's import bumps the version; this process rebuilds before matching."""
     cache = SnapshotCache()
     with Session(demo) as s:
@@ -112,9 +118,11 @@ def test_the_snapshot_follows_directory_changes_made_elsewhere(demo: Engine,
         district = needs[0].district.code
     assert cache.builds == 1
     new = tmp_path / "new.csv"
-    new.write_text("ID,名称,種別,対象地区,利用可能曜日,開始時間,終了時間\n"
-                   f"NEW-1,新しいごみ出し支援（架空）,ごみ出し,{district},火・金,7:00,9:00\n",
-                   encoding="utf-8")
+    new.write_text(
+        "ID,名称,種別,対象地区,利用可能曜日,開始時間,終了時間\n"
+        f"NEW-1,新しいごみ出し支援（架空）,ごみ出し,{district},火・金,7:00,9:00\n",
+        encoding="utf-8",
+    )
     with transaction(demo) as s:  # as if another host imported it
         import_resources(s, new)
     with Session(demo) as s:
@@ -127,8 +135,7 @@ def test_the_snapshot_follows_directory_changes_made_elsewhere(demo: Engine,
 
 
 def test_match_cli_prints_the_json_contract(demo: Engine, cli) -> None:
-    result = cli("match", "--need", "N-0019", "--need", "N-0001", "--on", ON.isoformat(),
-                 "--json")
+    result = cli("match", "--need", "N-0019", "--need", "N-0001", "--on", ON.isoformat(), "--json")
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
     assert [p["need"] for p in payload] == ["N-0001", "N-0019"]

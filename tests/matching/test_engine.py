@@ -58,12 +58,19 @@ DISTRICTS = [
 _next_id = itertools.count(1)
 
 
-def res(ext: str, categories: tuple[str, ...] = ("salon",), schedule: str = "",
-        **fields: Any) -> ResourceRecord:
+def res(
+    ext: str, categories: tuple[str, ...] = ("salon",), schedule: str = "", **fields: Any
+) -> ResourceRecord:
     parsed = parse_schedule(schedule)
-    return ResourceRecord(id=next(_next_id), external_id=ext, name=fields.pop("name", ext),
-                          categories=categories, schedules=parsed.schedules,
-                          schedule_understood=parsed.understood, **fields)
+    return ResourceRecord(
+        id=next(_next_id),
+        external_id=ext,
+        name=fields.pop("name", ext),
+        categories=categories,
+        schedules=parsed.schedules,
+        schedule_understood=parsed.understood,
+        **fields,
+    )
 
 
 def north(metres: float) -> dict[str, float]:
@@ -76,8 +83,13 @@ def snap_of(*resources: ResourceRecord, on: dt.date = ON) -> DirectorySnapshot:
 
 
 def need(**fields: Any) -> NeedQuery:
-    values: dict[str, Any] = {"id": "N-1", "district_id": 3, "lat": LAT, "lon": LON,
-                              "categories": ("salon",)}
+    values: dict[str, Any] = {
+        "id": "N-1",
+        "district_id": 3,
+        "lat": LAT,
+        "lon": LON,
+        "categories": ("salon",),
+    }
     values.update(fields)
     return NeedQuery(**values)
 
@@ -102,9 +114,11 @@ def unmet(result: NeedResult, reason: str) -> NeedResult:
 
 
 def test_category_parent_need_is_met_by_children_and_grandchildren() -> None:
-    snap = snap_of(res("R-1", ("garbage",), district_ids=(3,)),
-                   res("R-2", ("support",), district_ids=(3,)),
-                   res("R-3", ("salon",), district_ids=(3,)))
+    snap = snap_of(
+        res("R-1", ("garbage",), district_ids=(3,)),
+        res("R-2", ("support",), district_ids=(3,)),
+        res("R-3", ("salon",), district_ids=(3,)),
+    )
     support = score(snap, need(categories=("support",)))
     assert ids(support) == ["R-2", "R-1"]  # exact first, then the child
     assert support.matches[0].factors["category"] == 1.0
@@ -115,16 +129,19 @@ def test_category_parent_need_is_met_by_children_and_grandchildren() -> None:
 
 
 def test_category_child_need_is_not_met_by_parent_or_sibling() -> None:
-    snap = snap_of(res("R-1", ("support",), district_ids=(3,)),
-                   res("R-2", ("gathering",), district_ids=(3,)),
-                   res("R-3", ("mini_day",), district_ids=(3,)))
+    snap = snap_of(
+        res("R-1", ("support",), district_ids=(3,)),
+        res("R-2", ("gathering",), district_ids=(3,)),
+        res("R-3", ("mini_day",), district_ids=(3,)),
+    )
     unmet(score(snap, need(categories=("garbage",))), "no_resource")
     unmet(score(snap, need(categories=("salon",))), "no_resource")
 
 
 def test_several_wanted_categories_average_their_fit() -> None:
-    snap = snap_of(res("R-1", ("snow", "watch"), district_ids=(3,)),
-                   res("R-2", ("snow",), district_ids=(3,)))
+    snap = snap_of(
+        res("R-1", ("snow", "watch"), district_ids=(3,)), res("R-2", ("snow",), district_ids=(3,))
+    )
     result = score(snap, need(categories=("snow", "watch")))
     assert ids(result) == ["R-1", "R-2"]
     assert result.matches[1].factors["category"] == 0.5
@@ -140,21 +157,26 @@ def test_unknown_category_is_refused() -> None:
 
 
 def test_serving_the_district_or_an_ancestor_is_in_place() -> None:
-    snap = snap_of(res("R-1", ("garbage",), district_ids=(3,)),
-                   res("R-2", ("garbage",), district_ids=(2,)),  # the area
-                   res("R-3", ("garbage",), district_ids=(1,)),  # 全域
-                   res("R-4", ("garbage",), district_ids=(4,)))  # a sibling district
+    snap = snap_of(
+        res("R-1", ("garbage",), district_ids=(3,)),
+        res("R-2", ("garbage",), district_ids=(2,)),  # the area
+        res("R-3", ("garbage",), district_ids=(1,)),  # 全域
+        res("R-4", ("garbage",), district_ids=(4,)),
+    )  # a sibling district
     result = score(snap, need(categories=("garbage",)))
     assert ids(result) == ["R-1", "R-2", "R-3"]
     for m in result.matches:
         assert m.factors["distance"] == 1.0 and m.reasons[0] == "対象地区内"
-    unmet(score(snap, need(categories=("garbage",), district_id=9, lat=36.5, lon=138.0)),
-          "no_resource")
+    unmet(
+        score(snap, need(categories=("garbage",), district_id=9, lat=36.5, lon=138.0)),
+        "no_resource",
+    )
 
 
 def test_walking_distance_to_a_venue() -> None:
-    snap = snap_of(res("R-near", **north(300)), res("R-mid", **north(700)),
-                   res("R-far", **north(1600)))
+    snap = snap_of(
+        res("R-near", **north(300)), res("R-mid", **north(700)), res("R-far", **north(1600))
+    )
     result = score(snap, need(max_walk_m=800))
     assert ids(result) == ["R-near", "R-mid"]
     near, mid = result.matches
@@ -188,8 +210,9 @@ def test_open_venue_out_of_reach_does_not_serve_the_place() -> None:
 
 
 def test_transport_offered_by_the_resource_relaxes_distance() -> None:
-    snap = snap_of(res("R-bus", transport=True, **north(3000)),
-                   res("R-walk", transport=False, **north(3000)))
+    snap = snap_of(
+        res("R-bus", transport=True, **north(3000)), res("R-walk", transport=False, **north(3000))
+    )
     match = only(score(snap, need(max_walk_m=500)))
     assert match.external_id == "R-bus" and len(score(snap, need(max_walk_m=500)).matches) == 1
     assert match.reasons[0] == "送迎あり（会場まで約3.0km）"
@@ -204,22 +227,30 @@ def test_resident_who_can_travel_reaches_further() -> None:
 
 
 def test_resident_who_cannot_walk_needs_service_at_home_or_pick_up() -> None:
-    snap = snap_of(res("R-venue", **north(100)),
-                   res("R-bus", transport=True, **north(100)),
-                   res("R-home", district_ids=(3,)))
+    snap = snap_of(
+        res("R-venue", **north(100)),
+        res("R-bus", transport=True, **north(100)),
+        res("R-home", district_ids=(3,)),
+    )
     result = score(snap, need(max_walk_m=0))
     assert ids(result) == ["R-home", "R-bus"]
-    alone = unmet(score(snap_of(res("R-hall", district_ids=(3,), **north(100))),
-                        need(max_walk_m=0)), "distance")
+    alone = unmet(
+        score(snap_of(res("R-hall", district_ids=(3,), **north(100))), need(max_walk_m=0)),
+        "distance",
+    )
     assert alone.near_miss is not None
     assert alone.near_miss.reasons == ("送迎なし（会場まで約100m、徒歩不可）",)
 
 
 def test_served_hall_beyond_walking_counts_when_the_resident_can_get_there() -> None:
-    snap = snap_of(res("R-1", district_ids=(3,), **north(3000)),
-                   res("R-2", district_ids=(3,), transport=True, **north(3000)))
-    unmet(score(snap_of(res("R-1", district_ids=(3,), **north(3000))), need(max_walk_m=500)),
-          "distance")
+    snap = snap_of(
+        res("R-1", district_ids=(3,), **north(3000)),
+        res("R-2", district_ids=(3,), transport=True, **north(3000)),
+    )
+    unmet(
+        score(snap_of(res("R-1", district_ids=(3,), **north(3000))), need(max_walk_m=500)),
+        "distance",
+    )
     # 送迎 covers the district it serves, at any distance
     bus = only(score(snap, need(max_walk_m=500)))
     assert bus.external_id == "R-2" and bus.reasons[0] == "対象地区内・送迎あり"
@@ -252,9 +283,11 @@ def test_schedule_fits_days_and_times() -> None:
 
 
 def test_schedule_partly_fitting_ranks_lower() -> None:
-    snap = snap_of(res("R-both", ("garbage",), "火・金 7:00～8:30", district_ids=(3,)),
-                   res("R-tue", ("garbage",), "火 7:00～8:30", district_ids=(3,)),
-                   res("R-2nd4th", ("garbage",), "火 7:00～8:30 第2・第4", district_ids=(3,)))
+    snap = snap_of(
+        res("R-both", ("garbage",), "火・金 7:00～8:30", district_ids=(3,)),
+        res("R-tue", ("garbage",), "火 7:00～8:30", district_ids=(3,)),
+        res("R-2nd4th", ("garbage",), "火 7:00～8:30 第2・第4", district_ids=(3,)),
+    )
     result = score(snap, need(categories=("garbage",), days=(1, 4), time=(420, 540)))
     assert ids(result) == ["R-both", "R-tue", "R-2nd4th"]
     assert [m.factors["schedule"] for m in result.matches] == [1.0, 0.5, 0.25]
@@ -266,15 +299,16 @@ def test_schedule_on_the_wrong_day_is_unmet_schedule() -> None:
     snap = snap_of(res("R-1", ("garbage",), "火・金 7:00～8:30", district_ids=(3,)))
     result = unmet(score(snap, need(categories=("garbage",), days=(5,))), "schedule")
     assert result.near_miss is not None and result.near_miss.reasons == ("土曜の活動なし",)
-    late = unmet(score(snap, need(categories=("garbage",), days=(1,), time=(780, 900))),
-                 "schedule")
+    late = unmet(score(snap, need(categories=("garbage",), days=(1,), time=(780, 900))), "schedule")
     assert late.near_miss is not None
     assert late.near_miss.reasons == ("火曜 13:00–15:00の活動なし",)
 
 
 def test_time_only_wish() -> None:
-    snap = snap_of(res("R-am", schedule="月水金 10:00～12:00", **north(100)),
-                   res("R-pm", schedule="月水金 13:00～15:00", **north(100)))
+    snap = snap_of(
+        res("R-am", schedule="月水金 10:00～12:00", **north(100)),
+        res("R-pm", schedule="月水金 13:00～15:00", **north(100)),
+    )
     result = score(snap, need(time=(600, 720)))
     assert ids(result) == ["R-am"]
     assert result.matches[0].reasons[1] == "10:00–12:00 に活動"
@@ -289,8 +323,9 @@ def test_season_snow_in_december_not_june() -> None:
     # wanted days without months: the next four weeks of June have no snow help
     unmet(score(snap, need(categories=("snow",), days=(0,))), "schedule")
     december = snap_of(snow, on=dt.date(2024, 12, 2))
-    assert ids(score(december, need(categories=("snow",), days=(0,),
-                                    on=dt.date(2024, 12, 2)))) == ["R-snow"]
+    assert ids(score(december, need(categories=("snow",), days=(0,), on=dt.date(2024, 12, 2)))) == [
+        "R-snow"
+    ]
     # a summer-only wish is not met by winter help
     unmet(score(snap, need(categories=("snow",), months=(7, 8))), "schedule")
 
@@ -307,8 +342,11 @@ def test_season_without_days_meets_a_months_wish_only() -> None:
 
 def test_holidays_closed_count_against_the_fit() -> None:
     on = dt.date(2024, 7, 8)  # Mondays 7/8, 7/15 (海の日), 7/22, 7/29
-    snap = snap_of(res("R-closed", schedule="月 10:00～12:00 祝日休み", **north(100)),
-                   res("R-open", schedule="月 10:00～12:00", **north(100)), on=on)
+    snap = snap_of(
+        res("R-closed", schedule="月 10:00～12:00 祝日休み", **north(100)),
+        res("R-open", schedule="月 10:00～12:00", **north(100)),
+        on=on,
+    )
     result = score(snap, need(days=(0,), on=on))
     assert ids(result) == ["R-open", "R-closed"]
     assert result.matches[1].factors["schedule"] == 0.75
@@ -316,8 +354,9 @@ def test_holidays_closed_count_against_the_fit() -> None:
 
 
 def test_unknown_schedule_never_satisfies_a_wish() -> None:
-    snap = snap_of(res("R-1", schedule="不定期（要相談）", district_ids=(3,)),
-                   res("R-2", district_ids=(3,)))
+    snap = snap_of(
+        res("R-1", schedule="不定期（要相談）", district_ids=(3,)), res("R-2", district_ids=(3,))
+    )
     result = unmet(score(snap, need(days=(2,))), "schedule")
     assert result.near_miss is not None
     assert result.near_miss.reasons[0] in ("日程を解釈できず確認できない", "日程の記載なし")
@@ -330,8 +369,10 @@ def test_unknown_schedule_never_satisfies_a_wish() -> None:
 
 
 def test_no_wish_prefers_resources_running_soon() -> None:
-    snap = snap_of(res("R-winter", ("snow",), "12月～3月 降雪時", district_ids=(3,)),
-                   res("R-weekly", ("snow",), "土 9:00～12:00", district_ids=(3,)))
+    snap = snap_of(
+        res("R-winter", ("snow",), "12月～3月 降雪時", district_ids=(3,)),
+        res("R-weekly", ("snow",), "土 9:00～12:00", district_ids=(3,)),
+    )
     result = score(snap, need(categories=("snow",)))
     assert ids(result) == ["R-weekly", "R-winter"]
     assert result.matches[0].reasons[1] == "毎週 土 9:00～12:00"
@@ -360,24 +401,28 @@ def test_age_requirement() -> None:
     assert unknown.factors["eligibility"] == 0.75 and unknown.reasons[4] == "要確認: 65歳以上"
 
 
-@pytest.mark.parametrize(("required", "has", "eligible"), [
-    (("要支援",), ("要支援",), True),
-    (("要支援",), ("事業対象者",), True),  # the same 総合事業 population
-    (("事業対象者",), ("要支援",), True),
-    (("要支援",), ("要介護",), False),  # 要介護 is a different status
-    (("要介護",), ("要支援",), False),
-    (("要支援", "要介護"), ("要介護",), True),  # alternatives
-    (("要支援",), (), False),  # recorded, and not certified
-    (("独居",), ("独居",), True),
-    (("独居",), ("高齢者のみ世帯",), False),
-    (("高齢者のみ世帯",), ("独居",), True),  # living alone is an elderly-only household
-    (("要支援", "要介護", "独居"), ("独居",), True),  # 「要支援、要介護、独居」: any of them
-    (("要支援", "要介護", "独居"), ("要介護", "高齢者のみ世帯"), True),
-    (("要支援", "要介護", "独居"), ("高齢者のみ世帯",), False),
-    (("要支援", "独居"), ("事業対象者",), True),
-])
-def test_attribute_requirements(required: tuple[str, ...], has: tuple[str, ...],
-                                eligible: bool) -> None:
+@pytest.mark.parametrize(
+    ("required", "has", "eligible"),
+    [
+        (("要支援",), ("要支援",), True),
+        (("要支援",), ("事業対象者",), True),  # the same 総合事業 population
+        (("事業対象者",), ("要支援",), True),
+        (("要支援",), ("要介護",), False),  # 要介護 is a different status
+        (("要介護",), ("要支援",), False),
+        (("要支援", "要介護"), ("要介護",), True),  # alternatives
+        (("要支援",), (), False),  # recorded, and not certified
+        (("独居",), ("独居",), True),
+        (("独居",), ("高齢者のみ世帯",), False),
+        (("高齢者のみ世帯",), ("独居",), True),  # living alone is an elderly-only household
+        (("要支援", "要介護", "独居"), ("独居",), True),  # 「要支援、要介護、独居」: any of them
+        (("要支援", "要介護", "独居"), ("要介護", "高齢者のみ世帯"), True),
+        (("要支援", "要介護", "独居"), ("高齢者のみ世帯",), False),
+        (("要支援", "独居"), ("事業対象者",), True),
+    ],
+)
+def test_attribute_requirements(
+    required: tuple[str, ...], has: tuple[str, ...], eligible: bool
+) -> None:
     snap = snap_of(res("R-1", attributes=required, district_ids=(3,)))
     result = score(snap, need(attributes=has))
     if eligible:
@@ -400,21 +445,28 @@ def test_unrecorded_attributes_are_unconfirmed_not_failed() -> None:
 
 
 def test_full_resources_are_excluded_and_reported() -> None:
-    snap = snap_of(res("R-full", accepts_new=False, **north(100)),
-                   res("R-zero", seats_left=0, accepts_new=False, **north(100)))
+    snap = snap_of(
+        res("R-full", accepts_new=False, **north(100)),
+        res("R-zero", seats_left=0, accepts_new=False, **north(100)),
+    )
     result = unmet(score(snap, need()), "capacity")
     assert result.near_miss is not None and result.near_miss.reasons == ("満員（空きなし）",)
 
 
 def test_capacity_factor_and_reasons() -> None:
-    snap = snap_of(res("R-seats", seats_left=3, accepts_new=True, **north(100)),
-                   res("R-yes", accepts_new=True, **north(100)),
-                   res("R-unknown", **north(100)))
+    snap = snap_of(
+        res("R-seats", seats_left=3, accepts_new=True, **north(100)),
+        res("R-yes", accepts_new=True, **north(100)),
+        res("R-unknown", **north(100)),
+    )
     result = score(snap, need())
     assert ids(result) == ["R-seats", "R-yes", "R-unknown"]
     assert [m.factors["capacity"] for m in result.matches] == [1.0, 1.0, 0.7]
-    assert [m.reasons[3] for m in result.matches] == ["空きあり（残り3名）", "空きあり",
-                                                      "空き状況未確認"]
+    assert [m.reasons[3] for m in result.matches] == [
+        "空きあり（残り3名）",
+        "空きあり",
+        "空き状況未確認",
+    ]
 
 
 # ----------------------------------------------------------------------- status
@@ -427,14 +479,14 @@ def test_paused_resources_are_excluded_and_reported() -> None:
     assert result.near_miss.external_id == "R-paused"
     assert result.near_miss.reasons == ("休止中",)
     # with an active one in place, the paused one is not proposed
-    both = snap_of(res("R-paused", status="paused", district_ids=(3,)),
-                   res("R-active", district_ids=(3,)))
+    both = snap_of(
+        res("R-paused", status="paused", district_ids=(3,)), res("R-active", district_ids=(3,))
+    )
     assert ids(score(both, need())) == ["R-active"]
 
 
 def test_paused_nearby_beats_active_too_far() -> None:
-    snap = snap_of(res("R-paused", status="paused", **north(200)),
-                   res("R-far", **north(2500)))
+    snap = snap_of(res("R-paused", status="paused", **north(200)), res("R-far", **north(2500)))
     unmet(score(snap, need(max_walk_m=500)), "paused")
 
 
@@ -449,15 +501,18 @@ def test_ended_resources_do_not_exist() -> None:
 
 def test_near_miss_is_the_one_that_got_furthest() -> None:
     """Funnel order: distance → paused → schedule → eligibility → capacity."""
-    snap = snap_of(res("R-sched", schedule="火 10:00～12:00", district_ids=(3,)),
-                   res("R-full", schedule="水 10:00～12:00", accepts_new=False,
-                       district_ids=(3,)),
-                   res("R-old", schedule="水 10:00～12:00", min_age=75, district_ids=(3,)))
+    snap = snap_of(
+        res("R-sched", schedule="火 10:00～12:00", district_ids=(3,)),
+        res("R-full", schedule="水 10:00～12:00", accepts_new=False, district_ids=(3,)),
+        res("R-old", schedule="水 10:00～12:00", min_age=75, district_ids=(3,)),
+    )
     result = unmet(score(snap, need(days=(2,), age=70)), "capacity")
     assert result.near_miss is not None and result.near_miss.external_id == "R-full"
     # a candidate failing both distance and capacity stops at distance
-    snap = snap_of(res("R-far-full", accepts_new=False, district_ids=(3,), **north(2000)),
-                   res("R-sched", schedule="火", district_ids=(3,)))
+    snap = snap_of(
+        res("R-far-full", accepts_new=False, district_ids=(3,), **north(2000)),
+        res("R-sched", schedule="火", district_ids=(3,)),
+    )
     result = unmet(score(snap, need(days=(2,), max_walk_m=500)), "schedule")
     assert result.near_miss is not None and result.near_miss.external_id == "R-sched"
     # the near-miss lists every failed constraint, first the one that is the reason
@@ -489,9 +544,11 @@ def test_every_unmet_reason_is_reachable() -> None:
 
 
 def test_freshness_orders_otherwise_equal_resources() -> None:
-    snap = snap_of(res("R-a-old", last_verified_on=dt.date(2021, 12, 1), district_ids=(3,)),
-                   res("R-b-unknown", district_ids=(3,)),
-                   res("R-c-fresh", last_verified_on=dt.date(2024, 4, 1), district_ids=(3,)))
+    snap = snap_of(
+        res("R-a-old", last_verified_on=dt.date(2021, 12, 1), district_ids=(3,)),
+        res("R-b-unknown", district_ids=(3,)),
+        res("R-c-fresh", last_verified_on=dt.date(2024, 4, 1), district_ids=(3,)),
+    )
     result = score(snap, need())
     assert ids(result) == ["R-c-fresh", "R-b-unknown", "R-a-old"]
     fresh, unknown, old = (m.factors["freshness"] for m in result.matches)
@@ -504,9 +561,10 @@ def test_freshness_orders_otherwise_equal_resources() -> None:
 
 
 def test_text_similarity_orders_otherwise_equal_resources() -> None:
-    snap = snap_of(res("R-a", name="本町サロン", description="手芸と書道の会", district_ids=(3,)),
-                   res("R-b", name="本町サロン", description="話し相手とおしゃべりの会",
-                       district_ids=(3,)))
+    snap = snap_of(
+        res("R-a", name="本町サロン", description="手芸と書道の会", district_ids=(3,)),
+        res("R-b", name="本町サロン", description="話し相手とおしゃべりの会", district_ids=(3,)),
+    )
     result = score(snap, need(text="話し相手がほしい"))
     assert ids(result) == ["R-b", "R-a"]
     assert result.matches[0].factors["text"] > result.matches[1].factors["text"]
@@ -516,7 +574,8 @@ def test_text_similarity_orders_otherwise_equal_resources() -> None:
     assert "text" not in plain.matches[0].factors
     assert plain.matches[0].score == pytest.approx(
         sum(DEFAULT_WEIGHTS[f] * v for f, v in plain.matches[0].factors.items())
-        / sum(DEFAULT_WEIGHTS[f] for f in plain.matches[0].factors))
+        / sum(DEFAULT_WEIGHTS[f] for f in plain.matches[0].factors)
+    )
 
 
 def test_text_is_normalised() -> None:
@@ -545,14 +604,30 @@ def test_ranking_top_n_and_ties() -> None:
 
 def test_better_on_every_factor_ranks_first() -> None:
     snap = snap_of(
-        res("R-good", ("garbage",), "火・金 7:00～9:00", district_ids=(3,), seats_left=2,
-            accepts_new=True, last_verified_on=dt.date(2024, 5, 1),
-            name="ごみ出しサポート", description="ゴミ置き場まで運ぶお手伝い"),
-        res("R-ok", ("garbage",), "火 7:00～9:00", **north(700),
-            name="生活なんでも", description="家の周りのこと"),
+        res(
+            "R-good",
+            ("garbage",),
+            "火・金 7:00～9:00",
+            district_ids=(3,),
+            seats_left=2,
+            accepts_new=True,
+            last_verified_on=dt.date(2024, 5, 1),
+            name="ごみ出しサポート",
+            description="ゴミ置き場まで運ぶお手伝い",
+        ),
+        res(
+            "R-ok",
+            ("garbage",),
+            "火 7:00～9:00",
+            **north(700),
+            name="生活なんでも",
+            description="家の周りのこと",
+        ),
     )
-    result = score(snap, need(categories=("garbage",), days=(1, 4), time=(420, 540),
-                              text="ゴミ置き場まで運べない"))
+    result = score(
+        snap,
+        need(categories=("garbage",), days=(1, 4), time=(420, 540), text="ゴミ置き場まで運べない"),
+    )
     assert ids(result) == ["R-good", "R-ok"]
     good, ok = result.matches
     assert all(good.factors[f] >= ok.factors[f] for f in good.factors)
@@ -560,8 +635,11 @@ def test_better_on_every_factor_ranks_first() -> None:
 
 def test_score_many_is_score_for_each() -> None:
     snap = snap_of(res("R-1", district_ids=(3,)), res("R-2", ("garbage",), district_ids=(3,)))
-    needs = [need(id="N-1"), need(id="N-2", categories=("garbage",)),
-             need(id="N-3", categories=("meals",))]
+    needs = [
+        need(id="N-1"),
+        need(id="N-2", categories=("garbage",)),
+        need(id="N-3", categories=("meals",)),
+    ]
     assert score_many(snap, needs) == [score(snap, n) for n in needs]
 
 
@@ -569,20 +647,49 @@ def _mixed_town() -> DirectorySnapshot:
     """Resources of every kind the batch must keep apart: served and open venues, 送迎,
     home services, paused, full, age and attribute limits, schedules."""
     return snap_of(
-        res("R-salon", schedule="月水金 10:00～12:00", district_ids=(3,), **north(200),
-            name="ふれあいサロン", description="お茶を飲みながらおしゃべり"),
-        res("R-open", schedule="火 13:00～15:00", **north(600), name="いきいきサロン",
-            last_verified_on=dt.date(2022, 12, 1)),
-        res("R-ride", ("exercise",), "木 10:00～11:30", transport=True, **north(3000),
-            name="百歳体操"),
+        res(
+            "R-salon",
+            schedule="月水金 10:00～12:00",
+            district_ids=(3,),
+            **north(200),
+            name="ふれあいサロン",
+            description="お茶を飲みながらおしゃべり",
+        ),
+        res(
+            "R-open",
+            schedule="火 13:00～15:00",
+            **north(600),
+            name="いきいきサロン",
+            last_verified_on=dt.date(2022, 12, 1),
+        ),
+        res(
+            "R-ride",
+            ("exercise",),
+            "木 10:00～11:30",
+            transport=True,
+            **north(3000),
+            name="百歳体操",
+        ),
         res("R-far", ("exercise",), "金 10:00～12:00", **north(2500)),
         res("R-paused", ("tea",), status="paused", district_ids=(3,)),
         res("R-full", ("garbage",), "火・金 7:00～8:30", accepts_new=False, district_ids=(3,)),
-        res("R-garbage", ("garbage",), "月・木 7:00～8:30", district_ids=(2,), seats_left=4,
-            name="ごみ出し支援"),
+        res(
+            "R-garbage",
+            ("garbage",),
+            "月・木 7:00～8:30",
+            district_ids=(2,),
+            seats_left=4,
+            name="ごみ出し支援",
+        ),
         res("R-old", ("meals",), "平日 11:00～13:00", min_age=75, district_ids=(1,)),
-        res("R-alone", ("watch",), "毎日", attributes=("独居",), district_ids=(1,),
-            last_verified_on=dt.date(2024, 5, 1)),
+        res(
+            "R-alone",
+            ("watch",),
+            "毎日",
+            attributes=("独居",),
+            district_ids=(1,),
+            last_verified_on=dt.date(2024, 5, 1),
+        ),
         res("R-snow", ("snow",), "12月～3月 降雪時", district_ids=(5,)),
         res("R-east", district_ids=(6,), **north(100)),
         res("R-ended", status="ended", district_ids=(3,)),
@@ -617,11 +724,13 @@ def _mixed_needs() -> list[NeedQuery]:
     ]
 
 
-@pytest.mark.parametrize(("batch", "max_candidates"), [(1, 1 << 20), (3, 1 << 20),
-                                                       (7, 1 << 20), (1000, 1 << 20),
-                                                       (1000, 5)])
-def test_a_batch_gives_what_each_need_gets_alone(batch: int, max_candidates: int,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("batch", "max_candidates"),
+    [(1, 1 << 20), (3, 1 << 20), (7, 1 << 20), (1000, 1 << 20), (1000, 5)],
+)
+def test_a_batch_gives_what_each_need_gets_alone(
+    batch: int, max_candidates: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """score_many evaluates needs together over flat arrays; nothing may leak between
     them: every result equals the need scored alone, whatever the batch boundaries
     (including batches halved for holding too many candidates)."""
@@ -631,8 +740,15 @@ def test_a_batch_gives_what_each_need_gets_alone(batch: int, max_candidates: int
     needs = _mixed_needs()
     alone = [score(snap, n, top=3) for n in needs]
     reasons = {r.unmet_reason for r in alone}
-    assert {None, "no_resource", "distance", "paused", "schedule", "eligibility",
-            "capacity"} <= reasons  # the mix covers every outcome
+    assert {
+        None,
+        "no_resource",
+        "distance",
+        "paused",
+        "schedule",
+        "eligibility",
+        "capacity",
+    } <= reasons  # the mix covers every outcome
     monkeypatch.setattr(matching.engine, "BATCH", batch)
     monkeypatch.setattr(matching.engine, "MAX_CANDIDATES", max_candidates)
     assert score_many(snap, needs, top=3) == alone
@@ -664,10 +780,28 @@ def test_need_date_must_lie_in_the_snapshot() -> None:
 
 
 def test_result_json_shape() -> None:
-    snap = snap_of(res("R-012", ("garbage",), "火・金 7:00～8:30", district_ids=(3,),
-                       name="下町ごみ出しサポート", accepts_new=True))
-    out = result_to_json(score(snap, need(id="N-0001", categories=("garbage",), days=(1, 4),
-                                          time=(420, 540), text="ゴミ置き場まで運べない")))
+    snap = snap_of(
+        res(
+            "R-012",
+            ("garbage",),
+            "火・金 7:00～8:30",
+            district_ids=(3,),
+            name="下町ごみ出しサポート",
+            accepts_new=True,
+        )
+    )
+    out = result_to_json(
+        score(
+            snap,
+            need(
+                id="N-0001",
+                categories=("garbage",),
+                days=(1, 4),
+                time=(420, 540),
+                text="ゴミ置き場まで運べない",
+            ),
+        )
+    )
     assert set(out) == {"need", "unmet", "unmet_reason", "matches"}
     assert out["need"] == "N-0001" and out["unmet"] is False and out["unmet_reason"] is None
     (match,) = out["matches"]
@@ -681,9 +815,15 @@ def test_result_json_shape() -> None:
 
     missing = result_to_json(score(snap, need(categories=("garbage",), days=(5,))))
     assert missing == {
-        "need": "N-1", "unmet": True, "unmet_reason": "schedule", "matches": [],
-        "near_miss": {"resource": "R-012", "name": "下町ごみ出しサポート",
-                      "reasons": ["土曜の活動なし"]},
+        "need": "N-1",
+        "unmet": True,
+        "unmet_reason": "schedule",
+        "matches": [],
+        "near_miss": {
+            "resource": "R-012",
+            "name": "下町ごみ出しサポート",
+            "reasons": ["土曜の活動なし"],
+        },
     }
     nothing = result_to_json(score(snap, need(categories=("meals",))))
     assert nothing["unmet_reason"] == "no_resource" and nothing["near_miss"] is None
@@ -693,10 +833,20 @@ def test_result_json_shape() -> None:
 
 
 def test_need_build_reads_the_section_4_spellings() -> None:
-    q = NeedQuery.build("N-1", 3, categories=["ゴミ出し支援", "見守り"], days=["火", "金"],
-                        time="07:00-09:00", months=[12, "1月"], max_walk_m=500,
-                        transport=False, age=82, attributes=["一人暮らし", "要支援"],
-                        on="2024-06-03", text="ゴミ置き場まで運べない")
+    q = NeedQuery.build(
+        "N-1",
+        3,
+        categories=["ゴミ出し支援", "見守り"],
+        days=["火", "金"],
+        time="07:00-09:00",
+        months=[12, "1月"],
+        max_walk_m=500,
+        transport=False,
+        age=82,
+        attributes=["一人暮らし", "要支援"],
+        on="2024-06-03",
+        text="ゴミ置き場まで運べない",
+    )
     assert q.categories == ("garbage", "watch")
     assert q.days == (1, 4) and q.time == (420, 540) and q.months == (1, 12)
     assert q.attributes == ("独居", "要支援") and q.on == ON and q.max_walk_m == 500.0
@@ -717,13 +867,19 @@ def test_need_parsers() -> None:
     assert parse_time_window(None) is None
     assert parse_months(["１２月", 3]) == (3, 12)
     assert parse_attributes(["ひとり暮らし", "事業対象者"]) == ("独居", "事業対象者")
-    for bad in (lambda: parse_days("祝"), lambda: parse_months(["冬"]),
-                lambda: parse_attributes(["元気"]), lambda: parse_time_window("朝")):
+    for bad in (
+        lambda: parse_days("祝"),
+        lambda: parse_months(["冬"]),
+        lambda: parse_attributes(["元気"]),
+        lambda: parse_time_window("朝"),
+    ):
         with pytest.raises(ValueError):
             bad()
 
 
-@pytest.mark.parametrize("written", ["火曜", "かようび", "Tue", "月~金", "月曜・水曜", "平日土", "週末"])
+@pytest.mark.parametrize(
+    "written", ["火曜", "かようび", "Tue", "月~金", "月曜・水曜", "平日土", "週末"]
+)
 def test_a_need_typed_or_imported_reads_weekdays_alike(written: str) -> None:
     from directory.weekdays import WEEKDAY_CODES
     from matching.needs import _days
@@ -733,9 +889,14 @@ def test_a_need_typed_or_imported_reads_weekdays_alike(written: str) -> None:
 
 
 def test_need_validation() -> None:
-    for bad in ({"days": (7,)}, {"months": (13,)}, {"time": (600, 500)},
-                {"max_walk_m": -1}, {"lat": 35.0, "lon": None},
-                {"attributes": ("元気",)}):
+    for bad in (
+        {"days": (7,)},
+        {"months": (13,)},
+        {"time": (600, 500)},
+        {"max_walk_m": -1},
+        {"lat": 35.0, "lon": None},
+        {"attributes": ("元気",)},
+    ):
         with pytest.raises(ValueError):
             need(**bad)
     assert need(days=(1,)).wants_schedule and not need().wants_schedule
@@ -755,7 +916,8 @@ def test_weights_document_every_factor_and_sum_to_one() -> None:
 
 def test_every_parameter_is_documented_and_used() -> None:
     source = (Path(__file__).resolve().parents[2] / "matching" / "engine.py").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     used = set(re.findall(r'params\["(\w+)"\]', source))
     assert used == set(PARAMETERS)
     for name, p in PARAMETERS.items():
@@ -764,17 +926,21 @@ def test_every_parameter_is_documented_and_used() -> None:
 
 
 def test_weights_are_data_the_caller_can_change() -> None:
-    snap = snap_of(res("R-near-stale", last_verified_on=dt.date(2020, 1, 1), **north(50)),
-                   res("R-far-fresh", last_verified_on=dt.date(2024, 5, 1), **north(900)))
+    snap = snap_of(
+        res("R-near-stale", last_verified_on=dt.date(2020, 1, 1), **north(50)),
+        res("R-far-fresh", last_verified_on=dt.date(2024, 5, 1), **north(900)),
+    )
     assert ids(score(snap, need()))[0] == "R-near-stale"
     freshness_only = {name: 0.0 for name in FACTOR_NAMES} | {"freshness": 1.0}
     assert ids(score(snap, need(), weights=freshness_only))[0] == "R-far-fresh"
 
 
 def test_need_without_categories_takes_any_live_category() -> None:
-    snap = snap_of(res("R-1", ("garbage",), district_ids=(3,)),
-                   res("R-2", ("salon",), district_ids=(3,)),
-                   res("R-3", ("meals",), district_ids=(3,), status="ended"))
+    snap = snap_of(
+        res("R-1", ("garbage",), district_ids=(3,)),
+        res("R-2", ("salon",), district_ids=(3,)),
+        res("R-3", ("meals",), district_ids=(3,), status="ended"),
+    )
     result = score(snap, need(categories=()))
     assert ids(result) == ["R-1", "R-2"]
     assert all(m.factors["category"] == 0.5 for m in result.matches)
@@ -792,9 +958,20 @@ def test_bad_arguments() -> None:
 
 
 _TAXONOMY_CODES = ("salon", "gathering", "prevention", "garbage", "support", "snow")
-_TEXTS = ("", "月水金 10:00～12:00", "火・金 7:00～8:30 年末年始休み", "木 10:00～12:00 第2・第4木曜",
-          "土日", "12月～3月 降雪時", "12月～3月", "隔週火曜 13:00～15:00", "不定期",
-          "平日 9:00～11:30 祝日休み", "毎月15日 13:00～15:00", "10:00～12:00")
+_TEXTS = (
+    "",
+    "月水金 10:00～12:00",
+    "火・金 7:00～8:30 年末年始休み",
+    "木 10:00～12:00 第2・第4木曜",
+    "土日",
+    "12月～3月 降雪時",
+    "12月～3月",
+    "隔週火曜 13:00～15:00",
+    "不定期",
+    "平日 9:00～11:30 祝日休み",
+    "毎月15日 13:00～15:00",
+    "10:00～12:00",
+)
 _ATTRS = ("要支援", "要介護", "事業対象者", "独居", "高齢者のみ世帯")
 
 
@@ -807,22 +984,29 @@ def _reference_ok(r: ResourceRecord, n: NeedQuery, on: dt.date) -> bool:
     taxonomy = load_taxonomy()
     if r.status != "active":
         return False
-    if n.categories and not any(taxonomy.meets(c, rc) for c in n.categories
-                                for rc in r.categories):
+    if n.categories and not any(taxonomy.meets(c, rc) for c in n.categories for rc in r.categories):
         return False
     parents = {d.id: d.parent_id for d in DISTRICTS}
     chain, d_id = set(), n.district_id
     while d_id is not None:
         chain.add(d_id)
         d_id = parents.get(d_id)
-    d = (float(haversine_m(n.lat, n.lon, [r.lat], [r.lon])[0])
-         if r.lat is not None and n.lat is not None else float("inf"))
+    d = (
+        float(haversine_m(n.lat, n.lon, [r.lat], [r.lon])[0])
+        if r.lat is not None and n.lat is not None
+        else float("inf")
+    )
     walk = 1000.0 if n.max_walk_m is None else n.max_walk_m
     if r.district_ids:  # it says whom it serves: the district, and a reachable hall
         if not set(r.district_ids) & chain:
             return False
-        if (r.lat is not None and n.max_walk_m is not None and not r.transport
-                and not n.transport and d > n.max_walk_m):
+        if (
+            r.lat is not None
+            and n.max_walk_m is not None
+            and not r.transport
+            and not n.transport
+            and d > n.max_walk_m
+        ):
             return False
     elif not (d <= walk or (r.transport and d <= 5000) or (n.transport and d <= 10000)):
         return False
@@ -848,8 +1032,7 @@ def _reference_ok(r: ResourceRecord, n: NeedQuery, on: dt.date) -> bool:
             if start < n.time[1] and n.time[0] < end:
                 fits = True
                 break
-        season_only = {m for s in r.schedules if s.rrule is None
-                       for m in (s.season_months() or ())}
+        season_only = {m for s in r.schedules if s.rrule is None for m in (s.season_months() or ())}
         if n.months and not n.days and not n.time and season_only & set(n.months):
             fits = True
         if not fits:
@@ -872,20 +1055,22 @@ def _directories(draw: Any) -> tuple[list[ResourceRecord], NeedQuery]:
     resources = []
     for k in range(draw(st.integers(1, 12))):
         located = draw(st.booleans())
-        resources.append(res(
-            f"R-{k:02d}",
-            tuple(draw(st.sets(st.sampled_from(_TAXONOMY_CODES), min_size=1, max_size=2))),
-            draw(st.sampled_from(_TEXTS)),
-            district_ids=tuple(draw(st.sets(st.sampled_from((1, 2, 3, 4, 6, 9)), max_size=2))),
-            lat=LAT + draw(st.floats(-0.03, 0.03)) if located else None,
-            lon=LON + draw(st.floats(-0.03, 0.03)) if located else None,
-            status=draw(st.sampled_from(("active", "active", "paused", "ended"))),
-            transport=draw(st.sampled_from((None, True, False))),
-            accepts_new=draw(st.sampled_from((None, True, False))),
-            seats_left=draw(st.sampled_from((None, 0, 3))),
-            min_age=draw(st.sampled_from((None, 65, 75))),
-            attributes=tuple(draw(st.sets(st.sampled_from(_ATTRS), max_size=2))),
-        ))
+        resources.append(
+            res(
+                f"R-{k:02d}",
+                tuple(draw(st.sets(st.sampled_from(_TAXONOMY_CODES), min_size=1, max_size=2))),
+                draw(st.sampled_from(_TEXTS)),
+                district_ids=tuple(draw(st.sets(st.sampled_from((1, 2, 3, 4, 6, 9)), max_size=2))),
+                lat=LAT + draw(st.floats(-0.03, 0.03)) if located else None,
+                lon=LON + draw(st.floats(-0.03, 0.03)) if located else None,
+                status=draw(st.sampled_from(("active", "active", "paused", "ended"))),
+                transport=draw(st.sampled_from((None, True, False))),
+                accepts_new=draw(st.sampled_from((None, True, False))),
+                seats_left=draw(st.sampled_from((None, 0, 3))),
+                min_age=draw(st.sampled_from((None, 65, 75))),
+                attributes=tuple(draw(st.sets(st.sampled_from(_ATTRS), max_size=2))),
+            )
+        )
     return resources, draw(_need_queries())
 
 
@@ -893,23 +1078,38 @@ def _directories(draw: Any) -> tuple[list[ResourceRecord], NeedQuery]:
 def _need_queries(draw: Any, need_id: str = "N-1") -> NeedQuery:
     slot = draw(st.sampled_from((None, (420, 540), (600, 720), (780, 900))))
     return NeedQuery(
-        id=need_id, district_id=draw(st.sampled_from((3, 4, 6))),
-        lat=LAT + draw(st.floats(-0.01, 0.01)), lon=LON + draw(st.floats(-0.01, 0.01)),
+        id=need_id,
+        district_id=draw(st.sampled_from((3, 4, 6))),
+        lat=LAT + draw(st.floats(-0.01, 0.01)),
+        lon=LON + draw(st.floats(-0.01, 0.01)),
         categories=tuple(draw(st.sets(st.sampled_from(_TAXONOMY_CODES), max_size=2))),
-        days=tuple(sorted(draw(st.sets(st.integers(0, 6), max_size=3)))), time=slot,
+        days=tuple(sorted(draw(st.sets(st.integers(0, 6), max_size=3)))),
+        time=slot,
         months=draw(st.sampled_from(((), (12, 1, 2, 3), (6,)))),
         max_walk_m=draw(st.sampled_from((None, 0.0, 300.0, 2000.0))),
-        transport=draw(st.booleans()), age=draw(st.sampled_from((None, 60, 70, 80))),
-        attributes=draw(st.sampled_from((None, (), ("独居",), ("要支援", "独居"),
-                                         ("事業対象者",), ("要介護", "高齢者のみ世帯")))),
+        transport=draw(st.booleans()),
+        age=draw(st.sampled_from((None, 60, 70, 80))),
+        attributes=draw(
+            st.sampled_from(
+                (
+                    None,
+                    (),
+                    ("独居",),
+                    ("要支援", "独居"),
+                    ("事業対象者",),
+                    ("要介護", "高齢者のみ世帯"),
+                )
+            )
+        ),
         text=draw(st.sampled_from(("", "サロン", "ごみ出し"))),
     )
 
 
 @settings(max_examples=150, deadline=None)
 @given(_directories(), st.sampled_from((ON, dt.date(2024, 12, 20), dt.date(2025, 4, 28))))
-def test_matches_equal_a_row_by_row_reference(case: tuple[list[ResourceRecord], NeedQuery],
-                                              on: dt.date) -> None:
+def test_matches_equal_a_row_by_row_reference(
+    case: tuple[list[ResourceRecord], NeedQuery], on: dt.date
+) -> None:
     """The vectorised engine proposes exactly what the obvious per-resource check allows."""
     resources, query = case
     snap = snapshot_from_records(resources, DISTRICTS, on=on)
@@ -925,11 +1125,13 @@ def test_matches_equal_a_row_by_row_reference(case: tuple[list[ResourceRecord], 
 @settings(max_examples=60, deadline=None)
 @given(_directories(), st.data())
 def test_a_random_batch_gives_what_each_need_gets_alone(
-        case: tuple[list[ResourceRecord], NeedQuery], data: st.DataObject) -> None:
+    case: tuple[list[ResourceRecord], NeedQuery], data: st.DataObject
+) -> None:
     """Needs scored together (flat arrays over all their candidates) get exactly what
     each gets alone, on random directories."""
     resources, first = case
     snap = snapshot_from_records(resources, DISTRICTS, on=ON)
-    needs = [first] + [data.draw(_need_queries(f"N-{k}"))
-                       for k in range(2, data.draw(st.integers(2, 6)))]
+    needs = [first] + [
+        data.draw(_need_queries(f"N-{k}")) for k in range(2, data.draw(st.integers(2, 6)))
+    ]
     assert score_many(snap, needs, top=3) == [score(snap, n, top=3) for n in needs]

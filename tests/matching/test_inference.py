@@ -136,8 +136,9 @@ def test_a_long_note_is_read_without_error() -> None:
 
 def test_a_broken_phrase_table_is_refused_naming_the_rule(tmp_path: Path) -> None:
     bad = tmp_path / "phrases.json"
-    bad.write_text(json.dumps({"rules": [{"category": "teleport", "any": ["瞬間移動"]}]}),
-                   encoding="utf-8")
+    bad.write_text(
+        json.dumps({"rules": [{"category": "teleport", "any": ["瞬間移動"]}]}), encoding="utf-8"
+    )
     with pytest.raises(PhraseTableError, match="teleport"):
         _table(bad)
     bad.write_text(json.dumps({"rules": [{"category": "snow", "any": [""]}]}), encoding="utf-8")

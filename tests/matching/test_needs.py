@@ -65,8 +65,14 @@ def signature(engine: Engine) -> str:
     """Every need and category link, so 'nothing was written' is checked exactly."""
     with Session(engine) as s:
         rows: list[Any] = [
-            (n.external_id, n.version, n.text, n.days, n.status,
-             [(c.category_code, c.inferred) for c in n.category_links])
+            (
+                n.external_id,
+                n.version,
+                n.text,
+                n.days,
+                n.status,
+                [(c.category_code, c.inferred) for c in n.category_links],
+            )
             for n in s.scalars(select(Need).order_by(Need.external_id))
         ]
         rows.append(s.scalar(select(func.count()).select_from(NeedCategory)))
@@ -97,18 +103,36 @@ def test_a_need_round_trips_with_stated_and_inferred_categories(town: Engine) ->
     with transaction(town) as s:
         district = s.scalar(select(District).where(District.code == "99999-01"))
         assert district is not None
-        s.add(Need(
-            external_id="X-1", resident_ref="R-0001", district=district, text="雪かき",
-            days=["TU", "FR"], time_start=dt.time(7), time_end=dt.time(9), months=[12, 1],
-            max_walk_m=400, transport=False, age=81, attributes=["独居"],
-            recorded_on=dt.date(2024, 12, 2), consent_on=dt.date(2024, 12, 2),
-            consent_by="本人",
-            category_links=[NeedCategory(category_code="snow", inferred=True),
-                            NeedCategory(category_code="watch")],
-        ))
+        s.add(
+            Need(
+                external_id="X-1",
+                resident_ref="R-0001",
+                district=district,
+                text="雪かき",
+                days=["TU", "FR"],
+                time_start=dt.time(7),
+                time_end=dt.time(9),
+                months=[12, 1],
+                max_walk_m=400,
+                transport=False,
+                age=81,
+                attributes=["独居"],
+                recorded_on=dt.date(2024, 12, 2),
+                consent_on=dt.date(2024, 12, 2),
+                consent_by="本人",
+                category_links=[
+                    NeedCategory(category_code="snow", inferred=True),
+                    NeedCategory(category_code="watch"),
+                ],
+            )
+        )
     need = by_id(town, "X-1")
     assert (need.days, need.months, need.time_start, need.attributes) == (
-        ["TU", "FR"], [12, 1], dt.time(7), ["独居"])
+        ["TU", "FR"],
+        [12, 1],
+        dt.time(7),
+        ["独居"],
+    )
     assert (need.status, need.urgency, need.version) == ("open", "normal", 1)
     assert need.category_codes == ["snow", "watch"] and need.inferred_codes == ["snow"]
     # no point recorded: the district centroid stands in, and says so
@@ -162,14 +186,24 @@ def test_a_match_records_score_reasons_and_status_once_per_resource(town: Engine
         resource = Resource(external_id="K-1", name="移動販売", name_key="いどうはんばい")
         s.add_all([need, resource])
         s.flush()
-        s.add(Match(need=need, resource=resource, score=0.87,
-                    factors={"distance": 1.0, "schedule": 0.5},
-                    reasons=["対象地区内", "火曜午前に活動"]))
+        s.add(
+            Match(
+                need=need,
+                resource=resource,
+                score=0.87,
+                factors={"distance": 1.0, "schedule": 0.5},
+                reasons=["対象地区内", "火曜午前に活動"],
+            )
+        )
     with Session(town) as s:
         match = s.scalar(select(Match))
         assert match is not None
         assert (match.status, match.version, match.factors["schedule"], match.reasons[0]) == (
-            "proposed", 1, 0.5, "対象地区内")
+            "proposed",
+            1,
+            0.5,
+            "対象地区内",
+        )
         match.status = "contacted"
         s.commit()
         assert match.version == 2
@@ -353,8 +387,9 @@ BAD_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("changes", "column", "code"), BAD_FIELDS,
-                         ids=[f"{c}-{code}" for _, c, code in BAD_FIELDS])
+@pytest.mark.parametrize(
+    ("changes", "column", "code"), BAD_FIELDS, ids=[f"{c}-{code}" for _, c, code in BAD_FIELDS]
+)
 def test_each_bad_field_is_named_with_row_column_and_reason(
     town: Engine, tmp_path: Path, changes: dict[str, Any], column: str, code: str
 ) -> None:
@@ -376,8 +411,10 @@ def test_every_error_in_the_file_is_reported_at_once(town: Engine, tmp_path: Pat
     items[5] = "not a need"
     error = refused(town, write(tmp_path, items))
     assert problems(error) == {
-        (1, "days", "need_bad_weekday"), (1, "age", "need_out_of_range"),
-        (4, "district", "need_unknown_district"), (6, None, "not_an_object"),
+        (1, "days", "need_bad_weekday"),
+        (1, "age", "need_out_of_range"),
+        (4, "district", "need_unknown_district"),
+        (6, None, "not_an_object"),
     }
 
 
@@ -390,20 +427,49 @@ def test_a_duplicate_id_names_both_items(town: Engine, tmp_path: Path) -> None:
     assert "K-N-002" not in error.describe("ja") + error.describe("en")
 
 
-def test_a_name_shared_by_two_districts_must_be_given_by_code(
-    town: Engine, tmp_path: Path
-) -> None:
-    other = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "88888", "name": "隣町", "level": "municipality"},
-         "geometry": {"type": "Polygon", "coordinates": [[[136.1, 35.0], [136.12, 35.0],
-                                                          [136.12, 35.02], [136.1, 35.02],
-                                                          [136.1, 35.0]]]}},
-        {"type": "Feature", "properties": {"code": "88888-01", "name": "新田", "level": "district",
-                                           "parent": "88888"},
-         "geometry": {"type": "Polygon", "coordinates": [[[136.1, 35.0], [136.12, 35.0],
-                                                          [136.12, 35.02], [136.1, 35.02],
-                                                          [136.1, 35.0]]]}},
-    ]}
+def test_a_name_shared_by_two_districts_must_be_given_by_code(town: Engine, tmp_path: Path) -> None:
+    other = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "88888", "name": "隣町", "level": "municipality"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [136.1, 35.0],
+                            [136.12, 35.0],
+                            [136.12, 35.02],
+                            [136.1, 35.02],
+                            [136.1, 35.0],
+                        ]
+                    ],
+                },
+            },
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": "88888-01",
+                    "name": "新田",
+                    "level": "district",
+                    "parent": "88888",
+                },
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [136.1, 35.0],
+                            [136.12, 35.0],
+                            [136.12, 35.02],
+                            [136.1, 35.02],
+                            [136.1, 35.0],
+                        ]
+                    ],
+                },
+            },
+        ],
+    }
     with transaction(town) as s:
         import_districts(s, write(tmp_path, other, "other.geojson"))
     error = refused(town, write(tmp_path, [one(district="新田", lat=None, lon=None)]))
@@ -416,12 +482,14 @@ def test_a_point_just_outside_its_district_is_accepted(town: Engine, tmp_path: P
     assert load(town, write(tmp_path, [one(lat=35.01, lon=136.025)])).created == 1
 
 
-@pytest.mark.parametrize(("content", "code"), [
-    (b"{\"needs\": []}", "not_a_list"),
-    (b"[{\"id\": \"N-1\",]", "not_json"),
-    ("[{\"id\": \"N-1\", \"district\": \"新田\", \"text\": \"ゴミ\"}]".encode("cp932"),
-     "json_not_utf8"),
-])
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b'{"needs": []}', "not_a_list"),
+        (b'[{"id": "N-1",]', "not_json"),
+        ('[{"id": "N-1", "district": "新田", "text": "ゴミ"}]'.encode("cp932"), "json_not_utf8"),
+    ],
+)
 def test_a_file_that_is_not_a_json_list_of_needs_is_refused(
     town: Engine, tmp_path: Path, content: bytes, code: str
 ) -> None:
@@ -451,20 +519,25 @@ def test_unknown_attributes_and_fields_are_warnings_and_not_stored(
     assert by_id(town, "K-N-001").attributes == ["独居"]
 
 
-@pytest.mark.parametrize(("written", "canonical"), [
-    ("単身", ["独居"]),
-    ("高齢者夫婦世帯", ["高齢者のみ世帯"]),
-    ("ひとり暮らし", ["独居"]),
-    ("要介護3", ["要介護"]),
-])
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("単身", ["独居"]),
+        ("高齢者夫婦世帯", ["高齢者のみ世帯"]),
+        ("ひとり暮らし", ["独居"]),
+        ("要介護3", ["要介護"]),
+    ],
+)
 def test_a_resource_and_a_need_read_attribute_words_alike(
     town: Engine, tmp_path: Path, written: str, canonical: list[str]
 ) -> None:
     from directory.resources import import_resources
 
     csv_path = tmp_path / "resources.csv"
-    csv_path.write_text(f"ID,名称,種別,対象地区,対象者\nA-1,見守りの会,見守り,本町一区,{written}の方\n",
-                        encoding="utf-8")
+    csv_path.write_text(
+        f"ID,名称,種別,対象地区,対象者\nA-1,見守りの会,見守り,本町一区,{written}の方\n",
+        encoding="utf-8",
+    )
     with transaction(town) as s:
         import_resources(s, csv_path)
     load(town, write(tmp_path, [one(attributes=[written])]))
@@ -483,7 +556,8 @@ def test_fields_that_identify_a_person_are_dropped_without_echoing_them(
     warned = {w.column for w in result.warnings if w.code == "personal_field_ignored"}
     assert warned == {"name", "住所", "phone"}
     shown = json.dumps(result.as_json("ja"), ensure_ascii=False) + json.dumps(
-        result.as_json("en"), ensure_ascii=False)
+        result.as_json("en"), ensure_ascii=False
+    )
     for secret in ("山田花子", "1-2-3", "2222"):
         assert secret not in shown
     with Session(town) as s:
@@ -496,9 +570,7 @@ def test_a_need_without_consent_or_basis_is_warned_about(town: Engine, tmp_path:
     assert [(w.row, w.column, w.code) for w in result.warnings] == [(1, "basis", "basis_missing")]
 
 
-def test_names_given_where_pseudonyms_belong_are_never_echoed(
-    town: Engine, tmp_path: Path
-) -> None:
+def test_names_given_where_pseudonyms_belong_are_never_echoed(town: Engine, tmp_path: Path) -> None:
     items = [one(resident="山田太郎"), one(id="鈴木花子"), one(id="K-N-009", consent_by="佐藤一郎")]
     error = refused(town, write(tmp_path, items))
     shown = "\n".join(error.describe(lang) for lang in ("ja", "en")) + str(error)
@@ -528,16 +600,25 @@ def test_need_text_never_appears_in_errors_warnings_or_logs(
     error = refused(town, write(tmp_path, canary_items()))
     assert {p.row for p in error.problems} == {1, 2, 3, 4, 5}
     assert {w.row for w in error.warnings} >= {4, 5, 6}  # inferred, personal field, basis
-    shown = [error.describe("ja"), error.describe("en"), str(error), repr(error.problems),
-             repr(error.warnings)]
-    shown += [json.dumps(p.as_json(lang), ensure_ascii=False)
-              for p in error.problems + error.warnings for lang in ("ja", "en")]
+    shown = [
+        error.describe("ja"),
+        error.describe("en"),
+        str(error),
+        repr(error.problems),
+        repr(error.warnings),
+    ]
+    shown += [
+        json.dumps(p.as_json(lang), ensure_ascii=False)
+        for p in error.problems + error.warnings
+        for lang in ("ja", "en")
+    ]
     assert not [s for s in shown if CANARY in s]
     assert not [r for r in caplog.records if CANARY in r.getMessage()]
 
 
-def test_cli_never_prints_need_text(town_cli: Any, tmp_path: Path,
-                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_cli_never_prints_need_text(
+    town_cli: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     path = write(tmp_path, canary_items())
     for extra in ((), ("--json",), ("--json", "--lang", "en"), ("--dry-run",)):
@@ -568,7 +649,8 @@ def test_cli_import_needs_json_reports_counts_and_warnings(town_cli: Any) -> Non
     assert (payload["created"], payload["updated"], payload["unchanged"]) == (6, 0, 0)
     assert payload["errors"] == []
     assert {"row": 2, "column": "categories", "code": "categories_inferred"}.items() <= next(
-        w for w in payload["warnings"] if w["row"] == 2).items()
+        w for w in payload["warnings"] if w["row"] == 2
+    ).items()
     again = town_cli("import", "needs", NEEDS, "--json")
     assert json.loads(again.stdout)["unchanged"] == 6
 
@@ -630,9 +712,24 @@ def test_the_demo_needs_import_cleanly_after_the_demo_directory(engine: Engine) 
         codes = {c.category_code for n in needs for c in n.category_links}
         inferred = sum(1 for n in needs if n.inferred_codes)
     assert areas == {"04445-A1", "04445-A2", "04445-A3"}
-    assert codes == {"prevention", "gathering", "salon", "mini_day", "tea", "senior_club",
-                     "exercise", "support", "shopping", "watch", "snow", "garbage", "meals",
-                     "transport", "housework", "volunteer"}
+    assert codes == {
+        "prevention",
+        "gathering",
+        "salon",
+        "mini_day",
+        "tea",
+        "senior_club",
+        "exercise",
+        "support",
+        "shopping",
+        "watch",
+        "snow",
+        "garbage",
+        "meals",
+        "transport",
+        "housework",
+        "volunteer",
+    }
     assert inferred >= 30
     assert all(n.source.startswith("架空のデータ") for n in needs)
     assert all(n.resident_ref.startswith("R-") for n in needs)

@@ -94,8 +94,12 @@ PLANTED = [
 
 @pytest.mark.parametrize(("column", "changes", "code"), PLANTED, ids=[c for c, _, _ in PLANTED])
 def test_a_refused_field_is_named_but_its_value_never_shown(
-    town: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture,
-    column: str, changes: dict[str, Any], code: str,
+    town: Engine,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    column: str,
+    changes: dict[str, Any],
+    code: str,
 ) -> None:
     caplog.set_level(logging.INFO)  # SQLAlchemy logs statements (not parameters) at INFO
     # the canary also sits in the text of a valid need, which must not leak either
@@ -125,10 +129,18 @@ CROSSED = [
 ]
 
 
-@pytest.mark.parametrize(("column", "changes", "code", "secret"), CROSSED,
-                         ids=[f"{c}-{code}" for c, _, code, _ in CROSSED])
+@pytest.mark.parametrize(
+    ("column", "changes", "code", "secret"),
+    CROSSED,
+    ids=[f"{c}-{code}" for c, _, code, _ in CROSSED],
+)
 def test_other_refusals_name_the_rule_not_the_value(
-    town: Engine, tmp_path: Path, column: str, changes: dict[str, Any], code: str, secret: str,
+    town: Engine,
+    tmp_path: Path,
+    column: str,
+    changes: dict[str, Any],
+    code: str,
+    secret: str,
 ) -> None:
     with pytest.raises(InvalidInputError) as caught, transaction(town) as s:
         import_needs(s, write(tmp_path, [one(**changes)]))
@@ -161,14 +173,24 @@ def test_warnings_on_a_valid_file_never_show_values(
     town: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    item = one(attributes=["独居", CANARY], text=f"{CANARY}。ゴミ出し", consent_on=None,
-               consent_by=None, 氏名=CANARY, note=CANARY)
+    item = one(
+        attributes=["独居", CANARY],
+        text=f"{CANARY}。ゴミ出し",
+        consent_on=None,
+        consent_by=None,
+        氏名=CANARY,
+        note=CANARY,
+    )
     item.pop("categories")
     with transaction(town) as s:
         result = import_needs(s, write(tmp_path, [item]))
     codes = {(w.column, w.code) for w in result.warnings}
-    assert {("attributes", "need_unknown_attribute"), ("氏名", "personal_field_ignored"),
-            ("note", "unknown_field"), ("basis", "basis_missing")} <= codes
+    assert {
+        ("attributes", "need_unknown_attribute"),
+        ("氏名", "personal_field_ignored"),
+        ("note", "unknown_field"),
+        ("basis", "basis_missing"),
+    } <= codes
     said = [json.dumps(result.as_json(lang), ensure_ascii=False) for lang in ("ja", "en")]
     said += [w.format("needs.json", lang) for w in result.warnings for lang in ("ja", "en")]
     assert not [s for s in said if CANARY in s]
@@ -182,8 +204,15 @@ VALUE_FIELDS = {"value", "start", "end", "lat", "lon", "district", "name"}
 def test_no_message_a_need_can_get_takes_a_value(town: Engine, tmp_path: Path) -> None:
     """Every code the need importer reported above has a template without a value blank."""
     used = {code for _, _, code in PLANTED} | {code for _, _, code, _ in CROSSED}
-    used |= {"duplicate_need_id", "need_unknown_attribute", "nul_character",
-             "categories_inferred", "basis_missing", "personal_field_ignored", "unknown_field"}
+    used |= {
+        "duplicate_need_id",
+        "need_unknown_attribute",
+        "nul_character",
+        "categories_inferred",
+        "basis_missing",
+        "personal_field_ignored",
+        "unknown_field",
+    }
     for code in sorted(used):
         for template in texts(code):
             blanks = {name for _, name, _, _ in string.Formatter().parse(template) if name}
@@ -193,8 +222,22 @@ def test_no_message_a_need_can_get_takes_a_value(town: Engine, tmp_path: Path) -
 # ----------------------------------------------------------------------------------- NUL
 
 
-@pytest.mark.parametrize("field", ["id", "resident", "district", "text", "source", "basis",
-                                   "consent_by", "urgency", "categories", "days", "attributes"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "id",
+        "resident",
+        "district",
+        "text",
+        "source",
+        "basis",
+        "consent_by",
+        "urgency",
+        "categories",
+        "days",
+        "attributes",
+    ],
+)
 def test_a_nul_character_is_refused_on_every_engine(
     town: Engine, tmp_path: Path, field: str
 ) -> None:
@@ -219,4 +262,5 @@ def test_a_nul_character_in_a_field_name_is_refused(town: Engine, tmp_path: Path
     with pytest.raises(InvalidInputError) as caught, transaction(town) as s:
         import_needs(s, write(tmp_path, [item]))
     assert [(p.row, p.column, p.code) for p in caught.value.problems] == [
-        (1, "note", "nul_character")]
+        (1, "note", "nul_character")
+    ]

@@ -8,8 +8,14 @@ from matching.reasons import FUNNEL, UNMET_LABELS, UNMET_REASONS, UnmetCount, un
 
 
 def test_the_codes_are_the_funnel_stages_and_the_engine_uses_them() -> None:
-    assert UNMET_REASONS == ("no_resource", "distance", "paused", "schedule", "eligibility",
-                             "capacity")
+    assert UNMET_REASONS == (
+        "no_resource",
+        "distance",
+        "paused",
+        "schedule",
+        "eligibility",
+        "capacity",
+    )
     assert engine.UNMET_REASONS is UNMET_REASONS and engine.FUNNEL is FUNNEL
     assert set(UNMET_LABELS) == set(UNMET_REASONS)
 
@@ -30,5 +36,10 @@ def test_an_unknown_code_is_shown_as_it_is() -> None:
 def test_one_unmet_count_type_for_the_service_the_cli_and_the_maps() -> None:
     assert service.UnmetCount is UnmetCount is maps.UnmetCount
     row = UnmetCount("99999-01", "北町", "snow", "distance", 4)
-    assert row.as_json() == {"district": "99999-01", "name": "北町", "category": "snow",
-                             "reason": "distance", "count": 4}
+    assert row.as_json() == {
+        "district": "99999-01",
+        "name": "北町",
+        "category": "snow",
+        "reason": "distance",
+        "count": 4,
+    }

@@ -42,13 +42,19 @@ ON = dt.date(2024, 6, 3)  # a Monday
 OTHER_TOWN = Path(__file__).resolve().parents[1] / "data" / "other_town"
 
 
-def res(ext: str, categories: tuple[str, ...] = ("salon",), schedule: str = "",
-        **fields: object) -> ResourceRecord:
+def res(
+    ext: str, categories: tuple[str, ...] = ("salon",), schedule: str = "", **fields: object
+) -> ResourceRecord:
     parsed = parse_schedule(schedule)
-    return ResourceRecord(id=int(ext.split("-")[-1]), external_id=ext,
-                          name=str(fields.pop("name", ext)), categories=categories,
-                          schedules=parsed.schedules, schedule_understood=parsed.understood,
-                          **fields)  # type: ignore[arg-type]
+    return ResourceRecord(
+        id=int(ext.split("-")[-1]),
+        external_id=ext,
+        name=str(fields.pop("name", ext)),
+        categories=categories,
+        schedules=parsed.schedules,
+        schedule_understood=parsed.understood,
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 DISTRICTS = [
@@ -93,11 +99,27 @@ def centroid(snap: DirectorySnapshot, district_id: int) -> tuple[float, float] |
 
 def test_columns_one_row_per_resource_sorted_by_external_id() -> None:
     snap = snapshot_from_records(
-        [res("R-2", ("garbage", "watch"), status="paused", capacity=10, seats_left=3,
-             accepts_new=True, min_age=65, attributes=("独居", "要支援"), transport=True,
-             last_verified_on=dt.date(2024, 4, 1), lat=35.01, lon=136.01),
-         res("R-1", public=False)],
-        DISTRICTS, on=ON, version=7)
+        [
+            res(
+                "R-2",
+                ("garbage", "watch"),
+                status="paused",
+                capacity=10,
+                seats_left=3,
+                accepts_new=True,
+                min_age=65,
+                attributes=("独居", "要支援"),
+                transport=True,
+                last_verified_on=dt.date(2024, 4, 1),
+                lat=35.01,
+                lon=136.01,
+            ),
+            res("R-1", public=False),
+        ],
+        DISTRICTS,
+        on=ON,
+        version=7,
+    )
     assert len(snap) == 2 and snap.external_ids == ["R-1", "R-2"]
     assert snap.version == 7 and snap.on == ON and snap.horizon_days == 28
     r = snap.external_ids.index("R-2")
@@ -113,8 +135,7 @@ def test_columns_one_row_per_resource_sorted_by_external_id() -> None:
     assert snap.transport.tolist() == [-1, 1]
     assert snap.cap_code.tolist() == [2, 1]
     assert math.isnan(snap.lat[0]) and snap.lat[1] == 35.01
-    assert (dt.date(1970, 1, 1) + dt.timedelta(days=int(snap.verified_day[r]))
-            == dt.date(2024, 4, 1))
+    assert dt.date(1970, 1, 1) + dt.timedelta(days=int(snap.verified_day[r])) == dt.date(2024, 4, 1)
     assert "R-1" in repr(snap) or "2 resources" in repr(snap)
     assert snap.nbytes() > 0
 
@@ -136,9 +157,15 @@ def test_category_codes_come_from_the_taxonomy() -> None:
 
 def test_capacity_codes() -> None:
     snap = snapshot_from_records(
-        [res("R-1", accepts_new=False), res("R-2", seats_left=0, accepts_new=False),
-         res("R-3", seats_left=4, accepts_new=True), res("R-4", accepts_new=True),
-         res("R-5")], on=ON)
+        [
+            res("R-1", accepts_new=False),
+            res("R-2", seats_left=0, accepts_new=False),
+            res("R-3", seats_left=4, accepts_new=True),
+            res("R-4", accepts_new=True),
+            res("R-5"),
+        ],
+        on=ON,
+    )
     assert snap.cap_code.tolist() == [0, 0, 1, 1, 2]
 
 
@@ -147,12 +174,16 @@ def test_capacity_codes() -> None:
 
 def test_served_index_includes_ancestors_and_whole_municipality() -> None:
     snap = snapshot_from_records(
-        [res("R-1", district_ids=(3,)),  # 本町一区
-         res("R-2", district_ids=(2,)),  # 西部 (area)
-         res("R-3", district_ids=(1,)),  # 全域
-         res("R-4", district_ids=(4,)),  # 本町二区: a sibling
-         res("R-5", district_ids=(6, 3))],
-        DISTRICTS, on=ON)
+        [
+            res("R-1", district_ids=(3,)),  # 本町一区
+            res("R-2", district_ids=(2,)),  # 西部 (area)
+            res("R-3", district_ids=(1,)),  # 全域
+            res("R-4", district_ids=(4,)),  # 本町二区: a sibling
+            res("R-5", district_ids=(6, 3)),
+        ],
+        DISTRICTS,
+        on=ON,
+    )
     assert serving(snap, 3) == ["R-1", "R-2", "R-3", "R-5"]
     assert serving(snap, 6) == ["R-3", "R-5"]
     assert serving(snap, 999) == [] and serving(snap, None) == []
@@ -170,16 +201,17 @@ def test_unknown_districts_are_added_without_parent() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1)), min_size=1,
-             max_size=60),
-    st.floats(34.9, 35.1), st.floats(135.9, 136.1), st.floats(0, 8000),
+    st.lists(st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1)), min_size=1, max_size=60),
+    st.floats(34.9, 35.1),
+    st.floats(135.9, 136.1),
+    st.floats(0, 8000),
 )
-def test_rows_near_is_a_superset_of_the_circle(points: list[tuple[float, float]],
-                                               lat: float, lon: float,
-                                               radius: float) -> None:
+def test_rows_near_is_a_superset_of_the_circle(
+    points: list[tuple[float, float]], lat: float, lon: float, radius: float
+) -> None:
     snap = snapshot_from_records(
-        [res(f"R-{i}", lat=a, lon=b) for i, (a, b) in enumerate(points)]
-        + [res("R-999")], on=ON)
+        [res(f"R-{i}", lat=a, lon=b) for i, (a, b) in enumerate(points)] + [res("R-999")], on=ON
+    )
     found = set(snap.rows_near_many(np.array([lat]), np.array([lon]), np.array([radius]))[1])
     d = haversine_m(lat, lon, snap.lat, snap.lon)
     inside = {i for i in range(len(snap)) if not np.isnan(d[i]) and d[i] <= radius}
@@ -189,30 +221,36 @@ def test_rows_near_is_a_superset_of_the_circle(points: list[tuple[float, float]]
 
 @settings(max_examples=30, deadline=None)
 @given(
-    st.lists(st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1),
-                       st.sampled_from((None, True))), min_size=1, max_size=60),
-    st.lists(st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1), st.floats(0, 8000)),
-             max_size=6),
+    st.lists(
+        st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1), st.sampled_from((None, True))),
+        min_size=1,
+        max_size=60,
+    ),
+    st.lists(
+        st.tuples(st.floats(34.9, 35.1), st.floats(135.9, 136.1), st.floats(0, 8000)), max_size=6
+    ),
 )
 def test_rows_near_many_finds_for_each_circle_what_it_finds_alone(
-        points: list[tuple[float, float, bool | None]],
-        circles: list[tuple[float, float, float]]) -> None:
+    points: list[tuple[float, float, bool | None]], circles: list[tuple[float, float, float]]
+) -> None:
     snap = snapshot_from_records(
-        [res(f"R-{i}", lat=a, lon=b, transport=t) for i, (a, b, t) in enumerate(points)],
-        on=ON)
+        [res(f"R-{i}", lat=a, lon=b, transport=t) for i, (a, b, t) in enumerate(points)], on=ON
+    )
     lat, lon, radius = (np.array([c[k] for c in circles], dtype=float) for k in range(3))
     for pickup_only in (False, True):
         owner, rows = snap.rows_near_many(lat, lon, radius, pickup_only=pickup_only)
         assert owner.tolist() == sorted(owner.tolist())
         for k, (a, b, r) in enumerate(circles):
-            _, alone = snap.rows_near_many(np.array([a]), np.array([b]), np.array([r]),
-                                           pickup_only=pickup_only)
+            _, alone = snap.rows_near_many(
+                np.array([a]), np.array([b]), np.array([r]), pickup_only=pickup_only
+            )
             assert rows[owner == k].tolist() == alone.tolist()
 
 
 def test_district_chains_and_ranges_at_once() -> None:
-    snap = snapshot_from_records([res("R-1", district_ids=(3,)), res("R-2", district_ids=(42,))],
-                                 DISTRICTS, on=ON)
+    snap = snapshot_from_records(
+        [res("R-1", district_ids=(3,)), res("R-2", district_ids=(42,))], DISTRICTS, on=ON
+    )
     ids = [3, 999, 6, 1, 42, 3]
     pos = snap.district_positions(np.array(ids))
     known = snap.district_ids.tolist()
@@ -251,8 +289,9 @@ SCHEDULE_TEXTS = [
 
 def _days_of(snap: DirectorySnapshot, row: int) -> set[dt.date]:
     pid = int(snap.pattern[row])
-    return {snap.on + dt.timedelta(days=int(i))
-            for i in np.flatnonzero(snap.pattern_table[pid] != 0)}
+    return {
+        snap.on + dt.timedelta(days=int(i)) for i in np.flatnonzero(snap.pattern_table[pid] != 0)
+    }
 
 
 @settings(max_examples=25, deadline=None)
@@ -269,11 +308,14 @@ def test_vectorised_expansion_equals_dateutil(on: dt.date) -> None:
 
 
 def test_unusual_rrules_fall_back_to_dateutil() -> None:
-    odd = [ParsedSchedule(rrule="FREQ=DAILY;INTERVAL=3", start_time=dt.time(9),
-                          end_time=dt.time(10)),
-           ParsedSchedule(rrule="FREQ=YEARLY;BYMONTH=8;BYMONTHDAY=13")]
-    records = [ResourceRecord(1, "R-1", "x", ("salon",), schedules=(odd[0],)),
-               ResourceRecord(2, "R-2", "y", ("salon",), schedules=(odd[1],))]
+    odd = [
+        ParsedSchedule(rrule="FREQ=DAILY;INTERVAL=3", start_time=dt.time(9), end_time=dt.time(10)),
+        ParsedSchedule(rrule="FREQ=YEARLY;BYMONTH=8;BYMONTHDAY=13"),
+    ]
+    records = [
+        ResourceRecord(1, "R-1", "x", ("salon",), schedules=(odd[0],)),
+        ResourceRecord(2, "R-2", "y", ("salon",), schedules=(odd[1],)),
+    ]
     snap = snapshot_from_records(records, on=ON)
     end = ON + dt.timedelta(days=snap.days - 1)
     for row, s in enumerate(odd):
@@ -286,8 +328,13 @@ def test_time_slots() -> None:
     assert slot_mask(615, 630) == 1 << 20  # inside one slot
     assert slot_mask(600, 600) == 0
     snap = snapshot_from_records(
-        [res("R-1", schedule="月 10:00～12:00"), res("R-2", schedule="月"),
-         res("R-3", schedule="月 10:00～")], on=ON)
+        [
+            res("R-1", schedule="月 10:00～12:00"),
+            res("R-2", schedule="月"),
+            res("R-3", schedule="月 10:00～"),
+        ],
+        on=ON,
+    )
     monday = 0  # ON is a Monday
     assert int(snap.pattern_table[snap.pattern[0], monday]) == slot_mask(600, 720)
     assert int(snap.pattern_table[snap.pattern[1], monday]) == ALL_SLOTS
@@ -298,13 +345,25 @@ def test_time_slots() -> None:
 
 def test_schedule_states_and_shared_patterns() -> None:
     snap = snapshot_from_records(
-        [res("R-1", schedule="月水金 10:00～12:00"), res("R-2", schedule="月水金 10:00～12:00"),
-         res("R-3", schedule="不定期"), res("R-4"), res("R-5", schedule="10:00～12:00"),
-         res("R-6", schedule="12月～3月")], on=ON)
+        [
+            res("R-1", schedule="月水金 10:00～12:00"),
+            res("R-2", schedule="月水金 10:00～12:00"),
+            res("R-3", schedule="不定期"),
+            res("R-4"),
+            res("R-5", schedule="10:00～12:00"),
+            res("R-6", schedule="12月～3月"),
+        ],
+        on=ON,
+    )
     assert snap.pattern[0] == snap.pattern[1] >= 0  # expanded once, shared
     assert snap.schedule_state.tolist() == [
-        SCHEDULE_KNOWN, SCHEDULE_KNOWN, SCHEDULE_NOT_UNDERSTOOD, SCHEDULE_NOT_WRITTEN,
-        SCHEDULE_NOT_WRITTEN, SCHEDULE_KNOWN]
+        SCHEDULE_KNOWN,
+        SCHEDULE_KNOWN,
+        SCHEDULE_NOT_UNDERSTOOD,
+        SCHEDULE_NOT_WRITTEN,
+        SCHEDULE_NOT_WRITTEN,
+        SCHEDULE_KNOWN,
+    ]
     assert snap.pattern[2:5].tolist() == [-1, -1, -1]
     season = int(snap.pattern[5])
     assert season >= 0 and not snap.pattern_table[season].any()
@@ -332,8 +391,10 @@ def test_bad_status_is_refused() -> None:
 
 # ----------------------------------------------------------------------- database
 
-CSV_HEADER = ("ID,名称,種別,説明,住所,緯度,経度,対象地区,利用可能曜日,開始時間,終了時間,"
-              "利用可能日時特記事項,定員,空き,対象者,送迎,状態,公開,最終確認日")
+CSV_HEADER = (
+    "ID,名称,種別,説明,住所,緯度,経度,対象地区,利用可能曜日,開始時間,終了時間,"
+    "利用可能日時特記事項,定員,空き,対象者,送迎,状態,公開,最終確認日"
+)
 CSV_ROWS = [
     "T-1,本町いきいきサロン,サロン,おしゃべりと体操,架空市本町1-1,35.0100,136.0100,本町一区,木,"
     "10:00,12:00,第2・第4木曜 祝日休み,20,3,65歳以上,あり,,,2024-04-01",
@@ -396,16 +457,20 @@ def test_matching_end_to_end_on_the_database(town: Engine) -> None:
     with make_sessionmaker(town)() as s:
         snap = build_snapshot(s, on=ON)
         ids = {d.code: d.id for d in s.query(District)}
-    meals = score(snap, NeedQuery.build("N-1", ids["99999-04"], categories="配食",
-                                        days="平日"))
+    meals = score(snap, NeedQuery.build("N-1", ids["99999-04"], categories="配食", days="平日"))
     assert [m.external_id for m in meals.matches] == ["T-3"]  # 全域
-    garbage = score(snap, NeedQuery.build("N-2", ids["99999-01"], categories="ゴミ出し",
-                                          days=["土"]))
+    garbage = score(
+        snap, NeedQuery.build("N-2", ids["99999-01"], categories="ゴミ出し", days=["土"])
+    )
     assert garbage.unmet_reason == "schedule"  # the first hurdle T-2 fails (it is full too)
     assert garbage.near_miss is not None
     assert garbage.near_miss.reasons == ("土曜の活動なし", "満員（空きなし）")
-    salon = score(snap, NeedQuery.build("N-3", ids["99999-01"], categories="サロン", age=80,
-                                        text="おしゃべりしたい"))
+    salon = score(
+        snap,
+        NeedQuery.build(
+            "N-3", ids["99999-01"], categories="サロン", age=80, text="おしゃべりしたい"
+        ),
+    )
     out = result_to_json(salon)
     assert out["matches"][0]["resource"] == "T-1"
     tea = score(snap, NeedQuery.build("N-4", ids["99999-03"], categories="お茶のみ場"))

@@ -42,14 +42,20 @@ MATRIX: dict[str, list[Cell]] = {
         Cell("POST", lambda a: "/login", ALL_OK, form=True),  # wrong password: 200 + message
     ],
     "auth.enrol": [Cell("GET", lambda a: "/login/second-factor", dict.fromkeys(CALLERS, 302))],
-    "auth.logout": [Cell("POST", lambda a: "/logout",
-                         dict.fromkeys(CALLERS, 303) | {"anonymous": 302}, form=True)],
+    "auth.logout": [
+        Cell(
+            "POST", lambda a: "/logout", dict.fromkeys(CALLERS, 303) | {"anonymous": 302}, form=True
+        )
+    ],
     "directory.index": [Cell("GET", lambda a: "/", ALL_OK)],
     "maps.index": [Cell("GET", lambda a: "/maps/", ALL_OK)],
     "maps.resident": [Cell("GET", lambda a: f"/maps/resident?area={a}", ALL_OK)],
     "maps.coordinator": [
-        Cell("GET", lambda a: f"/maps/coordinator?area={a}",
-             ALL_OK | {"anonymous": 302, "viewer": 403}),
+        Cell(
+            "GET",
+            lambda a: f"/maps/coordinator?area={a}",
+            ALL_OK | {"anonymous": 302, "viewer": 403},
+        ),
         Cell("GET", lambda a: "/maps/coordinator", ALL_OK | {"anonymous": 302, "viewer": 403}),
     ],
 }
@@ -71,9 +77,14 @@ def town(engine: Engine, app: Flask) -> Flask:
 def test_the_matrix(town: Flask) -> None:
     own, other = area_codes(town)[:2]
     accounts = {
-        caller: add_account(town, caller, caller.split("_")[0],
-                            {"tier2_own": (own,), "tier2_other": (other,)}.get(caller, ()))
-        for caller in CALLERS if caller != "anonymous"
+        caller: add_account(
+            town,
+            caller,
+            caller.split("_")[0],
+            {"tier2_own": (own,), "tier2_other": (other,)}.get(caller, ()),
+        )
+        for caller in CALLERS
+        if caller != "anonymous"
     }
     failures = []
     for caller in CALLERS:
@@ -86,14 +97,23 @@ def test_the_matrix(town: Flask) -> None:
                 if cell.method == "GET":
                     response = client.get(url)
                 else:
-                    data = {"csrf_token": csrf_token(client, "/login" if caller == "anonymous"
-                                                     else "/")}
+                    data = {
+                        "csrf_token": csrf_token(client, "/login" if caller == "anonymous" else "/")
+                    }
                     if endpoint == "auth.login":
                         data |= {"login": "nobody", "password": "wrong-password-here"}
                     response = client.post(url, data=data)
                 if response.status_code != cell.expected[caller]:
-                    failures.append((endpoint, cell.method, url, caller, response.status_code,
-                                     cell.expected[caller]))
+                    failures.append(
+                        (
+                            endpoint,
+                            cell.method,
+                            url,
+                            caller,
+                            response.status_code,
+                            cell.expected[caller],
+                        )
+                    )
                 # every response carries the security headers
                 assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
                 assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -129,8 +149,9 @@ def planted(town: Flask, engine: Engine, cli, tmp_path) -> tuple[Flask, str, lis
         from directory.models import District
 
         own_id = s.scalar(select(District.id).where(District.code == own))
-        others = [n.external_id for n in s.scalars(select(Need))
-                  if areas.area_of(n.district_id) != own_id]
+        others = [
+            n.external_id for n in s.scalars(select(Need)) if areas.area_of(n.district_id) != own_id
+        ]
     return town, own, others
 
 

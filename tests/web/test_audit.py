@@ -41,7 +41,8 @@ def _needs_file() -> Path:
 
 
 def test_an_import_writes_one_create_event_per_need_and_no_need_values(
-        cli, engine: Engine, town: Flask) -> None:
+    cli, engine: Engine, town: Flask
+) -> None:
     result = cli("import", "needs", _needs_file())
     assert result.exit_code == 0, result.stderr
     events = [e for e in _events(engine) if e.record_type == "need"]
@@ -51,13 +52,17 @@ def test_an_import_writes_one_create_event_per_need_and_no_need_values(
     assert {e.record_id for e in events} == ids and len(events) == len(ids)
     assert {e.action for e in events} == {"create"}
     assert all(e.actor.startswith("system:cli") and e.role == "system" for e in events)
-    dump = json.dumps([[getattr(e, c.name) for c in AuditEvent.__table__.columns]
-                       for e in _events(engine)], default=str, ensure_ascii=False)
+    dump = json.dumps(
+        [[getattr(e, c.name) for c in AuditEvent.__table__.columns] for e in _events(engine)],
+        default=str,
+        ensure_ascii=False,
+    )
     assert not any(t[:12] in dump for t in texts)
 
 
 def test_a_coordinator_imports_only_needs_of_their_areas_and_the_refusal_is_audited(
-        cli, engine: Engine, town: Flask) -> None:
+    cli, engine: Engine, town: Flask
+) -> None:
     area = area_codes(town)[0]
     add_account(town, "coord", "tier2", (area,))
     result = cli("import", "needs", _needs_file(), "--as", "coord")
@@ -70,7 +75,8 @@ def test_a_coordinator_imports_only_needs_of_their_areas_and_the_refusal_is_audi
 
 
 def test_match_as_a_coordinator_reads_only_their_areas_and_audits_each_need(
-        cli, engine: Engine, town: Flask) -> None:
+    cli, engine: Engine, town: Flask
+) -> None:
     assert cli("import", "needs", _needs_file()).exit_code == 0
     area = area_codes(town)[0]
     add_account(town, "coord", "tier2", (area,))
@@ -79,8 +85,11 @@ def test_match_as_a_coordinator_reads_only_their_areas_and_audits_each_need(
     seen = {r["need"] for r in json.loads(result.stdout)}
     with transaction(engine) as s:
         areas = NeedAreas(s)
-        mine = {n.external_id for n in s.scalars(select(Need).where(Need.status == "open"))
-                if areas.area_of(n.district_id) == _area_id(s, area)}
+        mine = {
+            n.external_id
+            for n in s.scalars(select(Need).where(Need.status == "open"))
+            if areas.area_of(n.district_id) == _area_id(s, area)
+        }
     assert seen == mine and mine
     matched = [e for e in _events(engine) if e.action == "match"]
     assert {e.record_id for e in matched} == mine
@@ -94,19 +103,27 @@ def _area_id(session, code: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_another_areas_need_is_not_found_and_the_attempt_is_audited(
-        cli, engine: Engine, town: Flask) -> None:
+    cli, engine: Engine, town: Flask
+) -> None:
     assert cli("import", "needs", _needs_file()).exit_code == 0
     first, second = area_codes(town)[:2]
     add_account(town, "coord", "tier2", (first,))
     with transaction(engine) as s:
         areas = NeedAreas(s)
-        other = next(n.external_id for n in s.scalars(select(Need))
-                     if areas.area_of(n.district_id) == _area_id(s, second))
+        other = next(
+            n.external_id
+            for n in s.scalars(select(Need))
+            if areas.area_of(n.district_id) == _area_id(s, second)
+        )
     result = cli("match", "--need", other, "--as", "coord")
     assert result.exit_code == 1 and "見つかりません" in result.stderr
     last = _events(engine)[-1]
     assert (last.actor, last.action, last.record_id, last.outcome) == (
-        "coord", "match", other, "not_found")
+        "coord",
+        "match",
+        other,
+        "not_found",
+    )
 
 
 def test_a_viewer_is_denied_needs_and_it_is_audited(cli, engine: Engine, town: Flask) -> None:
@@ -125,8 +142,9 @@ def test_verify_finds_a_row_edited_behind_the_apps_back(cli, engine: Engine, tow
     victim = events[len(events) // 2]
     with engine.begin() as conn:
         _disable_guard(conn)
-        conn.execute(text("UPDATE audit_event SET record_id = 'X-forged' WHERE id = :i"),
-                     {"i": victim.id})
+        conn.execute(
+            text("UPDATE audit_event SET record_id = 'X-forged' WHERE id = :i"), {"i": victim.id}
+        )
         _enable_guard(conn)
     broken = cli("audit", "verify")
     assert broken.exit_code == 1
@@ -158,14 +176,18 @@ def _enable_guard(conn) -> None:  # type: ignore[no-untyped-def]
         conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_event SET outcome = 'ok'",
-    "DELETE FROM audit_event",
-    "UPDATE audit_anchor SET prune_before = '2999-01-01 00:00:00'",
-    "DELETE FROM audit_anchor",
-])
-def test_the_database_itself_refuses_to_alter_the_log(engine: Engine, town: Flask,
-                                                      statement: str) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_event SET outcome = 'ok'",
+        "DELETE FROM audit_event",
+        "UPDATE audit_anchor SET prune_before = '2999-01-01 00:00:00'",
+        "DELETE FROM audit_anchor",
+    ],
+)
+def test_the_database_itself_refuses_to_alter_the_log(
+    engine: Engine, town: Flask, statement: str
+) -> None:
     with town.app_context(), get_db().write() as s:
         audit.record(s, system_actor("test"), "read", "need", "N-1")
     with pytest.raises(DBAPIError), engine.begin() as conn:
@@ -186,8 +208,14 @@ def test_pruning_keeps_the_rest_verifiable(engine: Engine, town: Flask) -> None:
     with town.app_context():
         for years_ago in (7, 6, 4, 1):
             with get_db().write() as s:
-                audit.record(s, actor, "read", "need", f"N-{years_ago}",
-                             at=now - dt.timedelta(days=365 * years_ago))
+                audit.record(
+                    s,
+                    actor,
+                    "read",
+                    "need",
+                    f"N-{years_ago}",
+                    at=now - dt.timedelta(days=365 * years_ago),
+                )
         with get_db().write() as s:
             deleted = audit.prune(s, system_actor("test"), keep_days=5 * 365 + 1, now=now)
         with get_db().read() as s:
@@ -198,16 +226,23 @@ def test_pruning_keeps_the_rest_verifiable(engine: Engine, town: Flask) -> None:
 
 
 def test_export_answers_what_one_user_touched_between_two_times(
-        cli, engine: Engine, town: Flask, tmp_path: Path) -> None:
+    cli, engine: Engine, town: Flask, tmp_path: Path
+) -> None:
     with town.app_context():
-        for who, day, need in (("u1", 1, "N-1"), ("u2", 2, "N-2"), ("u1", 3, "N-3"),
-                               ("u1", 9, "N-9")):
+        for who, day, need in (
+            ("u1", 1, "N-1"),
+            ("u2", 2, "N-2"),
+            ("u1", 3, "N-3"),
+            ("u1", 9, "N-9"),
+        ):
             with get_db().write() as s:
-                audit.record(s, Actor(who, "tier2"), "read", "need", need,
-                             at=dt.datetime(2026, 11, day, 10))
+                audit.record(
+                    s, Actor(who, "tier2"), "read", "need", need, at=dt.datetime(2026, 11, day, 10)
+                )
     out = tmp_path / "leak.csv"
-    result = cli("audit", "export", "--from", "2026-11-01", "--to", "2026-11-05",
-                 "--user", "u1", "-o", out)
+    result = cli(
+        "audit", "export", "--from", "2026-11-01", "--to", "2026-11-05", "--user", "u1", "-o", out
+    )
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert [r["record_id"] for r in rows] == ["N-1", "N-3"]

@@ -39,23 +39,34 @@ def test_coordinator_pages_ask_for_sign_in(app: Flask, client: FlaskClient) -> N
 
 
 def test_sign_in_redirects_303_to_next_and_a_wrong_password_says_so(
-        app: Flask, client: FlaskClient) -> None:
+    app: Flask, client: FlaskClient
+) -> None:
     add_account(app, "sato", "viewer")
     token = csrf_token(client)
-    wrong = client.post("/login", data={"login": "sato", "password": "nope-nope-nope",
-                                        "csrf_token": token})
+    wrong = client.post(
+        "/login", data={"login": "sato", "password": "nope-nope-nope", "csrf_token": token}
+    )
     assert wrong.status_code == 200
     assert "ログイン名またはパスワードが違います" in wrong.get_data(as_text=True)
-    ok = client.post("/login", data={"login": "sato", "password": PASSWORD, "csrf_token": token,
-                                     "next": "/maps/"})
+    ok = client.post(
+        "/login",
+        data={"login": "sato", "password": PASSWORD, "csrf_token": token, "next": "/maps/"},
+    )
     assert ok.status_code == 303 and ok.headers["Location"] == "/maps/"
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
 def test_next_never_leaves_the_site(app: Flask, client: FlaskClient, target: str) -> None:
     add_account(app, "sato", "viewer")
-    response = client.post("/login", data={"login": "sato", "password": PASSWORD,
-                                           "csrf_token": csrf_token(client), "next": target})
+    response = client.post(
+        "/login",
+        data={
+            "login": "sato",
+            "password": PASSWORD,
+            "csrf_token": csrf_token(client),
+            "next": target,
+        },
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/"
 
 
@@ -106,8 +117,9 @@ def test_every_session_ends_on_password_change_and_disable(app: Flask) -> None:
     assert again.status_code == 200  # type: ignore[attr-defined]
 
 
-def test_api_tokens_are_stored_hashed_and_work_until_revoked(app: Flask, client: FlaskClient
-                                                             ) -> None:
+def test_api_tokens_are_stored_hashed_and_work_until_revoked(
+    app: Flask, client: FlaskClient
+) -> None:
     add_account(app, "kato", "viewer")
     with app.app_context(), get_db().write() as s:
         token = accounts.issue_token(s, system_actor("test"), "kato")
@@ -151,12 +163,20 @@ def test_passwords_are_argon2id_and_rehashed_when_parameters_change(app: Flask) 
 def test_admin_and_tier1_need_a_second_factor(app: Flask) -> None:
     account = add_account(app, "boss", "tier1", totp=True)
     client = app.test_client()
-    no_code = client.post("/login", data={"login": "boss", "password": PASSWORD,
-                                          "csrf_token": csrf_token(client)})
+    no_code = client.post(
+        "/login", data={"login": "boss", "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert no_code.status_code == 200 and 'name="otp"' in no_code.get_data(as_text=True)
     assert client.get("/maps/coordinator").status_code == 302
-    wrong = client.post("/login", data={"login": "boss", "password": PASSWORD, "otp": "000000",
-                                        "csrf_token": csrf_token(client)})
+    wrong = client.post(
+        "/login",
+        data={
+            "login": "boss",
+            "password": PASSWORD,
+            "otp": "000000",
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert wrong.status_code == 200 and "確認コードが違います" in wrong.get_data(as_text=True)
     assert account.totp_secret is not None
     assert sign_in(client, account).status_code == 303  # type: ignore[attr-defined]
@@ -164,28 +184,35 @@ def test_admin_and_tier1_need_a_second_factor(app: Flask) -> None:
 
 
 def test_the_first_sign_in_of_an_admin_enrols_a_second_factor_with_a_local_qr_code(
-        app: Flask) -> None:
+    app: Flask,
+) -> None:
     add_account(app, "root1", "admin", totp=False)
     client = app.test_client()
-    response = client.post("/login", data={"login": "root1", "password": PASSWORD,
-                                           "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login", data={"login": "root1", "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/login/second-factor"
     page = client.get("/login/second-factor").get_data(as_text=True)
     assert "<svg" in page  # drawn here (segno), no image fetched from anywhere
     secret = re.search(r"<code>([A-Z2-7]+)</code>", page)
     assert secret
     assert client.get("/maps/coordinator").status_code == 302  # not signed in yet
-    done = client.post("/login/second-factor", data={
-        "otp": pyotp.TOTP(secret.group(1)).now(),
-        "csrf_token": csrf_token(client, "/login/second-factor")})
+    done = client.post(
+        "/login/second-factor",
+        data={
+            "otp": pyotp.TOTP(secret.group(1)).now(),
+            "csrf_token": csrf_token(client, "/login/second-factor"),
+        },
+    )
     assert done.status_code == 303
     assert client.get("/maps/coordinator").status_code == 200
     assert _user(app, "root1").totp_secret == secret.group(1)
 
 
 @pytest.mark.parametrize("token", [None, "wrong"])
-def test_state_changes_without_a_valid_csrf_token_are_400(app: Flask, client: FlaskClient,
-                                                          token: str | None) -> None:
+def test_state_changes_without_a_valid_csrf_token_are_400(
+    app: Flask, client: FlaskClient, token: str | None
+) -> None:
     add_account(app, "sato", "viewer")
     data = {"login": "sato", "password": PASSWORD}
     if token:
@@ -210,12 +237,16 @@ def test_a_post_from_another_site_is_refused_even_with_a_token(app: Flask) -> No
     account = add_account(app, "sato", "viewer")
     client = app.test_client()
     token = csrf_token(client)
-    response = client.post("/login", data={"login": "sato", "password": PASSWORD,
-                                           "csrf_token": token},
-                           headers={"Origin": "https://evil.example"})
+    response = client.post(
+        "/login",
+        data={"login": "sato", "password": PASSWORD, "csrf_token": token},
+        headers={"Origin": "https://evil.example"},
+    )
     assert response.status_code == 400
-    same = client.post("/login", data={"login": "sato", "password": PASSWORD,
-                                       "csrf_token": token},
-                       headers={"Origin": "http://localhost"})
+    same = client.post(
+        "/login",
+        data={"login": "sato", "password": PASSWORD, "csrf_token": token},
+        headers={"Origin": "http://localhost"},
+    )
     assert same.status_code == 303
     assert account.login == "sato"

@@ -22,8 +22,10 @@ VENUES = SEEDS / "kami" / "venues.geojson"
 def counts(db_url: str) -> tuple[int, int]:
     engine = make_engine(db_url)
     with Session(engine) as s:
-        result = (s.scalar(select(func.count(District.id))) or 0,
-                  s.scalar(select(func.count(Venue.id))) or 0)
+        result = (
+            s.scalar(select(func.count(District.id))) or 0,
+            s.scalar(select(func.count(Venue.id))) or 0,
+        )
     engine.dispose()
     return result
 
@@ -103,8 +105,11 @@ def test_demo_load_is_idempotent(cli, db_url: str) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["report", "annual", "--fy", "2024"], ["directory", "duplicates"],
-     ["db", "backup", "x.sqlite"]],
+    [
+        ["report", "annual", "--fy", "2024"],
+        ["directory", "duplicates"],
+        ["db", "backup", "x.sqlite"],
+    ],
 )
 def test_commands_not_built_yet_say_so_with_exit_2(cli, args: list[str]) -> None:
     result = cli(*args)
@@ -120,8 +125,9 @@ def test_misuse_exits_2(cli) -> None:
 def test_console_script_is_installed_and_runs(db_url: str) -> None:
     exe = Path(sys.executable).with_name("tsunagu")
     env = {"DATABASE_URL": db_url, "LANG": "en_US.UTF-8", "PATH": str(exe.parent)}
-    out = subprocess.run([exe, "db", "upgrade"], env=env, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [exe, "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert "up to date" in out.stderr
 
@@ -133,5 +139,3 @@ def test_default_database_is_a_sqlite_file_under_instance(tmp_path: Path, monkey
     monkeypatch.setenv("TSUNAGU_INSTANCE", str(tmp_path / "instance"))
     assert database_url() == f"sqlite:///{tmp_path / 'instance' / 'tsunagu.sqlite'}"
     assert database_url({"DATABASE_URL": "postgresql://u@h/db"}) == "postgresql+psycopg://u@h/db"
-
-

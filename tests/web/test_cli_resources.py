@@ -27,7 +27,8 @@ def test_import_resources_json_reports_counts_and_warnings(town_cli) -> None:
     assert (payload["created"], payload["updated"], payload["unchanged"]) == (8, 0, 0)
     assert payload["errors"] == []
     assert {"row": 8, "column": "開催日", "code": "schedule_not_understood"}.items() <= next(
-        w for w in payload["warnings"] if w["code"] == "schedule_not_understood").items()
+        w for w in payload["warnings"] if w["code"] == "schedule_not_understood"
+    ).items()
     assert "警告" in result.stderr and "不定期" in result.stderr
 
 
@@ -73,8 +74,16 @@ def test_export_xlsx_needs_a_file_and_reimports_unchanged(town_cli, tmp_path: Pa
 
 
 def test_schedule_expand_json(cli) -> None:
-    result = cli("schedule", "expand", "木 10:00～12:00 第2・第4木曜 祝日休み",
-                 "--from", "2026-11-01", "--to", "2026-11-30", "--json")
+    result = cli(
+        "schedule",
+        "expand",
+        "木 10:00～12:00 第2・第4木曜 祝日休み",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == [
         {"start": "2026-11-12T10:00", "end": "2026-11-12T12:00"},
@@ -83,17 +92,20 @@ def test_schedule_expand_json(cli) -> None:
 
 
 def test_schedule_expand_without_times_gives_dates(cli) -> None:
-    result = cli("schedule", "expand", "毎月15日", "--from", "2026-11-01", "--to", "2027-01-31",
-                 "--json")
+    result = cli(
+        "schedule", "expand", "毎月15日", "--from", "2026-11-01", "--to", "2027-01-31", "--json"
+    )
     assert json.loads(result.stdout) == [
-        {"start": "2026-11-15", "end": None}, {"start": "2026-12-15", "end": None},
+        {"start": "2026-11-15", "end": None},
+        {"start": "2026-12-15", "end": None},
         {"start": "2027-01-15", "end": None},
     ]
 
 
 def test_schedule_expand_refuses_what_it_cannot_understand(cli) -> None:
-    result = cli("schedule", "expand", "不定期", "--from", "2026-11-01", "--to", "2026-11-30",
-                 "--json")
+    result = cli(
+        "schedule", "expand", "不定期", "--from", "2026-11-01", "--to", "2026-11-30", "--json"
+    )
     assert result.exit_code == 1
     assert "不定期" in result.stderr and result.stdout == ""
 

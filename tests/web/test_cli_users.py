@@ -19,25 +19,46 @@ def _town(engine: Engine) -> None:
 
 
 def test_an_account_made_from_the_cli_signs_in_with_the_form(
-        cli, engine: Engine, app: Flask) -> None:
+    cli, engine: Engine, app: Flask
+) -> None:
     _town(engine)
     area = area_codes(app)[0]
-    made = cli("user", "add", "yamada", "--role", "tier2", "--area", area, "--name", "山田",
-               "--password-stdin", input_=PASSWORD + "\n")
+    made = cli(
+        "user",
+        "add",
+        "yamada",
+        "--role",
+        "tier2",
+        "--area",
+        area,
+        "--name",
+        "山田",
+        "--password-stdin",
+        input_=PASSWORD + "\n",
+    )
     assert made.exit_code == 0, made.stderr
     client = app.test_client()
     assert sign_in(client, Account("yamada", "tier2", (area,))).status_code == 303  # type: ignore[attr-defined]
     assert client.get(f"/maps/coordinator?area={area}").status_code == 200
     listed = json.loads(cli("user", "list", "--json").stdout)
-    assert listed == [{"login": "yamada", "name": "山田", "role": "tier2", "areas": [area],
-                       "disabled": False, "second_factor": False,
-                       "last_sign_in_at": listed[0]["last_sign_in_at"]}]
+    assert listed == [
+        {
+            "login": "yamada",
+            "name": "山田",
+            "role": "tier2",
+            "areas": [area],
+            "disabled": False,
+            "second_factor": False,
+            "last_sign_in_at": listed[0]["last_sign_in_at"],
+        }
+    ]
     assert listed[0]["last_sign_in_at"].endswith("Z")
     with transaction(engine) as s:
         stored = s.scalar(select(User.password_hash))
         assert stored is not None and stored.startswith("$argon2id$")
-        dump = " ".join(str(v) for e in s.scalars(select(AuditEvent))
-                        for v in (e.action, e.record_id, e.detail))
+        dump = " ".join(
+            str(v) for e in s.scalars(select(AuditEvent)) for v in (e.action, e.record_id, e.detail)
+        )
     assert PASSWORD not in dump and "user_add" in dump
 
 
@@ -57,11 +78,14 @@ def test_bad_accounts_are_refused_with_a_reason(cli, engine: Engine, app: Flask)
         assert s.scalars(select(User)).all() == []
 
 
-def test_passwd_disable_and_token_end_sessions_as_promised(cli, engine: Engine,
-                                                           app: Flask) -> None:
+def test_passwd_disable_and_token_end_sessions_as_promised(cli, engine: Engine, app: Flask) -> None:
     _town(engine)
-    assert cli("user", "add", "ono", "--role", "viewer", "--password-stdin",
-               input_=PASSWORD + "\n").exit_code == 0
+    assert (
+        cli(
+            "user", "add", "ono", "--role", "viewer", "--password-stdin", input_=PASSWORD + "\n"
+        ).exit_code
+        == 0
+    )
     token = cli("user", "token", "ono")
     assert token.exit_code == 0
     secret = token.stdout.strip()
@@ -71,17 +95,25 @@ def test_passwd_disable_and_token_end_sessions_as_promised(cli, engine: Engine,
     sign_in(browser, Account("ono", "viewer", ()))
     assert browser.get("/", headers={}).headers.get("Cache-Control") == "no-store"
     script = app.test_client()
-    assert script.get("/", headers={"Authorization": f"Bearer {secret}"}).headers.get(
-        "Cache-Control") == "no-store"
-    assert cli("user", "passwd", "ono", "--password-stdin",
-               input_="a brand new password\n").exit_code == 0
+    assert (
+        script.get("/", headers={"Authorization": f"Bearer {secret}"}).headers.get("Cache-Control")
+        == "no-store"
+    )
+    assert (
+        cli("user", "passwd", "ono", "--password-stdin", input_="a brand new password\n").exit_code
+        == 0
+    )
     assert browser.get("/").headers.get("Cache-Control") is None  # signed out
-    assert script.get("/maps/coordinator",
-                      headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert (
+        script.get("/maps/coordinator", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 401
+    )
     assert cli("user", "disable", "ono").exit_code == 0
     again = app.test_client()
-    response = again.post("/login", data={"login": "ono", "password": "a brand new password",
-                                          "csrf_token": csrf_token(again)})
+    response = again.post(
+        "/login",
+        data={"login": "ono", "password": "a brand new password", "csrf_token": csrf_token(again)},
+    )
     assert response.status_code == 200 and "違います" in response.get_data(as_text=True)
     assert cli("user", "token", "ono").exit_code == 1
     listed = json.loads(cli("user", "list", "--json").stdout)

@@ -23,8 +23,9 @@ from web.security import public
 CANARY = "ZQXCANARY"  # in text, basis, source; a pseudonym variant for resident
 
 
-def _planted(tmp_path: Path, *, extra: dict[str, object] | None = None, name: str = "needs.json"
-             ) -> Path:
+def _planted(
+    tmp_path: Path, *, extra: dict[str, object] | None = None, name: str = "needs.json"
+) -> Path:
     items = json.loads((SEEDS_DIR / demo_manifest()["needs"]).read_text(encoding="utf-8"))
     for i, item in enumerate(items):
         item["text"] = f"{item.get('text', '')}（{CANARY}{i}）"
@@ -44,8 +45,9 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixt
     return caplog
 
 
-def test_the_cli_never_says_a_need_value(cli, engine: Engine, app: Flask, tmp_path: Path,
-                                         everything_logged: pytest.LogCaptureFixture) -> None:
+def test_the_cli_never_says_a_need_value(
+    cli, engine: Engine, app: Flask, tmp_path: Path, everything_logged: pytest.LogCaptureFixture
+) -> None:
     with transaction(engine) as s:
         load_demo(s)
     said: list[str] = []
@@ -61,10 +63,18 @@ def test_the_cli_never_says_a_need_value(cli, engine: Engine, app: Flask, tmp_pa
     run("import", "needs", good, "--dry-run")
     run("import", "needs", good)
     run("import", "needs", good, "--json")  # unchanged
-    for extra in ({"text": f"{CANARY}\x00NUL"}, {"age": CANARY}, {"district": CANARY},
-                  {"days": [CANARY]}, {"time": CANARY}, {"consent_on": CANARY},
-                  {"categories": [CANARY]}, {"attributes": [CANARY]}, {"lat": CANARY},
-                  {"id": f"{CANARY}さん"}):
+    for extra in (
+        {"text": f"{CANARY}\x00NUL"},
+        {"age": CANARY},
+        {"district": CANARY},
+        {"days": [CANARY]},
+        {"time": CANARY},
+        {"consent_on": CANARY},
+        {"categories": [CANARY]},
+        {"attributes": [CANARY]},
+        {"lat": CANARY},
+        {"id": f"{CANARY}さん"},
+    ):
         bad = _planted(tmp_path, extra=extra, name="bad.json")
         result = cli("import", "needs", bad)
         said.extend((result.stdout, result.stderr))
@@ -89,10 +99,9 @@ def test_the_cli_never_says_a_need_value(cli, engine: Engine, app: Flask, tmp_pa
     assert hits == []
 
 
-def test_error_pages_and_logs_hold_no_need_value(engine: Engine, app: Flask, cli,
-                                                 tmp_path: Path,
-                                                 everything_logged: pytest.LogCaptureFixture
-                                                 ) -> None:
+def test_error_pages_and_logs_hold_no_need_value(
+    engine: Engine, app: Flask, cli, tmp_path: Path, everything_logged: pytest.LogCaptureFixture
+) -> None:
     with transaction(engine) as s:
         load_demo(s)
     assert cli("import", "needs", _planted(tmp_path)).exit_code == 0

@@ -21,24 +21,44 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 def test_another_town_served_with_cli_accounts(cli, engine: Engine, app: Flask) -> None:
     town = DATA / "other_town"
-    for kind, path in (("districts", town / "districts.geojson"),
-                       ("venues", town / "venues.geojson"),
-                       ("resources", town / "resources_cp932.csv"),
-                       ("needs", DATA / "needs_other_town.json")):
+    for kind, path in (
+        ("districts", town / "districts.geojson"),
+        ("venues", town / "venues.geojson"),
+        ("resources", town / "resources_cp932.csv"),
+        ("needs", DATA / "needs_other_town.json"),
+    ):
         result = cli("import", kind, path)
         assert result.exit_code == 0, result.stderr
     with transaction(engine) as s:
         areas = s.scalars(select(District.code).where(District.level == "area")).all()
-        hidden = [(r.external_id, r.name) for r in s.scalars(select(Resource))
-                  if not r.public or r.status != "active"]
+        hidden = [
+            (r.external_id, r.name)
+            for r in s.scalars(select(Resource))
+            if not r.public or r.status != "active"
+        ]
         shown = [r.name for r in s.scalars(select(Resource)) if r.public and r.status == "active"]
         need_ids = s.scalars(select(Need.external_id)).all()
     assert areas and hidden and shown and need_ids
-    assert cli("user", "add", "coord1", "--role", "tier2", "--area", areas[0],
-               "--password-stdin", input_=PASSWORD + "\n").exit_code == 0
+    assert (
+        cli(
+            "user",
+            "add",
+            "coord1",
+            "--role",
+            "tier2",
+            "--area",
+            areas[0],
+            "--password-stdin",
+            input_=PASSWORD + "\n",
+        ).exit_code
+        == 0
+    )
 
     anonymous = app.test_client()
-    pages = [anonymous.get("/").get_data(as_text=True), anonymous.get("/maps/").get_data(as_text=True)]
+    pages = [
+        anonymous.get("/").get_data(as_text=True),
+        anonymous.get("/maps/").get_data(as_text=True),
+    ]
     pages += [anonymous.get(f"/maps/resident?area={a}").get_data(as_text=True) for a in areas]
     everything = "\n".join(pages)
     for external_id, name in hidden:
@@ -58,8 +78,9 @@ def test_another_town_served_with_cli_accounts(cli, engine: Engine, app: Flask) 
     replay = app.test_client()
     replay.set_cookie("tsunagu_session", copied.value)
     assert replay.get("/maps/coordinator").status_code == 302
-    assert not any(f'data-resource="{rid}"' in replay.get("/").get_data(as_text=True)
-                   for rid, _ in hidden)
+    assert not any(
+        f'data-resource="{rid}"' in replay.get("/").get_data(as_text=True) for rid, _ in hidden
+    )
 
     matched = cli("match", "--as", "coord1", "--json")
     assert matched.exit_code == 0, matched.stderr

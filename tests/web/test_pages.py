@@ -23,10 +23,16 @@ def expected_counts() -> dict[str, tuple[str, int, int]]:
     """Per area code: (name, districts, venues), computed straight from the seed files."""
     features = json.loads((SEEDS / "districts.geojson").read_text(encoding="utf-8"))["features"]
     venues = json.loads((SEEDS / "venues.geojson").read_text(encoding="utf-8"))["features"]
-    areas = {f["properties"]["code"]: f["properties"]["name"] for f in features
-             if f["properties"]["level"] == "area"}
-    districts = [(f["properties"]["parent"], shape(f["geometry"])) for f in features
-                 if f["properties"]["level"] == "district"]
+    areas = {
+        f["properties"]["code"]: f["properties"]["name"]
+        for f in features
+        if f["properties"]["level"] == "area"
+    }
+    districts = [
+        (f["properties"]["parent"], shape(f["geometry"]))
+        for f in features
+        if f["properties"]["level"] == "district"
+    ]
     result = {}
     for code, name in areas.items():
         mine = [poly for parent, poly in districts if parent == code]
@@ -37,8 +43,9 @@ def expected_counts() -> dict[str, tuple[str, int, int]]:
     return result
 
 
-def test_first_page_lists_areas_with_districts_and_venues(engine: Engine,
-                                                          client: FlaskClient) -> None:
+def test_first_page_lists_areas_with_districts_and_venues(
+    engine: Engine, client: FlaskClient
+) -> None:
     with transaction(engine) as session:
         import_districts(session, SEEDS / "districts.geojson")
         import_venues(session, SEEDS / "venues.geojson")
@@ -83,12 +90,14 @@ def test_first_page_lists_resources_by_area_and_category_with_schedules(
     with transaction(engine) as session:
         load_demo(session)
     page = client.get("/").get_data(as_text=True)
-    sections = dict(re.findall(r'<section class="area-resources" id="area-([^"]+)">(.*?)</section>',
-                               page, re.S))
+    sections = dict(
+        re.findall(r'<section class="area-resources" id="area-([^"]+)">(.*?)</section>', page, re.S)
+    )
     assert set(sections) == {"04445-A1", "04445-A2", "04445-A3"}
     # R-001 meets on the 2nd and 4th Thursday at a venue in 中新田.
-    salon = re.search(r'<ul class="resources" data-category="salon">(.*?)</ul>',
-                      sections["04445-A1"], re.S)
+    salon = re.search(
+        r'<ul class="resources" data-category="salon">(.*?)</ul>', sections["04445-A1"], re.S
+    )
     assert salon is not None
     item = re.search(r'<li data-resource="R-001">(.*?)</li>', salon.group(1), re.S)
     assert item is not None

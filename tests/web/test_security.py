@@ -42,7 +42,8 @@ def test_csp_allows_only_our_origin_and_the_tile_servers(app: Flask, client) -> 
 
 
 def test_every_inline_script_of_a_map_page_carries_this_responses_nonce(
-        engine: Engine, app: Flask, client) -> None:  # type: ignore[no-untyped-def]
+    engine: Engine, app: Flask, client
+) -> None:  # type: ignore[no-untyped-def]
     with transaction(engine) as s:
         load_demo(s)
     first = client.get("/maps/resident?area=04445-A1")
@@ -67,8 +68,9 @@ def test_headers_on_errors_too(app: Flask, client) -> None:  # type: ignore[no-u
 
 @pytest.mark.parametrize("https", [False, True])
 def test_session_cookie_flags(engine: Engine, db_url: str, https: bool) -> None:
-    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "HTTPS": https,
-                      "SECRET_KEY": "x" * 32})
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": db_url, "HTTPS": https, "SECRET_KEY": "x" * 32}
+    )
     try:
         client = app.test_client()
         client.get("/login")
@@ -80,8 +82,7 @@ def test_session_cookie_flags(engine: Engine, db_url: str, https: bool) -> None:
         app.extensions["db_engine"].dispose()
 
 
-def test_the_app_refuses_the_placeholder_secret_key_outside_tests(db_url: str,
-                                                                  monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_app_refuses_the_placeholder_secret_key_outside_tests(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.delenv("TSUNAGU_SECRET_KEY", raising=False)
     monkeypatch.setenv("TSUNAGU_INSTANCE", "/nonexistent-tsunagu-instance")
@@ -100,31 +101,40 @@ def test_the_11th_failed_sign_in_for_one_login_is_429(app: Flask, client) -> Non
     account = add_account(app, "sato", "viewer")
     token = csrf_token(client)
     for _ in range(10):
-        bad = client.post("/login", data={"login": "sato", "password": "wrong password!",
-                                          "csrf_token": token})
+        bad = client.post(
+            "/login", data={"login": "sato", "password": "wrong password!", "csrf_token": token}
+        )
         assert bad.status_code == 200
-    refused = client.post("/login", data={"login": "sato", "password": PASSWORD,
-                                          "csrf_token": token})
+    refused = client.post(
+        "/login", data={"login": "sato", "password": PASSWORD, "csrf_token": token}
+    )
     assert refused.status_code == 429
     assert "試行回数が多すぎます" in refused.get_data(as_text=True)
     with app.app_context(), get_db().read() as s:
-        events = s.execute(select(AuditEvent.actor, AuditEvent.outcome, AuditEvent.detail)
-                           .where(AuditEvent.action == "sign_in")).all()
+        events = s.execute(
+            select(AuditEvent.actor, AuditEvent.outcome, AuditEvent.detail).where(
+                AuditEvent.action == "sign_in"
+            )
+        ).all()
     assert events.count(("sato", "denied", "bad_credentials")) == 10
     assert ("sato", "denied", "rate_limited") in events
     # another login from another address is not affected
     other = app.test_client()
     add_account(app, "kato", "viewer")
-    ok = other.post("/login", data={"login": "kato", "password": PASSWORD,
-                                    "csrf_token": csrf_token(other)},
-                    environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    ok = other.post(
+        "/login",
+        data={"login": "kato", "password": PASSWORD, "csrf_token": csrf_token(other)},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
     assert ok.status_code == 303
     assert account.login == "sato"
 
 
 def test_a_password_typed_as_the_login_never_reaches_the_audit_log(app: Flask, client) -> None:  # type: ignore[no-untyped-def]
-    client.post("/login", data={"login": "MySecretPassw0rd", "password": "x" * 12,
-                                "csrf_token": csrf_token(client)})
+    client.post(
+        "/login",
+        data={"login": "MySecretPassw0rd", "password": "x" * 12, "csrf_token": csrf_token(client)},
+    )
     with app.app_context(), get_db().read() as s:
         actors = s.scalars(select(AuditEvent.actor)).all()
     assert actors == ["unknown"]
@@ -151,9 +161,9 @@ def _redis_up() -> bool:
         return False
 
 
-def test_two_app_processes_sharing_redis_count_failures_together(engine: Engine, db_url: str,
-                                                                 app: Flask, tmp_path: Path
-                                                                 ) -> None:
+def test_two_app_processes_sharing_redis_count_failures_together(
+    engine: Engine, db_url: str, app: Flask, tmp_path: Path
+) -> None:
     """The limit holds across workers: failures at two processes add up in Redis."""
     if not _redis_up():
         if os.environ.get("TSUNAGU_REQUIRE_REDIS"):  # .ci/run sets it: CI must test this
@@ -162,15 +172,23 @@ def test_two_app_processes_sharing_redis_count_failures_together(engine: Engine,
     add_account(app, "sato", "viewer")
     prefix = f"tsunagu-test-{uuid.uuid4().hex}"
     env = os.environ | {
-        "DATABASE_URL": db_url, "TSUNAGU_SECRET_KEY": "s" * 40,
+        "DATABASE_URL": db_url,
+        "TSUNAGU_SECRET_KEY": "s" * 40,
         "TSUNAGU_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "TSUNAGU_RATELIMIT_KEY_PREFIX": prefix,
         "TSUNAGU_INSTANCE": str(tmp_path),
     }
     ports = [_free_port(), _free_port()]
-    procs = [subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(p)],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for p in ports]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "web.cli", "serve", "--port", str(p)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for p in ports
+    ]
     try:
         for port, proc in zip(ports, procs, strict=True):
             _wait_for(port, proc)
@@ -182,8 +200,9 @@ def test_two_app_processes_sharing_redis_count_failures_together(engine: Engine,
             page = opener.open(f"{base}/login").read().decode()
             token = re.search(r'name="csrf_token" value="([^"]+)"', page)
             assert token
-            body = urlencode({"login": "sato", "password": "wrong password!",
-                              "csrf_token": token.group(1)}).encode()
+            body = urlencode(
+                {"login": "sato", "password": "wrong password!", "csrf_token": token.group(1)}
+            ).encode()
             try:
                 statuses.append(opener.open(Request(f"{base}/login", data=body)).status)
             except HTTPError as exc:
@@ -211,7 +230,8 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_read_only_commands_work_while_another_process_holds_the_write_lock(
-        cli, engine: Engine, tmp_path: Path) -> None:
+    cli, engine: Engine, tmp_path: Path
+) -> None:
     """unmet and map unmet never open a write transaction (they used to, and failed)."""
     assert cli("demo", "load").exit_code == 0
     if engine.dialect.name != "sqlite":

@@ -30,12 +30,14 @@ class Account:
     totp_secret: str | None = None
 
 
-def add_account(app: Flask, login: str, role: str, areas: tuple[str, ...] = (),
-                *, totp: bool | None = None) -> Account:
+def add_account(
+    app: Flask, login: str, role: str, areas: tuple[str, ...] = (), *, totp: bool | None = None
+) -> Account:
     """Create an account (admin and tier1 get a TOTP secret, as after enrolment)."""
     with app.app_context(), get_db().write() as s:
-        user = accounts.add_user(s, system_actor("test"), login, role=role, password=PASSWORD,
-                                 areas=areas)
+        user = accounts.add_user(
+            s, system_actor("test"), login, role=role, password=PASSWORD, areas=areas
+        )
         secret = None
         if totp if totp is not None else role in ("admin", "tier1"):
             secret = user.totp_secret = pyotp.random_base32()
@@ -44,8 +46,9 @@ def add_account(app: Flask, login: str, role: str, areas: tuple[str, ...] = (),
 
 def area_codes(app: Flask) -> list[str]:
     with app.app_context(), get_db().read() as s:
-        return list(s.scalars(select(District.code).where(District.level == "area")
-                              .order_by(District.code)))
+        return list(
+            s.scalars(select(District.code).where(District.level == "area").order_by(District.code))
+        )
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:

@@ -47,8 +47,12 @@ def _cli_app() -> Flask:
 
 
 @click.group(
-    cls=TsunaguGroup, create_app=_cli_app, add_default_commands=False,
-    add_version_option=False, load_dotenv=False, set_debug_flag=False,
+    cls=TsunaguGroup,
+    create_app=_cli_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @lang_option

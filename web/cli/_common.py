@@ -60,8 +60,12 @@ def lang_option(func: F) -> F:
             ctx.meta[_LANG_KEY] = value
 
     return click.option(
-        "--lang", type=click.Choice(["ja", "en"]), expose_value=False, callback=store,
-        is_eager=True, help="表示言語 / message language",
+        "--lang",
+        type=click.Choice(["ja", "en"]),
+        expose_value=False,
+        callback=store,
+        is_eager=True,
+        help="表示言語 / message language",
     )(func)
 
 
@@ -101,8 +105,16 @@ def install_click_translations() -> None:
     import click.types
     import click.utils
 
-    for module in (click.core, click.decorators, click.exceptions, click.formatting,
-                   click.parser, click.termui, click.types, click.utils):
+    for module in (
+        click.core,
+        click.decorators,
+        click.exceptions,
+        click.formatting,
+        click.parser,
+        click.termui,
+        click.types,
+        click.utils,
+    ):
         if getattr(module, "_", None) in (stdlib_gettext.gettext, _click_gettext):
             module._ = _click_gettext  # type: ignore[attr-defined]
         if getattr(module, "ngettext", None) in (stdlib_gettext.ngettext, _click_ngettext):
@@ -140,7 +152,11 @@ def as_option(func: F) -> F:
             ctx.meta[_ACTOR_KEY] = value
 
     return click.option(
-        "--as", "as_login", expose_value=False, callback=store, metavar="LOGIN",
+        "--as",
+        "as_login",
+        expose_value=False,
+        callback=store,
+        metavar="LOGIN",
         help="このアカウントとして実行（役割と担当圏域の範囲で） / act as this account",
     )(func)
 
@@ -171,7 +187,8 @@ def not_yet(name: str, group: click.Group, help_text: str) -> None:
     """A §7 command that exists but is not built: it says so and exits 2."""
 
     @group.command(
-        name, help=help_text,
+        name,
+        help=help_text,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
     @lang_option
@@ -185,6 +202,9 @@ def json_option(help_text: str = "結果を JSON で標準出力へ") -> Callabl
 
 def on_option(func: F) -> F:
     return click.option(
-        "--on", "on", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        "--on",
+        "on",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
         help="この日から4週間の予定で判定（既定: 今日）",
     )(func)

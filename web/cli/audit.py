@@ -24,21 +24,39 @@ def audit_verify() -> None:
     with database().read() as session:
         checked, broken = audit_log.verify(session)
     if broken is not None:
-        fail(_("the audit chain is broken at id {id} ({reason}); the {checked} rows before it "
-               "verify", id=broken.id, reason=broken.reason, checked=checked))
-    click.echo(_("the audit log verifies ({checked} rows)", checked=checked),
-               err=True)
+        fail(
+            _(
+                "the audit chain is broken at id {id} ({reason}); the {checked} rows before it "
+                "verify",
+                id=broken.id,
+                reason=broken.reason,
+                checked=checked,
+            )
+        )
+    click.echo(_("the audit log verifies ({checked} rows)", checked=checked), err=True)
 
 
 @audit.command("export")
 @click.option("--from", "start", required=True, type=_DAY, help="この日時から（UTC）")
-@click.option("--to", "end", required=True, type=_DAY, help="この日時の前まで（UTC。日付だけならその日を含む）")
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=_DAY,
+    help="この日時の前まで（UTC。日付だけならその日を含む）",
+)
 @click.option("--user", "login", default=None, help="このログイン名の操作だけ")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="出力する CSV（省略時は標準出力）")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="出力する CSV（省略時は標準出力）",
+)
 @lang_option
-def audit_export(start: dt.datetime, end: dt.datetime, login: str | None,
-                 output: Path | None) -> None:
+def audit_export(
+    start: dt.datetime, end: dt.datetime, login: str | None, output: Path | None
+) -> None:
     """期間（と利用者）の監査ログを CSV で書き出します（漏えい等報告の調査用）。"""
     if end.time() == dt.time(0):
         end = end + dt.timedelta(days=1)  # a date alone includes that whole day
@@ -51,8 +69,7 @@ def audit_export(start: dt.datetime, end: dt.datetime, login: str | None,
     else:
         output.write_text(data, encoding="utf-8")
         rows = data.count("\r\n") - 1
-        click.echo(_("{output}: {rows} rows written", output=output, rows=rows),
-                   err=True)
+        click.echo(_("{output}: {rows} rows written", output=output, rows=rows), err=True)
 
 
 @audit.command("prune")

@@ -43,8 +43,11 @@ def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: b
     for warning in result.warnings:
         click.echo(_("warning: ") + warning.format(str(path), lang()), err=True)
     summary = _(
-        "{path}: {created} created, {updated} updated, {unchanged} unchanged", path=path,
-        created=result.created, updated=result.updated, unchanged=result.unchanged,
+        "{path}: {created} created, {updated} updated, {unchanged} unchanged",
+        path=path,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
     )
     if dry_run:
         summary += _(" (dry run: nothing was written)")
@@ -53,17 +56,23 @@ def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: b
 
 def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({
-            "created": 0, "updated": 0, "unchanged": 0,
-            "warnings": [w.as_json(lang()) for w in exc.warnings],
-            "errors": [p.as_json(lang()) for p in exc.problems],
-        }, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "created": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "warnings": [w.as_json(lang()) for w in exc.warnings],
+                    "errors": [p.as_json(lang()) for p in exc.problems],
+                },
+                ensure_ascii=False,
+            )
+        )
     click.echo(exc.describe(lang()), err=True)
     for warning in exc.warnings:
         click.echo(_("warning: ") + warning.format(str(path), lang()), err=True)
     click.echo(
-        _("{path}: {count} error(s); nothing was imported", path=path,
-          count=len(exc.problems)),
+        _("{path}: {count} error(s); nothing was imported", path=path, count=len(exc.problems)),
         err=True,
     )
 
@@ -83,7 +92,9 @@ class _ProgressBar:
         bar = self.bars.get(step)
         if bar is None:
             label = self.LABELS.get(step)
-            bar = click.progressbar(length=total, label=_(label) if label else step, file=sys.stderr)
+            bar = click.progressbar(
+                length=total, label=_(label) if label else step, file=sys.stderr
+            )
             bar.__enter__()
             self.bars[step] = bar
         bar.update(done - bar.pos)
@@ -91,8 +102,14 @@ class _ProgressBar:
             bar.__exit__(None, None, None)
 
 
-def _run_import(importer: Callable[..., ImportResult], path: Path, as_json: bool,
-                dry_run: bool, *, progress: bool = False) -> None:
+def _run_import(
+    importer: Callable[..., ImportResult],
+    path: Path,
+    as_json: bool,
+    dry_run: bool,
+    *,
+    progress: bool = False,
+) -> None:
     """A directory import (districts, venues, resources): tier 1, admin or the system."""
     db = database()
     try:
@@ -163,8 +180,9 @@ def import_needs_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
 
 
 @export.command("resources")
-@click.option("--format", "fmt", required=True,
-              type=click.Choice(["csv", "xlsx", "geojson", "hsds", "ics"]))
+@click.option(
+    "--format", "fmt", required=True, type=click.Choice(["csv", "xlsx", "geojson", "hsds", "ics"])
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="出力先（省略時は標準出力）")
 @click.option("--all", "include_private", is_flag=True, help="非公開の資源も含める")
 @lang_option
@@ -207,8 +225,7 @@ def export_resources_cmd(fmt: str, output: Path | None, include_private: bool) -
         sys.stdout.flush()
     else:
         output.write_bytes(data)
-        click.echo(_("{output}: {count} items written", output=output, count=count),
-                   err=True)
+        click.echo(_("{output}: {count} items written", output=output, count=count), err=True)
 
 
 @schedule.command("expand", with_appcontext=False)
@@ -223,8 +240,7 @@ def schedule_expand(text: str, start: Any, end: Any, as_json: bool) -> None:
     from directory.schedules import expand, parse_schedule
 
     if end < start:
-        fail(_("--to must not be before --from"),
-             code=2)
+        fail(_("--to must not be before --from"), code=2)
     parsed = parse_schedule(text)
     if not parsed.understood:
         fragments = "、".join(parsed.not_understood) or text

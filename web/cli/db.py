@@ -52,8 +52,9 @@ def demo_load(as_json: bool) -> None:
     except DirectoryError as exc:
         fail(describe(exc))
     if as_json:
-        click.echo(json.dumps({k: r.as_json(lang()) for k, r in results.items()},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps({k: r.as_json(lang()) for k, r in results.items()}, ensure_ascii=False)
+        )
     for name, result in results.items():
         report_import(SEEDS_DIR / manifest[name], result, False, dry_run=False)
 

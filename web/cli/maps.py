@@ -20,8 +20,13 @@ map_ = AppGroup("map", help="地図 / maps (HTML files that work offline: every 
 def _map_options(func: F) -> F:
     func = lang_option(func)
     func = as_option(func)
-    func = click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-                        help="出力する HTML（--pdf のときは PDF）ファイル")(func)
+    func = click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path),
+        required=True,
+        help="出力する HTML（--pdf のときは PDF）ファイル",
+    )(func)
     return click.option("--area", "area", default=None, help="日常生活圏域などの地区コード")(func)
 
 
@@ -66,8 +71,13 @@ def _write_map(m: Any, output: Path) -> None:
 @map_.command("resident")
 @_map_options
 @click.option("--pdf", "as_pdf", is_flag=True, help="印刷用の A4 PDF（地図と番号つき一覧）")
-@click.option("--credits", "credits_file", type=click.Path(path_type=Path), default=None,
-              help="データの出典（JSON）")
+@click.option(
+    "--credits",
+    "credits_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="データの出典（JSON）",
+)
 def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Path | None) -> None:
     """住民向けの地域資源マップ（公開・活動中の資源のみ。個人情報は含みません）。"""
     if area is None:
@@ -81,8 +91,9 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
         from maps.pdf import JapaneseFontMissingError, resident_pdf
 
         try:
-            data = resident_pdf(resources, districts, credits=credits, title=title,
-                                as_of=dt.date.today())
+            data = resident_pdf(
+                resources, districts, credits=credits, title=title, as_of=dt.date.today()
+            )
         except JapaneseFontMissingError as exc:
             fail(str(exc))
         output.write_bytes(data)
@@ -90,8 +101,10 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
         return
     from maps import resident_map
 
-    _write_map(resident_map(resources, districts, credits=credits, title=title,
-                            as_of=dt.date.today()), output)
+    _write_map(
+        resident_map(resources, districts, credits=credits, title=title, as_of=dt.date.today()),
+        output,
+    )
 
 
 @map_.command("coordinator")
@@ -116,8 +129,9 @@ def map_coordinator(area: str | None, output: Path) -> None:
 @on_option
 @click.option("--category", default=None, help="種別で絞り込み（親の種別は子を含む）")
 @click.option("--credits", "credits_file", type=click.Path(path_type=Path), default=None)
-def map_unmet(area: str | None, output: Path, on: Any, category: str | None,
-              credits_file: Path | None) -> None:
+def map_unmet(
+    area: str | None, output: Path, on: Any, category: str | None, credits_file: Path | None
+) -> None:
     """未充足ニーズの地区別地図（協議体向け: 1〜2件は「少数」と表示。読み取りのみ）。"""
     from directory.taxonomy import load_taxonomy
     from maps import unmet_map
@@ -136,11 +150,21 @@ def map_unmet(area: str | None, output: Path, on: Any, category: str | None,
         fail(describe(exc))
     with db.read() as session:
         _, districts, name = _map_scope(session, area, public=True)
-    credits = [c.get("credit", c) if isinstance(c, dict) else c
-               for c in _credits_from(credits_file)]
+    credits = [
+        c.get("credit", c) if isinstance(c, dict) else c for c in _credits_from(credits_file)
+    ]
     title = f"{name}の生活支援ニーズの不足（地区別）" if area else "生活支援ニーズの不足（地区別）"
-    _write_map(unmet_map([c.as_json() for c in counts], districts, category=code, title=title,
-                         as_of=day, credits=credits), output)
+    _write_map(
+        unmet_map(
+            [c.as_json() for c in counts],
+            districts,
+            category=code,
+            title=title,
+            as_of=day,
+            credits=credits,
+        ),
+        output,
+    )
 
 
 COMMANDS = (map_,)

@@ -36,7 +36,9 @@ def _day(on: Any) -> dt.date:
 
 
 @click.command("match")
-@click.option("--need", "need_ids", multiple=True, help="ニーズの id（複数可。省略時は未対応の全件）")
+@click.option(
+    "--need", "need_ids", multiple=True, help="ニーズの id（複数可。省略時は未対応の全件）"
+)
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100))
 @on_option
 @json_option("DATA_FORMATS §5 の JSON で標準出力へ")
@@ -59,18 +61,27 @@ def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
     for r in matched.results:
         if r.unmet:
             reason = _label(r.unmet_reason or "")
-            near = (f"（最も近い候補: {r.near_miss.name} — {'、'.join(r.near_miss.reasons)}）"
-                    if r.near_miss and lang() == "ja" else "")
+            near = (
+                f"（最も近い候補: {r.near_miss.name} — {'、'.join(r.near_miss.reasons)}）"
+                if r.near_miss and lang() == "ja"
+                else ""
+            )
             click.echo(f"{r.need_id}: " + _("unmet: {reason}{near}", reason=reason, near=near))
             continue
         click.echo(f"{r.need_id}:")
         for rank, m in enumerate(r.matches, start=1):
-            click.echo(f"  {rank}. {m.name} [{m.external_id}] {m.score:.2f}  {'・'.join(m.reasons)}")
+            click.echo(
+                f"  {rank}. {m.name} [{m.external_id}] {m.score:.2f}  {'・'.join(m.reasons)}"
+            )
 
 
 @click.command("unmet")
-@click.option("--level", type=click.Choice(["district", "area", "municipality"]),
-              default="district", show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["district", "area", "municipality"]),
+    default="district",
+    show_default=True,
+)
 @on_option
 @json_option("JSON で標準出力へ")
 @lang_option

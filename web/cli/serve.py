@@ -21,10 +21,13 @@ def serve(host: str, port: int, debug: bool) -> None:
     """Web アプリを起動します。"""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not debug and insecure_secret_key(app):
-        fail(_(
-            "SECRET_KEY is not set: put SECRET_KEY in instance/config.py or set "
-            "TSUNAGU_SECRET_KEY (make run makes one)"
-        ), code=2)
+        fail(
+            _(
+                "SECRET_KEY is not set: put SECRET_KEY in instance/config.py or set "
+                "TSUNAGU_SECRET_KEY (make run makes one)"
+            ),
+            code=2,
+        )
     app.debug = debug
     run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
 

@@ -18,32 +18,43 @@ user = AppGroup("user", help="利用者アカウント / accounts.")
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt(_("Password"), hide_input=True,
-                            confirmation_prompt=True, err=True))
+    return str(click.prompt(_("Password"), hide_input=True, confirmation_prompt=True, err=True))
 
 
 @user.command("add")
 @click.argument("login")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="役割")
-@click.option("--area", "areas", multiple=True, metavar="CODE",
-              help="担当する日常生活圏域のコード（tier2 は1つ以上、複数可）")
+@click.option(
+    "--area",
+    "areas",
+    multiple=True,
+    metavar="CODE",
+    help="担当する日常生活圏域のコード（tier2 は1つ以上、複数可）",
+)
 @click.option("--name", "display_name", default=None, help="表示名（省略時はログイン名）")
 @click.option("--password-stdin", is_flag=True, help="パスワードを標準入力の1行から読む")
 @lang_option
 @as_option
-def user_add(login: str, role: str, areas: tuple[str, ...], display_name: str | None,
-             password_stdin: bool) -> None:
+def user_add(
+    login: str, role: str, areas: tuple[str, ...], display_name: str | None, password_stdin: bool
+) -> None:
     """アカウントを作ります。admin と tier1 は初回のサインインで二段階認証を設定します。"""
     password = _password(password_stdin)
     by = actor()
     try:
         with database().write() as session:
-            add_user(session, by, login, role=role, password=password, areas=areas,
-                     display_name=display_name)
+            add_user(
+                session,
+                by,
+                login,
+                role=role,
+                password=password,
+                areas=areas,
+                display_name=display_name,
+            )
     except AccountError as exc:
         fail(describe(exc))
-    click.echo(_("account {login} ({role}) created", login=login, role=role),
-               err=True)
+    click.echo(_("account {login} ({role}) created", login=login, role=role), err=True)
 
 
 @user.command("passwd")
@@ -99,12 +110,20 @@ def user_token(login: str) -> None:
 def user_list(as_json: bool) -> None:
     """アカウントの一覧（パスワードや秘密は表示しません）。"""
     with database().read() as session:
-        rows = [{
-            "login": u.login, "name": u.display_name, "role": u.role,
-            "areas": [a.code for a in u.areas], "disabled": u.disabled,
-            "second_factor": u.totp_secret is not None,
-            "last_sign_in_at": u.last_sign_in_at.isoformat() + "Z" if u.last_sign_in_at else None,
-        } for u in list_users(session)]
+        rows = [
+            {
+                "login": u.login,
+                "name": u.display_name,
+                "role": u.role,
+                "areas": [a.code for a in u.areas],
+                "disabled": u.disabled,
+                "second_factor": u.totp_secret is not None,
+                "last_sign_in_at": u.last_sign_in_at.isoformat() + "Z"
+                if u.last_sign_in_at
+                else None,
+            }
+            for u in list_users(session)
+        ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
