@@ -3,8 +3,13 @@
 These files leave the building (council web site, open-data portals, residents'
 calendar apps), so every function here starts from the *published* set — 公開=可 and not
 終了 — unless ``include_private=True``, and copies only allow-listed fields. Nothing here
-reads needs, notes (備考), capacity or the standard set's extra columns: a field that is
-not named below cannot leak (SECURITY_NOTES.md, "published maps and exports").
+reads needs, notes (備考) or capacity, and of the standard set's extra columns only those
+named in ``_EXTRA_FIELDS`` (バリアフリー情報, FAX, 郵便番号, 都道府県・市区町村): a field that
+is not named here cannot leak (SECURITY_NOTES.md, "published maps and exports").
+
+Every whole-directory export has a streaming form (``iter_resources_*``): UTF-8 chunks,
+the database read in keyset batches of :data:`BATCH_SIZE`, so memory stays bounded at
+national scale (150,000 resources); the in-memory forms give the same document.
 
 Decisions (DATA_FORMATS §6):
 
@@ -37,7 +42,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -46,7 +51,7 @@ from zoneinfo import ZoneInfo
 import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from directory import schedules as sched
@@ -55,14 +60,21 @@ from directory.models import Category, District, Resource, Schedule, Venue
 from directory.weekdays import WEEKDAY_CODES
 
 __all__ = [
+    "BATCH_SIZE",
     "GEOJSON_PROPERTIES",
     "HSDS_VERSION",
     "ID_NAMESPACE",
     "TIMEZONE",
     "ExportNotFoundError",
+    "Progress",
+    "count_published",
     "default_window",
     "district_ics",
     "district_resources",
+    "iter_published",
+    "iter_resources_geojson",
+    "iter_resources_hsds",
+    "iter_resources_ics",
     "published_resources",
     "resource_ics",
     "resources_geojson",
@@ -140,27 +152,75 @@ def default_window(
 # ----------------------------------------------------------------------------- loading
 
 
+#: Resources read per database round trip by the streaming exports: the ORM objects of
+#: one batch (with their categories, districts, schedules…) are all that is held.
+BATCH_SIZE = 1000
+
+#: ``progress(done, total)``: called after each batch of a streaming export.
+Progress = Callable[[int, int], None]
+
+
+def _published_query(include_private: bool) -> Select[tuple[Resource]]:
+    stmt = select(Resource).options(
+        selectinload(Resource.categories),
+        selectinload(Resource.districts),
+        selectinload(Resource.schedules),
+        selectinload(Resource.organization),
+        selectinload(Resource.venue),
+    )
+    if not include_private:
+        stmt = stmt.where(Resource.public.is_(True), Resource.status != "ended")
+    return stmt
+
+
 def published_resources(
     session: Session, *, include_private: bool = False, external_ids: Sequence[str] | None = None
 ) -> list[Resource]:
     """The resources an export may contain (公開=可 and not 終了, unless
     ``include_private``), with what the exports read loaded eagerly."""
-    stmt = (
-        select(Resource)
-        .options(
-            selectinload(Resource.categories),
-            selectinload(Resource.districts),
-            selectinload(Resource.schedules),
-            selectinload(Resource.organization),
-            selectinload(Resource.venue),
-        )
-        .order_by(Resource.external_id)
-    )
-    if not include_private:
-        stmt = stmt.where(Resource.public.is_(True), Resource.status != "ended")
+    stmt = _published_query(include_private).order_by(Resource.external_id)
     if external_ids is not None:
         stmt = stmt.where(Resource.external_id.in_(list(external_ids)))
     return list(session.scalars(stmt))
+
+
+def count_published(session: Session, *, include_private: bool = False) -> int:
+    """How many resources :func:`iter_published` yields (for a Page head, a progress bar)."""
+    stmt = select(func.count()).select_from(Resource)
+    if not include_private:
+        stmt = stmt.where(Resource.public.is_(True), Resource.status != "ended")
+    return int(session.scalar(stmt) or 0)
+
+
+def iter_published(
+    session: Session,
+    *,
+    include_private: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> Iterator[Resource]:
+    """:func:`published_resources` in the same order, read in keyset pages of
+    ``batch_size`` so a national directory (150,000 resources) never sits in memory.
+
+    The session's identity map holds objects weakly: a page that has been written is
+    garbage once the caller drops it.
+    """
+    total = count_published(session, include_private=include_private) if progress else 0
+    last: str | None = None
+    done = 0
+    while True:
+        stmt = _published_query(include_private).order_by(Resource.external_id).limit(batch_size)
+        if last is not None:
+            stmt = stmt.where(Resource.external_id > last)
+        batch = list(session.scalars(stmt))
+        if not batch:
+            return
+        last = batch[-1].external_id
+        yield from batch
+        done += len(batch)
+        del batch
+        if progress is not None:
+            progress(done, total)
 
 
 def _point(r: Resource) -> tuple[float, float] | None:
@@ -260,6 +320,45 @@ class _Areas:
         return found
 
 
+def _feature(r: Resource, areas: _Areas) -> dict[str, Any] | None:
+    """The GeoJSON Feature of one resource, or None when it has nothing to draw."""
+    point = _point(r)
+    served = sorted(r.districts, key=lambda d: d.code)
+    if point is not None:
+        geometry: dict[str, Any] | None = {"type": "Point", "coordinates": list(point)}
+        location = "point"
+    else:
+        geometry = areas.union(d.id for d in served)
+        location = "service_area"
+    if geometry is None:
+        return None
+    categories = sorted(r.categories, key=lambda c: c.code)
+    properties = {
+        "id": r.external_id,
+        "name": r.name,
+        "kana": r.kana,
+        "categories": [c.code for c in categories],
+        "category_labels": [c.label_ja for c in categories],
+        "organization": r.organization.name if r.organization else None,
+        "description": r.description,
+        "schedule": _schedule_words(r),
+        "address": _address(r),
+        "building": r.building,
+        "phone": r.phone,
+        "url": _url(r.url),
+        "fee": r.fee,
+        "eligibility": r.eligibility,
+        "transport": r.transport,
+        "status": r.status,
+        "status_label": _STATUS_LABEL.get(r.status, r.status),
+        "last_verified_on": r.last_verified_on.isoformat() if r.last_verified_on else None,
+        "service_area": [d.name for d in served],
+        "location": location,
+    }
+    assert tuple(properties) == GEOJSON_PROPERTIES  # the allow-list is the contract
+    return {"type": "Feature", "id": r.external_id, "geometry": geometry, "properties": properties}
+
+
 def resources_geojson(session: Session, *, include_private: bool = False) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (RFC 7946) of resources for maps and open-data portals.
 
@@ -268,46 +367,35 @@ def resources_geojson(session: Session, *, include_private: bool = False) -> dic
     with neither is omitted. Properties are exactly :data:`GEOJSON_PROPERTIES`.
     """
     areas = _Areas(session)
-    features: list[dict[str, Any]] = []
-    for r in published_resources(session, include_private=include_private):
-        point = _point(r)
-        served = sorted(r.districts, key=lambda d: d.code)
-        if point is not None:
-            geometry: dict[str, Any] | None = {"type": "Point", "coordinates": list(point)}
-            location = "point"
-        else:
-            geometry = areas.union(d.id for d in served)
-            location = "service_area"
-        if geometry is None:
-            continue
-        categories = sorted(r.categories, key=lambda c: c.code)
-        properties = {
-            "id": r.external_id,
-            "name": r.name,
-            "kana": r.kana,
-            "categories": [c.code for c in categories],
-            "category_labels": [c.label_ja for c in categories],
-            "organization": r.organization.name if r.organization else None,
-            "description": r.description,
-            "schedule": _schedule_words(r),
-            "address": _address(r),
-            "building": r.building,
-            "phone": r.phone,
-            "url": _url(r.url),
-            "fee": r.fee,
-            "eligibility": r.eligibility,
-            "transport": r.transport,
-            "status": r.status,
-            "status_label": _STATUS_LABEL.get(r.status, r.status),
-            "last_verified_on": r.last_verified_on.isoformat() if r.last_verified_on else None,
-            "service_area": [d.name for d in served],
-            "location": location,
-        }
-        assert tuple(properties) == GEOJSON_PROPERTIES  # the allow-list is the contract
-        features.append(
-            {"type": "Feature", "id": r.external_id, "geometry": geometry, "properties": properties}
-        )
+    features = [
+        f
+        for r in published_resources(session, include_private=include_private)
+        if (f := _feature(r, areas)) is not None
+    ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def iter_resources_geojson(
+    session: Session,
+    *,
+    include_private: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """:func:`resources_geojson` as UTF-8 JSON chunks, read from the database in batches."""
+    areas = _Areas(session)
+    yield b'{"type": "FeatureCollection", "features": ['
+    first = True
+    for r in iter_published(
+        session, include_private=include_private, batch_size=batch_size, progress=progress
+    ):
+        feature = _feature(r, areas)
+        if feature is None:
+            continue
+        text = json.dumps(feature, ensure_ascii=False)
+        yield (text if first else ",\n" + text).encode()
+        first = False
+    yield b"]}\n"
 
 
 # ------------------------------------------------------------------------ occurrences
@@ -447,9 +535,17 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str |
     return events, note
 
 
-def _calendar(
-    name: str, uid_key: str, resources: Iterable[Resource], start: dt.date, end: dt.date
-) -> bytes:
+def _note(r: Resource, start: dt.date, end: dt.date) -> str | None:
+    """The X-TSUNAGU-UNSCHEDULED note of a resource whose schedule gives no VEVENT."""
+    rows, reason = _expressible(r, start, end)
+    if rows or reason is None:
+        return None
+    return f"{r.external_id} {r.name}: {_source_text(r)}（{reason}）"
+
+
+def _calendar_head(
+    name: str, uid_key: str, notes: Iterable[str], start: dt.date, end: dt.date
+) -> Any:
     from icalendar import Calendar, Timezone
 
     cal = Calendar.new(
@@ -460,16 +556,42 @@ def _calendar(
     )
     cal.add("calscale", "GREGORIAN")
     cal.add("x-tsunagu-window", f"{start.isoformat()}/{end.isoformat()}")
+    for note in notes:
+        cal.add("x-tsunagu-unscheduled", note)
     # Always present, so even a calendar without events has a component (RFC 5545).
     cal.add_component(Timezone.from_tzid("Asia/Tokyo"))
-    for r in resources:
-        events, note = _events(r, start, end)
+    return cal
+
+
+def _calendar(
+    name: str, uid_key: str, resources: Iterable[Resource], start: dt.date, end: dt.date
+) -> bytes:
+    """The whole calendar in memory (one resource, one district)."""
+    return b"".join(_iter_calendar(name, uid_key, lambda: resources, start, end))
+
+
+def _iter_calendar(
+    name: str,
+    uid_key: str,
+    resources: Callable[[], Iterable[Resource]],
+    start: dt.date,
+    end: dt.date,
+) -> Iterator[bytes]:
+    """A calendar in chunks: the head, then each resource's VEVENTs as they are made.
+
+    RFC 5545 puts calendar properties before components, so the unscheduled notes
+    (properties) are found by a first pass over ``resources()``, the events by a second.
+    """
+    notes = [n for r in resources() if (n := _note(r, start, end)) is not None]
+    head = _calendar_head(name, uid_key, notes, start, end).to_ical()
+    end_line = b"END:VCALENDAR\r\n"
+    assert head.endswith(end_line)
+    yield head[: -len(end_line)]
+    for r in resources():
+        events, _ = _events(r, start, end)
         for event in events:
-            cal.add_component(event)
-        if note:
-            cal.add("x-tsunagu-unscheduled", note)
-    cal.add_missing_timezones()
-    return cal.to_ical()
+            yield event.to_ical()
+    yield end_line
 
 
 def resource_ics(
@@ -503,14 +625,32 @@ def resources_ics(
     end: dt.date | None = None,
 ) -> bytes:
     """One calendar of every published resource (all, with ``include_private``)."""
-    start, end = default_window(start, end)
-    return _calendar(
-        "地域資源",
-        "resources",
-        published_resources(session, include_private=include_private),
-        start,
-        end,
+    return b"".join(
+        iter_resources_ics(session, include_private=include_private, start=start, end=end)
     )
+
+
+def iter_resources_ics(
+    session: Session,
+    *,
+    include_private: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """:func:`resources_ics` in chunks, the database read in batches (twice: notes, then
+    events, see :func:`_iter_calendar`); ``progress`` follows the second pass."""
+    start, end = default_window(start, end)
+    passes = iter(
+        [
+            lambda: iter_published(session, include_private=include_private, batch_size=batch_size),
+            lambda: iter_published(
+                session, include_private=include_private, batch_size=batch_size, progress=progress
+            ),
+        ]
+    )
+    yield from _iter_calendar("地域資源", "resources", lambda: next(passes)(), start, end)
 
 
 def district_resources(
@@ -538,7 +678,7 @@ def district_resources(
 
     return [
         r
-        for r in published_resources(session, include_private=include_private)
+        for r in iter_published(session, include_private=include_private)
         if any(d.id in related for d in r.districts) or located_inside(r)
     ]
 
@@ -670,6 +810,267 @@ def _drop_none(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None}
 
 
+#: The standard-set columns (DATA_FORMATS §3a) the HSDS export reads from ``extra``, by
+#: name: every other extra column stays out (mail addresses, images, notes…).
+_EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
+    "accessibility": ("バリアフリー情報", "barrierFreeInformation"),
+    "fax": ("FAX番号", "FAXNumber"),
+    "postal_code": ("郵便番号", "postalCode"),
+    "prefecture": ("都道府県名", "所在地_都道府県", "prefectureName"),
+    "city": ("市区町村名", "所在地_市区町村", "cityName"),
+}
+_PREFECTURE = re.compile(r"^(東京都|北海道|(?:京都|大阪)府|.{2,3}?県)")
+_CITY = re.compile(
+    r"^((?:[^0-9０-９\s]+?郡)?(?:[^0-9０-９\s]+?市[^0-9０-９\s]+?区|[^0-9０-９\s]+?[市区町村]))"
+)
+
+
+def _extra_value(r: Resource, field: str) -> str | None:
+    extra = r.extra or {}
+    for header in _EXTRA_FIELDS[field]:
+        value = extra.get(header)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+class _HsdsContext:
+    """What one HSDS export shares across services: the window, the taxonomy, district
+    extents (each written once, on the first service that serves the district) and the
+    municipality's name (the city of an address that does not spell it out)."""
+
+    def __init__(self, session: Session, start: dt.date, end: dt.date):
+        self.start, self.end = start, end
+        self.areas = _Areas(session)
+        self.categories = {c.code: c for c in session.scalars(select(Category))}
+        self.taxonomy_id = stable_id("taxonomy", "tsunagu")
+        self.extent_written: set[int] = set()
+        towns = [d for d in self.areas.by_id.values() if d.level == "municipality"]
+        self.municipality = towns[0].name if len(towns) == 1 else None
+
+    def term(self, code: str) -> dict[str, Any]:
+        c = self.categories[code]
+        return _drop_none(
+            {
+                "id": stable_id("taxonomy_term", code),
+                "code": code,
+                "name": c.label_ja,
+                "description": f"{c.label_ja}（{c.label_en}）",
+                "parent_id": stable_id("taxonomy_term", c.parent_code) if c.parent_code else None,
+                "taxonomy": "tsunagu",
+                "language": "ja",
+                "taxonomy_id": self.taxonomy_id,
+                "taxonomy_detail": {
+                    "id": self.taxonomy_id,
+                    "name": TAXONOMY_NAME,
+                    "description": TAXONOMY_DESCRIPTION,
+                    "version": "1",
+                },
+            }
+        )
+
+    def service_area(self, d: District) -> dict[str, Any]:
+        area = {
+            "id": stable_id("service_area", d.code),
+            "name": d.name,
+            "description": f"{d.name}（地区コード {d.code}）",
+            "extent_type": "geojson",
+        }
+        if d.id not in self.extent_written:
+            self.extent_written.add(d.id)
+            area["extent"] = json.dumps(self.areas.geometry(d.id), ensure_ascii=False)
+        return area
+
+
+TAXONOMY_NAME = "つなぐ 地域資源の分類"
+TAXONOMY_DESCRIPTION = "生活支援・介護予防の地域資源の分類（DATA_FORMATS §1）。code は英語の識別子、name は日本語の表示名"
+
+
+def _hsds_address(r: Resource, location_id: str, ctx: _HsdsContext) -> dict[str, Any] | None:
+    """HSDS 3.0 address: 住所 as address_1, 方書 as address_2; prefecture and city from
+    the standard set's columns, else read off the start of 住所, else (city) the
+    municipality of the directory. ``postal_code`` and ``state_province`` are required by
+    the schema: "" when the file does not say them (never invented)."""
+    text = _address(r)
+    if not text:
+        return None
+    rest = text
+    prefecture = _extra_value(r, "prefecture")
+    found = _PREFECTURE.match(rest)
+    if found:
+        prefecture = prefecture or found.group(1)
+        rest = rest[found.end() :]
+    city = _extra_value(r, "city")
+    if city is None:
+        found = _CITY.match(rest)
+        city = found.group(1) if found else ctx.municipality
+    return {
+        "id": stable_id("address", location_id),
+        "location_id": location_id,
+        "address_1": text,
+        "address_2": r.building if r.address else None,
+        "city": city or "",
+        "state_province": prefecture or "",
+        "postal_code": _extra_value(r, "postal_code") or "",
+        "country": "JP",
+        "address_type": "physical",
+    }
+
+
+def _hsds_location(r: Resource, ctx: _HsdsContext) -> dict[str, Any] | None:
+    """The place of a service: its own point/address, else its venue's (shared id)."""
+    point = _point(r)
+    accessibility = _extra_value(r, "accessibility")
+    own = r.address is not None or (r.lat is not None and r.lon is not None) or accessibility
+    if r.venue is not None and not own:
+        location_id = stable_id("location", f"venue:{r.venue.code}")
+        name, description = r.venue.name, r.venue.address
+    elif point is not None or _address(r):
+        location_id = stable_id("location", f"resource:{r.external_id}")
+        name = r.building or (r.venue.name if r.venue is not None else r.name)
+        description = " ".join(p for p in (_address(r), r.building) if p) or None
+    else:
+        return None
+    address = _hsds_address(r, location_id, ctx)
+    location = {
+        "id": location_id,
+        "location_type": "physical",
+        "name": name,
+        "description": description,
+        "latitude": point[1] if point else None,
+        "longitude": point[0] if point else None,
+        "addresses": [_drop_none(address)] if address else [],
+        "accessibility": [
+            {
+                "id": stable_id("accessibility", location_id),
+                "location_id": location_id,
+                "description": accessibility,
+            }
+        ]
+        if accessibility
+        else [],
+    }
+    return _drop_none(location)
+
+
+def _hsds_service(r: Resource, ctx: _HsdsContext) -> dict[str, Any]:
+    """One HSDS 3.0 service object, nested as the HSDS API returns ``/services/{id}``."""
+    service_id = stable_id("service", r.external_id)
+    if r.organization is not None:
+        org_id = stable_id("organization", r.organization.name_key)
+        org_name = r.organization.name
+    else:
+        org_id, org_name = stable_id("organization", ""), _NO_ORGANIZATION
+    phones = []
+    if r.phone:
+        phones.append(
+            {
+                "id": stable_id("phone", r.external_id),
+                "service_id": service_id,
+                "number": r.phone,
+                "type": "voice",
+            }
+        )
+    fax = _extra_value(r, "fax")
+    if fax:
+        phones.append(
+            {
+                "id": stable_id("phone", f"{r.external_id}:fax"),
+                "service_id": service_id,
+                "number": fax,
+                "type": "fax",
+            }
+        )
+    cost_options = []
+    if r.fee:
+        cost_options.append(
+            _drop_none(
+                {
+                    "id": stable_id("cost_option", r.external_id),
+                    "service_id": service_id,
+                    "option": r.fee,
+                    "currency": "JPY" if r.fee_yen is not None else None,
+                    "amount": r.fee_yen,
+                    "amount_description": r.fee,
+                }
+            )
+        )
+    location = _hsds_location(r, ctx)
+    links = []
+    if location is not None:
+        where = " ".join(p for p in (r.address, r.building) if p) or None
+        links.append(
+            _drop_none(
+                {
+                    "id": stable_id("service_at_location", r.external_id),
+                    "service_id": service_id,
+                    "location_id": location["id"],
+                    "description": where,
+                    "location": location,
+                }
+            )
+        )
+    attributes = [
+        {
+            "id": stable_id("attribute", f"{r.external_id}:{c.code}"),
+            "link_id": service_id,
+            "link_entity": "service",
+            "link_type": "category",
+            "taxonomy_term_id": stable_id("taxonomy_term", c.code),
+            "taxonomy_term": ctx.term(c.code),
+        }
+        for c in sorted(r.categories, key=lambda c: c.code)
+    ]
+    service = {
+        "id": service_id,
+        "organization_id": org_id,
+        "name": r.name,
+        "alternate_name": r.kana,
+        "description": r.description,
+        "url": _url(r.url),
+        "status": _HSDS_STATUS[r.status],
+        "fees_description": r.fee,
+        "eligibility_description": r.eligibility,
+        "minimum_age": r.min_age,
+        "assured_date": r.last_verified_on.isoformat() if r.last_verified_on else None,
+        "last_modified": _iso_z(r.updated_at),
+        "organization": {
+            "id": org_id,
+            "name": org_name,
+            "description": f"{org_name}（つなぐ に登録された地域資源の運営団体）",
+        },
+        "phones": phones,
+        "schedules": _hsds_schedules(r, service_id, ctx.start, ctx.end),
+        "service_areas": [ctx.service_area(d) for d in sorted(r.districts, key=lambda d: d.code)],
+        "service_at_locations": links,
+        "languages": [
+            {
+                "id": stable_id("language", f"{r.external_id}:ja"),
+                "service_id": service_id,
+                "name": "日本語",
+                "code": "ja",
+                "note": "登録情報の言語（対応言語の記載はありません）",
+            }
+        ],
+        "cost_options": cost_options,
+        "attributes": attributes,
+    }
+    return _drop_none(service)
+
+
+def _page_head(total: int) -> dict[str, Any]:
+    """The HSDS API's Page object (``GET /services``), all services on one page."""
+    return {
+        "total_items": total,
+        "total_pages": 1,
+        "page_number": 1,
+        "size": total,
+        "first_page": True,
+        "last_page": True,
+        "empty": total == 0,
+    }
+
+
 def resources_hsds(
     session: Session,
     *,
@@ -677,154 +1078,46 @@ def resources_hsds(
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Open Referral HSDS 3.0 in its flat (tabular) shape, one JSON list per table.
+    """Open Referral HSDS 3.0 as its API returns ``GET /services?full=true``: a Page whose
+    ``contents`` are nested service objects (organization, phones with types, schedules,
+    service_areas, service_at_locations → location with addresses and accessibility,
+    languages, cost_options, attributes with their taxonomy terms).
 
-    Tables: organizations, services, phones, locations, service_at_locations, schedules,
-    service_areas, taxonomies, taxonomy_terms, attributes. Only what published resources
-    reference is written. Addresses are kept as written in ``location.description``: HSDS
-    ``address`` requires postal_code, city and state_province, which §3 does not hold
-    separately, and inventing them would be worse than leaving the table out. A service
-    without 団体名 belongs to one organization named 「（運営団体の登録なし）」, because
-    the tabular form requires ``organization_id``.
+    Everything in memory: for a whole directory use :func:`iter_resources_hsds`, which
+    writes the same document in chunks. A service without 団体名 belongs to one
+    organization named 「（運営団体の登録なし）」. A district's GeoJSON extent is written
+    once, on the first service area that names it; later ones carry the same id without
+    the polygon (the HSDS id is the reference).
     """
     start, end = default_window(start, end)
-    areas = _Areas(session)
-    resources = published_resources(session, include_private=include_private)
-    categories = {c.code: c for c in session.scalars(select(Category))}
-    taxonomy_id = stable_id("taxonomy", "tsunagu")
+    ctx = _HsdsContext(session, start, end)
+    contents = [
+        _hsds_service(r, ctx) for r in published_resources(session, include_private=include_private)
+    ]
+    return {**_page_head(len(contents)), "contents": contents}
 
-    organizations: dict[str, dict[str, Any]] = {}
-    org_services: dict[str, list[str]] = defaultdict(list)
-    locations: dict[str, dict[str, Any]] = {}
-    services, phones, links, schedules, service_areas, attributes = [], [], [], [], [], []
-    terms: dict[str, dict[str, Any]] = {}
 
-    def term(code: str) -> str:
-        if code not in terms:
-            c = categories[code]
-            terms[code] = _drop_none(
-                {
-                    "id": stable_id("taxonomy_term", code),
-                    "code": code,
-                    "name": c.label_ja,
-                    "description": f"{c.label_ja}（{c.label_en}）",
-                    "parent_id": term(c.parent_code) if c.parent_code else None,
-                    "taxonomy": "tsunagu",
-                    "language": "ja",
-                    "taxonomy_id": taxonomy_id,
-                }
-            )
-        return terms[code]["id"]
-
-    for r in resources:
-        service_id = stable_id("service", r.external_id)
-        org_name = r.organization.name if r.organization else _NO_ORGANIZATION
-        org_key = r.organization.name_key if r.organization else ""
-        org_id = stable_id("organization", org_key)
-        organizations.setdefault(org_id, {"id": org_id, "name": org_name})
-        org_services[org_id].append(r.name)
-        services.append(
-            _drop_none(
-                {
-                    "id": service_id,
-                    "organization_id": org_id,
-                    "name": r.name,
-                    "alternate_name": r.kana,
-                    "description": r.description,
-                    "url": _url(r.url),
-                    "status": _HSDS_STATUS[r.status],
-                    "fees_description": r.fee,
-                    "eligibility_description": r.eligibility,
-                    "minimum_age": r.min_age,
-                    "assured_date": r.last_verified_on.isoformat() if r.last_verified_on else None,
-                    "last_modified": _iso_z(r.updated_at),
-                }
-            )
+def iter_resources_hsds(
+    session: Session,
+    *,
+    include_private: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """:func:`resources_hsds` as UTF-8 JSON chunks, reading the database in batches so
+    memory stays bounded whatever the size of the directory."""
+    start, end = default_window(start, end)
+    ctx = _HsdsContext(session, start, end)
+    total = count_published(session, include_private=include_private)
+    head = json.dumps(_page_head(total), ensure_ascii=False)
+    yield (head[:-1] + ', "contents": [').encode()
+    for n, r in enumerate(
+        iter_published(
+            session, include_private=include_private, batch_size=batch_size, progress=progress
         )
-        if r.phone:
-            phones.append(
-                {
-                    "id": stable_id("phone", r.external_id),
-                    "service_id": service_id,
-                    "number": r.phone,
-                }
-            )
-        point = _point(r)
-        if point is not None:
-            if r.venue is not None:
-                location_id = stable_id("location", f"venue:{r.venue.code}")
-                name, description = r.venue.name, r.venue.address or r.address
-            else:
-                location_id = stable_id("location", f"resource:{r.external_id}")
-                name, description = r.building or r.name, r.address
-            locations.setdefault(
-                location_id,
-                _drop_none(
-                    {
-                        "id": location_id,
-                        "location_type": "physical",
-                        "name": name,
-                        "description": description,
-                        "latitude": point[1],
-                        "longitude": point[0],
-                    }
-                ),
-            )
-            where = " ".join(p for p in (r.address, r.building) if p) or None
-            links.append(
-                _drop_none(
-                    {
-                        "id": stable_id("service_at_location", r.external_id),
-                        "service_id": service_id,
-                        "location_id": location_id,
-                        "description": where,
-                    }
-                )
-            )
-        schedules.extend(_hsds_schedules(r, service_id, start, end))
-        for d in sorted(r.districts, key=lambda d: d.code):
-            service_areas.append(
-                {
-                    "id": stable_id("service_area", f"{r.external_id}:{d.code}"),
-                    "service_id": service_id,
-                    "name": d.name,
-                    "extent": json.dumps(areas.geometry(d.id), ensure_ascii=False),
-                    "extent_type": "geojson",
-                }
-            )
-        for c in sorted(r.categories, key=lambda c: c.code):
-            attributes.append(
-                {
-                    "id": stable_id("attribute", f"{r.external_id}:{c.code}"),
-                    "link_id": service_id,
-                    "link_entity": "service",
-                    "link_type": "category",
-                    "taxonomy_term_id": term(c.code),
-                }
-            )
-    for org_id, org in organizations.items():
-        org["description"] = "運営する地域資源: " + "、".join(org_services[org_id])
-    return {
-        "hsds_version": HSDS_VERSION,
-        "valid_from": start.isoformat(),
-        "valid_to": end.isoformat(),
-        "organizations": sorted(organizations.values(), key=lambda o: o["name"]),
-        "services": services,
-        "phones": phones,
-        "locations": sorted(locations.values(), key=lambda loc: loc["id"]),
-        "service_at_locations": links,
-        "schedules": schedules,
-        "service_areas": service_areas,
-        "taxonomies": [
-            {
-                "id": taxonomy_id,
-                "name": "つなぐ 地域資源の分類",
-                "description": "生活支援・介護予防の地域資源の分類（DATA_FORMATS §1）。code は英語の識別子、name は日本語の表示名",
-                "version": "1",
-            }
-        ]
-        if terms
-        else [],
-        "taxonomy_terms": sorted(terms.values(), key=lambda t: t["code"]),
-        "attributes": attributes,
-    }
+    ):
+        text = json.dumps(_hsds_service(r, ctx), ensure_ascii=False)
+        yield (text if n == 0 else ", " + text).encode()
+    yield b"]}\n"

@@ -739,35 +739,176 @@ def test_calendar_without_events_is_still_valid(town: Engine) -> None:
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+# Objects the export nests that the copied subset (tests/data/hsds) does not hold, from
+# the same HSDS 3.0 schema files (schema/address.json, language.json, accessibility.json,
+# cost_option.json): required fields and scalar properties.
+_MORE_TABLES: dict[str, dict[str, Any]] = {
+    "addresses": {
+        "required": [
+            "id",
+            "address_1",
+            "city",
+            "state_province",
+            "postal_code",
+            "country",
+            "address_type",
+        ],
+        "tabular_required": [],
+        "properties": {
+            name: {"type": "string", **({"format": "uuid"} if name.endswith("id") else {})}
+            for name in (
+                "id",
+                "location_id",
+                "attention",
+                "address_1",
+                "address_2",
+                "city",
+                "region",
+                "state_province",
+                "postal_code",
+                "country",
+                "address_type",
+            )
+        },
+    },
+    "languages": {
+        "required": ["id"],
+        "tabular_required": [],
+        "properties": {
+            name: {"type": "string", **({"format": "uuid"} if name.endswith("id") else {})}
+            for name in ("id", "service_id", "location_id", "phone_id", "name", "code", "note")
+        },
+    },
+    "accessibility": {
+        "required": ["id"],
+        "tabular_required": [],
+        "properties": {
+            name: {"type": "string", **({"format": "uuid"} if name.endswith("id") else {})}
+            for name in ("id", "location_id", "description", "details", "url")
+        },
+    },
+    "cost_options": {
+        "required": ["id"],
+        "tabular_required": [],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "service_id": {"type": "string", "format": "uuid"},
+            "valid_from": {"type": "string", "datapackage_type": "date"},
+            "valid_to": {"type": "string", "datapackage_type": "date"},
+            "option": {"type": "string"},
+            "currency": {"type": "string"},
+            "amount": {"type": "number"},
+            "amount_description": {"type": "string"},
+        },
+    },
+}
+_TABLES = {**HSDS_SCHEMA["tables"], **_MORE_TABLES}
+# The nested objects each object may carry (HSDS 3.0 nested/API form).
+_NESTED = {
+    "services": {
+        "organization": "organizations",
+        "phones": "phones",
+        "schedules": "schedules",
+        "service_areas": "service_areas",
+        "service_at_locations": "service_at_locations",
+        "languages": "languages",
+        "cost_options": "cost_options",
+        "attributes": "attributes",
+    },
+    "service_at_locations": {"location": "locations"},
+    "locations": {"addresses": "addresses", "accessibility": "accessibility"},
+    "attributes": {"taxonomy_term": "taxonomy_terms"},
+    "taxonomy_terms": {"taxonomy_detail": "taxonomies"},
+}
+# Objects the same id may name from many services (a shared venue, a district, an
+# organization, a category): one object, repeated by reference.
+_SHARED = {
+    "organizations",
+    "locations",
+    "addresses",
+    "service_areas",
+    "taxonomy_terms",
+    "taxonomies",
+}
 _REFERENCES = {  # (table, field) → table it points to
     ("services", "organization_id"): "organizations",
     ("phones", "service_id"): "services",
     ("service_at_locations", "service_id"): "services",
     ("service_at_locations", "location_id"): "locations",
     ("schedules", "service_id"): "services",
-    ("service_areas", "service_id"): "services",
     ("taxonomy_terms", "taxonomy_id"): "taxonomies",
-    ("taxonomy_terms", "parent_id"): "taxonomy_terms",
     ("attributes", "link_id"): "services",
     ("attributes", "taxonomy_term_id"): "taxonomy_terms",
+    ("addresses", "location_id"): "locations",
+    ("accessibility", "location_id"): "locations",
+    ("languages", "service_id"): "services",
+    ("cost_options", "service_id"): "services",
+}
+_PAGE_KEYS = {
+    "total_items",
+    "total_pages",
+    "page_number",
+    "size",
+    "first_page",
+    "last_page",
+    "empty",
+    "contents",
 }
 
 
-def _check_hsds(document: dict[str, Any]) -> None:
-    """Every object against the HSDS 3.0 schema (tests/data/hsds): required fields, field
-    names, types, formats, enums; ids unique; references resolve."""
-    assert document["hsds_version"] == HSDS_SCHEMA["hsds_version"] == "3.0"
-    json.dumps(document)  # serialisable
+def _flatten(page: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The nested service objects as HSDS tables (each object once, its nested objects
+    replaced by nothing), checking that an id repeated by reference names one object."""
+    tables: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    parents: dict[tuple[str, str], str] = {}
+
+    def walk(table: str, item: dict[str, Any], parent: str | None) -> None:
+        assert isinstance(item, dict), table
+        flat = {k: v for k, v in item.items() if k not in _NESTED.get(table, {})}
+        seen = tables[table].get(flat["id"])
+        if seen is None:
+            tables[table][flat["id"]] = flat
+        else:
+            assert table in _SHARED, (table, "id repeated", flat["id"])
+            if table == "service_areas":  # the extent is written on the first one only
+                assert "extent" not in flat, flat
+                flat = {**flat, "extent": seen.get("extent")}
+            assert {k: v for k, v in flat.items() if v is not None} == seen, (table, flat)
+        for key, child_table in _NESTED.get(table, {}).items():
+            if key not in item:
+                continue
+            children = item[key] if isinstance(item[key], list) else [item[key]]
+            for child in children:
+                walk(child_table, child, flat["id"])
+                if child_table not in _SHARED:
+                    parents[(child_table, child["id"])] = flat["id"]
+
+    assert set(page) == _PAGE_KEYS
+    assert page["total_items"] == page["size"] == len(page["contents"])
+    assert page["empty"] is (not page["contents"])
+    for service in page["contents"]:
+        walk("services", service, None)
+    return {table: list(rows.values()) for table, rows in tables.items()}
+
+
+def _check_hsds(page: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every object against the HSDS 3.0 schema (tests/data/hsds and _MORE_TABLES):
+    required fields, field names, types, formats, enums; ids unique per object (a shared
+    object is one object); references resolve. Returns the objects as tables."""
+    json.dumps(page)  # serialisable
+    document = _flatten(page)
     ids: dict[str, set[str]] = {}
     all_ids: list[str] = []
-    for table, spec in HSDS_SCHEMA["tables"].items():
-        rows = document[table]
-        assert isinstance(rows, list), table
+    for table, rows in document.items():
+        spec = _TABLES[table]
         ids[table] = {row["id"] for row in rows}
         all_ids.extend(row["id"] for row in rows)
         for row in rows:
-            for name in spec["required"] + spec["tabular_required"]:
-                assert row.get(name) not in (None, ""), (table, name, row)
+            for name in spec["required"]:
+                assert isinstance(row.get(name), str | int | float), (table, name, row)
+                if not (table == "addresses" and name in ("postal_code", "state_province")):
+                    assert row[name] != "", (table, name, row)  # "" when 住所 does not say
             for name, value in row.items():
                 assert name in spec["properties"], (table, name)
                 prop = spec["properties"][name]
@@ -784,10 +925,13 @@ def _check_hsds(document: dict[str, Any]) -> None:
                     dt.date.fromisoformat(value)
     assert len(all_ids) == len(set(all_ids))
     for (table, field), target in _REFERENCES.items():
-        for row in document[table]:
+        for row in document.get(table, []):
             if field in row:
                 assert row[field] in ids[target], (table, field)
-    for row in document["schedules"]:
+    for row in document.get("taxonomy_terms", []):
+        if "parent_id" in row:  # a parent term is named by its stable id
+            assert row["parent_id"] != row["id"]
+    for row in document.get("schedules", []):
         for day in row.get("byday", "").split(",") if row.get("byday") else []:
             assert re.fullmatch(r"(-?[1-5])?(MO|TU|WE|TH|FR|SA|SU)", day), day
             if row["freq"] == "WEEKLY":
@@ -796,12 +940,23 @@ def _check_hsds(document: dict[str, Any]) -> None:
             if key in row:
                 assert re.fullmatch(r"\d{2}:\d{2}\+09:00", row[key])
         assert row["description"]  # the words as written, always
-    for row in document["service_areas"]:
+    for row in document.get("service_areas", []):
         assert row["extent_type"] in ("geojson", "topojson", "kml", "text")
-        geometry = shape(json.loads(row["extent"]))
+        geometry = shape(json.loads(row["extent"]))  # every district's extent, once
         assert geometry.is_valid and not geometry.is_empty
-    for row in document["locations"]:
-        assert 20 <= row["latitude"] <= 46 and 122 <= row["longitude"] <= 154
+    for row in document.get("locations", []):
+        if "latitude" in row:
+            assert 20 <= row["latitude"] <= 46 and 122 <= row["longitude"] <= 154
+    for row in document.get("phones", []):
+        assert row["type"] in ("voice", "fax")
+    return document
+
+
+def _service(page: dict[str, Any], external_id: str) -> dict[str, Any]:
+    wanted = exports.stable_id("service", external_id)
+    found = [s for s in page["contents"] if s["id"] == wanted]
+    assert len(found) == 1, external_id
+    return found[0]
 
 
 def test_hsds_fictional_town(town: Engine) -> None:
@@ -809,21 +964,17 @@ def test_hsds_fictional_town(town: Engine) -> None:
         document = exports.resources_hsds(s, start=START)
         again = exports.resources_hsds(s, start=START)
         everything = exports.resources_hsds(s, include_private=True, start=START)
-    _check_hsds(document)
+    tables = _check_hsds(document)
     _check_hsds(everything)
     assert document == again
-    services = {row["name"]: row for row in document["services"]}
-    assert len(services) == len(document["services"])
+    services = {row["name"]: row for row in document["contents"]}
+    assert len(services) == len(document["contents"])
     assert services["本町いきいきサロン"]["status"] == "active"
     assert services["新田お茶のみ会"]["status"] == "temporarily closed"  # 休止中
-    ended = [row for row in everything["services"] if row["name"] == "終わった教室"]
+    ended = [row for row in everything["contents"] if row["name"] == "終わった教室"]
     assert ended and ended[0]["status"] == "defunct"
     # seasons: one schedule per season in the window; 隔週 carries its anchor
-    winter = [
-        row
-        for row in document["schedules"]
-        if row["service_id"] == exports.stable_id("service", "X-04")
-    ]
+    winter = _service(document, "X-04")["schedules"]
     assert [(w["valid_from"], w["valid_to"]) for w in winter] == [
         ("2026-12-01", "2027-03-31"),
         ("2027-12-01", "2028-03-31"),
@@ -831,30 +982,23 @@ def test_hsds_fictional_town(town: Engine) -> None:
     assert all(
         w["interval"] == 2 and w["dtstart"] == "2026-12-01" and w["byday"] == "TU" for w in winter
     )
-    daily = [
-        row
-        for row in document["schedules"]
-        if row["service_id"] == exports.stable_id("service", "X-05")
-    ]
+    daily = _service(document, "X-05")["schedules"]
     assert daily[0]["freq"] == "WEEKLY" and daily[0]["byday"] == "MO,TU,WE,TH,FR,SA,SU"
     assert "祝日" in daily[0]["notes"] and "年末年始" in daily[0]["notes"]
-    vague = [
-        row
-        for row in document["schedules"]
-        if row["service_id"] == exports.stable_id("service", "X-09")
-    ]
+    vague = _service(document, "X-09")["schedules"]
     assert len(vague) == 1 and "freq" not in vague[0] and "月に1回程度" in vague[0]["notes"]
     # served districts become service areas with GeoJSON extents
-    areas = [
-        row
-        for row in document["service_areas"]
-        if row["service_id"] == exports.stable_id("service", "K-003")
-    ]
+    areas = _service(document, "K-003")["service_areas"]
     assert sorted(a["name"] for a in areas) == ["上ノ原", "新田"]
     # a service without 団体名 still has an organization (tabular_required)
     orphan = services["毎日見守り"]
-    orgs = {o["id"]: o for o in document["organizations"]}
-    assert orgs[orphan["organization_id"]]["name"] == "（運営団体の登録なし）"
+    assert orphan["organization"]["name"] == "（運営団体の登録なし）"
+    assert orphan["organization_id"] == orphan["organization"]["id"]
+    # phones carry their type; every service says its language
+    salon = _service(document, "K-001")
+    assert salon["phones"] and all(p["type"] == "voice" for p in salon["phones"])
+    assert all(s["languages"][0]["code"] == "ja" for s in document["contents"])
+    assert len(tables["services"]) == len(document["contents"])
 
 
 def test_hsds_ids_are_stable_across_reimport(town: Engine) -> None:
@@ -865,17 +1009,31 @@ def test_hsds_ids_are_stable_across_reimport(town: Engine) -> None:
     with _session(town) as s:
         after = exports.resources_hsds(s, start=START)
     assert before == after
-    assert before["services"][0]["id"] == exports.stable_id("service", "K-001")
+    assert before["contents"][0]["id"] == exports.stable_id("service", "K-001")
 
 
 def test_hsds_demo(demo: Engine) -> None:
     with _session(demo) as s:
         document = exports.resources_hsds(s, start=START)
         published = exports.published_resources(s)
-    _check_hsds(document)
-    assert len(document["services"]) == len(published) >= 90
-    assert document["locations"] and document["service_areas"] and document["schedules"]
-    assert {t["code"] for t in document["taxonomy_terms"]} >= {"salon", "gathering", "support"}
+    tables = _check_hsds(document)
+    assert len(document["contents"]) == len(published) >= 90
+    assert tables["locations"] and tables["service_areas"] and tables["schedules"]
+    assert tables["addresses"] and tables["cost_options"] and tables["phones"]
+    assert {t["code"] for t in tables["taxonomy_terms"]} >= {"salon", "gathering", "support"}
+    # an address read off 住所 「宮城県加美町…」
+    assert {(a["state_province"], a["city"], a["country"]) for a in tables["addresses"]} >= {
+        ("宮城県", "加美町", "JP")
+    }
+    # a district's polygon is written once, however many services serve it
+    extents = [
+        area["extent"]
+        for service in document["contents"]
+        for area in service.get("service_areas", [])
+        if "extent" in area
+    ]
+    references = sum(len(service.get("service_areas", [])) for service in document["contents"])
+    assert len(extents) == len(set(extents)) == len(tables["service_areas"]) < references
 
 
 # --------------------------------------------------------------------------- GeoJSON
@@ -942,7 +1100,7 @@ def _ids_in_outputs(session: Session, include_private: bool) -> dict[str, set[st
     geo = exports.resources_geojson(session, include_private=include_private)
     hsds = exports.resources_hsds(session, include_private=include_private, start=START)
     ics = exports.resources_ics(session, include_private=include_private, start=START)
-    service_ids = {row["id"] for row in hsds["services"]}
+    service_ids = {row["id"] for row in hsds["contents"]}
     calendar = Calendar.from_ical(ics)
     return {
         "geojson": {f["id"] for f in geo["features"]},
