@@ -1563,7 +1563,8 @@ def export_rows(
     """
     stmt = select(Resource).order_by(Resource.external_id)
     if not include_private:
-        stmt = stmt.where(Resource.public.is_(True))
+        # 終了 resources stay out of the public file, as in every open format (§6).
+        stmt = stmt.where(Resource.public.is_(True), Resource.status != "ended")
     resources = list(session.scalars(stmt))
     districts = session.execute(
         select(District.id, District.code, District.name, District.level)

@@ -183,49 +183,128 @@ def import_needs_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
 @click.option(
     "--format", "fmt", required=True, type=click.Choice(["csv", "xlsx", "geojson", "hsds", "ics"])
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="出力先（省略時は標準出力）")
-@click.option("--all", "include_private", is_flag=True, help="非公開の資源も含める")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file (standard output when omitted).",
+)
+@click.option(
+    "--all", "include_private", is_flag=True, help="Include private and ended resources too."
+)
+@click.option("--resource", "resource_id", help="ics: the calendar of this resource (ID) only.")
+@click.option("--district", "district_code", help="ics: the calendar of this district (code).")
 @lang_option
 @as_option
-def export_resources_cmd(fmt: str, output: Path | None, include_private: bool) -> None:
-    """地域資源を書き出します（公開の資源のみ。--all で全件）。
+def export_resources_cmd(
+    fmt: str,
+    output: Path | None,
+    include_private: bool,
+    resource_id: str | None,
+    district_code: str | None,
+) -> None:
+    """Export resources (published ones only; --all adds private and ended ones).
 
-    csv/xlsx は取り込みと同じ形式（DATA_FORMATS §3）、geojson・hsds（Open Referral HSDS
-    3.0）・ics（iCalendar）は公開用の形式です。ニーズは決して含まれません。
+    csv/xlsx are the import format (DATA_FORMATS §3); geojson, hsds (Open Referral HSDS
+    3.0 as its API returns services) and ics (iCalendar) are the open formats. ics can be
+    one resource (--resource ID) or one district (--district CODE). Large exports are
+    written as they are made, with progress on a terminal's stderr. Needs are never
+    included.
     """
     from directory import exports
     from directory.resources import export_rows, write_csv, write_xlsx
 
     if fmt == "xlsx" and output is None:
         fail(_("xlsx needs -o FILE"), code=2)
+    if (resource_id or district_code) and fmt != "ics":
+        fail(_("--resource and --district are for --format ics"), code=2)
+    if resource_id and district_code:
+        fail(_("give --resource or --district, not both"), code=2)
     db = database()
     if include_private:
         try:
             require_staff(actor())
         except AccessDenied as exc:
             fail(describe(exc))
+    bar = _ProgressBar()
+
+    def progress(done: int, total: int) -> None:
+        bar("write", done, total)
+
+    counted = [0]
+
+    def counting(chunks: Iterator[bytes], kind: str) -> Iterator[bytes]:
+        for chunk in chunks:
+            if kind == "ics":
+                counted[0] += chunk.count(b"BEGIN:VEVENT")
+            elif kind == "geojson" and chunk.startswith((b'{"type": "Feature"', b",\n")):
+                counted[0] += 1
+            yield chunk
+
     with db.read() as session:
-        if fmt in ("csv", "xlsx"):
-            header, rows = export_rows(session, include_private=include_private)
-            data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
-            count = len(rows)
-        elif fmt == "geojson":
-            doc = exports.resources_geojson(session, include_private=include_private)
-            data = json.dumps(doc, ensure_ascii=False, indent=1).encode()
-            count = len(doc["features"])
-        elif fmt == "hsds":
-            doc = exports.resources_hsds(session, include_private=include_private)
-            data = json.dumps(doc, ensure_ascii=False, indent=1).encode()
-            count = len(doc["services"])
-        else:
-            data = exports.resources_ics(session, include_private=include_private)
-            count = data.count(b"BEGIN:VEVENT")
+        chunks: Iterator[bytes]
+        try:
+            if fmt in ("csv", "xlsx"):
+                header, rows = export_rows(session, include_private=include_private)
+                data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
+                counted[0] = len(rows)
+                chunks = iter([data])
+            elif fmt == "geojson":
+                chunks = counting(
+                    exports.iter_resources_geojson(
+                        session, include_private=include_private, progress=progress
+                    ),
+                    "geojson",
+                )
+            elif fmt == "hsds":
+                counted[0] = exports.count_published(session, include_private=include_private)
+                chunks = exports.iter_resources_hsds(
+                    session, include_private=include_private, progress=progress
+                )
+            elif resource_id:
+                data = exports.resource_ics(session, resource_id, include_private=include_private)
+                chunks = counting(iter([data]), "ics")
+            elif district_code:
+                data = exports.district_ics(session, district_code, include_private=include_private)
+                chunks = counting(iter([data]), "ics")
+            else:
+                chunks = counting(
+                    exports.iter_resources_ics(
+                        session, include_private=include_private, progress=progress
+                    ),
+                    "ics",
+                )
+            _write_chunks(chunks, output)
+        except exports.ExportNotFoundError:
+            if resource_id:
+                fail(
+                    _(
+                        "no published resource with ID {id} (--all includes private ones)",
+                        id=resource_id,
+                    )
+                )
+            fail(_("no district with code {code}", code=district_code))
+    if output is not None:
+        click.echo(_("{output}: {count} items written", output=output, count=counted[0]), err=True)
+
+
+def _write_chunks(chunks: Iterator[bytes], output: Path | None) -> None:
+    """Each chunk as it comes: to stdout, or to ``FILE.part`` renamed to FILE at the end
+    (an export that fails half-way never leaves a half file under the real name)."""
     if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        output.write_bytes(data)
-        click.echo(_("{output}: {count} items written", output=output, count=count), err=True)
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+        return
+    part = output.with_name(output.name + ".part")
+    try:
+        with part.open("wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        part.replace(output)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 @schedule.command("expand", with_appcontext=False)

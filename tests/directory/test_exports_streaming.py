@@ -1,0 +1,308 @@
+"""Exports at national scale and from the command line (issue 11, point 5).
+
+The streaming forms (``iter_resources_*``, what ``tsunagu export resources`` writes) give
+exactly the documents the in-memory forms give, whatever the batch size; HSDS carries the
+phone types, addresses, accessibility (バリアフリー情報) and cost options a file holds and
+nothing else of its extra columns; the public CSV leaves out 終了 resources; iCalendar per
+resource and per district comes from the CLI.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import Engine
+
+from directory import exports
+from directory.db import make_engine, make_sessionmaker, transaction
+from directory.demo import load_demo
+from directory.geography import import_districts, import_venues
+from directory.resources import import_resources
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TOWN = DATA / "other_town"
+START = dt.date(2026, 11, 1)
+
+HEADER = [
+    "ID",
+    "名称",
+    "種別",
+    "住所",
+    "緯度",
+    "経度",
+    "電話番号",
+    "費用",
+    "状態",
+    "公開",
+    "バリアフリー情報",
+    "FAX番号",
+    "郵便番号",
+    "メールアドレス",
+    "利用可能日時特記事項",
+]
+ROWS = [
+    [
+        "A-1",
+        "段差なしサロン",
+        "サロン",
+        "宮城県加美町字町裏320",
+        "35.011",
+        "136.011",
+        "0229-00-1111",
+        "100円",
+        "活動中",
+        "可",
+        "車いす可・スロープあり",
+        "0229-00-2222",
+        "981-4200",
+        "private-mail@example.invalid",
+        "毎週火曜 10:00～12:00",
+    ],
+    [
+        "A-2",
+        "終わった体操",
+        "体操教室",
+        "架空市本町1-1",
+        "35.012",
+        "136.012",
+        "",
+        "",
+        "終了",
+        "可",
+        "",
+        "",
+        "",
+        "",
+        "毎週水曜 10:00～11:00",
+    ],
+]
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+@pytest.fixture
+def demo(engine: Engine) -> Engine:
+    with transaction(engine) as s:
+        load_demo(s)
+    return engine
+
+
+@pytest.fixture
+def accessible(engine: Engine, tmp_path: Path) -> Engine:
+    path = tmp_path / "accessible.csv"
+    path.write_bytes(_csv([HEADER, *ROWS]))
+    with transaction(engine) as s:
+        import_districts(s, TOWN / "districts.geojson")
+        import_venues(s, TOWN / "venues.geojson")
+        import_resources(s, TOWN / "resources_cp932.csv")
+        import_resources(s, path)
+    return engine
+
+
+def _join(chunks: Any) -> bytes:
+    parts = list(chunks)
+    assert len(parts) > 2  # written piece by piece, not as one document
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("batch_size", [7, 1000])
+def test_streamed_exports_equal_the_in_memory_ones_demo(demo: Engine, batch_size: int) -> None:
+    seen: list[tuple[int, int]] = []
+    with make_sessionmaker(demo)() as s:
+        published = exports.published_resources(s)
+        hsds = exports.resources_hsds(s, start=START)
+        streamed = _join(
+            exports.iter_resources_hsds(
+                s, start=START, batch_size=batch_size, progress=lambda *a: seen.append(a)
+            )
+        )
+        assert json.loads(streamed) == hsds
+        geojson = exports.resources_geojson(s)
+        assert (
+            json.loads(_join(exports.iter_resources_geojson(s, batch_size=batch_size))) == geojson
+        )
+        end = exports.default_window(START)[1]
+        in_memory = exports._calendar("地域資源", "resources", published, START, end)
+        ics = _join(exports.iter_resources_ics(s, start=START, batch_size=batch_size))
+        assert ics == in_memory == exports.resources_ics(s, start=START)
+        everything = exports.resources_hsds(s, include_private=True, start=START)
+        assert (
+            json.loads(
+                _join(
+                    exports.iter_resources_hsds(
+                        s, include_private=True, start=START, batch_size=batch_size
+                    )
+                )
+            )
+            == everything
+        )
+    assert len(hsds["contents"]) == len(published) >= 90
+    assert len(everything["contents"]) > len(published)
+    # progress after every batch, ending at the total
+    assert seen[-1] == (len(published), len(published))
+    assert len(seen) == -(-len(published) // batch_size)
+    Calendar.from_ical(ics)
+
+
+def test_each_district_polygon_is_written_once(demo: Engine) -> None:
+    with make_sessionmaker(demo)() as s:
+        text = _join(exports.iter_resources_hsds(s, start=START, batch_size=10)).decode()
+    page = json.loads(text)
+    areas = [a for service in page["contents"] for a in service.get("service_areas", [])]
+    with_extent = [a for a in areas if "extent" in a]
+    assert len(areas) > 2 * len(with_extent) > 0  # many references, few polygons
+    assert len({a["id"] for a in with_extent}) == len(with_extent)
+    assert {a["id"] for a in areas} == {a["id"] for a in with_extent}  # each one somewhere
+    for extent in {a["extent"] for a in with_extent}:
+        assert text.count(json.dumps(extent, ensure_ascii=False)) == 1
+
+
+def test_hsds_carries_phones_address_accessibility_and_cost(accessible: Engine) -> None:
+    with make_sessionmaker(accessible)() as s:
+        page = exports.resources_hsds(s, start=START)
+    text = json.dumps(page, ensure_ascii=False)
+    service = next(x for x in page["contents"] if x["id"] == exports.stable_id("service", "A-1"))
+    assert {(p["type"], p["number"]) for p in service["phones"]} == {
+        ("voice", "0229-00-1111"),
+        ("fax", "0229-00-2222"),
+    }
+    assert service["cost_options"] == [
+        {
+            "id": exports.stable_id("cost_option", "A-1"),
+            "service_id": service["id"],
+            "option": "100円",
+            "currency": "JPY",
+            "amount": 100,
+            "amount_description": "100円",
+        }
+    ]
+    location = service["service_at_locations"][0]["location"]
+    assert [a["description"] for a in location["accessibility"]] == ["車いす可・スロープあり"]
+    (address,) = location["addresses"]
+    assert (
+        address["address_1"],
+        address["state_province"],
+        address["city"],
+        address["postal_code"],
+        address["country"],
+        address["address_type"],
+    ) == ("宮城県加美町字町裏320", "宮城県", "加美町", "981-4200", "JP", "physical")
+    # a resource without those columns has none of them, and no other extra column leaks
+    plain = next(x for x in page["contents"] if x["id"] == exports.stable_id("service", "K-001"))
+    assert all(p["type"] == "voice" for p in plain["phones"])
+    assert "private-mail@example.invalid" not in text
+    assert exports.stable_id("service", "A-2") not in text  # 終了
+
+
+# ------------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def town_cli(cli: Any, db_url: str, tmp_path: Path) -> Any:
+    path = tmp_path / "accessible.csv"
+    path.write_bytes(_csv([HEADER, *ROWS]))
+    assert cli("db", "upgrade").exit_code == 0
+    assert cli("import", "districts", TOWN / "districts.geojson").exit_code == 0
+    assert cli("import", "venues", TOWN / "venues.geojson").exit_code == 0
+    assert cli("import", "resources", TOWN / "resources_cp932.csv").exit_code == 0
+    assert cli("import", "resources", path).exit_code == 0
+    return cli
+
+
+def _engine(db_url: str) -> Engine:
+    return make_engine(db_url)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_public_csv_and_xlsx_leave_out_ended_resources(
+    town_cli: Any, fmt: str, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    def ids(*extra: str) -> set[str]:
+        out = tmp_path / f"out.{fmt}"
+        result = town_cli("export", "resources", "--format", fmt, "-o", out, *extra)
+        assert result.exit_code == 0, result.stderr
+        if fmt == "csv":
+            rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+        else:
+            rows = [list(r) for r in load_workbook(out).active.iter_rows(values_only=True)]
+        return {str(r[0]) for r in rows[1:]}
+
+    public, everything = ids(), ids("--all")
+    assert "A-2" not in public and "A-1" in public  # 終了 (公開=可) stays out
+    assert "A-2" in everything and everything - public == {"A-2", "K-004", "K-007"}
+
+
+def test_ics_per_resource_and_per_district_from_the_cli(
+    town_cli: Any, db_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "one.ics"
+    result = town_cli("export", "resources", "--format", "ics", "--resource", "A-1", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    calendar = Calendar.from_ical(out.read_bytes())
+    assert {str(e["X-TSUNAGU-RESOURCE"]) for e in calendar.walk("VEVENT")} == {"A-1"}
+    district = town_cli("export", "resources", "--format", "ics", "--district", "99999-W")
+    assert district.exit_code == 0, district.stderr
+    engine = _engine(db_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            assert out.read_bytes() == exports.resource_ics(s, "A-1")
+            assert district.stdout_bytes == exports.district_ics(s, "99999-W")
+            west = {r.external_id for r in exports.district_resources(s, "99999-W")}
+    finally:
+        engine.dispose()
+    found = {
+        str(e["X-TSUNAGU-RESOURCE"])
+        for e in Calendar.from_ical(district.stdout_bytes).walk("VEVENT")
+    }
+    assert found and found <= west
+    # ended, unknown, or asked of another format
+    ended = town_cli("export", "resources", "--format", "ics", "--resource", "A-2")
+    assert ended.exit_code == 1 and "A-2" in ended.stderr and not ended.stdout
+    unknown = town_cli("export", "resources", "--format", "ics", "--district", "00000")
+    assert unknown.exit_code == 1 and "00000" in unknown.stderr
+    misuse = town_cli("export", "resources", "--format", "hsds", "--resource", "A-1")
+    assert misuse.exit_code == 2
+    both = town_cli(
+        "export", "resources", "--format", "ics", "--resource", "A-1", "--district", "99999"
+    )
+    assert both.exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["hsds", "geojson", "ics"])
+def test_cli_writes_the_streamed_document(
+    town_cli: Any, db_url: str, fmt: str, tmp_path: Path
+) -> None:
+    out = tmp_path / f"out.{fmt}"
+    result = town_cli("export", "resources", "--format", fmt, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert not (tmp_path / f"out.{fmt}.part").exists()
+    engine = _engine(db_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            if fmt == "hsds":
+                expected: Any = exports.resources_hsds(s)
+                count = len(expected["contents"])
+            elif fmt == "geojson":
+                expected = exports.resources_geojson(s)
+                count = len(expected["features"])
+            else:
+                expected = exports.resources_ics(s)
+                count = expected.count(b"BEGIN:VEVENT")
+    finally:
+        engine.dispose()
+    data = out.read_bytes()
+    assert (data if fmt == "ics" else json.loads(data)) == expected
+    assert f"{count}" in result.stderr
