@@ -76,6 +76,37 @@ MESSAGES: dict[str, str] = {
     # resources (CSV / XLSX rows)
     "missing_column": N_("the required column {header!r} is missing"),
     "unknown_column": N_("the column {header!r} is not used (ignored)"),
+    # real municipal files (DATA_FORMATS §3a)
+    "category_from_name": N_(
+        "the category is empty; {category!r} was taken from the name (write it in the column "
+        "to confirm)"
+    ),
+    "column_map_unused": N_(
+        "the column mapping names {header!r}, which the file does not have (ignored)"
+    ),
+    "column_map_bad_target": N_(
+        "the column mapping maps {header!r} to {target!r}, which is not a column of the "
+        "resource format; map it to a column such as 名称, 種別 or 住所"
+    ),
+    "column_map_unreadable": N_(
+        'cannot read the column mapping: {detail}; write it as JSON like {{"their column": "名称"}}'
+    ),
+    "replaces_far": N_(
+        "the ID {value!r} is already used by {other!r}, {km} km from here, so this row would "
+        "replace another resource; if this list numbers its rows like another list, import "
+        "it with --id-prefix; to replace it on purpose, add --replace"
+    ),
+    "replaces_other_organization": N_(
+        "the ID {value!r} is already used by {other!r} of {organization!r}, so this row "
+        "would replace another resource; if this list numbers its rows like another list, "
+        "import it with --id-prefix; to replace it on purpose, add --replace"
+    ),
+    "replaces_other_place": N_(
+        "the ID {value!r} is already used by {other!r}, and nothing shows it is the same "
+        "place, so this row would replace another resource; if this list numbers its rows "
+        "like another list, import it with --id-prefix; to replace it on purpose, add "
+        "--replace"
+    ),
     "duplicate_column": N_("the column {header!r} means the same as {used!r}; {used!r} was used"),
     "duplicate_id": N_("the ID {value!r} appears more than once in the file (also row {other})"),
     "not_integer": N_("{value!r} is not a whole number"),

@@ -21,6 +21,7 @@ import typing
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_problem
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from directory import schedules as sched
 from directory.attributes import attributes_in
 from directory.bulk import bulk_insert_columns, gc_paused, insert_returning_ids, large_cache
 from directory.db import import_lock
+from directory.distance import haversine_m
 from directory.errors import (
     NUL,
     ConcurrentEditError,
@@ -89,7 +91,7 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("external_id", "ID", ("資源ID", "資源番号", "管理番号", "識別子"), required=True),
+    Column("external_id", "ID", ("資源ID", "資源番号", "管理番号", "識別子", "id"), required=True),
     Column(
         "name",
         "名称",
@@ -108,6 +110,7 @@ COLUMNS: tuple[Column, ...] = (
             "サロン名",
             "グループ名",
             "教室名",
+            "name",
         ),
         required=True,
     ),
@@ -127,17 +130,32 @@ COLUMNS: tuple[Column, ...] = (
             "サービスの種類",
             "活動分類",
             "事業種別",
+            "service",
+            "category",
         ),
         required=True,
     ),
-    Column("kana", "名称_カナ", ("名称カナ", "ふりがな", "フリガナ", "よみがな", "カナ")),
-    Column("description", "説明", ("内容", "活動内容", "概要", "サービス内容")),
+    Column(
+        "kana", "名称_カナ", ("名称カナ", "ふりがな", "フリガナ", "よみがな", "カナ", "nameKana")
+    ),
+    Column("description", "説明", ("内容", "活動内容", "概要", "サービス内容", "description")),
     Column(
         "organization",
         "団体名",
-        ("運営団体", "運営団体名", "実施主体", "運営主体", "事業者名", "法人名", "主催", "主催者"),
+        (
+            "運営団体",
+            "運営団体名",
+            "実施主体",
+            "運営主体",
+            "事業者名",
+            "法人名",
+            "主催",
+            "主催者",
+            "organization",
+            "corporateName",
+        ),
     ),
-    Column("address", "住所", ("所在地", "所在地_連結表記", "所在地住所")),
+    Column("address", "住所", ("所在地", "所在地_連結表記", "所在地住所", "address")),
     # The hall a salon meets in is the venue's name (see _create_venues).
     Column(
         "building",
@@ -152,6 +170,8 @@ COLUMNS: tuple[Column, ...] = (
             "実施場所",
             "活動場所",
             "場所",
+            "building",
+            "addressBuilding",
         ),
     ),
     Column("lat", "緯度", ("latitude", "lat")),
@@ -173,7 +193,11 @@ COLUMNS: tuple[Column, ...] = (
             "地区名",
         ),
     ),
-    Column("days", "利用可能曜日", ("曜日", "活動曜日", "開催曜日", "実施曜日")),
+    Column(
+        "days",
+        "利用可能曜日",
+        ("曜日", "活動曜日", "開催曜日", "実施曜日", "availableDate", "availableDay"),
+    ),
     # A time range in one cell (10:00～12:00) is read whole: 時間 columns map here.
     Column(
         "start",
@@ -188,27 +212,48 @@ COLUMNS: tuple[Column, ...] = (
             "実施時間",
             "利用時間",
             "利用可能時間",
+            "startTime",
+            "openingHours",
         ),
     ),
-    Column("end", "終了時間", ("終了時刻", "終了")),
+    Column("end", "終了時間", ("終了時刻", "終了", "endTime")),
     Column(
         "note",
         "利用可能日時特記事項",
-        ("日時特記事項", "開催日", "活動日", "日程", "開催日時", "活動日時", "実施日", "開催頻度"),
+        (
+            "日時特記事項",
+            "開催日",
+            "活動日",
+            "日程",
+            "開催日時",
+            "活動日時",
+            "実施日",
+            "開催頻度",
+            "availableDateNote",
+        ),
     ),
-    Column("capacity", "定員", ("定員数",)),
+    Column("capacity", "定員", ("定員数", "capacity")),
     Column("vacancy", "空き", ("空き状況", "空き人数", "新規受入", "受入")),
-    Column("fee", "費用", ("料金", "利用料", "利用料金", "参加費", "会費")),
-    Column("eligibility", "対象者", ("対象", "利用対象者", "参加対象", "利用条件")),
+    Column("fee", "費用", ("料金", "利用料", "利用料金", "参加費", "会費", "fee")),
+    Column("eligibility", "対象者", ("対象", "利用対象者", "参加対象", "利用条件", "target")),
     Column("transport", "送迎", ("送迎の有無", "送迎有無")),
-    Column("phone", "電話番号", ("電話", "TEL", "連絡先電話番号", "連絡先", "問い合わせ先")),
-    Column("url", "URL", ("ホームページ", "HP", "ウェブサイト")),
+    Column(
+        "phone",
+        "電話番号",
+        ("電話", "TEL", "連絡先電話番号", "連絡先", "問い合わせ先", "telephoneNumber", "phone"),
+    ),
+    Column("url", "URL", ("ホームページ", "HP", "ウェブサイト", "referenceObject", "website")),
     Column("status", "状態", ("活動状況", "状況", "活動状態")),
     Column("public", "公開", ("公開可否", "掲載", "掲載可否", "公開可")),
     Column("verified", "最終確認日", ("確認日", "更新日", "最終更新日", "情報確認日")),
-    Column("notes", "備考", ("その他",)),
+    Column("notes", "備考", ("その他", "note", "notes", "remarks")),
 )
-BY_KEY = {c.key: c for c in COLUMNS}
+# The days a resource is closed (DATA_FORMATS §3a): read with the schedule as 「…休み」 and
+# stored in 利用可能日時特記事項, so it is not a column of its own on export.
+CLOSED_DAYS = Column(
+    "closed", "定休日", ("休館日", "休業日", "休日", "休所日", "regular_holiday", "closedDays")
+)
+BY_KEY = {c.key: c for c in (*COLUMNS, CLOSED_DAYS)}
 
 # The standard set's address in parts: joined into 住所 when the file has no 住所.
 _ADDRESS_PARTS = ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下")
@@ -239,7 +284,26 @@ STANDARD_EXTRA = (
     "連絡先FormURL",
     "連絡先備考",
     *_ADDRESS_PARTS,
+    # the same, under the open-data template's English keys (DATA_FORMATS §3a)
+    "#property",
+    "localGovernmentCode",
+    "prefectureName",
+    "cityName",
+    "nameEn",
+    "POICode",
+    "extension",
+    "FAXNumber",
+    "corporateNumber",
+    "barrierFreeInformation",
+    "image",
+    "imageLicense",
+    "postalCode",
+    "geodeticSystem",
+    "emailAddress",
 )
+
+# When a file has no ID column, the standard set's row number is the id (§3a).
+_ROW_NUMBER_HEADERS = ("NO", "No.", "番号", "#property")
 
 _STATUS = {
     "活動中": "active",
@@ -313,7 +377,7 @@ _LAT, _LON = (20.0, 46.0), (122.0, 154.0)
 
 def _norm_keys() -> dict[str, str]:
     keys: dict[str, str] = {}
-    for column in COLUMNS:
+    for column in (*COLUMNS, CLOSED_DAYS):
         for header in (column.header, *column.aliases):
             keys[normalize(header)] = column.key
     return keys
@@ -538,7 +602,51 @@ def parse_eligibility(cell: str) -> tuple[int | None, tuple[str, ...]]:
 @lru_cache(maxsize=65536)
 def _categories(cell: str) -> tuple[str, ...]:
     taxonomy = load_taxonomy()
-    return tuple(dict.fromkeys(taxonomy.resolve(part).code for part in split_categories(cell)))
+    codes: list[str] = []
+    for part in split_categories(cell):
+        try:
+            codes.append(taxonomy.resolve(part).code)
+        except UnknownCategoryError:
+            # 訪問介護・通所介護: a list joined with ・ when every part is a category (・ is
+            # part of labels, so this is tried only when the whole is unknown)
+            pieces = [p for p in part.split("・") if p.strip()]
+            if len(pieces) < 2:
+                raise
+            try:
+                codes.extend(taxonomy.resolve(p).code for p in pieces)
+            except UnknownCategoryError:
+                raise UnknownCategoryError(part, taxonomy.suggest(part)) from None
+    return tuple(dict.fromkeys(codes))
+
+
+@lru_cache(maxsize=1)
+def _name_suffixes() -> tuple[tuple[str, str], ...]:
+    """(normalised spelling, code) of every Japanese label and synonym, longest first:
+    the endings by which a name says what it is (○○老人いこいの家, ○○地域包括支援センター)."""
+    found: dict[str, str] = {}
+    for cat in load_taxonomy():
+        for spelling in (cat.label_ja, *cat.synonyms):
+            key = normalize(spelling)
+            if len(key) >= 2:
+                found.setdefault(key, cat.code)
+    return tuple(sorted(found.items(), key=lambda kv: -len(kv[0])))
+
+
+@lru_cache(maxsize=16384)
+def category_from_name(name: str) -> str | None:
+    """The category a name states unambiguously by its ending (「中央老人いこいの家」 →
+    gathering, 「北部地域包括支援センター」 → consultation), for a row whose 種別 is empty
+    (§3a); None when no ending names one, or two endings of the same length disagree."""
+    key = _without_remark(normalize(name))
+    best: tuple[int, str] | None = None
+    for suffix, code in _name_suffixes():
+        if best is not None and len(suffix) < best[0]:
+            break
+        if key.endswith(suffix):
+            if best is not None and best[1] != code:
+                return None
+            best = (len(suffix), code)
+    return best[1] if best else None
 
 
 @lru_cache(maxsize=65536)
@@ -600,6 +708,8 @@ class _Context:
     municipalities: list[tuple[int, str]]  # (id, code)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    id_from_number: bool = False  # no ID column: NO / #property is the id (§3a)
+    id_prefix: str = ""  # --id-prefix: prepended to every id of the file
 
 
 def _map_header(
@@ -675,8 +785,20 @@ def _district_lookup(
     return by_code, dict(by_name), municipalities
 
 
+def _prefix(id_prefix: str | None) -> str:
+    """``--id-prefix P``: ids become ``P-<id>`` (no second separator when P ends in one)."""
+    if not id_prefix:
+        return ""
+    return id_prefix if id_prefix[-1] in "-_:/." else f"{id_prefix}-"
+
+
 def parse_rows(
-    table: Table, session: Session, path: str, progress: Progress | None = None
+    table: Table,
+    session: Session,
+    path: str,
+    progress: Progress | None = None,
+    *,
+    id_prefix: str | None = None,
 ) -> tuple[Checked, _Context]:
     """Check every cell of every row; collect all errors and warnings (nothing written).
 
@@ -689,9 +811,33 @@ def parse_rows(
         warnings.insert(0, Problem("header_row", {"row": table.header_row}, row=table.header_row))
     if table.sheet is not None:
         warnings.insert(0, Problem("sheet_used", {"sheet": table.sheet}))
+    id_from_number = False
+    if "external_id" not in index:
+        number = next(
+            (i for i, h in enumerate(table.header) if normalize(h) in _ROW_NUMBER_KEYS), None
+        )
+        if number is not None:  # NO / #property is the id (§3a)
+            index["external_id"] = number
+            id_from_number = True
+            errors = [e for e in errors if e.column != BY_KEY["external_id"].header]
+            warnings = [
+                w
+                for w in warnings
+                if not (w.code == "unknown_column" and w.column == table.header[number])
+            ]
     by_code, by_name, municipalities = _district_lookup(session)
     ctx = _Context(
-        path, table.header, index, extras, by_code, by_name, municipalities, errors, warnings
+        path,
+        table.header,
+        index,
+        extras,
+        by_code,
+        by_name,
+        municipalities,
+        errors,
+        warnings,
+        id_from_number,
+        _prefix(id_prefix),
     )
     if errors:
         return Checked([], {}, [], [], [], []), ctx
@@ -848,6 +994,16 @@ class _Check:
             for n in [n for n, v in enumerate(column) if v is None]:
                 self.error(n, key, "required")
             values[key] = column
+        ids = values["external_id"]
+        if self.ctx.id_from_number:  # <municipality code>-<NO> when the row names its code
+            codes = [next((c[n] for c in self.codes if c[n]), None) for n in range(self.n)]
+            ids = [
+                None if v is None else (f"{_municipality(code)}-{v}" if code else v)
+                for v, code in zip(ids, codes, strict=True)
+            ]
+        if self.ctx.id_prefix:
+            ids = [None if v is None else self.ctx.id_prefix + v for v in ids]
+        values["external_id"] = ids
         seen: dict[str, int] = {}
         for n, external_id in enumerate(values["external_id"]):
             if external_id is None:
@@ -861,13 +1017,27 @@ class _Check:
     def _categories(self) -> list[tuple[str, ...]]:
         column = self.cells.get("categories", self.none)
         errored_before = set(self.errored)
+        names = self.column("name")
+        filled: dict[int, tuple[str, ...]] = {}
         for n in [n for n, v in enumerate(column) if v is None]:
-            self.error(n, "categories", "required")
+            code = category_from_name(names[n]) if names[n] else None
+            if code is None:
+                self.error(n, "categories", "required")
+                continue
+            filled[n] = (code,)  # an empty 種別 the name states (§3a): a warning
+            self.ctx.warnings.append(
+                Problem(
+                    "category_from_name",
+                    {"category": load_taxonomy()[code].label_ja},
+                    row=self.rows[n],
+                    column=_header_of(self.ctx, "categories"),
+                )
+            )
         memo: dict[str, tuple[str, ...] | UnknownCategoryError] = {}
         out: list[tuple[str, ...]] = []
         for n, cell in enumerate(column):
             if cell is None:
-                out.append(())
+                out.append(filled.get(n, ()))
                 continue
             found = memo.get(cell)
             if found is None:
@@ -909,6 +1079,11 @@ class _Check:
         """The time cells must be times (an error); the rest is read by the schedule
         parser, and what it cannot understand is a warning, never a guess."""
         days, start, end, note = (self.column(k) for k in ("days", "start", "end", "note"))
+        if "closed" in self.cells:  # 定休日: read as 「…休み」 after the notes (§3a)
+            note = [
+                " ".join(p for p in (cell, _closed_phrase(closed)) if p) or None
+                for cell, closed in zip(note, self.cells["closed"], strict=True)
+            ]
         memo: dict[tuple[str | None, ...], _RowSchedule] = {}
         schedules: list[tuple[dict[str, Any], ...]] = []
         understood: list[bool] = []
@@ -919,7 +1094,11 @@ class _Check:
             for column, code, params in found.errors:
                 self.error(n, column, code, **params)
             if found.not_understood is not None:
-                column = "note" if key[3] else "days"
+                column = "note" if self.column("note")[n] else "days"
+                if column == "days" and not key[0]:
+                    column = next(
+                        (k for k in ("closed", "start", "end") if self.column(k)[n]), "days"
+                    )
                 self.ctx.warnings.append(
                     Problem(
                         "schedule_not_understood",
@@ -987,6 +1166,13 @@ def _clean(cells: Sequence[str | None]) -> list[str | None]:
 
 
 @lru_cache(maxsize=16384)
+def _municipality(code: str) -> str:
+    """A municipality code as stored in ids: the 5 digits of a 6-digit code (the last is a
+    check digit, which some lists write and others leave out), else as written."""
+    text = normalize(code)
+    return text[:5] if re.fullmatch(r"\d{6}", text) else text
+
+
 def _eligibility(cell: str) -> tuple[int | None, list[str]]:
     min_age, attributes = parse_eligibility(cell)
     return min_age, list(attributes)
@@ -1017,6 +1203,13 @@ def _row_schedule(
             errors.append((key, exc.code, exc.params))
             return None
 
+    words: list[str] = []  # schedule words written in a time column (§3a)
+    if start is not None and _schedule_words(start):
+        words.append(start)
+        start = None
+    if end is not None and _schedule_words(end):
+        words.append(end)
+        end = None
     start_cell, end_cell = time_cell("start", start), time_cell("end", end)
     start_time = start_cell[0] if start_cell else None
     end_time = start_cell[1] if start_cell and start_cell[1] else None
@@ -1031,7 +1224,7 @@ def _row_schedule(
         days,
         _fmt_time(start_time) if start_time else None,
         _fmt_time(end_time) if end_time else None,
-        note,
+        " ".join(p for p in (*words, note) if p) or None,
     )
     if not source:
         return _RowSchedule(errors, (), True, False, None)
@@ -1044,6 +1237,53 @@ def _row_schedule(
     )
 
 
+_TIME_LIKE = re.compile(r"[\d:.時分半頃ごろ~〜～\-ー－‐午前後am pm]+")
+_NO_CLOSED_DAYS = frozenset(
+    normalize(w)
+    for w in (
+        "なし",
+        "無し",
+        "無休",
+        "年中無休",
+        "-",
+        "ー",
+        "―",
+        "特になし",
+        "定休日なし",
+        "休館日なし",
+    )
+)
+_CLOSED_SEPARATORS = re.compile(r"[、,，､/／]\s*|\s+")
+_CLOSED_TAIL = re.compile(r"(?:休み|休館日?|休業日?|定休日?|休所日?|休日|閉館)$")
+
+
+@lru_cache(maxsize=4096)
+def _schedule_words(cell: str) -> bool:
+    """Whether a time cell holds schedule words (「休止中」, 「毎月第4水曜日」) rather than a
+    time: not a time, and not digits and time marks that merely fail to be one (25:99,
+    10時～ 9時 stay errors in their column)."""
+    try:
+        _time_cell(cell)
+        return False
+    except CellError:
+        pass
+    return not _TIME_LIKE.fullmatch(normalize(cell))
+
+
+@lru_cache(maxsize=4096)
+def _closed_phrase(cell: str | None) -> str | None:
+    """A closed-days cell as the schedule parser reads closures: 「土日祝」 → 「土日祝休み」,
+    「土曜日、日曜日、祝日」 → 「土曜日・日曜日・祝日休み」; None when it says there are none."""
+    if not cell:
+        return None
+    text = cell.strip()
+    if normalize(text) in _NO_CLOSED_DAYS:
+        return None
+    text = _CLOSED_TAIL.sub("", text).strip()
+    text = "・".join(p for p in _CLOSED_SEPARATORS.split(text) if p)
+    return f"{text}休み" if text else None
+
+
 def _header_of(ctx: _Context, key: str) -> str:
     """The column as the user's file names it (開始時刻), else its §3 name."""
     i = ctx.header_index.get(key)
@@ -1052,8 +1292,10 @@ def _header_of(ctx: _Context, key: str) -> str:
 
 _WHOLE_AREA_KEYS = frozenset(normalize(w) for w in WHOLE_AREA)
 _CODE_KEYS = frozenset(
-    normalize(h) for h in ("都道府県コード又は市区町村コード", "地方公共団体コード")
+    normalize(h)
+    for h in ("都道府県コード又は市区町村コード", "地方公共団体コード", "localGovernmentCode")
 )
+_ROW_NUMBER_KEYS = frozenset(normalize(h) for h in _ROW_NUMBER_HEADERS)
 _ADDRESS_KEYS = frozenset(normalize(h) for h in _ADDRESS_PARTS)
 
 
@@ -1124,28 +1366,253 @@ def _whole_area(ctx: _Context, code_cell: str | None) -> int | None:
 # --------------------------------------------------------------------------- import
 
 
+@dataclass
+class ResourceImportResult(ImportResult):
+    """An import's result, with the rows ``skip_invalid`` left out: their problems
+    (``FILE:ROW:COLUMN: reason``) and, when asked for, their original cells (--rejects)."""
+
+    errors: list[Problem] = field(default_factory=list)
+    rejected: int = 0
+    header: list[str] = field(default_factory=list)  # the file's own column names
+    rejected_rows: list[tuple[int, list[str]]] = field(default_factory=list)
+
+    def as_json(self, lang: str = "ja") -> dict[str, Any]:
+        out = super().as_json(lang)
+        out["errors"] = [p.as_json(lang) for p in self.errors]
+        out["rejected"] = self.rejected
+        return out
+
+    def rejects_csv(self, lang: str = "ja") -> bytes:
+        """The rejected rows as they were written, plus an ``エラー内容`` column saying what
+        to fix: UTF-8 with BOM like our exports, so it opens in Excel and imports again."""
+        reasons: dict[int, list[str]] = defaultdict(list)
+        for problem in self.errors:
+            key = problem.row if problem.row is not None else _feature_row(problem.feature)
+            if key is not None:
+                where = f"{problem.column}: " if problem.column else ""
+                reasons[key].append(where + problem.reason(lang))
+        width = len(self.header)
+        rows = [
+            [*(cells + [""] * width)[:width], " / ".join(reasons.get(number, []))]
+            for number, cells in self.rejected_rows
+        ]
+        return write_csv([*self.header, REJECTS_COLUMN], rows)
+
+
+#: The column a rejects file adds: what is wrong with the row (removed again on import).
+REJECTS_COLUMN = "エラー内容"
+#: A stored resource of another name is the same one renamed only when it is this close
+#: (the same hall), run by the same organisation or at the same address (see _replacements).
+REPLACE_DISTANCE_M = 100.0
+
+
+def _feature_row(feature: str | None) -> int | None:
+    m = re.match(r"#(\d+)", feature or "")
+    return int(m[1]) + 1 if m else None
+
+
+def read_column_map(path: Path) -> dict[str, str]:
+    """``--columns MAP.json``: ``{"their column": "§3 column"}``; every target must be a
+    column the importer knows (any of its names), else the map is refused whole."""
+    from directory.tables import read_input
+
+    name = str(path)
+    try:
+        doc = json.loads(read_input(path).decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise InvalidInputError(
+            name, [Problem("column_map_unreadable", {"detail": str(exc)})]
+        ) from None
+    if not isinstance(doc, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in doc.items()
+    ):
+        raise InvalidInputError(
+            name,
+            [Problem("column_map_unreadable", {"detail": '{"their column": "§3 column"}'})],
+        )
+    problems = [
+        Problem("column_map_bad_target", {"header": k, "target": v}, column=k)
+        for k, v in doc.items()
+        if not _known_header(v)
+    ]
+    if problems:
+        raise InvalidInputError(name, problems)
+    return {k.strip(): v.strip() for k, v in doc.items()}
+
+
+def _known_header(header: str) -> bool:
+    key = normalize(header)
+    return key in _HEADER_KEYS or key in _EXTRA_KEYS or key in _ROW_NUMBER_KEYS
+
+
 def import_resources(
-    session: Session, path: Path, progress: Progress | None = None
-) -> ImportResult:
-    """Create or update resources by ``ID`` from a CSV/XLSX file, all rows or none.
+    session: Session,
+    path: Path,
+    progress: Progress | None = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    skip_invalid: bool = False,
+    keep_rejects: bool = False,
+    id_prefix: str | None = None,
+    replace: bool = False,
+) -> ResourceImportResult:
+    """Create or update resources by ``ID`` from a CSV/XLSX/GeoJSON file, all rows or none.
 
     Raises :class:`InvalidInputError` listing every problem; the caller commits (or
     rolls back for a dry run). Re-importing the same ``ID`` updates the row and bumps its
     ``version``; a row that changes nothing is counted unchanged and keeps its version.
+
+    ``columns`` renames the file's own columns to §3 ones (``--columns``).
+    ``skip_invalid`` writes the valid rows and returns the rejected ones' problems (a
+    problem with the file as a whole still refuses it); ``keep_rejects`` also keeps their
+    cells for :meth:`ResourceImportResult.rejects_csv`. ``id_prefix`` prefixes every id;
+    a row that would replace a stored resource of another name at another place is an
+    error unless ``replace`` (DATA_FORMATS §3a; see :func:`_replacements`).
     """
     import_lock(session, "resources")
     with gc_paused():
-        table = read_table(path, is_header=_looks_like_header)
-        checked, ctx = parse_rows(table, session, str(path), progress)
+        mapping = {normalize(k): v for k, v in (columns or {}).items()}
+
+        def is_header(cells: list[str]) -> bool:
+            return _looks_like_header([mapping.get(normalize(c), c) for c in cells])
+
+        table = read_table(path, is_header=is_header)
+        own_header = list(table.header)
+        map_warnings: list[Problem] = []
+        if mapping:
+            found = {normalize(h) for h in table.header}
+            map_warnings = [
+                Problem("column_map_unused", {"header": k}, column=k)
+                for k in (columns or {})
+                if normalize(k) not in found
+            ]
+            table.header = [mapping.get(normalize(h), h) for h in table.header]
+        own = {m: h for m, h in zip(table.header, own_header, strict=True) if m != h}
+        if normalize(table.header[-1] if table.header else "") == normalize(REJECTS_COLUMN):
+            table.header[-1] = ""  # a rejects file, fixed: its エラー内容 is not data
+        raw_rows = table.rows if keep_rejects else []
+        features = table.features
+        checked, ctx = parse_rows(table, session, str(path), progress, id_prefix=id_prefix)
+        ctx.warnings[:0] = map_warnings
+        if len(checked) and not replace:
+            _replacements(session, checked, ctx)
+            ctx.errors.sort(key=lambda p: p.row or 0)
+        result = ResourceImportResult(warnings=ctx.warnings, header=own_header)
         if ctx.errors:
-            raise InvalidInputError(str(path), ctx.errors, ctx.warnings)
-        result = ImportResult(warnings=ctx.warnings)
+            rows = set(checked.rows)
+            rejected = {p.row for p in ctx.errors if p.row in rows}
+            if not skip_invalid or any(p.row not in rows for p in ctx.errors):
+                raise InvalidInputError(
+                    str(path),
+                    _as_features(ctx.errors, features, own),
+                    _as_features(ctx.warnings, features, own),
+                )
+            result.errors = ctx.errors
+            result.rejected = len(rejected)
+            result.rejected_rows = [(n, cells) for n, cells in raw_rows if n in rejected]
+            checked = _subset(checked, [i for i, n in enumerate(checked.rows) if n not in rejected])
         if len(checked):
             with large_cache(session):
                 _write(session, checked, result, progress)
         if result.created or result.updated:
             bump(session)
+        result.warnings = _as_features(result.warnings, features, own)
+        result.errors = _as_features(result.errors, features, own)
         return result
+
+
+def _as_features(
+    problems: list[Problem], features: dict[int, str] | None, own: Mapping[str, str]
+) -> list[Problem]:
+    """Problems as the user's file says it: a column renamed by ``--columns`` under the
+    file's own name, and in a GeoJSON file the feature (``#N (name)``), not a row (§7)."""
+    if features is None and not own:
+        return problems
+    out = []
+    for p in problems:
+        if p.column is not None and p.column in own:
+            p = replace_problem(p, column=own[p.column])
+        if features is not None and p.row is not None:
+            p = replace_problem(p, row=None, feature=features.get(p.row))
+        out.append(p)
+    return out
+
+
+def _subset(checked: Checked, keep: list[int]) -> Checked:
+    """The rows ``keep`` (indexes) of ``checked``, column by column."""
+
+    def pick(items: list[Any]) -> list[Any]:
+        return [items[i] for i in keep]
+
+    return Checked(
+        pick(checked.rows),
+        {k: pick(v) for k, v in checked.values.items()},
+        pick(checked.categories),
+        pick(checked.district_ids),
+        pick(checked.schedules),
+        pick(checked.organization),
+    )
+
+
+def _replacements(session: Session, checked: Checked, ctx: _Context) -> None:
+    """Refuse rows that would replace another resource (§3a) unless ``--replace``.
+
+    A stored resource has the row's id and another name (neither normalised name contains
+    the other), and nothing shows it is the same one renamed: it is not within
+    :data:`REPLACE_DISTANCE_M` (a rename keeps its hall; real lists put a town's facilities
+    a few hundred metres apart, so 1 km would let them overwrite each other), not run by
+    the same organisation, not at the same address. Two lists that number their rows
+    from 1 then never overwrite each other silently."""
+    values = checked.values
+    ids = [v for v in values["external_id"] if v is not None]
+    if not ids:
+        return
+    table = _table(Resource)
+    org = _table(Organization)
+    stmt = select(
+        table.c.external_id,
+        table.c.name,
+        table.c.name_key,
+        table.c.lat,
+        table.c.lon,
+        table.c.address,
+        org.c.name_key.label("org_key"),
+        org.c.name.label("org_name"),
+    ).select_from(table.outerjoin(org, org.c.id == table.c.organization_id))
+    stored = {row.external_id: row for row in _where_in(session, stmt, table.c.external_id, ids)}
+    if not stored:
+        return
+    for n, external_id in enumerate(values["external_id"]):
+        old = stored.get(external_id)
+        if old is None:
+            continue
+        new_key = values["name_key"][n]
+        if not new_key or new_key in old.name_key or old.name_key in new_key:
+            continue
+        lat, lon = values["lat"][n], values["lon"][n]
+        organization = checked.organization[n]
+        address = values["address"][n]
+        params: dict[str, Any] = {"value": external_id, "other": old.name}
+        metres = None
+        if lat is not None and old.lat is not None:
+            metres = float(haversine_m(lat, lon, old.lat, old.lon))
+        if (
+            (metres is not None and metres <= REPLACE_DISTANCE_M)
+            or (organization and old.org_key and normalize(organization) == old.org_key)
+            or (address and old.address and normalize(address) == normalize(old.address))
+        ):
+            continue
+        if metres is not None:
+            code = "replaces_far"
+            params["km"] = f"{metres / 1000:.1f}"
+        elif organization and old.org_key:
+            code = "replaces_other_organization"
+            params["organization"] = old.org_name
+        else:
+            code = "replaces_other_place"
+        ctx.errors.append(
+            Problem(code, params, row=checked.rows[n], column=_header_of(ctx, "external_id"))
+        )
 
 
 def _write(

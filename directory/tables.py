@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from directory.errors import InvalidInputError, Problem
 
@@ -21,6 +23,7 @@ from directory.errors import InvalidInputError, Problem
 MAX_XLSX_UNPACKED_BYTES = 512 * 1024 * 1024
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx"}
+GEOJSON_SUFFIXES = {".geojson", ".json"}  # resource lists as Point features (§3a)
 REFUSED_SUFFIXES = {".xlsm", ".xlsb", ".xls"}
 
 
@@ -39,6 +42,9 @@ class Table:
     encoding: str
     header_row: int = 1  # the header's row number (title lines above it were skipped)
     sheet: str | None = None  # XLSX: the sheet read, when it is not the first
+    # GeoJSON: the features' labels (#N, or #N (name)) by the row numbers given to them
+    # (feature N is row N + 1, as if the properties were a sheet under a header row)
+    features: dict[int, str] | None = None
 
 
 def read_input(path: Path) -> bytes:
@@ -67,6 +73,8 @@ def read_table(path: Path, is_header: HeaderTest | None = None) -> Table:
         raise InvalidInputError(name, [Problem("file_not_found")])
     if suffix in XLSX_SUFFIXES:
         return _read_xlsx(path, is_header)
+    if suffix in GEOJSON_SUFFIXES:
+        return _read_geojson(path)
     if suffix not in CSV_SUFFIXES:
         raise InvalidInputError(name, [Problem("unknown_format", {"suffix": suffix or "-"})])
     raw = read_input(path)
@@ -223,3 +231,66 @@ def _cell_text(value: object) -> str:
         minutes = int(value.total_seconds() // 60)
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
     return str(value)
+
+
+# --------------------------------------------------------------------------- GeoJSON
+
+
+def _read_geojson(path: Path) -> Table:
+    """A FeatureCollection of Points as a table (DATA_FORMATS §3a): the properties are the
+    columns (in the order they first appear) and the geometry gives 緯度/経度, so a care
+    map's GeoJSON imports like its CSV. A feature without a Point keeps empty
+    coordinates, except another geometry, whose type is put in 緯度 to be refused there."""
+    from directory.geography import read_feature_collection  # geography reads tables
+
+    features = read_feature_collection(path)
+    header: dict[str, None] = {}
+    for feature in features:
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if isinstance(props, dict):
+            header.update((str(k).strip(), None) for k in props if str(k).strip())
+    for coordinate in ("緯度", "経度"):
+        header.pop(coordinate, None)  # the geometry is the feature's place
+    columns = [*header, "緯度", "経度"]
+    rows: list[tuple[int, list[str]]] = []
+    labels: dict[int, str] = {}
+    for i, feature in enumerate(features, start=1):
+        feature = feature if isinstance(feature, dict) else {}
+        props = feature.get("properties")
+        props = props if isinstance(props, dict) else {}
+        values = {str(k).strip(): v for k, v in props.items()}
+        cells = [_json_cell(values.get(column)) for column in columns[:-2]]
+        cells += _point_cells(feature.get("geometry"))
+        rows.append((i + 1, cells))
+        name = next((values[k] for k in ("name", "名称") if isinstance(values.get(k), str)), "")
+        labels[i + 1] = f"#{i} ({name.strip()})" if name.strip() else f"#{i}"
+    return Table(columns, rows, "utf-8", features=labels)
+
+
+def _json_cell(value: Any) -> str:
+    """A property value as the text a spreadsheet cell would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _point_cells(geometry: Any) -> list[str]:
+    """緯度, 経度 of a Point geometry ([lon, lat] in GeoJSON)."""
+    if not isinstance(geometry, dict) or geometry.get("type") is None:
+        return ["", ""]
+    coordinates = geometry.get("coordinates")
+    if geometry.get("type") != "Point":
+        return [f"({geometry.get('type')})", ""]
+    if (
+        isinstance(coordinates, list)
+        and len(coordinates) >= 2
+        and all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates[:2])
+    ):
+        return [repr(float(coordinates[1])), repr(float(coordinates[0]))]
+    return [json.dumps(coordinates, ensure_ascii=False), ""]

@@ -39,6 +39,7 @@ __all__ = [
 DEFAULT_PATH = Path(__file__).with_name("data") / "taxonomy.json"
 
 _FIELDS = ("code", "label_ja", "label_en", "parent", "synonyms", "colour", "icon")
+_OPTIONAL = ("reference",)
 _COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 # Separators between categories in one cell. Never ・: it is part of labels
 # (見守り・安否確認, ふれあい・いきいきサロン). ､ is the half-width 、.
@@ -62,6 +63,9 @@ class Category:
     synonyms: tuple[str, ...]
     colour: str
     icon: str
+    # A reference category (DATA_FORMATS §1: 相談窓口, 介護保険の施設・事業所, 医療機関…):
+    # imported, searched and mapped, but a need is matched to it only when it names it.
+    reference: bool = False
 
     def label(self, lang: str = "ja") -> str:
         """The label in ``lang`` ('ja' or 'en'; anything else gives Japanese)."""
@@ -127,10 +131,16 @@ class Taxonomy:
                 parent = by_code[parent].parent
             self._ancestors[code] = tuple(path)
 
+        self.reference_codes = frozenset(c.code for c in by_code.values() if c.reference)
         descendants: dict[str, set[str]] = {code: {code} for code in by_code}
         for code, chain in self._ancestors.items():
             for ancestor in chain:
-                descendants[ancestor].add(code)
+                # A reference category meets only a need that names it (§1): it is not
+                # among the descendants of its parent (介護予防 is not met by 通所型サービス).
+                if code not in self.reference_codes and not (
+                    set(chain[: chain.index(ancestor)]) & self.reference_codes
+                ):
+                    descendants[ancestor].add(code)
         self._descendants = {code: frozenset(codes) for code, codes in descendants.items()}
 
         self.keys: Mapping[str, str] = MappingProxyType(self._build_index(by_code.values()))
@@ -239,7 +249,8 @@ class Taxonomy:
         return self._ancestors[code]
 
     def descendants(self, code: str) -> frozenset[str]:
-        """Codes of ``code`` and everything below it."""
+        """Codes of ``code`` and everything below it that meets a need for it: reference
+        categories below ``code`` are left out (they meet only a need naming them)."""
         self._require(code)
         return self._descendants[code]
 
@@ -290,7 +301,7 @@ def _category(entry: Any, index: int) -> Category:
     if isinstance(entry.get("code"), str):
         where = f"category {entry['code']!r}"
     missing = [name for name in _FIELDS if name not in entry]
-    unknown = sorted(set(entry) - set(_FIELDS))
+    unknown = sorted(set(entry) - set(_FIELDS) - set(_OPTIONAL))
     if missing or unknown:
         raise TaxonomyError(f"{where}: missing fields {missing}, unknown fields {unknown}")
     for name in ("code", "label_ja", "label_en", "icon"):
@@ -302,6 +313,9 @@ def _category(entry: Any, index: int) -> Category:
     synonyms = entry["synonyms"]
     if not isinstance(synonyms, list) or not all(isinstance(s, str) for s in synonyms):
         raise TaxonomyError(f"{where}: synonyms must be a list of strings")
+    reference = entry.get("reference", False)
+    if not isinstance(reference, bool):
+        raise TaxonomyError(f"{where}: reference must be true or false")
     colour = entry["colour"]
     if not isinstance(colour, str) or not _COLOUR.fullmatch(colour):
         raise TaxonomyError(f"{where}: colour {colour!r} is not #rrggbb")
@@ -313,6 +327,7 @@ def _category(entry: Any, index: int) -> Category:
         synonyms=tuple(synonyms),
         colour=colour.upper(),
         icon=entry["icon"],
+        reference=reference,
     )
 
 

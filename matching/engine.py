@@ -467,10 +467,14 @@ def _cand(b: _Batch, k: int) -> _Cand:
 
 
 def _category_mask(snap: DirectorySnapshot, need: NeedQuery) -> int:
-    """Bits of every category that meets one of the need's (the codes and descendants);
-    every bit when the need names no category."""
+    """Bits of every category that meets one of the need's (the codes and descendants,
+    see :meth:`Taxonomy.descendants`); when the need names no category, every bit but the
+    reference categories' (§1: they meet only a need that names them)."""
     if not need.categories:
-        return (1 << 64) - 1
+        reference = 0
+        for code in snap.taxonomy.reference_codes:
+            reference |= 1 << snap.category_bit[code]
+        return ((1 << 64) - 1) & ~reference
     mask = 0
     for code in need.categories:
         if code not in snap.category_masks:

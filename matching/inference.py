@@ -119,6 +119,8 @@ def _table(path: Path = PHRASES_PATH) -> _Table:
     breaks = _strings(data.get("clause_breaks", []), f"{path}: clause_breaks")
     rules = []
     for cat in taxonomy:
+        if cat.reference:  # §1: matched only when a need names it; never inferred
+            continue
         # Taxonomy spellings are cues of their own category; codes and English labels are
         # not (intake text is Japanese, and "tea" or "watch" in a note mean nothing here).
         words = dict.fromkeys([cat.label_ja, *cat.synonyms, *extra_any[cat.code]])
@@ -265,8 +267,10 @@ def infer(text: str | None, *, taxonomy: Taxonomy | None = None) -> list[Inferen
                 cues.append("＋".join(h for h in hits if h))
         if cues:
             found[rule.code] = cues
-    codes = set(found)
-    codes -= {a for code in found for a in taxonomy.ancestors(code)}
+    # A reference category (§1: 相談窓口, 介護保険の施設・事業所 …) is never inferred from
+    # intake text, even when the phrase table names one: only a need naming it gets it.
+    codes = set(found) - taxonomy.reference_codes
+    codes -= {a for code in codes for a in taxonomy.ancestors(code)}
     if codes - table.generic:
         codes -= table.generic
     return [Inference(code, tuple(found[code])) for code in taxonomy.categories if code in codes]

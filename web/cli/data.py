@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
 from flask.cli import AppGroup
 
-from directory.errors import DirectoryError, InvalidInputError
+from directory.errors import DirectoryError, InvalidInputError, Problem
 from directory.geography import ImportResult, import_districts, import_venues
 from directory.i18n import N_
 from web.cli._common import (
@@ -40,8 +41,10 @@ def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: b
     """The summary (and warnings) of an import on stderr; ``--json`` on stdout."""
     if as_json:
         click.echo(json.dumps(result.as_json(lang()), ensure_ascii=False))
-    for warning in result.warnings:
-        click.echo(_("warning: ") + warning.format(str(path), lang()), err=True)
+    for line in warning_lines(str(path), result.warnings):
+        click.echo(line, err=True)
+    for problem in getattr(result, "errors", []):  # rows left out by --skip-invalid
+        click.echo(problem.format(str(path), lang()), err=True)
     summary = _(
         "{path}: {created} created, {updated} updated, {unchanged} unchanged",
         path=path,
@@ -49,9 +52,46 @@ def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: b
         updated=result.updated,
         unchanged=result.unchanged,
     )
+    if getattr(result, "rejected", 0):
+        summary += _(", {rejected} rejected", rejected=result.rejected)  # type: ignore[attr-defined]
     if dry_run:
         summary += _(" (dry run: nothing was written)")
     click.echo(summary, err=True)
+
+
+#: A warning repeated on more rows than this is printed once, with its count and first rows.
+SUMMARY_AFTER = 5
+
+
+def warning_lines(path: str, warnings: list[Problem]) -> list[str]:
+    """Warnings for a person: the same warning (code, column and reason) on more than
+    :data:`SUMMARY_AFTER` rows is one line with its count and first rows, not 3,000 lines
+    (``--json`` keeps every one). In the order each first appears."""
+    groups: dict[tuple[str, str | None, str], list[Problem]] = {}
+    for warning in warnings:
+        groups.setdefault((warning.code, warning.column, warning.reason(lang())), []).append(
+            warning
+        )
+    lines: list[str] = []
+    for (_code, _column, reason), items in groups.items():
+        if len(items) <= SUMMARY_AFTER:
+            lines += [_("warning: ") + w.format(path, lang()) for w in items]
+            continue
+        where = ":".join(p for p in (path, items[0].column) if p)
+        first = ", ".join(
+            str(w.row if w.row is not None else w.feature) for w in items[:SUMMARY_AFTER]
+        )
+        lines.append(
+            _("warning: ")
+            + _(
+                "{where}: {reason} ({count} rows: {first}, …)",
+                where=where,
+                reason=reason,
+                count=format(len(items), ","),
+                first=first,
+            )
+        )
+    return lines
 
 
 def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
@@ -109,7 +149,7 @@ def _run_import(
     dry_run: bool,
     *,
     progress: bool = False,
-) -> None:
+) -> ImportResult:
     """A directory import (districts, venues, resources): tier 1, admin or the system."""
     db = database()
     try:
@@ -127,6 +167,7 @@ def _run_import(
     except (DirectoryError, AccessDenied) as exc:
         fail(describe(exc))
     report_import(path, result, as_json, dry_run=dry_run)
+    return result
 
 
 def _import_options(func: F) -> F:
@@ -153,11 +194,67 @@ def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
 
 @import_.command("resources")
 @_import_options
-def import_resources_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
-    """地域資源（CSV/XLSX, DATA_FORMATS §3）を読み込みます。全行か、何も読み込まないかです。"""
-    from directory.resources import import_resources
+@click.option(
+    "--columns",
+    "columns_file",
+    type=click.Path(path_type=Path),
+    help='A column map in JSON: {"their column": "§3 column"}.',
+)
+@click.option(
+    "--skip-invalid", is_flag=True, help="Write the valid rows and report every rejected one."
+)
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path),
+    help="Write the rejected rows, with an エラー内容 column, to this CSV (with --skip-invalid).",
+)
+@click.option("--id-prefix", help="Put this before every ID of the file (e.g. 04445-kaigo).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Let a row replace a stored resource of the same ID with another name and place.",
+)
+def import_resources_cmd(
+    file: Path,
+    as_json: bool,
+    dry_run: bool,
+    columns_file: Path | None,
+    skip_invalid: bool,
+    rejects: Path | None,
+    id_prefix: str | None,
+    replace: bool,
+) -> None:
+    """Import resources (CSV, XLSX or GeoJSON, DATA_FORMATS §3 and §3a): every row, or nothing.
 
-    _run_import(import_resources, file, as_json, dry_run, progress=True)
+    With --skip-invalid the valid rows are written and every rejected row is reported
+    (--rejects OUT.csv writes those rows, to fix and import again).
+    """
+    from directory.resources import ResourceImportResult, import_resources, read_column_map
+
+    if rejects is not None and not skip_invalid:
+        fail(_("--rejects needs --skip-invalid"), code=2)
+    columns = None
+    if columns_file is not None:
+        try:
+            columns = read_column_map(columns_file)
+        except InvalidInputError as exc:
+            _report_invalid(columns_file, exc, as_json)
+            sys.exit(1)
+    importer = functools.partial(
+        import_resources,
+        columns=columns,
+        skip_invalid=skip_invalid,
+        keep_rejects=rejects is not None,
+        id_prefix=id_prefix,
+        replace=replace,
+    )
+    result = _run_import(importer, file, as_json, dry_run, progress=True)
+    if rejects is not None and isinstance(result, ResourceImportResult):
+        rejects.write_bytes(result.rejects_csv(lang()))
+        click.echo(
+            _("{path}: {count} rejected row(s) written", path=rejects, count=result.rejected),
+            err=True,
+        )
 
 
 @import_.command("needs")
