@@ -12,6 +12,7 @@ from folium.map import Layer
 from folium.template import Template
 from shapely.geometry import mapping
 
+from directory.i18n import N_, translate
 from directory.map_data import MapDistrict
 from directory.taxonomy import Category, load_taxonomy
 from maps import assets
@@ -35,6 +36,7 @@ __all__ = [
     "category_styles",
     "credits_html",
     "finish",
+    "icon_credit_html",
     "japanese_date",
     "new_map",
     "text_colour",
@@ -98,22 +100,23 @@ def category_icon_svg(icon: str, *, css_class: str = "tsunagu-glyph") -> str:
     )
 
 
-def category_styles(codes: Iterable[str] | None = None) -> list[CategoryStyle]:
-    """Colour, label and icon of each category (all when None), in taxonomy order.
+def category_styles(codes: Iterable[str] | None = None, lang: str = "ja") -> list[CategoryStyle]:
+    """Colour, label (in ``lang``) and icon of each category (all when None), in taxonomy
+    order.
 
     The taxonomy is the single source of truth for styling; unknown codes get a neutral
     style rather than breaking a published map.
     """
     taxonomy = load_taxonomy()
     wanted = None if codes is None else set(codes)
-    styles = [_style(cat) for cat in taxonomy if wanted is None or cat.code in wanted]
+    styles = [_style(cat, lang) for cat in taxonomy if wanted is None or cat.code in wanted]
     for code in sorted((wanted or set()) - {cat.code for cat in taxonomy}):
         styles.append(CategoryStyle(code, code, "#607D8B", ""))
     return styles
 
 
-def _style(cat: Category) -> CategoryStyle:
-    return CategoryStyle(cat.code, cat.label_ja, cat.colour, category_icon_svg(cat.icon))
+def _style(cat: Category, lang: str = "ja") -> CategoryStyle:
+    return CategoryStyle(cat.code, cat.label(lang), cat.colour, category_icon_svg(cat.icon))
 
 
 def text_colour(background: str) -> str:
@@ -189,13 +192,15 @@ def new_map(
     staff_only: bool = False,
     control_scale: bool = True,
     extra_css: str = "",
+    lang: str = "ja",
 ) -> folium.Map:
-    """A map on a :class:`Page`, with the tile layers (the first one shown) and our CSS.
+    """A map on a :class:`Page` in ``lang``, with the tile layers (the first one shown)
+    and our CSS.
 
     ``staff_only`` marks working maps (coordinator, unmet, need) with a banner and keeps
     them out of search indexes.
     """
-    page = Page(title, body_class=body_class, robots_noindex=staff_only)
+    page = Page(title, body_class=body_class, robots_noindex=staff_only, lang=lang)
     m = folium.Map(
         location=(38.0, 138.0),
         zoom_start=6,
@@ -220,7 +225,17 @@ def new_map(
     if staff_only:
         page.before.add_child(
             Raw(
-                '<div class="tsunagu-staff-only">職員用（個人情報・非公開情報を含みます。配布しないでください）</div>'
+                '<div class="tsunagu-staff-only">'
+                + esc(
+                    translate(
+                        N_(
+                            "For staff (contains personal and unpublished information: "
+                            "do not hand it out)"
+                        ),
+                        lang,
+                    )
+                )
+                + "</div>"
             )
         )
     return m
@@ -301,6 +316,15 @@ class AttributionNote(SafeMacro):
 ICON_CREDIT_HTML = (
     'アイコン：<a href="https://fontawesome.com/license/free">Font Awesome Free</a>（CC BY 4.0）'
 )
+
+
+def icon_credit_html(lang: str = "ja") -> str:
+    """The icon licence line shown on the map (:data:`ICON_CREDIT_HTML` in Japanese)."""
+    return translate(
+        N_("Icons: {link} (CC BY 4.0)"),
+        lang,
+        link='<a href="https://fontawesome.com/license/free">Font Awesome Free</a>',
+    )
 
 
 # --- districts -------------------------------------------------------------------------
@@ -463,21 +487,40 @@ def bounds_of(
     return (min(lats), min(lons)), (max(lats), max(lons))
 
 
-def japanese_date(value: object) -> str:
-    """2024-04-01 → 2024年4月1日 (empty for None)."""
+def japanese_date(value: object, lang: str = "ja") -> str:
+    """2024-04-01 → 2024年4月1日 (English: 2024-04-01; empty for None)."""
     if value is None:
         return ""
-    return f"{value.year}年{value.month}月{value.day}日"  # type: ignore[attr-defined]
+    return translate(
+        N_("{year}-{month:02}-{day:02}"),
+        lang,
+        year=value.year,  # type: ignore[attr-defined]
+        month=value.month,  # type: ignore[attr-defined]
+        day=value.day,  # type: ignore[attr-defined]
+    )
 
 
-def credits_html(credits: Sequence[str], tiles: Sequence[Tiles], *, icons: bool = False) -> str:
+def credits_html(
+    credits: Sequence[str], tiles: Sequence[Tiles], *, icons: bool = False, lang: str = "ja"
+) -> str:
     """The data credits, the tile attributions and (when icons show) the icon licence."""
     items = [f"<li>{esc(c)}</li>" for c in credits]
-    items += [f"<li>背景地図：{t.attribution}</li>" for t in tiles]
+    items += [
+        "<li>"
+        + translate(N_("Background map: {attribution}"), lang, attribution=t.attribution)
+        + "</li>"
+        for t in tiles
+    ]
     if icons:
-        items.append(f"<li>アイコン：{esc(ICON_ATTRIBUTION)}</li>")
+        items.append(
+            "<li>"
+            + translate(N_("Icons: {licence}"), lang, licence=esc(ICON_ATTRIBUTION))
+            + "</li>"
+        )
     return (
-        '<section class="tsunagu-credits"><h2>出典・クレジット</h2><ul>'
+        '<section class="tsunagu-credits"><h2>'
+        + esc(translate(N_("Sources and credits"), lang))
+        + "</h2><ul>"
         + "".join(items)
         + "</ul></section>"
     )

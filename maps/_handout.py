@@ -18,6 +18,7 @@ from typing import Any
 import folium
 from folium.template import Template
 
+from directory.i18n import N_, translate
 from directory.map_data import PublicResource
 from maps._common import CategoryStyle, category_styles, japanese_date
 from maps._page import Raw, SafeMacro, esc, json_island
@@ -31,6 +32,10 @@ __all__ = [
     "handout_head",
     "number_resources",
 ]
+
+#: Words of the page (catalogue msgids; f-strings cannot hold them for the extractor).
+_W_PAPER = N_("Paper: ")
+_W_PRINT_IT = N_("Print it")
 
 HANDOUT_CSS = """
 body.tsunagu-handout { font-size: 18px; line-height: 1.6; }
@@ -286,21 +291,36 @@ def handout_head(
     subtitle: str | None = None,
     as_of: dt.date | None = None,
     notes: tuple[str, ...] = (),
+    lang: str = "ja",
 ) -> Raw:
     """The page header: title, subtitle, the date the data is as of, paper and print
-    buttons (hidden in print)."""
+    buttons (hidden in print), in ``lang``."""
+
+    def _(msgid: str, **params: Any) -> str:
+        return esc(translate(msgid, lang, **params))
+
     head = [f"<h1>{esc(title)}</h1>"]
     if subtitle:
         head.append(f"<p>{esc(subtitle)}</p>")
     if as_of:
-        head.append(f"<p>この地図の情報は {japanese_date(as_of)} 現在のものです。</p>")
+        head.append(
+            "<p>"
+            + _(N_("The information on this map is as of {date}."), date=japanese_date(as_of, lang))
+            + "</p>"
+        )
     head += [f"<p>{esc(n)}</p>" for n in notes]
     head.append(
-        '<div class="tsunagu-print-controls no-print" role="group" aria-label="印刷">'
-        "<span>用紙：</span>"
-        '<button type="button" data-paper="a4" aria-pressed="true">A4 縦</button>'
-        '<button type="button" data-paper="a3" aria-pressed="false">A3 横</button>'
-        '<button type="button" class="print">印刷する</button></div>'
+        '<div class="tsunagu-print-controls no-print" role="group" aria-label="'
+        + _(N_("Print"))
+        + '">'
+        + f"<span>{_(_W_PAPER)}</span>"
+        + '<button type="button" data-paper="a4" aria-pressed="true">'
+        + _(N_("A4 portrait"))
+        + "</button>"
+        + '<button type="button" data-paper="a3" aria-pressed="false">'
+        + _(N_("A3 landscape"))
+        + "</button>"
+        + f'<button type="button" class="print">{_(_W_PRINT_IT)}</button></div>'
     )
     return Raw(f'<header class="tsunagu-handout-head">{"".join(head)}</header>')
 

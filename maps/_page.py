@@ -99,12 +99,12 @@ class StyleSheet(SafeMacro):
 
 
 class Page(Figure):
-    """A Japanese HTML page: ``before`` (title, controls), the map, ``after`` (legend,
+    """An HTML page in ``lang`` (Japanese by default): ``before`` (title, controls), the map, ``after`` (legend,
     list, credits). ``body_class`` selects the layout in the page CSS."""
 
     _template = Template(
         "<!DOCTYPE html>\n"
-        '<html lang="ja" class="{{ this.html_class }}">\n'
+        '<html lang="{{ this.lang }}" class="{{ this.html_class }}">\n'
         "<head>\n"
         "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}\n"
         "{{ this.header.render(**kwargs) }}\n"
@@ -125,8 +125,10 @@ class Page(Figure):
         body_class: str = "tsunagu-full",
         html_class: str = "",
         robots_noindex: bool = False,
+        lang: str = "ja",
     ):
         super().__init__(title=title)
+        self.lang = "en" if lang == "en" else "ja"
         self.body_class = body_class
         self.html_class = html_class
         self.before = Element()

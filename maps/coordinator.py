@@ -13,16 +13,17 @@ filled on click, so 100,000 markers do not make 100,000 popup objects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import folium
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
+from directory.i18n import N_, ngettext, translate
 from directory.map_data import CoordinatorResource, MapDistrict, PublicResource
 from maps._common import (
     DEFAULT_TILES,
-    ICON_CREDIT_HTML,
     AttributionNote,
     DistrictLayer,
     LegendControl,
@@ -30,6 +31,7 @@ from maps._common import (
     bounds_of,
     category_styles,
     finish,
+    icon_credit_html,
     japanese_date,
     new_map,
     vendored,
@@ -40,6 +42,42 @@ __all__ = ["STATUS_LABELS", "coordinator_map"]
 
 STATUSES = ("active", "paused", "ended")
 STATUS_LABELS = {"active": "活動中", "paused": "休止中", "ended": "終了"}
+#: The statuses and the popups' words, as catalogue msgids (STATUS_LABELS is their Japanese).
+_STATUS_MSGIDS = {"active": N_("active"), "paused": N_("paused"), "ended": N_("ended")}
+_POPUP_MSGIDS = {
+    "private": N_("private"),
+    "when": N_("When"),
+    "contact": N_("Contact details"),
+    "where": N_("Where"),
+    "verified": N_("Last verified"),
+    "unverified": N_("not verified"),
+    "unlocated": N_("Support without a place on the map (for this district)"),
+}
+_LEGEND_MSGIDS = (
+    N_("coloured: active"),
+    N_("grey (dotted): paused"),
+    N_("light grey: ended"),
+    N_("red dot: private (not on the residents' map)"),
+    N_("numbered circle: resources close together (zoom in to separate them)"),
+)
+
+
+_W_LEGEND = N_("Legend")
+_W_UNLOCATED = N_("support without a place on the map: {count} (click a district for the list)")
+_W_TOGGLE = N_("Use the list at the top right to show or hide each kind.")
+
+
+def _words(lang: str) -> dict[str, object]:
+    """The words the popups' script shows, in ``lang``."""
+    words: dict[str, object] = {k: translate(v, lang) for k, v in _STATUS_MSGIDS.items()}
+    words.update({k: translate(v, lang) for k, v in _POPUP_MSGIDS.items()})
+    words["inparens"] = {
+        k: translate(N_("({status})"), lang, status=translate(v, lang))
+        for k, v in _STATUS_MSGIDS.items()
+    }
+    words["sep"] = translate(N_("{a}, {b}"), lang, a="", b="")
+    return words
+
 
 # Row layout of the data island (arrays, not objects: it is repeated per resource):
 # lat, lon, [category index…], status index, public 0/1, name, schedule index, phone,
@@ -100,10 +138,10 @@ var {{ this.get_name() }} = (function (map) {
     var r = rows[i], h = '<div class="tsunagu-popup"><strong>' + tsunaguEsc(r[5]) + '</strong>';
     if (r[3] === 1) h += '<span class="tsunagu-badge paused">' + LABEL.paused + '</span>';
     if (r[3] === 2) h += '<span class="tsunagu-badge ended">' + LABEL.ended + '</span>';
-    if (!r[4]) h += '<span class="tsunagu-badge private">非公開</span>';
-    h += '<div>' + r[2].map(function (c) { return tsunaguEsc(d.cats[c].label); }).join("・") + '</div><dl>';
-    var rowsOut = [["日時", d.schedules[r[6]]], ["連絡先", r[7]], ["場所", [r[9], r[8]].filter(Boolean).join(" ")],
-                   ["最終確認", r[10] || "未確認"]];
+    if (!r[4]) h += '<span class="tsunagu-badge private">' + LABEL.private + '</span>';
+    h += '<div>' + r[2].map(function (c) { return tsunaguEsc(d.cats[c].label); }).join(LABEL.sep) + '</div><dl>';
+    var rowsOut = [[LABEL.when, d.schedules[r[6]]], [LABEL.contact, r[7]], [LABEL.where, [r[9], r[8]].filter(Boolean).join(" ")],
+                   [LABEL.verified, r[10] || LABEL.unverified]];
     rowsOut.forEach(function (p) { if (p[1]) h += '<dt>' + p[0] + '</dt><dd>' + tsunaguEsc(p[1]) + '</dd>'; });
     return h + '</dl></div>';
   }
@@ -121,10 +159,10 @@ var {{ this.get_name() }} = (function (map) {
     }
     var h = '<div class="tsunagu-popup"><strong>' + tsunaguEsc(f.properties.name) + '</strong>';
     if (found.length) {
-      h += '<div>地図上に場所のない支援（この地区が対象）</div><ul class="tsunagu-served">';
+      h += '<div>' + LABEL.unlocated + '</div><ul class="tsunagu-served">';
       found.forEach(function (i) {
         var r = rows[i];
-        h += '<li>' + tsunaguEsc(r[5]) + (r[3] ? '（' + LABEL[STATUS[r[3]]] + '）' : '') + '</li>';
+        h += '<li>' + tsunaguEsc(r[5]) + (r[3] ? LABEL.inparens[STATUS[r[3]]] : '') + '</li>';
       });
       h += '</ul>';
     }
@@ -155,14 +193,14 @@ var TsunaguCategoryLayer = L.Layer.extend({
 {% endmacro %}
 """)
 
-    def __init__(self, island: dict[str, object], district_click: str):
+    def __init__(self, island: dict[str, object], district_click: str, lang: str = "ja"):
         super().__init__()
         self._name = "TsunaguResources"
         self.default_js = vendored("markerclusterjs")
         self.default_css = vendored("markerclustercss", "markerclusterdefaultcss")
         self.island_id = f"{self.get_name()}_data"
         self.island = json_island(self.island_id, island)
-        self.status_labels = js_string(STATUS_LABELS)
+        self.status_labels = js_string(_words(lang))
         self.district_click = district_click
 
 
@@ -191,14 +229,22 @@ def coordinator_map(
     districts: Sequence[MapDistrict],
     *,
     tiles: Sequence[Tiles] = DEFAULT_TILES,
-    title: str = "地域資源マップ（職員用）",
+    title: str | None = None,
+    lang: str = "ja",
 ) -> folium.Map:
     """All resources on one working map: a toggleable layer per category (taxonomy colour
     and icon), paused and ended ones greyed, private ones marked, district outlines, and a
     popup with the schedule in words, contact and last-verified date. Resources without
-    a place of their own are listed when their district is clicked."""
+    a place of their own are listed when their district is clicked. ``lang`` words the
+    page (Japanese by default)."""
+
+    def _(msgid: str, **params: Any) -> str:
+        return esc(translate(msgid, lang, **params))
+
+    if title is None:
+        title = translate(N_("Resource map (for staff)"), lang)
     used = sorted({c for r in resources for c in r.categories})
-    styles = category_styles(used)
+    styles = category_styles(used, lang)
     index = {s.code: i for i, s in enumerate(styles)}
     schedules: dict[str, int] = {}
     rows: list[list[object]] = []
@@ -223,7 +269,7 @@ def coordinator_map(
                 r.phone or "",
                 r.address or "",
                 r.place or "",
-                japanese_date(r.last_verified_on),
+                japanese_date(r.last_verified_on, lang),
             ]
         )
         for c in cats:
@@ -232,19 +278,24 @@ def coordinator_map(
             for code in r.districts:
                 served.setdefault(code, []).append(i)
 
-    m = new_map(title, tiles=tiles, staff_only=True, extra_css=COORDINATOR_CSS)
+    m = new_map(title, tiles=tiles, staff_only=True, extra_css=COORDINATOR_CSS, lang=lang)
     click = "tsunaguDistrictClick"
-    DistrictLayer(districts, onclick=click).add_to(m)
+    DistrictLayer(districts, name=translate(N_("District boundaries"), lang), onclick=click).add_to(
+        m
+    )
     unlocated = sum(1 for row in rows if row[_LAT] is None)
+    pins = (
+        '<span class="tsunagu-pin" style="background:#0072B2"></span>',
+        '<span class="tsunagu-pin s-paused"></span>',
+        '<span class="tsunagu-pin s-ended"></span>',
+        '<span class="tsunagu-pin is-private" style="background:#0072B2"></span>',
+        "",
+    )
     legend = (
-        "<h2>凡例</h2><ul>"
-        '<li><span class="tsunagu-pin" style="background:#0072B2"></span>色つき：活動中</li>'
-        '<li><span class="tsunagu-pin s-paused"></span>灰色（点線）：休止中</li>'
-        '<li><span class="tsunagu-pin s-ended"></span>薄い灰色：終了</li>'
-        '<li><span class="tsunagu-pin is-private" style="background:#0072B2"></span>赤い点：非公開（住民向け地図に載りません）</li>'
-        "<li>数字の丸：近くの資源のまとまり（拡大すると分かれます）</li>"
-        f"<li>地図上に場所のない支援：{unlocated}件（地区をクリックすると一覧）</li>"
-        "</ul><p>右上の一覧で種別ごとに表示を切り替えられます。</p>"
+        f"<h2>{_(_W_LEGEND)}</h2><ul>"
+        + "".join(f"<li>{pin}{_(w)}</li>" for pin, w in zip(pins, _LEGEND_MSGIDS, strict=True))
+        + f"<li>{_(_W_UNLOCATED, count=unlocated)}</li>"
+        + f"</ul><p>{_(_W_TOGGLE)}</p>"
     )
     state = _Resources(
         {
@@ -257,12 +308,16 @@ def coordinator_map(
             "parents": {d.code: d.parent for d in districts if d.parent},
         },
         click,
+        lang,
     )
     m.add_child(state)
     m.add_child(LegendControl(legend))
-    m.add_child(AttributionNote(ICON_CREDIT_HTML))
+    m.add_child(AttributionNote(icon_credit_html(lang)))
     for i, s in enumerate(styles):
-        name = f'{_swatch(s.colour, s.svg)} {esc(s.label)} <span class="tsunagu-count">{per_category[i]}件</span>'
+        count = esc(ngettext("{n} resource", "{n} resources", per_category[i], lang))
+        name = (
+            f'{_swatch(s.colour, s.svg)} {esc(s.label)} <span class="tsunagu-count">{count}</span>'
+        )
         _CategoryLayer(name, state.get_name(), i).add_to(m)
     points = ((row[_LAT], row[_LON]) for row in rows)
     return finish(m, bounds_of(districts, points), collapsed=False)  # type: ignore[arg-type]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import folium
 
 from directory.distance import haversine_m
+from directory.i18n import N_, translate
 from directory.map_data import MapDistrict
 from maps._common import (
     DEFAULT_TILES,
@@ -46,10 +47,27 @@ class Candidate(NamedTuple):
     score: float
 
 
-def _distance_words(metres: float) -> str:
+def _distance_words(metres: float, lang: str = "ja", about: bool = True) -> str:
     if metres < 1000:
-        return f"約{int(round(metres, -1))}m"
-    return f"約{metres / 1000:.1f}km"
+        rounded = str(int(round(metres, -1)))
+        return translate(
+            N_("about {metres} m") if about else N_("{metres} m"), lang, metres=rounded
+        )
+    km = f"{metres / 1000:.1f}"
+    return translate(N_("about {km} km") if about else N_("{km} km"), lang, km=km)
+
+
+def _join(a: str, b: str, lang: str) -> str:
+    return translate(N_("{a}, {b}"), lang, a=a, b=b)
+
+
+_W_LEGEND = (
+    N_("How to read the map"),
+    N_("the resident's approximate place (not the exact address)"),
+    N_("dotted circle: how far the resident can walk (radius {distance})"),
+    N_("candidate's rank (within reach)"),
+    N_("candidate's rank (out of reach)"),
+)
 
 
 def need_map(
@@ -58,18 +76,32 @@ def need_map(
     candidates: Sequence[Candidate | tuple[int, str, float | None, float | None, float]],
     *,
     districts: Sequence[MapDistrict] = (),
-    title: str = "相談の候補（職員用）",
+    title: str | None = None,
     tiles: Sequence[Tiles] = DEFAULT_TILES,
+    lang: str = "ja",
 ) -> folium.Map:
     """The need's approximate place, a circle of ``radius_m`` (how far the resident can
-    walk) and the candidates numbered by rank, with a ranked list beside the map."""
+    walk) and the candidates numbered by rank, with a ranked list beside the map, worded
+    in ``lang`` (Japanese by default)."""
+
+    def _(msgid: str, **params: Any) -> str:
+        return translate(msgid, lang, **params)
+
+    if title is None:
+        title = _(N_("Candidates for the request (for staff)"))
     lat, lon = need_point
     ranked = sorted((Candidate(*c) for c in candidates), key=lambda c: (c.rank, c.name))
     m = new_map(
-        title, tiles=tiles, body_class="tsunagu-handout", staff_only=True, extra_css=HANDOUT_CSS
+        title,
+        tiles=tiles,
+        body_class="tsunagu-handout",
+        staff_only=True,
+        extra_css=HANDOUT_CSS,
+        lang=lang,
     )
+    reach = _distance_words(radius_m, lang, about=False)
     if districts:
-        DistrictLayer(districts).add_to(m)
+        DistrictLayer(districts, name=_(N_("District boundaries"))).add_to(m)
     folium.Circle(
         location=(lat, lon),
         radius=radius_m,
@@ -79,7 +111,7 @@ def need_map(
         fill=True,
         fill_color=_NEED_COLOUR,
         fill_opacity=0.08,
-        tooltip=f"歩いて行ける範囲（{_distance_words(radius_m).removeprefix('約')}）",
+        tooltip=_(N_("how far the resident can walk ({distance})"), distance=reach),
     ).add_to(m)
     folium.CircleMarker(
         location=(lat, lon),
@@ -89,18 +121,21 @@ def need_map(
         fill=True,
         fill_color=_NEED_COLOUR,
         fill_opacity=1,
-        tooltip="相談者のおおよその場所",
+        tooltip=_(N_("the resident's approximate place")),
     ).add_to(m)
 
     markers = []
     entries: dict[str, list[str]] = {}
     rows = []
     for c in ranked:
-        detail = f"順位 {c.rank}・スコア {c.score:.2f}"
+        detail = _(N_("rank {rank}, score {score}"), rank=c.rank, score=f"{c.score:.2f}")
         if c.lat is not None and c.lon is not None:
             metres = float(haversine_m(lat, lon, c.lat, c.lon))
             inside = metres <= radius_m
-            detail += f"・{_distance_words(metres)}" + ("" if inside else "（範囲外）")
+            distance = _distance_words(metres, lang)
+            if not inside:
+                distance = _(N_("{distance} (out of reach)"), distance=distance)
+            detail = _join(detail, distance, lang)
             colour = _INSIDE if inside else _OUTSIDE
             markers.append(
                 {
@@ -114,7 +149,7 @@ def need_map(
                 }
             )
         else:
-            detail += "・地図上の場所なし（地区が対象）"
+            detail = _join(detail, _(N_("no place on the map (serves the district)")), lang)
             colour = "#FFFFFF"
         entries[str(c.rank)] = [c.name, detail]
         rows.append(
@@ -133,23 +168,29 @@ def need_map(
     )
     add_bounds(m, bounds)
     page = m.get_root()
-    page.before.add_child(handout_head(title))  # type: ignore[attr-defined]
+    page.before.add_child(handout_head(title, lang=lang))  # type: ignore[attr-defined]
+    head, place, circle, inside_rank, outside_rank = (esc(_(w, distance=reach)) for w in _W_LEGEND)
     legend = (
-        '<section class="tsunagu-legend"><h2>地図の見かた</h2><ul class="tsunagu-legend-list">'
+        f'<section class="tsunagu-legend"><h2>{head}</h2><ul class="tsunagu-legend-list">'
         f'<li><span class="tsunagu-swatch" style="background:{_NEED_COLOUR}"></span>'
-        "相談者のおおよその場所（正確な住所ではありません）</li>"
-        f"<li>点線の円：歩いて行ける範囲（半径{_distance_words(radius_m).removeprefix('約')}）</li>"
+        f"{place}</li>"
+        f"<li>{circle}</li>"
         f'<li><span class="tsunagu-badge-num" style="background:{_INSIDE};color:#fff">1</span>'
-        "候補の順位（範囲内）</li>"
+        f"{inside_rank}</li>"
         f'<li><span class="tsunagu-badge-num" style="background:{_OUTSIDE};color:#fff">2</span>'
-        "候補の順位（範囲外）</li></ul></section>"
+        f"{outside_rank}</li></ul></section>"
     )
     listing = (
-        '<h2>候補（順位順）</h2><ol class="tsunagu-entries">'
-        + ("".join(rows) or "<li>候補はありません。</li>")
+        "<h2>"
+        + esc(_(N_("Candidates (by rank)")))
+        + '</h2><ol class="tsunagu-entries">'
+        + ("".join(rows) or "<li>" + esc(_(N_("No candidates."))) + "</li>")
         + "</ol>"
     )
     page.after.add_child(  # type: ignore[attr-defined]
-        Raw(f'<aside class="tsunagu-side">{legend}{listing}</aside>' + credits_html([], tiles))
+        Raw(
+            f'<aside class="tsunagu-side">{legend}{listing}</aside>'
+            + credits_html([], tiles, lang=lang)
+        )
     )
     return finish(m, bounds, collapsed=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import folium
 
+from directory.i18n import N_, ngettext, translate
 from directory.map_data import MapDistrict
 from directory.taxonomy import load_taxonomy
 from maps._common import (
@@ -53,6 +54,13 @@ UNMET_CSS = """
 """
 
 
+#: Legend and table words (catalogue msgids).
+_W_FEW = N_("{few} ({max} or fewer: the number is hidden so that no one can be identified)")
+_W_RANGE = N_("{low} to {high} needs")
+_W_OR_MORE = N_("{low} needs or more")
+_W_TABLE_HEADS = (N_("Kind"), N_("Reason"), N_("Count"))
+
+
 def _rows(counts: Iterable[UnmetCount | Sequence[Any] | Mapping[str, Any]]) -> list[UnmetCount]:
     rows = []
     for c in counts:
@@ -80,15 +88,16 @@ def unmet_map(
     counts_by_district: Iterable[UnmetCount | Sequence[Any] | Mapping[str, Any]],
     districts: Sequence[MapDistrict],
     *,
-    small_count_label: str = "少数",
+    small_count_label: str | None = None,
     suppress_below: int = 3,
     category: str | None = None,
     reason: str | None = None,
     bins: Sequence[int] = DEFAULT_BINS,
-    title: str = "生活支援ニーズの不足（地区別）",
+    title: str | None = None,
     as_of: dt.date | None = None,
     credits: Sequence[str] = (),
     tiles: Sequence[Tiles] = DEFAULT_TILES,
+    lang: str = "ja",
 ) -> folium.Map:
     """A choropleth of unmet needs per district, with the breakdown by category and reason.
 
@@ -96,8 +105,16 @@ def unmet_map(
     :class:`~matching.reasons.UnmetCount` rows or the dicts of ``tsunagu unmet --json``. ``category`` (a parent
     takes its children) and ``reason`` narrow the map. Counts from 1 to
     ``suppress_below - 1`` show as ``small_count_label``; ``suppress_below=0`` shows exact
-    numbers, for coordinators' own use only.
+    numbers, for coordinators' own use only. ``lang`` words the page (Japanese by default).
     """
+
+    def _(msgid: str, **params: Any) -> str:
+        return translate(msgid, lang, **params)
+
+    if small_count_label is None:
+        small_count_label = _(N_("a few"))
+    if title is None:
+        title = _(N_("Unmet needs for life support (by district)"))
     taxonomy = load_taxonomy()
     wanted = taxonomy.descendants(category) if category else None
     rows = [
@@ -109,7 +126,9 @@ def unmet_map(
     ]
 
     def shown(n: int) -> str:
-        return small_count_label if 0 < n < suppress_below else f"{n}件"
+        if 0 < n < suppress_below:
+            return str(small_count_label)
+        return ngettext("{n} need", "{n} needs", n, lang)
 
     def fill_class(n: int, small: bool) -> int:
         # -1: nothing; 0: only the small band; i+1: at or above bins[i]
@@ -134,7 +153,7 @@ def unmet_map(
         if not hidden:
             total_label, cls = shown(total), fill_class(total, False)
         elif visible_sum:
-            total_label = f"{visible_sum}件＋{small_count_label}"
+            total_label = _(N_("{count} + {few}"), count=shown(visible_sum), few=small_count_label)
             cls = fill_class(visible_sum, True)
         else:
             # Only small cells: whatever their sum, say no more than that they are few.
@@ -142,14 +161,15 @@ def unmet_map(
         colour = _SMALL_FILL if cls == 0 else _FILLS[min(cls - 1, len(_FILLS) - 1)]
         breakdown = sorted(cells.items(), key=lambda kv: (_order(taxonomy, kv[0][0]), kv[0][1]))
         lines = "".join(
-            f"<tr><td>{esc(_category_label(taxonomy, cat))}</td>"
-            f'<td>{esc(unmet_label(why))}</td><td class="n">{esc(shown(n))}</td></tr>'
+            f"<tr><td>{esc(_category_label(taxonomy, cat, lang))}</td>"
+            f'<td>{esc(unmet_label(why, lang))}</td><td class="n">{esc(shown(n))}</td></tr>'
             for (cat, why), n in breakdown
         )
         name = names.get(code)
         if name is None:
+            no_boundary = esc(_(N_("{code} (a district with no boundary on the map)"), code=code))
             table.append(
-                f'<tr><th colspan="2">{esc(code)}（地図に境界がない地区）</th>'
+                f'<tr><th colspan="2">{no_boundary}</th>'
                 f'<td class="n">{esc(total_label)}</td></tr>{lines}'
             )
             continue
@@ -157,7 +177,9 @@ def unmet_map(
         labels[code] = {
             "label": f"{name} {total_label}",
             "popup": (
-                f'<div class="tsunagu-popup"><strong>{esc(name)}：{esc(total_label)}</strong>'
+                '<div class="tsunagu-popup"><strong>'
+                + esc(_(N_("{name}: {total}"), name=name, total=total_label))
+                + "</strong>"
                 f'<table class="tsunagu-unmet-table">{lines}</table></div>'
             ),
         }
@@ -173,10 +195,11 @@ def unmet_map(
         body_class="tsunagu-handout",
         staff_only=suppress_below <= 1,
         extra_css=HANDOUT_CSS + UNMET_CSS,
+        lang=lang,
     )
     DistrictLayer(
         districts,
-        name="未充足のニーズ",
+        name=_(N_("Unmet needs (map layer)")),
         fills=fills,
         extra=labels,
         fill_opacity=0.75,
@@ -188,17 +211,19 @@ def unmet_map(
     add_bounds(m, bounds)
     scope = []
     if category:
-        scope.append(f"種類：{_category_label(taxonomy, category)}")
+        scope.append(_(N_("Kind: {kind}"), kind=_category_label(taxonomy, category, lang)))
     if reason:
-        scope.append(f"理由：{unmet_label(reason)}")
+        scope.append(_(N_("Reason: {reason}"), reason=unmet_label(reason, lang)))
     page = m.get_root()
+    subtitle = _(N_("{a}; {b}"), a=scope[0], b=scope[1]) if len(scope) == 2 else "".join(scope)
     page.before.add_child(  # type: ignore[attr-defined]
-        handout_head(title, subtitle="、".join(scope) or None, as_of=as_of)
+        handout_head(title, subtitle=subtitle or None, as_of=as_of, lang=lang)
     )
     edges = list(bins)
     legend_rows = [
         f'<li><span class="tsunagu-fill" style="background:{_SMALL_FILL}"></span>'
-        f"{esc(small_count_label)}（{suppress_below - 1}件以下。人が特定されないよう数を伏せています）</li>"
+        + esc(_(_W_FEW, few=small_count_label, max=suppress_below - 1))
+        + "</li>"
         if suppress_below > 1
         else ""
     ]
@@ -206,23 +231,35 @@ def unmet_map(
         high = edges[i + 1] - 1 if i + 1 < len(edges) else None
         legend_rows.append(
             f'<li><span class="tsunagu-fill" style="background:{_FILLS[min(i, len(_FILLS) - 1)]}">'
-            f"</span>{low}件{'～' + str(high) + '件' if high else '以上'}</li>"
+            "</span>"
+            + esc(_(_W_RANGE, low=low, high=high) if high else _(_W_OR_MORE, low=low))
+            + "</li>"
         )
     legend = (
-        '<section class="tsunagu-legend"><h2>地図の見かた</h2><ul class="tsunagu-legend-list">'
+        '<section class="tsunagu-legend"><h2>'
+        + esc(_(N_("How to read the map")))
+        + '</h2><ul class="tsunagu-legend-list">'
         + "".join(legend_rows)
-        + "<li>色のない地区：未充足のニーズの記録なし</li></ul></section>"
+        + "<li>"
+        + esc(_(N_("Districts without colour: no unmet needs recorded")))
+        + "</li></ul></section>"
     )
+    heads = "".join(f"<th>{esc(_(h))}</th>" for h in _W_TABLE_HEADS)
     listing = (
-        '<h2>地区ごとの内訳</h2><table class="tsunagu-unmet-table">'
-        "<thead><tr><th>種類</th><th>理由</th><th>件数</th></tr></thead><tbody>"
-        + ("".join(table) or '<tr><td colspan="3">記録はありません。</td></tr>')
+        "<h2>"
+        + esc(_(N_("Breakdown by district")))
+        + '</h2><table class="tsunagu-unmet-table">'
+        + f"<thead><tr>{heads}</tr></thead><tbody>"
+        + (
+            "".join(table)
+            or '<tr><td colspan="3">' + esc(_(N_("Nothing recorded."))) + "</td></tr>"
+        )
         + "</tbody></table>"
     )
     page.after.add_child(  # type: ignore[attr-defined]
         Raw(
             f'<aside class="tsunagu-side">{legend}{listing}</aside>'
-            + credits_html(list(credits), tiles)
+            + credits_html(list(credits), tiles, lang=lang)
         )
     )
     return finish(m, bounds, collapsed=True)
@@ -233,5 +270,5 @@ def _order(taxonomy: Any, code: str) -> int:
     return codes.index(code) if code in codes else len(codes)
 
 
-def _category_label(taxonomy: Any, code: str) -> str:
-    return taxonomy[code].label_ja if code in taxonomy else code
+def _category_label(taxonomy: Any, code: str, lang: str = "ja") -> str:
+    return taxonomy[code].label(lang) if code in taxonomy else code

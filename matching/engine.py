@@ -76,7 +76,7 @@ import datetime as dt
 import gc
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -85,10 +85,11 @@ from rapidfuzz import fuzz, process
 
 from directory.attributes import ATTRIBUTES, canonical_attribute
 from directory.distance import haversine_rad_m
+from directory.i18n import DEFAULT_LANG, N_, LocalisedError, translate, translations
 from directory.schedules import AFTERNOON, MORNING, ScheduleParse, describe, parse_time_range
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
-from directory.weekdays import WEEKDAY_CHARS, parse_weekdays
+from directory.weekdays import parse_weekdays
 from matching.reasons import FUNNEL, UNMET_REASONS
 from matching.snapshot import (
     ALL_SLOTS,
@@ -106,9 +107,12 @@ __all__ = [
     "FUNNEL",
     "UNMET_REASONS",
     "Match",
+    "MatchInputError",
     "NearMiss",
     "NeedQuery",
     "NeedResult",
+    "Reason",
+    "describe_reason",
     "parse_attributes",
     "parse_days",
     "parse_months",
@@ -125,6 +129,118 @@ _ACTIVE, _PAUSED, _ENDED = STATUS_CODES["active"], STATUS_CODES["paused"], STATU
 _ATTR_BIT = {a: 1 << i for i, a in enumerate(ATTRIBUTES)}
 _EPOCH = dt.date(1970, 1, 1)
 _UNKNOWN_DAY = np.iinfo(np.int32).min
+
+
+class MatchInputError(LocalisedError, ValueError):
+    """A need or a call the matcher cannot use: ``str()`` is Japanese, :meth:`describe`
+    any language (a ValueError, so callers that catch ValueError still do)."""
+
+
+class Reason(str):
+    """One reason in words: the text in the language it was worded in (Japanese by
+    default, so stored matches and §5 JSON read as before) that can still be told in
+    another language with :meth:`describe` (``tsunagu match --lang en`` does).
+
+    A catalogue msgid with its parameters (Reasons among them follow the language), or
+    ``make(lang)`` for words made otherwise (schedules, category labels, lists).
+    """
+
+    lang: str
+    msgid: str
+    params: dict[str, Any] | None
+    make: Callable[[str], str] | None
+
+    def __new__(
+        cls,
+        lang: str,
+        msgid: str = "",
+        params: dict[str, Any] | None = None,
+        make: Callable[[str], str] | None = None,
+    ) -> Reason:
+        if make is not None:
+            text = make(lang)
+        else:
+            text = _gettext(lang)(msgid)
+            if params:
+                text = text.format_map(params)  # Reason parameters are already in ``lang``
+        reason = super().__new__(cls, text)
+        reason.lang, reason.msgid, reason.params, reason.make = lang, msgid, params, make
+        return reason
+
+    def describe(self, lang: str = DEFAULT_LANG) -> str:
+        """The reason in ``lang``."""
+        if lang == self.lang:
+            return str.__str__(self)
+        if self.make is not None:
+            return self.make(lang)
+        text = _gettext(lang)(self.msgid)
+        if self.params:
+            text = text.format_map({k: _word(v, lang) for k, v in self.params.items()})
+        return text
+
+
+_GETTEXT: dict[str, Callable[[str], str]] = {}
+
+
+def _gettext(lang: str) -> Callable[[str], str]:
+    """The catalogue's ``gettext`` of ``lang`` (looked up once: reasons are many)."""
+    found = _GETTEXT.get(lang)
+    if found is None:
+        found = _GETTEXT[lang] = translations(lang).gettext
+    return found
+
+
+def describe_reason(reason: str, lang: str = DEFAULT_LANG) -> str:
+    """A reason (a :class:`Reason` or a plain string read back from storage) in ``lang``."""
+    return reason.describe(lang) if isinstance(reason, Reason) else reason
+
+
+def _word(value: Any, lang: str) -> Any:
+    return value.describe(lang) if isinstance(value, Reason) else value
+
+
+def _say(lang: str, msgid: str, /, **params: Any) -> Reason:
+    """A catalogue message as a :class:`Reason`."""
+    return Reason(lang, msgid, params)
+
+
+def _join(items: Sequence[Any], lang: str, msgid: str = N_("{a}, {b}")) -> Reason:
+    """a, b, c (Japanese a・b・c; with ``N_("{a}; {b}")`` Japanese a、b、c)."""
+    items = list(items)
+
+    def make(to: str) -> str:
+        text = str(_word(items[0], to)) if items else ""
+        for item in items[1:]:
+            text = translate(msgid, to, a=text, b=_word(item, to))
+        return text
+
+    return Reason(lang, make=make)
+
+
+_LIST = N_("{a}; {b}")
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+_MONTHS = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
+#: The attribute words in the catalogue (Japanese: the words themselves).
+_ATTRIBUTE_MSGIDS = {
+    "要支援": N_("certified as needing support"),
+    "要介護": N_("certified as needing care"),
+    "事業対象者": N_("eligible for the community support services"),
+    "独居": N_("living alone"),
+    "高齢者のみ世帯": N_("older people only household"),
+}
 
 
 def _expand_attributes(attributes: Iterable[str]) -> int:
@@ -178,17 +294,29 @@ class NeedQuery:
 
     def __post_init__(self) -> None:
         if any(not 0 <= d <= 6 for d in self.days):
-            raise ValueError(f"need {self.id}: weekdays are 0 (Mon) … 6 (Sun): {self.days}")
+            raise MatchInputError(
+                N_("need {need}: weekdays are 0 (Mon) … 6 (Sun): {days}"),
+                need=self.id,
+                days=self.days,
+            )
         if any(not 1 <= m <= 12 for m in self.months):
-            raise ValueError(f"need {self.id}: months are 1 … 12: {self.months}")
+            raise MatchInputError(
+                N_("need {need}: months are 1 … 12: {months}"), need=self.id, months=self.months
+            )
         if self.time is not None and not 0 <= self.time[0] < self.time[1] <= 24 * 60:
-            raise ValueError(f"need {self.id}: time window must be 0 <= start < end <= 1440")
+            raise MatchInputError(
+                N_("need {need}: time window must be 0 <= start < end <= 1440"), need=self.id
+            )
         if self.max_walk_m is not None and self.max_walk_m < 0:
-            raise ValueError(f"need {self.id}: max_walk_m must not be negative")
+            raise MatchInputError(N_("need {need}: max_walk_m must not be negative"), need=self.id)
         if (self.lat is None) != (self.lon is None):
-            raise ValueError(f"need {self.id}: give both lat and lon or neither")
+            raise MatchInputError(N_("need {need}: give both lat and lon or neither"), need=self.id)
         if self.attributes is not None and (bad := set(self.attributes) - set(ATTRIBUTES)):
-            raise ValueError(f"need {self.id}: unknown attributes {sorted(bad)}")
+            raise MatchInputError(
+                N_("need {need}: unknown attributes {attributes}"),
+                need=self.id,
+                attributes=sorted(bad),
+            )
 
     @property
     def wants_schedule(self) -> bool:
@@ -276,7 +404,7 @@ def parse_months(months: Iterable[int | str]) -> tuple[int, ...]:
         if isinstance(m, str):
             digits = re.fullmatch(r"(\d{1,2})月?", normalize(m))
             if digits is None:
-                raise ValueError(f"月「{m}」を読めません（例: 12、12月）")
+                raise MatchInputError(N_("cannot read the month “{month}” (e.g. 12)"), month=m)
             m = int(digits[1])
         found.add(int(m))
     return tuple(sorted(found))
@@ -289,7 +417,11 @@ def parse_attributes(attributes: Iterable[str]) -> tuple[str, ...]:
     for word in attributes:
         canonical = canonical_attribute(word)
         if canonical is None:
-            raise ValueError(f"属性「{word}」を読めません（{'・'.join(ATTRIBUTES)} のいずれか）")
+            raise MatchInputError(
+                N_("cannot read the attribute “{word}” (one of {choices})"),
+                word=word,
+                choices="・".join(ATTRIBUTES),
+            )
         if canonical not in found:
             found.append(canonical)
     return tuple(found)
@@ -322,7 +454,7 @@ class NearMiss:
     name: str
     reason: str  # the unmet reason (one of FUNNEL)
     failed: tuple[str, ...]  # every failed constraint, funnel order
-    reasons: tuple[str, ...]  # Japanese, one per failed constraint
+    reasons: tuple[str, ...]  # Reasons (Japanese by default), one per failed constraint
 
 
 @dataclass(frozen=True)
@@ -334,8 +466,13 @@ class NeedResult:
     near_miss: NearMiss | None = None
 
 
-def result_to_json(result: NeedResult) -> dict[str, Any]:
-    """The DATA_FORMATS §5 object for one need (``near_miss`` only on unmet needs)."""
+def result_to_json(result: NeedResult, lang: str | None = None) -> dict[str, Any]:
+    """The DATA_FORMATS §5 object for one need (``near_miss`` only on unmet needs);
+    reasons as worded, or in ``lang`` when given."""
+
+    def words(reasons: Sequence[str]) -> list[str]:
+        return [r if lang is None else describe_reason(r, lang) for r in reasons]
+
     out: dict[str, Any] = {
         "need": result.need_id,
         "unmet": result.unmet,
@@ -346,7 +483,7 @@ def result_to_json(result: NeedResult) -> dict[str, Any]:
                 "name": m.name,
                 "score": round(m.score, 2),
                 "factors": {k: round(v, 2) for k, v in m.factors.items()},
-                "reasons": list(m.reasons),
+                "reasons": words(m.reasons),
             }
             for m in result.matches
         ],
@@ -356,7 +493,7 @@ def result_to_json(result: NeedResult) -> dict[str, Any]:
         out["near_miss"] = (
             None
             if nm is None
-            else {"resource": nm.external_id, "name": nm.name, "reasons": list(nm.reasons)}
+            else {"resource": nm.external_id, "name": nm.name, "reasons": words(nm.reasons)}
         )
     return out
 
@@ -478,7 +615,9 @@ def _category_mask(snap: DirectorySnapshot, need: NeedQuery) -> int:
     mask = 0
     for code in need.categories:
         if code not in snap.category_masks:
-            raise ValueError(f"need {need.id}: unknown category {code!r}")
+            raise MatchInputError(
+                N_("need {need}: unknown category {code}"), need=need.id, code=repr(code)
+            )
         for _depth, bits in snap.category_masks[code]:
             mask |= bits
     return mask
@@ -861,9 +1000,9 @@ def _wish(
 
 def _check(top: int, weights: Mapping[str, float]) -> None:
     if top < 1:
-        raise ValueError("top must be at least 1")
+        raise MatchInputError(N_("top must be at least 1"))
     if weights is not DEFAULT_WEIGHTS and (unknown := set(weights) - set(FACTOR_NAMES)):
-        raise ValueError(f"unknown factors in weights: {sorted(unknown)}")
+        raise MatchInputError(N_("unknown factors in weights: {factors}"), factors=sorted(unknown))
 
 
 def score(
@@ -873,15 +1012,18 @@ def score(
     top: int = 5,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     params: Mapping[str, float] = DEFAULT_PARAMETERS,
+    lang: str = DEFAULT_LANG,
 ) -> NeedResult:
     """Rank the resources that can meet ``need`` (at most ``top``), or explain why none can.
 
     ``weights`` maps factor names to weights (missing ones count 0); ``params`` are the
-    thresholds of :data:`matching.weights.PARAMETERS`. Raises ValueError for an unknown
-    category or a need dated outside the snapshot's window.
+    thresholds of :data:`matching.weights.PARAMETERS`; reasons are worded in ``lang``
+    (:class:`Reason`: another language is one ``describe`` away). Raises ValueError
+    (:class:`MatchInputError`) for an unknown category or a need dated outside the
+    snapshot's window.
     """
     _check(top, weights)
-    return _score_batch(snapshot, [need], top, weights, params)[0]
+    return _score_batch(snapshot, [need], top, weights, params, lang)[0]
 
 
 def score_many(
@@ -891,6 +1033,7 @@ def score_many(
     top: int = 5,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     params: Mapping[str, float] = DEFAULT_PARAMETERS,
+    lang: str = DEFAULT_LANG,
 ) -> list[NeedResult]:
     """:func:`score` for a batch of needs, in order (the same results, computed
     :data:`BATCH` needs at a time).
@@ -905,7 +1048,9 @@ def score_many(
     try:
         results: list[NeedResult] = []
         for start in range(0, len(needs), BATCH):
-            results += _score_batch(snapshot, needs[start : start + BATCH], top, weights, params)
+            results += _score_batch(
+                snapshot, needs[start : start + BATCH], top, weights, params, lang
+            )
         return results
     finally:
         if was_enabled:
@@ -918,14 +1063,15 @@ def _score_batch(
     top: int,
     weights: Mapping[str, float],
     params: Mapping[str, float],
+    lang: str = DEFAULT_LANG,
 ) -> list[NeedResult]:
     """Rank each need's candidates: per need, the passing ones by score (text similarity
     added where it could still change the top ``top``), or the best near-miss."""
     b = _evaluate(snap, needs, weights, params)
     if b is None:
         half = len(needs) // 2
-        return _score_batch(snap, needs[:half], top, weights, params) + _score_batch(
-            snap, needs[half:], top, weights, params
+        return _score_batch(snap, needs[:half], top, weights, params, lang) + _score_batch(
+            snap, needs[half:], top, weights, params, lang
         )
     n = len(needs)
     found = np.bincount(b.seg, minlength=n)
@@ -966,7 +1112,7 @@ def _score_batch(
         if n_found == 0:
             results.append(NeedResult(need.id, True, "no_resource", (), None))
         elif n_taken == 0:
-            near_miss = _near_miss(snap, b, near[i], params)
+            near_miss = _near_miss(snap, b, near[i], params, lang)
             results.append(NeedResult(need.id, True, near_miss.reason, (), near_miss))
         else:
             matches = []
@@ -978,7 +1124,7 @@ def _score_batch(
                 c = _Cand(
                     need, wish, walk_m, best_rows[j], best_pids[j], best_dist[j], best_served[j]
                 )
-                matches.append(_match(snap, c, best_final[j], factors, params))
+                matches.append(_match(snap, c, best_final[j], factors, params, lang))
             results.append(NeedResult(need.id, False, None, tuple(matches), None))
     return results
 
@@ -1020,17 +1166,19 @@ def _near_misses(b: _Batch, count: np.ndarray) -> dict[int, int]:
     return dict(zip(b.seg[best].tolist(), best.tolist(), strict=True))
 
 
-def _near_miss(snap: DirectorySnapshot, b: _Batch, k: int, params: Mapping[str, float]) -> NearMiss:
+def _near_miss(
+    snap: DirectorySnapshot, b: _Batch, k: int, params: Mapping[str, float], lang: str
+) -> NearMiss:
     """The near-miss candidate ``k`` with every constraint it failed, in words."""
     c = _cand(b, k)
     row = c.row
     failed = tuple(name for stage, name in enumerate(FUNNEL) if b.fails[stage, k])
     words = {
-        "distance": lambda: _place_reason(snap, c, params),
-        "paused": lambda: "休止中",
-        "schedule": lambda: _schedule_reason(snap, c),
-        "eligibility": lambda: _eligibility_reason(snap, c),
-        "capacity": lambda: _capacity_reason(snap, row),
+        "distance": lambda: _place_reason(snap, c, params, lang),
+        "paused": lambda: _say(lang, N_("paused")),
+        "schedule": lambda: _schedule_reason(snap, c, lang),
+        "eligibility": lambda: _eligibility_reason(snap, c, lang),
+        "capacity": lambda: _capacity_reason(snap, row, lang),
     }
     return NearMiss(
         row,
@@ -1046,10 +1194,14 @@ def _near_miss(snap: DirectorySnapshot, b: _Batch, k: int, params: Mapping[str, 
 # --------------------------------------------------------------------------- reasons
 
 
-def _metres(d: float) -> str:
+def _metres(d: float, lang: str, about: bool = True) -> Reason:
     if d < 1000:
-        return f"約{round(d, -1):.0f}m"
-    return f"約{d / 1000:.1f}km"
+        metres = f"{round(d, -1):.0f}"
+        if about:
+            return _say(lang, N_("about {metres} m"), metres=metres)
+        return _say(lang, N_("{metres} m"), metres=metres)
+    km = f"{d / 1000:.1f}"
+    return _say(lang, N_("about {km} km") if about else N_("{km} km"), km=km)
 
 
 def _hhmm(minutes: int) -> str:
@@ -1060,24 +1212,34 @@ def _time_label(window: tuple[int, int]) -> str:
     return f"{_hhmm(window[0])}–{_hhmm(window[1])}"
 
 
-def _months_label(months: Sequence[int]) -> str:
+def _months_label(months: Sequence[int], lang: str) -> Reason:
     wanted = set(months)
     if len(wanted) == 12:
-        return "通年"
+        return _say(lang, N_("all year"))
     starts = [m for m in sorted(wanted) if (m - 2) % 12 + 1 not in wanted]
     if len(starts) == 1:
         first = last = starts[0]
         while last % 12 + 1 in wanted:
             last = last % 12 + 1
-        return f"{first}月" if first == last else f"{first}月～{last}月"
-    return "・".join(str(m) for m in sorted(wanted)) + "月"
+        if first == last:
+            return _say(lang, _MONTHS[first - 1])
+        return _say(
+            lang,
+            N_("{first} to {last}"),
+            first=_say(lang, _MONTHS[first - 1]),
+            last=_say(lang, _MONTHS[last - 1]),
+        )
+    return _say(lang, N_("months {months}"), months=_join([str(m) for m in sorted(wanted)], lang))
 
 
-def _days_label(days: Iterable[int]) -> str:
-    return "・".join(WEEKDAY_CHARS[d] for d in days)
+def _days_label(days: Iterable[int], lang: str) -> Reason:
+    return _join([_say(lang, _WEEKDAYS[d]) for d in days], lang)
 
 
-def _place_reason(snap: DirectorySnapshot, c: _Cand, params: Mapping[str, float]) -> str:
+def _place_reason(
+    snap: DirectorySnapshot, c: _Cand, params: Mapping[str, float], lang: str = DEFAULT_LANG
+) -> str:
+    """Where the resource is for the need; worded once per case and rounded distance."""
     row = c.row
     d = c.dist
     known = not math.isnan(d)
@@ -1086,36 +1248,85 @@ def _place_reason(snap: DirectorySnapshot, c: _Cand, params: Mapping[str, float]
     need = c.need
     walk_limit = need.max_walk_m
     walkable = known and d <= c.walk_m
+    shown = (f"{round(d, -1):.0f}m" if d < 1000 else f"{d / 1000:.1f}km") if known else None
     if c.served:
         if not has_venue:
-            return "対象地区内"
-        if walkable:
-            return f"対象地区内・徒歩{_metres(d)}"
-        if pickup:
-            return "対象地区内・送迎あり"
-        where = f"会場まで{_metres(d)}" if known else "会場までの距離不明"
-        if need.transport:
-            return f"対象地区内（{where}・自分で移動）"
-        if walk_limit is None:
-            return f"対象地区内（{where}）"
-        if walk_limit <= 0:  # failed: cannot walk, no 送迎
-            return f"送迎なし（{where}、徒歩不可）"
-        limit = _metres(walk_limit).removeprefix("約")
-        return f"{where}（徒歩の上限{limit}）"  # failed: too far to walk
-    if walkable:
-        return f"徒歩{_metres(d)}"
-    if pickup and d <= params["pickup_radius_m"]:
-        return f"送迎あり（会場まで{_metres(d)}）"
-    return f"会場まで{_metres(d)}（自分で移動）"
+            case = "served"
+        elif walkable:
+            case = "served_walk"
+        elif pickup:
+            case = "served_pickup"
+        elif need.transport:
+            case = "served_own"
+        elif walk_limit is None:
+            case = "served_venue"
+        elif walk_limit <= 0:
+            case = "no_pickup"
+        else:
+            case = "too_far"
+    elif walkable:
+        case = "walk"
+    elif pickup and d <= params["pickup_radius_m"]:
+        case = "pickup"
+    else:
+        case = "own"
+    limit = walk_limit if case == "too_far" else None
+    if case in ("served", "served_pickup"):
+        shown = None
+    return _cached(
+        snap,
+        ("place", case, shown, limit, lang),
+        lambda: _place_words(case, d, known, limit, lang),
+    )
 
 
-def _pattern_words(snap: DirectorySnapshot, pid: int) -> str:
+def _place_words(case: str, d: float, known: bool, limit: float | None, lang: str) -> Reason:
+    if case == "served":
+        return _say(lang, N_("in the served district"))
+    if case == "served_walk":
+        return _say(
+            lang, N_("in the served district, {distance} on foot"), distance=_metres(d, lang)
+        )
+    if case == "served_pickup":
+        return _say(lang, N_("in the served district, pick-up service"))
+    if case in ("served_own", "served_venue", "no_pickup", "too_far"):
+        where = (
+            _say(lang, N_("{distance} to the venue"), distance=_metres(d, lang))
+            if known
+            else _say(lang, N_("distance to the venue unknown"))
+        )
+        if case == "served_own":
+            return _say(
+                lang, N_("in the served district ({where}, own means of travel)"), where=where
+            )
+        if case == "served_venue":
+            return _say(lang, N_("in the served district ({where})"), where=where)
+        if case == "no_pickup":  # failed: cannot walk, no 送迎
+            return _say(lang, N_("no pick-up service ({where}, cannot walk)"), where=where)
+        return _say(  # failed: too far to walk
+            lang,
+            N_("{where} (walking limit {limit})"),
+            where=where,
+            limit=_metres(limit or 0.0, lang, about=False),
+        )
+    if case == "walk":
+        return _say(lang, N_("{distance} on foot"), distance=_metres(d, lang))
+    if case == "pickup":
+        return _say(
+            lang, N_("pick-up service ({distance} to the venue)"), distance=_metres(d, lang)
+        )
+    return _say(
+        lang, N_("{distance} to the venue (own means of travel)"), distance=_metres(d, lang)
+    )
+
+
+def _pattern_words(snap: DirectorySnapshot, pid: int, lang: str) -> Reason:
     parse = ScheduleParse("", snap.pattern_schedules[pid], paused=False, understood=True)
-    return describe(parse)
+    return Reason(lang, make=lambda to: describe(parse, to))
 
 
 def _cached(snap: DirectorySnapshot, key: tuple[Any, ...], make: Any) -> str:
-    """Reasons repeat across needs (same pattern, same wish): word each once."""
+    """Reasons repeat across needs (same pattern, same wish): word each once (per language)."""
     cache = snap._reason_cache
     value = cache.get(key)
     if value is None:
@@ -1125,126 +1336,205 @@ def _cached(snap: DirectorySnapshot, key: tuple[Any, ...], make: Any) -> str:
     return value
 
 
-def _schedule_reason(snap: DirectorySnapshot, c: _Cand) -> str:
+def _schedule_reason(snap: DirectorySnapshot, c: _Cand, lang: str = DEFAULT_LANG) -> str:
     pid = c.pid
     if pid < 0:
         if snap.schedule_state[c.row] == SCHEDULE_NOT_UNDERSTOOD:
-            return "日程を解釈できず確認できない"
-        return "日程の記載なし"
+            return _cached(
+                snap,
+                ("schedule", "not_understood", lang),
+                lambda: _say(lang, N_("schedule not understood, cannot be checked")),
+            )
+        return _cached(
+            snap, ("schedule", "none", lang), lambda: _say(lang, N_("no schedule given"))
+        )
     return _cached(
-        snap, ("schedule", pid, c.wish.key), lambda: _schedule_words(snap, c.need, c.wish, pid)
+        snap,
+        ("schedule", pid, c.wish.key, lang),
+        lambda: _schedule_words(snap, c.need, c.wish, pid, lang),
     )
 
 
-def _schedule_words(snap: DirectorySnapshot, need: NeedQuery, wish: _Wish, pid: int) -> str:
+def _schedule_words(
+    snap: DirectorySnapshot, need: NeedQuery, wish: _Wish, pid: int, lang: str
+) -> Reason:
     hits = (snap.pattern_table[pid, wish.window] & np.uint64(wish.slot)) != 0
-    months = f"{_months_label(need.months)}の" if need.months else ""
+    months = _months_label(need.months, lang) if need.months else None
     time = _time_label(need.time) if need.time else ""
     if not need.wants_schedule:
-        words = _pattern_words(snap, pid)
+        words = _pattern_words(snap, pid, lang)
         if hits.any():
             return words
-        return f"今後{snap.horizon_days // 7}週間は活動なし（{words}）"
+        return _say(
+            lang,
+            N_("no activity in the next {weeks} weeks ({words})"),
+            weeks=snap.horizon_days // 7,
+            words=words,
+        )
     timeless = bool(snap.pattern_timeless[pid]) and need.time is not None
     if not hits.any():
         if not any(s.rrule for s in snap.pattern_schedules[pid]):
-            if need.months and not need.days and not need.time:
-                return f"{_months_label(need.months)}に活動（曜日は未定）"
-            return f"曜日の記載なし（{_pattern_words(snap, pid)}）"
-        wanted = " ".join(
-            p for p in (f"{_days_label(need.days)}曜" if need.days else "", time) if p
-        )
-        return f"{months}{wanted}の活動なし" if wanted else f"{months}活動なし"
-    suffix = "（時間は要確認）" if timeless else ""
+            if months is not None and not need.days and not need.time:
+                return _say(lang, N_("active in {months} (days not set)"), months=months)
+            return _say(lang, N_("no days given ({words})"), words=_pattern_words(snap, pid, lang))
+        parts: list[Any] = []
+        if need.days:
+            parts.append(_say(lang, N_("on {days}"), days=_days_label(need.days, lang)))
+        if time:
+            parts.append(time)
+        if parts:
+            wanted = Reason(lang, make=lambda to: " ".join(str(_word(p, to)) for p in parts))
+            if months is not None:
+                return _say(
+                    lang, N_("no activity {wanted} in {months}"), wanted=wanted, months=months
+                )
+            return _say(lang, N_("no activity {wanted}"), wanted=wanted)
+        if months is not None:
+            return _say(lang, N_("no activity in {months}"), months=months)
+        return _say(lang, N_("no activity"))
+
+    def confirm(words: Reason) -> Reason:
+        if timeless:
+            return _say(lang, N_("{words} (time to be confirmed)"), words=words)
+        return words
+
     if need.days:
         weekday = snap.day_weekday[wish.window]
         got = [d for d in need.days if hits[weekday == d].any()]
         missing = [d for d in need.days if d not in got]
-        words = (
-            f"{months}{_days_label(got)} {time} に活動"
-            if time
-            else (f"{months}{_days_label(got)}に活動")
-        )
+        days = _days_label(got, lang)
+        if time and months is not None:
+            words = _say(
+                lang,
+                N_("active on {days} at {time} in {months}"),
+                days=days,
+                time=time,
+                months=months,
+            )
+        elif time:
+            words = _say(lang, N_("active on {days} at {time}"), days=days, time=time)
+        elif months is not None:
+            words = _say(lang, N_("active on {days} in {months}"), days=days, months=months)
+        else:
+            words = _say(lang, N_("active on {days}"), days=days)
         if missing:
-            return f"{words}（{_days_label(missing)}曜は活動なし）{suffix}"
+            return confirm(
+                _say(
+                    lang,
+                    N_("{words} (no activity on {days})"),
+                    words=words,
+                    days=_days_label(missing, lang),
+                )
+            )
         window_days = len(wish.window)
         hit = int(hits.sum())
         if hit < window_days:
-            return f"{words}（{window_days}日中{hit}日）{suffix}"
-        return words + suffix
+            return confirm(
+                _say(
+                    lang,
+                    N_("{words} ({hit} of {total} days)"),
+                    words=words,
+                    hit=hit,
+                    total=window_days,
+                )
+            )
+        return confirm(words)
     if need.time:
-        return f"{months}{time} に活動{suffix}"
-    return f"{_months_label(need.months)}に活動"
+        if months is not None:
+            return confirm(_say(lang, N_("active at {time} in {months}"), time=time, months=months))
+        return confirm(_say(lang, N_("active at {time}"), time=time))
+    return _say(lang, N_("active in {months}"), months=months)
 
 
-def _eligibility_reason(snap: DirectorySnapshot, c: _Cand) -> str:
+def _eligibility_reason(snap: DirectorySnapshot, c: _Cand, lang: str = DEFAULT_LANG) -> str:
     row = c.row
     need = c.need
     attrs = int(snap.attr_bits[row])
     min_age = int(snap.min_age[row])
-    key = ("eligibility", attrs, min_age, need.age, need.attributes)
-    return _cached(snap, key, lambda: _eligibility_words(need, attrs, min_age))
+    key = ("eligibility", attrs, min_age, need.age, need.attributes, lang)
+    return _cached(snap, key, lambda: _eligibility_words(need, attrs, min_age, lang))
 
 
-def _eligibility_words(need: NeedQuery, attrs: int, min_age: int) -> str:
+def _attributes_label(words: Sequence[str], lang: str) -> Reason:
+    return _join([_say(lang, _ATTRIBUTE_MSGIDS[a]) for a in words], lang)
+
+
+def _eligibility_words(need: NeedQuery, attrs: int, min_age: int, lang: str) -> Reason:
     need_bits = _expand_attributes(need.attributes or ())
     words = [a for a in ATTRIBUTES if _ATTR_BIT[a] & attrs]
     if not (words or min_age):
-        return "対象者の条件なし"
-    failed: list[str] = []
-    unconfirmed: list[str] = []
-    met: list[str] = []
+        return _say(lang, N_("no conditions on who may use it"))
+    failed: list[Reason] = []
+    unconfirmed: list[Reason] = []
+    met: list[Reason] = []
     if min_age:
-        label = f"{min_age}歳以上"
+        label = _say(lang, N_("aged {age} or over"), age=min_age)
         if need.age is None:
             unconfirmed.append(label)
         elif need.age < min_age:
-            failed.append(f"{label}が対象（本人{need.age}歳）")
+            failed.append(
+                _say(lang, N_("{label} (the person is {age})"), label=label, age=need.age)
+            )
         else:
             met.append(label)
     if words:
-        label = "・".join(words)
+        label = _attributes_label(words, lang)
         if need.attributes is None:
             unconfirmed.append(label)
         elif attrs & need_bits:
-            met.append("・".join(a for a in words if _ATTR_BIT[a] & need_bits))
+            met.append(_attributes_label([a for a in words if _ATTR_BIT[a] & need_bits], lang))
         else:
-            failed.append(f"{label}の方が対象")
+            failed.append(_say(lang, N_("for people {label}"), label=label))
     if failed:
-        return "対象外: " + "、".join(failed)
+        return _say(lang, N_("not eligible: {reasons}"), reasons=_join(failed, lang, _LIST))
     if unconfirmed:
-        return "要確認: " + "・".join(unconfirmed)
-    return f"対象者の条件を満たす（{'・'.join(met)}）"
+        return _say(lang, N_("to be confirmed: {items}"), items=_join(unconfirmed, lang))
+    return _say(lang, N_("meets the conditions ({items})"), items=_join(met, lang))
 
 
-def _capacity_reason(snap: DirectorySnapshot, row: int) -> str:
+_CAPACITY_FULL = N_("full (no places left)")
+_CAPACITY_SEATS = N_("places available ({seats} left)")
+_CAPACITY_OPEN = N_("places available")
+_CAPACITY_UNKNOWN = N_("availability not confirmed")
+
+
+def _capacity_reason(snap: DirectorySnapshot, row: int, lang: str = DEFAULT_LANG) -> str:
     seats = int(snap.seats_left[row])
     accepts = int(snap.accepts_new[row])
     if accepts == 0 or seats == 0:
-        return "満員（空きなし）"
-    if seats > 0:
-        return f"空きあり（残り{seats}名）"
-    if accepts == 1:
-        return "空きあり"
-    return "空き状況未確認"
+        key: tuple[Any, ...] = (_CAPACITY_FULL, 0)
+    elif seats > 0:
+        key = (_CAPACITY_SEATS, seats)
+    elif accepts == 1:
+        key = (_CAPACITY_OPEN, 0)
+    else:
+        key = (_CAPACITY_UNKNOWN, 0)
+    return _cached(snap, ("capacity", *key, lang), lambda: _say(lang, key[0], seats=key[1]))
 
 
-def _category_reason(snap: DirectorySnapshot, need: NeedQuery, row: int) -> str:
+def _category_reason(
+    snap: DirectorySnapshot, need: NeedQuery, row: int, lang: str = DEFAULT_LANG
+) -> str:
     bits = int(snap.cat_bits[row])
-    key = ("category", bits, need.categories)
-    return _cached(snap, key, lambda: _category_words(snap, need, bits))
+    key = ("category", bits, need.categories, lang)
+    return _cached(snap, key, lambda: _category_words(snap, need, bits, lang))
 
 
-def _category_words(snap: DirectorySnapshot, need: NeedQuery, bits: int) -> str:
+def _category_label(snap: DirectorySnapshot, code: str, lang: str) -> Reason:
+    category = snap.taxonomy[code]
+    return Reason(lang, make=category.label)
+
+
+def _category_words(snap: DirectorySnapshot, need: NeedQuery, bits: int, lang: str) -> Reason:
     labels = [
-        snap.taxonomy[c].label_ja
+        _category_label(snap, c, lang)
         for c in snap.category_codes
         if bits & (1 << snap.category_bit[c])
         and (not need.categories or any(snap.taxonomy.meets(n, c) for n in need.categories))
     ]
-    text = "種別: " + "、".join(labels)
+    text = _say(lang, N_("category: {labels}"), labels=_join(labels, lang, _LIST))
     unmet = [
-        snap.taxonomy[n].label_ja
+        _category_label(snap, n, lang)
         for n in need.categories
         if not any(
             snap.taxonomy.meets(n, c)
@@ -1253,31 +1543,46 @@ def _category_words(snap: DirectorySnapshot, need: NeedQuery, bits: int) -> str:
         )
     ]
     if unmet:
-        text += f"（{'、'.join(unmet)}は対象外）"
+        return _say(
+            lang,
+            N_("{text} ({labels} not covered)"),
+            text=text,
+            labels=_join(unmet, lang, _LIST),
+        )
     return text
 
 
 def _freshness_reason(
-    snap: DirectorySnapshot, need: NeedQuery, row: int, params: Mapping[str, float]
+    snap: DirectorySnapshot,
+    need: NeedQuery,
+    row: int,
+    params: Mapping[str, float],
+    lang: str = DEFAULT_LANG,
 ) -> str:
     day = int(snap.verified_day[row])
     if day == _UNKNOWN_DAY:
-        return "確認日不明"
+        return _cached(
+            snap, ("freshness", None, lang), lambda: _say(lang, N_("verification date unknown"))
+        )
     on = need.on or snap.on
     return _cached(
         snap,
-        ("freshness", day, on, params["fresh_days"]),
-        lambda: _freshness_words(day, on, params["fresh_days"]),
+        ("freshness", day, on, params["fresh_days"], lang),
+        lambda: _freshness_words(day, on, params["fresh_days"], lang),
     )
 
 
-def _freshness_words(day: int, on: dt.date, fresh_days: float) -> str:
+def _freshness_words(day: int, on: dt.date, fresh_days: float, lang: str) -> Reason:
     when = _EPOCH + dt.timedelta(days=day)
-    label = f"{when.year}年{when.month}月{when.day}日"
+    label = _say(
+        lang, N_("{year}-{month:02}-{day:02}"), year=when.year, month=when.month, day=when.day
+    )
     age = (on - when).days
     if age <= fresh_days:
-        return f"{label}確認"
-    return f"最終確認 {label}（{age // 365}年以上前）"
+        return _say(lang, N_("verified {date}"), date=label)
+    return _say(
+        lang, N_("last verified {date} (over {years} years ago)"), date=label, years=age // 365
+    )
 
 
 def _match(
@@ -1286,18 +1591,24 @@ def _match(
     value: float,
     factors: dict[str, float],
     params: Mapping[str, float],
+    lang: str,
 ) -> Match:
     row = c.row
     words = {
-        "distance": _place_reason(snap, c, params),
-        "schedule": _schedule_reason(snap, c),
-        "category": _category_reason(snap, c.need, row),
-        "capacity": _capacity_reason(snap, row),
-        "eligibility": _eligibility_reason(snap, c),
-        "freshness": _freshness_reason(snap, c.need, row, params),
+        "distance": _place_reason(snap, c, params, lang),
+        "schedule": _schedule_reason(snap, c, lang),
+        "category": _category_reason(snap, c.need, row, lang),
+        "capacity": _capacity_reason(snap, row, lang),
+        "eligibility": _eligibility_reason(snap, c, lang),
+        "freshness": _freshness_reason(snap, c.need, row, params, lang),
     }
     if "text" in factors:
-        words["text"] = f"相談内容との類似 {round(factors['text'] * 100)}%"
+        percent = round(factors["text"] * 100)
+        words["text"] = _cached(
+            snap,
+            ("text", percent, lang),
+            lambda: _say(lang, N_("{percent}% similar to the request"), percent=percent),
+        )
     d = c.dist
     return Match(
         row=row,

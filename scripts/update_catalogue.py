@@ -90,7 +90,24 @@ def extract() -> dict[str | tuple[str, str], Entry]:
             entry = found.setdefault(key, Entry(key))
             if (filename, None) not in entry.locations:
                 entry.locations.append((filename, None))
+    for msgid in cli_help():
+        entry = found.setdefault(msgid, Entry(msgid))
+        if (CLI_HELP, None) not in entry.locations:
+            entry.locations.append((CLI_HELP, None))
     return found
+
+
+#: The location noted for the command line's help texts (docstrings, ``help="…"``).
+CLI_HELP = "web/cli (--help)"
+
+
+def cli_help() -> list[str]:
+    """The help texts of every ``tsunagu`` command and option, as :func:`web.cli._common.
+    localise_help` looks them up (docstrings are not calls, so babel does not see them)."""
+    from web.cli import main as cli
+    from web.cli._common import help_msgids
+
+    return help_msgids(cli)
 
 
 def _load(lang: str) -> Catalog | None:

@@ -13,12 +13,25 @@ from typing import Any
 from flask import Flask
 
 from directory.db import database_url, instance_dir
+from directory.i18n import N_, LocalisedError
 
 DEFAULT_RETENTION_DAYS = 5 * 365 + 1  # SECURITY_NOTES: no rule fixes it; 5 years by default
 
 
-class InsecureConfigError(RuntimeError):
-    """The app would serve with a guessable SECRET_KEY."""
+class InsecureConfigError(LocalisedError, RuntimeError):
+    """The app would serve with a guessable SECRET_KEY: ``str()`` is Japanese,
+    ``describe(lang)`` any language (``tsunagu serve --lang en`` shows English)."""
+
+    def __init__(
+        self,
+        msgid: str = N_(
+            "SECRET_KEY is not set. Write a SECRET_KEY into instance/config.py or set the "
+            "environment variable TSUNAGU_SECRET_KEY (make run writes one for you)."
+        ),
+        /,
+        **params: Any,
+    ) -> None:
+        super().__init__(msgid, **params)
 
 
 def _tile_urls() -> list[str]:
@@ -61,10 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, for_cli: bool = 
     from web import auth, db, directory_views, errors, i18n, maps_views, security
 
     if not (for_cli or app.testing or app.debug) and security.insecure_secret_key(app):
-        raise InsecureConfigError(
-            "SECRET_KEY が設定されていません。instance/config.py に SECRET_KEY を書くか、"
-            "環境変数 TSUNAGU_SECRET_KEY を設定してください（make run は自動で作ります）。"
-        )
+        raise InsecureConfigError()
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

@@ -41,4 +41,12 @@ def test_staff_only_and_nothing_personal_can_be_passed() -> None:
     html = need_map(POINT, 600, CANDIDATES).get_root().render()
     assert "職員用" in html and 'content="noindex, nofollow"' in html
     params = set(inspect.signature(need_map).parameters)
-    assert params == {"need_point", "radius_m", "candidates", "districts", "title", "tiles"}
+    assert params == {
+        "need_point",
+        "radius_m",
+        "candidates",
+        "districts",
+        "title",
+        "tiles",
+        "lang",  # the page's language, not the person's
+    }

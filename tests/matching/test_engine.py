@@ -149,8 +149,9 @@ def test_several_wanted_categories_average_their_fit() -> None:
 
 
 def test_unknown_category_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown category"):
+    with pytest.raises(ValueError, match="未知の種別") as raised:
         score(snap_of(res("R-1")), need(categories=("nonsense",)))
+    assert "unknown category 'nonsense'" in raised.value.describe("en")  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------- place
@@ -950,8 +951,9 @@ def test_bad_arguments() -> None:
     snap = snap_of(res("R-1", district_ids=(3,)))
     with pytest.raises(ValueError, match="top"):
         score(snap, need(), top=0)
-    with pytest.raises(ValueError, match="unknown factors"):
+    with pytest.raises(ValueError, match="未知の要素") as raised:
         score(snap, need(), weights={"distanse": 1.0})
+    assert raised.value.describe("en") == "unknown factors in weights: ['distanse']"  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------- a reference

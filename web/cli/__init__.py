@@ -20,18 +20,27 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from web.cli import audit, data, db, maps, matching, serve, users
-from web.cli._common import install_click_translations, lang_option, set_argv_lang
+from web.cli._common import (
+    default_lang,
+    install_click_translations,
+    lang_from_args,
+    lang_option,
+    localise_help,
+    set_argv_lang,
+)
 
 install_click_translations()
 
 
 class TsunaguGroup(FlaskGroup):
     """The root group: notes ``--lang`` before parsing, so click's own usage errors
-    ("Missing option", "No such command") come in the user's language too."""
+    ("Missing option", "No such command") and every command's ``--help`` come in the
+    user's language too."""
 
     def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         set_argv_lang(argv)
+        localise_help(self, lang_from_args(argv) or default_lang())
         return super().main(argv, *a, **kw)
 
 
@@ -57,9 +66,9 @@ def _cli_app() -> Flask:
 )
 @lang_option
 def main() -> None:
-    """つなぐ: 生活支援コーディネーターのための地域資源ディレクトリとマッチング。
+    """Tsunagu: the resource directory and matching for life support coordinators.
 
-    データベースは DATABASE_URL（未設定なら instance/ の SQLite ファイル）。
+    The database is DATABASE_URL (when unset, the SQLite file in instance/).
     """
 
 

@@ -8,9 +8,10 @@ so the CLI and the pages share configuration, database and rules.
 from __future__ import annotations
 
 import gettext as stdlib_gettext
+import inspect
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, NoReturn, TypeVar
 
@@ -65,7 +66,7 @@ def lang_option(func: F) -> F:
         expose_value=False,
         callback=store,
         is_eager=True,
-        help="表示言語 / message language",
+        help="Message language (ja or en).",
     )(func)
 
 
@@ -121,6 +122,60 @@ def install_click_translations() -> None:
             module.ngettext = _click_ngettext  # type: ignore[attr-defined]
 
 
+#: Where a help text's msgid is kept on a command or parameter once it is localised.
+_HELP_MSGIDS = "_tsunagu_help_msgids"
+
+
+def _ours(command: click.Command) -> bool:
+    """A command of this package (not one a Flask extension's entry point adds)."""
+    callback = command.callback
+    return callback is None or str(getattr(callback, "__module__", "")).startswith("web.")
+
+
+def _help_holders(command: click.Command) -> Iterator[click.Command | click.Parameter]:
+    """The command, its parameters and every subcommand's, depth first."""
+    yield command
+    yield from command.params
+    if isinstance(command, click.Group):
+        for name in sorted(command.commands):
+            if _ours(command.commands[name]):
+                yield from _help_holders(command.commands[name])
+
+
+def _help_of(holder: click.Command | click.Parameter) -> dict[str, str]:
+    """The English help texts (msgids) of a command or parameter, as first written: a
+    docstring or ``help="…"``, tidied the way click shows it (``inspect.cleandoc``)."""
+    found = holder.__dict__.get(_HELP_MSGIDS)
+    if found is None:
+        found = {}
+        for attr in ("help", "short_help"):
+            text = getattr(holder, attr, None)
+            if isinstance(text, str) and text.strip():
+                found[attr] = inspect.cleandoc(text)
+        holder.__dict__[_HELP_MSGIDS] = found
+    return found
+
+
+def help_msgids(root: click.Command) -> list[str]:
+    """Every help text of the command tree (for ``scripts/update_catalogue.py``)."""
+    return list(
+        dict.fromkeys(text for holder in _help_holders(root) for text in _help_of(holder).values())
+    )
+
+
+def localise_help(root: click.Command, lang: str) -> None:
+    """Word every command's and option's help in ``lang`` (``tsunagu --help``, ``tsunagu
+    import resources --help``): the code keeps English docstrings and ``help="…"`` (the
+    catalogue's msgids); the root group calls this before parsing, once it knows the
+    language. The msgids are kept on each object, so a later call in another language
+    (tests run many commands in one process) words them again from the English."""
+    for holder in _help_holders(root):
+        for attr, msgid in _help_of(holder).items():
+            # msgids are str.format templates like every other: {{ }} for a literal brace
+            text = translate(msgid, lang).replace("{{", "{").replace("}}", "}")
+            setattr(holder, attr, text)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
@@ -157,7 +212,7 @@ def as_option(func: F) -> F:
         expose_value=False,
         callback=store,
         metavar="LOGIN",
-        help="このアカウントとして実行（役割と担当圏域の範囲で） / act as this account",
+        help="Act as this account (within its role and areas).",
     )(func)
 
 
@@ -196,7 +251,9 @@ def not_yet(name: str, group: click.Group, help_text: str) -> None:
         fail(_(NOT_YET), code=2)
 
 
-def json_option(help_text: str = "結果を JSON で標準出力へ") -> Callable[[F], F]:
+def json_option(
+    help_text: str = "Write the result to standard output as JSON.",
+) -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help_text)
 
 
@@ -206,5 +263,5 @@ def on_option(func: F) -> F:
         "on",
         type=click.DateTime(["%Y-%m-%d"]),
         default=None,
-        help="この日から4週間の予定で判定（既定: 今日）",
+        help="Judge by the schedules of the 4 weeks from this day (default: today).",
     )(func)

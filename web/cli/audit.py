@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from web import audit as audit_log
 from web.cli._common import _, actor, as_option, database, fail, lang_option
 
-audit = AppGroup("audit", help="監査ログ / audit log.")
+audit = AppGroup("audit", help="The audit log.")
 
 _DAY = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
 
@@ -20,7 +20,7 @@ _DAY = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
 @audit.command("verify")
 @lang_option
 def audit_verify() -> None:
-    """監査ログの連鎖（ハッシュ）を検証します。改ざんがあれば最初の行を示して終了コード 1。"""
+    """Verify the audit log's hash chain. If it was tampered with, show the first bad row and exit with code 1."""
     with database().read() as session:
         checked, broken = audit_log.verify(session)
     if broken is not None:
@@ -37,27 +37,27 @@ def audit_verify() -> None:
 
 
 @audit.command("export")
-@click.option("--from", "start", required=True, type=_DAY, help="この日時から（UTC）")
+@click.option("--from", "start", required=True, type=_DAY, help="From this date and time (UTC).")
 @click.option(
     "--to",
     "end",
     required=True,
     type=_DAY,
-    help="この日時の前まで（UTC。日付だけならその日を含む）",
+    help="Until this date and time (UTC; a date alone includes that day).",
 )
-@click.option("--user", "login", default=None, help="このログイン名の操作だけ")
+@click.option("--user", "login", default=None, help="Only this login's actions.")
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
     default=None,
-    help="出力する CSV（省略時は標準出力）",
+    help="The CSV file to write (default: standard output).",
 )
 @lang_option
 def audit_export(
     start: dt.datetime, end: dt.datetime, login: str | None, output: Path | None
 ) -> None:
-    """期間（と利用者）の監査ログを CSV で書き出します（漏えい等報告の調査用）。"""
+    """Write the audit log of a period (and a user) as CSV (to investigate for a breach report)."""
     if end.time() == dt.time(0):
         end = end + dt.timedelta(days=1)  # a date alone includes that whole day
     if end <= start:
@@ -76,7 +76,7 @@ def audit_export(
 @lang_option
 @as_option
 def audit_prune() -> None:
-    """保存期間（AUDIT_RETENTION_DAYS、既定 5 年）を過ぎた行を削除します。残りは検証できます。"""
+    """Delete the rows older than the retention period (AUDIT_RETENTION_DAYS, 5 years by default). The rest can still be verified."""
     keep = int(current_app.config["AUDIT_RETENTION_DAYS"])
     by = actor()
     with database().write() as session:

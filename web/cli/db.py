@@ -15,27 +15,27 @@ from web.cli.data import report_import
 from web.db import get_db
 from web.services import audit_needs_import
 
-db = AppGroup("db", help="データベースの作成・更新 / create and migrate the database.")
-demo = AppGroup("demo", help="デモの町 / the demo town.")
+db = AppGroup("db", help="Create and migrate the database.")
+demo = AppGroup("demo", help="The demo town.")
 
 
 @db.command("upgrade")
 @lang_option
 def db_upgrade() -> None:
-    """データベースを作成・最新化します（Alembic）。"""
+    """Create the database or bring it up to date (Alembic)."""
     upgrade(get_db().engine)
     click.echo(_("the database is up to date"), err=True)
 
 
-not_yet("backup", db, "バックアップ（未実装）")
-not_yet("restore", db, "復元（未実装）")
+not_yet("backup", db, "Back up the database (not implemented yet).")
+not_yet("restore", db, "Restore the database (not implemented yet).")
 
 
 @demo.command("load")
 @json_option()
 @lang_option
 def demo_load(as_json: bool) -> None:
-    """seeds/ のデモの町を読み込みます（何度実行しても同じ結果）。"""
+    """Load the demo town from seeds/ (the same result however often it runs)."""
     from directory.demo import SEEDS_DIR, demo_manifest, load_demo
 
     database = get_db()

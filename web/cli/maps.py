@@ -14,7 +14,7 @@ from web.cli._common import F, _, actor, as_option, database, describe, fail, la
 from web.services import AccessDenied, require_staff
 from web.services import unmet as unmet_service
 
-map_ = AppGroup("map", help="地図 / maps (HTML files that work offline: every asset is inlined).")
+map_ = AppGroup("map", help="Maps (HTML files that work offline: every asset is inlined).")
 
 
 def _map_options(func: F) -> F:
@@ -25,9 +25,11 @@ def _map_options(func: F) -> F:
         "--output",
         type=click.Path(path_type=Path),
         required=True,
-        help="出力する HTML（--pdf のときは PDF）ファイル",
+        help="The HTML file to write (with --pdf, the PDF).",
     )(func)
-    return click.option("--area", "area", default=None, help="日常生活圏域などの地区コード")(func)
+    return click.option(
+        "--area", "area", default=None, help="The code of a district, such as a daily living area."
+    )(func)
 
 
 def _credits_from(path: Path | None) -> list[Any]:
@@ -70,16 +72,18 @@ def _write_map(m: Any, output: Path) -> None:
 
 @map_.command("resident")
 @_map_options
-@click.option("--pdf", "as_pdf", is_flag=True, help="印刷用の A4 PDF（地図と番号つき一覧）")
+@click.option(
+    "--pdf", "as_pdf", is_flag=True, help="An A4 PDF for printing (the map and a numbered list)."
+)
 @click.option(
     "--credits",
     "credits_file",
     type=click.Path(path_type=Path),
     default=None,
-    help="データの出典（JSON）",
+    help="Data credits (JSON).",
 )
 def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Path | None) -> None:
-    """住民向けの地域資源マップ（公開・活動中の資源のみ。個人情報は含みません）。"""
+    """The residents' resource map (public, active resources only; no personal information)."""
     if area is None:
         fail(_("give --area CODE"), code=2)
     db = database()
@@ -110,7 +114,7 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
 @map_.command("coordinator")
 @_map_options
 def map_coordinator(area: str | None, output: Path) -> None:
-    """職員用の地図（休止中・非公開も含む全資源。外部に配らないでください）。"""
+    """The staff map (every resource, paused and private ones too: do not hand it out)."""
     from maps import coordinator_map
 
     db = database()
@@ -127,12 +131,14 @@ def map_coordinator(area: str | None, output: Path) -> None:
 @map_.command("unmet")
 @_map_options
 @on_option
-@click.option("--category", default=None, help="種別で絞り込み（親の種別は子を含む）")
+@click.option(
+    "--category", default=None, help="Only this category (a parent category includes its children)."
+)
 @click.option("--credits", "credits_file", type=click.Path(path_type=Path), default=None)
 def map_unmet(
     area: str | None, output: Path, on: Any, category: str | None, credits_file: Path | None
 ) -> None:
-    """未充足ニーズの地区別地図（協議体向け: 1〜2件は「少数」と表示。読み取りのみ）。"""
+    """The map of unmet needs per district (for the 協議体: 1–2 needs are shown as “a few”; read only)."""
     from directory.taxonomy import load_taxonomy
     from maps import unmet_map
 

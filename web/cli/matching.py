@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
+from directory.i18n import N_
 from matching.reasons import unmet_label
 from web.cli._common import (
     _,
@@ -37,16 +39,19 @@ def _day(on: Any) -> dt.date:
 
 @click.command("match")
 @click.option(
-    "--need", "need_ids", multiple=True, help="ニーズの id（複数可。省略時は未対応の全件）"
+    "--need",
+    "need_ids",
+    multiple=True,
+    help="A need's id (may be repeated; default: every open need).",
 )
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100))
 @on_option
-@json_option("DATA_FORMATS §5 の JSON で標準出力へ")
+@json_option("Write DATA_FORMATS §5 JSON to standard output.")
 @lang_option
 @as_option
 @with_appcontext
 def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
-    """ニーズに合う地域資源を、理由つきで順位づけします（提案として記録し、監査ログに残します）。"""
+    """Rank the resources that fit the needs, with reasons (recorded as proposals and in the audit log)."""
     from matching.engine import result_to_json
 
     try:
@@ -56,23 +61,40 @@ def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
     except AccessDenied as exc:
         fail(describe(exc))
     if as_json:
-        click.echo(json.dumps([result_to_json(r) for r in matched.results], ensure_ascii=False))
+        # §5 JSON: the reasons as stored (Japanese), or in the command's other language
+        asked = None if lang() == "ja" else lang()
+        results = [result_to_json(r, asked) for r in matched.results]
+        click.echo(json.dumps(results, ensure_ascii=False))
         return
     for r in matched.results:
         if r.unmet:
             reason = _label(r.unmet_reason or "")
             near = (
-                f"（最も近い候補: {r.near_miss.name} — {'、'.join(r.near_miss.reasons)}）"
-                if r.near_miss and lang() == "ja"
+                _(
+                    " (closest: {name} — {reasons})",
+                    name=r.near_miss.name,
+                    reasons=_words(r.near_miss.reasons, N_("{a}; {b}")),
+                )
+                if r.near_miss
                 else ""
             )
             click.echo(f"{r.need_id}: " + _("unmet: {reason}{near}", reason=reason, near=near))
             continue
         click.echo(f"{r.need_id}:")
         for rank, m in enumerate(r.matches, start=1):
-            click.echo(
-                f"  {rank}. {m.name} [{m.external_id}] {m.score:.2f}  {'・'.join(m.reasons)}"
-            )
+            reasons = _words(m.reasons, N_("{a} · {b}"))
+            click.echo(f"  {rank}. {m.name} [{m.external_id}] {m.score:.2f}  {reasons}")
+
+
+def _words(reasons: Sequence[str], join: str) -> str:
+    """The engine's reasons in the command's language, joined (Japanese 「・」/「、」)."""
+    from matching.engine import describe_reason
+
+    words = [describe_reason(r, lang()) for r in reasons]
+    text = words[0] if words else ""
+    for word in words[1:]:
+        text = _(join, a=text, b=word)
+    return text
 
 
 @click.command("unmet")
@@ -83,12 +105,12 @@ def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
     show_default=True,
 )
 @on_option
-@json_option("JSON で標準出力へ")
+@json_option("Write JSON to standard output.")
 @lang_option
 @as_option
 @with_appcontext
 def unmet(level: str, on: Any, as_json: bool) -> None:
-    """未充足ニーズを地区（または圏域・市町村）・種別・理由ごとに数えます（読み取りのみ）。"""
+    """Count unmet needs per district (or area, municipality), category and reason (read only)."""
     from directory.taxonomy import load_taxonomy
 
     try:

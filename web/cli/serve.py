@@ -14,11 +14,11 @@ from web.security import insecure_secret_key
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--debug", is_flag=True, help="開発用（自動再読み込み・詳しいエラー）")
+@click.option("--debug", is_flag=True, help="For development (automatic reload, detailed errors).")
 @lang_option
 @with_appcontext
 def serve(host: str, port: int, debug: bool) -> None:
-    """Web アプリを起動します。"""
+    """Start the web app."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not debug and insecure_secret_key(app):
         fail(

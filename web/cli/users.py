@@ -12,7 +12,7 @@ from web.accounts import AccountError, add_user, disable, issue_token, list_user
 from web.cli._common import _, actor, as_option, database, describe, fail, json_option, lang_option
 from web.models import ROLES
 
-user = AppGroup("user", help="利用者アカウント / accounts.")
+user = AppGroup("user", help="Accounts.")
 
 
 def _password(from_stdin: bool) -> str:
@@ -23,22 +23,24 @@ def _password(from_stdin: bool) -> str:
 
 @user.command("add")
 @click.argument("login")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="役割")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="Role.")
 @click.option(
     "--area",
     "areas",
     multiple=True,
     metavar="CODE",
-    help="担当する日常生活圏域のコード（tier2 は1つ以上、複数可）",
+    help="The code of a daily living area covered (tier2: one or more; may be repeated).",
 )
-@click.option("--name", "display_name", default=None, help="表示名（省略時はログイン名）")
-@click.option("--password-stdin", is_flag=True, help="パスワードを標準入力の1行から読む")
+@click.option("--name", "display_name", default=None, help="Display name (default: the login).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
+)
 @lang_option
 @as_option
 def user_add(
     login: str, role: str, areas: tuple[str, ...], display_name: str | None, password_stdin: bool
 ) -> None:
-    """アカウントを作ります。admin と tier1 は初回のサインインで二段階認証を設定します。"""
+    """Create an account. admin and tier1 set up two-step verification at their first sign-in."""
     password = _password(password_stdin)
     by = actor()
     try:
@@ -59,11 +61,13 @@ def user_add(
 
 @user.command("passwd")
 @click.argument("login")
-@click.option("--password-stdin", is_flag=True, help="パスワードを標準入力の1行から読む")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
+)
 @lang_option
 @as_option
 def user_passwd(login: str, password_stdin: bool) -> None:
-    """パスワードを変えます。そのアカウントのサインイン中のセッションとトークンはすべて終了します。"""
+    """Change a password. Every signed-in session and token of that account ends."""
     password = _password(password_stdin)
     by = actor()
     try:
@@ -79,7 +83,7 @@ def user_passwd(login: str, password_stdin: bool) -> None:
 @lang_option
 @as_option
 def user_disable(login: str) -> None:
-    """アカウントを停止します。セッションと API トークンはすぐに無効になります。"""
+    """Disable an account. Its sessions and API tokens stop working at once."""
     by = actor()
     try:
         with database().write() as session:
@@ -94,7 +98,7 @@ def user_disable(login: str) -> None:
 @lang_option
 @as_option
 def user_token(login: str) -> None:
-    """API トークンを新しく作り、一度だけ表示します（保存されるのはハッシュだけです）。"""
+    """Make a new API token and show it once (only its hash is stored)."""
     by = actor()
     try:
         with database().write() as session:
@@ -108,7 +112,7 @@ def user_token(login: str) -> None:
 @json_option()
 @lang_option
 def user_list(as_json: bool) -> None:
-    """アカウントの一覧（パスワードや秘密は表示しません）。"""
+    """List the accounts (never passwords or secrets)."""
     with database().read() as session:
         rows = [
             {
