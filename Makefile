@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python benchmarks/import_resources.py --quick
 	$(BIN)/python benchmarks/maps.py --quick
 	$(BIN)/python benchmarks/match.py --quick
+	$(BIN)/python benchmarks/exports.py --quick --check
 
 # Leaflet and friends are vendored in web/static/vendor (maps must work on closed networks);
 # `make vendor` refetches the pinned versions from the npm registry, `vendor-check` verifies.

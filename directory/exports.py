@@ -38,6 +38,7 @@ Decisions (DATA_FORMATS §6):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import uuid
@@ -45,7 +46,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import shapely
@@ -56,7 +57,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from directory import schedules as sched
 from directory.errors import DirectoryError
-from directory.models import Category, District, Resource, Schedule, Venue
+from directory.models import (
+    Category,
+    District,
+    Organization,
+    Resource,
+    Schedule,
+    Venue,
+    resource_category,
+    resource_district,
+)
 from directory.weekdays import WEEKDAY_CODES
 
 __all__ = [
@@ -86,6 +96,7 @@ __all__ = [
 TIMEZONE = ZoneInfo("Asia/Tokyo")
 #: UUIDv5 namespace of every id this module writes (fixed forever: ids must not move).
 ID_NAMESPACE = uuid.UUID("6f1c7a52-2b7e-5d0c-9a4e-7473756e6167")
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
 HSDS_VERSION = "3.0"
 PRODID = "-//Tsunagu//Tsunagu resource directory//JA"
 HORIZON_YEARS = 2
@@ -127,8 +138,16 @@ class ExportNotFoundError(DirectoryError, LookupError):
 
 
 def stable_id(kind: str, key: str) -> str:
-    """A UUID that stays the same for the same thing across exports (diffable files)."""
-    return str(uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}"))
+    """A UUID that stays the same for the same thing across exports (diffable files).
+
+    ``uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")``, computed without building UUID
+    objects: a national export makes over a million of them.
+    """
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def default_window(
@@ -192,6 +211,57 @@ def count_published(session: Session, *, include_private: bool = False) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+class _Record:
+    """A resource as the streaming exports read it: the columns they may read (named as
+    on :class:`~directory.models.Resource`) and its links, with no ORM bookkeeping
+    (loading ORM objects cost more than writing them at 150,000 resources). A column not
+    in :data:`_RECORD_COLUMNS` (備考, 定員…) is not there to leak."""
+
+    id: int
+    external_id: str
+    categories: list[Category]
+    districts: list[District]
+    schedules: list[Any]
+    organization: Any
+    venue: Any
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+        self.categories, self.districts, self.schedules = [], [], []
+        self.organization = self.venue = None
+
+
+_ORGANIZATION_COLUMNS = (Organization.id, Organization.name, Organization.name_key)
+_VENUE_COLUMNS = (Venue.id, Venue.code, Venue.name, Venue.address, Venue.lat, Venue.lon)
+
+#: The columns of a resource the exports read (everything else stays in the database).
+_RECORD_COLUMNS = (
+    "id",
+    "external_id",
+    "name",
+    "kana",
+    "description",
+    "organization_id",
+    "venue_id",
+    "address",
+    "building",
+    "lat",
+    "lon",
+    "fee",
+    "fee_yen",
+    "eligibility",
+    "min_age",
+    "transport",
+    "phone",
+    "url",
+    "status",
+    "public",
+    "last_verified_on",
+    "extra",
+    "updated_at",
+)
+
+
 def iter_published(
     session: Session,
     *,
@@ -199,26 +269,63 @@ def iter_published(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> Iterator[Resource]:
-    """:func:`published_resources` in the same order, read in keyset pages of
-    ``batch_size`` so a national directory (150,000 resources) never sits in memory.
+    """:func:`published_resources` in the same order with the same attributes, read in
+    keyset pages of ``batch_size`` so a national directory (150,000 resources) never sits
+    in memory.
 
-    The session's identity map holds objects weakly: a page that has been written is
-    garbage once the caller drops it.
+    The items are lightweight read-only records (Core rows plus their categories,
+    districts, schedules, organization and venue), not ORM objects: read them, never
+    change them. Categories and districts are few and shared: loaded once.
     """
     total = count_published(session, include_private=include_private) if progress else 0
+    categories = {c.code: c for c in session.scalars(select(Category))}
+    districts = {d.id: d for d in session.scalars(select(District))}
+    table = Resource.__table__
+    base = select(*(table.c[name] for name in _RECORD_COLUMNS))
+    if not include_private:
+        base = base.where(table.c.public.is_(True), table.c.status != "ended")
     last: str | None = None
     done = 0
     while True:
-        stmt = _published_query(include_private).order_by(Resource.external_id).limit(batch_size)
+        stmt = base.order_by(table.c.external_id).limit(batch_size)
         if last is not None:
-            stmt = stmt.where(Resource.external_id > last)
-        batch = list(session.scalars(stmt))
+            stmt = stmt.where(table.c.external_id > last)
+        batch = {row.id: _Record(row._asdict()) for row in session.execute(stmt)}
         if not batch:
             return
-        last = batch[-1].external_id
-        yield from batch
-        done += len(batch)
-        del batch
+        ids = list(batch)
+        link = resource_category.c
+        for rid, code in session.execute(
+            select(link.resource_id, link.category_code).where(link.resource_id.in_(ids))
+        ):
+            batch[rid].categories.append(categories[code])
+        served = resource_district.c
+        for rid, did in session.execute(
+            select(served.resource_id, served.district_id).where(served.resource_id.in_(ids))
+        ):
+            batch[rid].districts.append(districts[did])
+        schedule = Schedule.__table__
+        for row in session.execute(
+            select(schedule).where(schedule.c.resource_id.in_(ids)).order_by(schedule.c.id)
+        ):
+            batch[row.resource_id].schedules.append(row)
+        records = list(batch.values())
+        for columns, key, attribute in (
+            (_ORGANIZATION_COLUMNS, "organization_id", "organization"),
+            (_VENUE_COLUMNS, "venue_id", "venue"),
+        ):
+            wanted = {k for r in records if (k := getattr(r, key)) is not None}
+            if wanted:
+                found = {
+                    row.id: row
+                    for row in session.execute(select(*columns).where(columns[0].in_(wanted)))
+                }
+                for r in records:
+                    setattr(r, attribute, found.get(getattr(r, key)))
+        last = records[-1].external_id
+        yield from cast("list[Resource]", records)
+        done += len(records)
+        del batch, records
         if progress is not None:
             progress(done, total)
 
@@ -239,7 +346,13 @@ def _source_text(r: Resource) -> str:
 
 def _schedule_words(r: Resource, lang: str = "ja") -> str:
     source = _source_text(r)
-    return sched.describe(sched.parse_schedule(source), lang) if source else ""
+    return _describe(source, lang) if source else ""
+
+
+@lru_cache(maxsize=65_536)
+def _describe(source: str, lang: str) -> str:
+    """Schedule texts repeat heavily across a directory: each is described once."""
+    return sched.describe(sched.parse_schedule(source), lang)
 
 
 def _address(r: Resource) -> str | None:
@@ -761,43 +874,55 @@ def _hsds_schedules(
         ps = _parsed(s)
         if ps.rrule is None:
             continue
-        parts = dict(p.split("=", 1) for p in ps.rrule.split(";"))
-        freq = parts.get("FREQ")
-        fields: dict[str, Any] = {}
-        if freq == "DAILY":
-            fields.update(freq="WEEKLY", byday=_ALL_DAYS)
-        else:
-            fields["freq"] = freq
-            for key in ("BYDAY", "BYMONTHDAY"):
-                if key in parts:
-                    fields[key.lower()] = parts[key]
-        interval = int(parts.get("INTERVAL", "1"))
-        fields["interval"] = interval
-        if interval > 1:
-            bare, _ = _rule_occurrences(ps, start, end)
-            if bare:
-                fields["dtstart"] = bare[0].date().isoformat()
-            fields["wkst"] = "MO"
-        if ps.start_time is not None:
-            fields["opens_at"] = _hsds_time(ps.start_time)
-        if ps.end_time is not None:
-            fields["closes_at"] = _hsds_time(ps.end_time)
-        fields["timezone"] = 9
-        notes = "。".join(_closures(ps))
-        if notes:
-            fields["notes"] = notes
-        months = _season(ps)
-        windows = _season_windows(months, start, end) if months else [None]
+        fields, windows = _schedule_fields(ps, start, end)
         for window in windows:
-            key = f"{r.external_id}:{n}" + (f":{window[0].year}" if window else "")
-            item = {"id": stable_id("schedule", key), **base, **fields}
+            key = f"{r.external_id}:{n}" + (f":{window[0][:4]}" if window else "")
+            item = {"id": stable_id("schedule", key), **base, **dict(fields)}
             if window:
-                item["valid_from"], item["valid_to"] = (
-                    window[0].isoformat(),
-                    window[1].isoformat(),
-                )
+                item["valid_from"], item["valid_to"] = window
             out.append(item)
     return out
+
+
+@lru_cache(maxsize=8192)
+def _schedule_fields(
+    ps: sched.ParsedSchedule, start: dt.date, end: dt.date
+) -> tuple[tuple[tuple[str, Any], ...], tuple[tuple[str, str] | None, ...]]:
+    """The HSDS fields of one schedule rule and its season windows (ISO dates), cached:
+    a directory has few distinct rules."""
+    assert ps.rrule is not None
+    parts = dict(p.split("=", 1) for p in ps.rrule.split(";"))
+    freq = parts.get("FREQ")
+    fields: dict[str, Any] = {}
+    if freq == "DAILY":
+        fields.update(freq="WEEKLY", byday=_ALL_DAYS)
+    else:
+        fields["freq"] = freq
+        for key in ("BYDAY", "BYMONTHDAY"):
+            if key in parts:
+                fields[key.lower()] = parts[key]
+    interval = int(parts.get("INTERVAL", "1"))
+    fields["interval"] = interval
+    if interval > 1:
+        bare, _ = _rule_occurrences(ps, start, end)
+        if bare:
+            fields["dtstart"] = bare[0].date().isoformat()
+        fields["wkst"] = "MO"
+    if ps.start_time is not None:
+        fields["opens_at"] = _hsds_time(ps.start_time)
+    if ps.end_time is not None:
+        fields["closes_at"] = _hsds_time(ps.end_time)
+    fields["timezone"] = 9
+    notes = "。".join(_closures(ps))
+    if notes:
+        fields["notes"] = notes
+    months = _season(ps)
+    windows: tuple[tuple[str, str] | None, ...] = (
+        tuple((w[0].isoformat(), w[1].isoformat()) for w in _season_windows(months, start, end))
+        if months
+        else (None,)
+    )
+    return tuple(fields.items()), windows
 
 
 def _iso_z(value: dt.datetime | None) -> str | None:
@@ -845,10 +970,17 @@ class _HsdsContext:
         self.categories = {c.code: c for c in session.scalars(select(Category))}
         self.taxonomy_id = stable_id("taxonomy", "tsunagu")
         self.extent_written: set[int] = set()
+        self._terms: dict[str, dict[str, Any]] = {}
         towns = [d for d in self.areas.by_id.values() if d.level == "municipality"]
         self.municipality = towns[0].name if len(towns) == 1 else None
 
     def term(self, code: str) -> dict[str, Any]:
+        """The taxonomy term of a category (made once; the JSON writer only reads it)."""
+        if code not in self._terms:
+            self._terms[code] = self._term(code)
+        return self._terms[code]
+
+    def _term(self, code: str) -> dict[str, Any]:
         c = self.categories[code]
         return _drop_none(
             {
