@@ -33,7 +33,7 @@ from directory.errors import InvalidInputError, Problem, has_nul, without_nul
 from directory.models import DISTRICT_LEVELS, District, Venue
 from directory.queries import ancestor_at, ancestor_map
 from directory.state import bump
-from directory.tables import read_input
+from directory.tables import decode, load_json, read_input
 from directory.text import normalize
 
 WGS84 = "EPSG:4326"
@@ -79,14 +79,9 @@ def read_feature_collection(path: Path) -> list[dict[str, Any]]:
     """Read a GeoJSON FeatureCollection in lon/lat, or raise with the reason."""
     name = str(path)
     raw = read_input(path)
-    try:
-        doc = json.loads(_decode(raw))
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(name, [Problem("file_unreadable", {"detail": exc})]) from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            name, [Problem("not_json", {"line": exc.lineno, "col": exc.colno, "detail": exc.msg})]
-        ) from None
+    # UTF-8 (RFC 7946) ± BOM, or CP932 as older GIS tools write it; a file mixing the two
+    # names its odd line. NaN / Infinity and deep nesting are refused (load_json).
+    doc = load_json(decode(raw, name)[0], name)
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InvalidInputError(name, [Problem("not_feature_collection")])
     crs_problem = _check_crs(doc.get("crs"))
@@ -96,14 +91,6 @@ def read_feature_collection(path: Path) -> list[dict[str, Any]]:
     if not isinstance(features, list) or not features:
         raise InvalidInputError(name, [Problem("no_features")])
     return features
-
-
-def _decode(raw: bytes) -> str:
-    """UTF-8 (RFC 7946), with or without BOM; CP932 as older Japanese GIS tools write it."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp932")
 
 
 def _check_crs(member: Any) -> Problem | None:
@@ -155,7 +142,12 @@ def _geometry(
         return None
     try:
         geometry = shape(geom)
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+    except KeyError:  # a geometry without "coordinates"
+        problems.append(
+            Problem("bad_geometry", {"detail": "coordinates"}, feature=label, column="geometry")
+        )
+        return None
+    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:
         problems.append(Problem("bad_geometry", {"detail": exc}, feature=label, column="geometry"))
         return None
     if geometry.is_empty:

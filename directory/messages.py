@@ -64,6 +64,41 @@ MESSAGES: dict[str, str] = {
     "unknown_format": N_("the extension {suffix} is not supported (use .csv or .xlsx)"),
     "not_xlsx": N_("cannot open the file as an Excel .xlsx"),
     "xlsx_too_large": N_("the workbook would unpack to {mb} MB, which is too large"),
+    # hostile or damaged files (refused before they are parsed)
+    "file_too_large": N_(
+        "the file is {mb} MB, larger than the limit of {limit} MB; split it into smaller "
+        "files (the limit is the setting TSUNAGU_MAX_INPUT_MB)"
+    ),
+    "xlsx_used_range": N_(
+        "the used range of the sheet {sheet!r} reaches {ref} ({cells} cells; at most {limit} "
+        "can be read); delete the unneeded cells, rows and columns beyond the table and save "
+        "the file again"
+    ),
+    "xlsx_part_too_large": N_(
+        "the part {part} would unpack to {mb} MB ({ratio} times its compressed size), so the "
+        "file is refused as a possible zip bomb; open it in Excel and save it again as .xlsx, "
+        "or save it as .csv"
+    ),
+    "macro_workbook": N_(
+        "the workbook contains macros ({part}); macro-enabled files are refused: save it as "
+        "a macro-free Excel workbook (.xlsx) or as .csv"
+    ),
+    "mixed_encoding": N_(
+        "line {line} is written in {found} while the rest of the file is {rest}; save the "
+        "whole file in one encoding (UTF-8)"
+    ),
+    "json_too_deep": N_(
+        "the JSON is nested more than {limit} levels deep, so it is not a file this command "
+        "reads; check that you chose the right file"
+    ),
+    "json_bad_number": N_(
+        "line {line} has a number that JSON does not allow (NaN, Infinity, or too large); "
+        "write an ordinary number or leave the value out"
+    ),
+    "unsafe_url": N_(
+        "{value!r} cannot be used as a link: javascript: and data: addresses are refused; "
+        "write an address that starts with https:// or http://"
+    ),
     "bad_encoding": N_(
         "cannot tell the encoding (line {line} is neither UTF-8 nor Shift_JIS); save the file "
         "as UTF-8 or Shift_JIS"

@@ -937,6 +937,11 @@ class _Check:
             "eligibility",
         ):
             values[key] = self.column(key)
+        from directory.tables import unsafe_url  # javascript: / data: links are refused
+
+        for index, url in enumerate(values["url"]):  # (n is the row count here)
+            if url and unsafe_url(url):
+                self.error(index, "url", "unsafe_url", value=url)
         values["name_key"] = [normalize(name) if name else "" for name in values["name"]]
         self.step(2)
         self._coordinates(values)
@@ -1492,15 +1497,6 @@ def import_resources(
             table.header[-1] = ""  # a rejects file, fixed: its エラー内容 is not data
         raw_rows = table.rows if keep_rejects else []
         features = table.features
-        if features is not None:  # named by the column that is the name (#3 (中央サロン))
-            at = next(
-                (i for i, h in enumerate(table.header) if _HEADER_KEYS.get(normalize(h)) == "name"),
-                None,
-            )
-            for number, cells in table.rows:
-                name = cells[at].strip() if at is not None else ""
-                if name:
-                    features[number] = f"#{number - 1} ({name})"
         checked, ctx = parse_rows(table, session, str(path), progress, id_prefix=id_prefix)
         ctx.warnings[:0] = map_warnings
         if len(checked) and not replace:

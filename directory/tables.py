@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
+import math
+import os
+import re
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +26,23 @@ from directory.errors import InvalidInputError, Problem
 # A workbook whose parts would unpack to more than this is refused before parsing
 # (a zip bomb), as are macro-enabled workbooks (SECURITY_NOTES.md).
 MAX_XLSX_UNPACKED_BYTES = 512 * 1024 * 1024
+#: One part (a sheet's XML, the shared strings) may unpack to at most this …
+MAX_XLSX_PART_BYTES = 256 * 1024 * 1024
+#: … and a part larger than XLSX_RATIO_FLOOR may not unpack to more than this many times
+#: its compressed size (real sheets compress 5–30×; a zip bomb 1000×).
+MAX_XLSX_RATIO = 200
+XLSX_RATIO_FLOOR = 8 * 1024 * 1024
+#: A sheet is read as a rectangle from A1 to its last used cell, every empty cell
+#: included: one stray cell at XFD1048576 would be 17 billion cells (SECURITY_NOTES.md).
+MAX_XLSX_CELLS = 5_000_000
+#: Default size limit of an input file (any format), in MB; TSUNAGU_MAX_INPUT_MB sets it.
+DEFAULT_MAX_INPUT_MB = 200
+#: JSON nested deeper than this is refused (GeoJSON MultiPolygons need 6 levels).
+MAX_JSON_DEPTH = 64
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx"}
 GEOJSON_SUFFIXES = {".geojson", ".json"}  # resource lists as Point features (§3a)
-REFUSED_SUFFIXES = {".xlsm", ".xlsb", ".xls"}
+REFUSED_SUFFIXES = {".xlsm", ".xltm", ".xlam", ".xlsb", ".xls"}
 
 
 #: How far down a header is looked for (title lines above it are skipped).
@@ -47,13 +65,50 @@ class Table:
     features: dict[int, str] | None = None
 
 
+def max_input_bytes() -> int:
+    """The size limit of an input file: ``TSUNAGU_MAX_INPUT_MB`` (default 200 MB).
+
+    Read at each import, so a deployment (or a test) can change it without a restart.
+    """
+    raw = os.environ.get("TSUNAGU_MAX_INPUT_MB", "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_INPUT_MB
+    except ValueError:
+        mb = DEFAULT_MAX_INPUT_MB
+    if not math.isfinite(mb) or mb <= 0:
+        mb = DEFAULT_MAX_INPUT_MB
+    return int(mb * 1024 * 1024)
+
+
+def check_size(path: Path) -> None:
+    """Refuse a file larger than :func:`max_input_bytes` before a byte of it is read."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InvalidInputError(str(path), [Problem("file_not_found")]) from None
+    except OSError as exc:
+        raise InvalidInputError(str(path), [Problem("file_unreadable", {"detail": exc})]) from None
+    limit = max_input_bytes()
+    if size > limit:
+        raise InvalidInputError(
+            str(path),
+            [Problem("file_too_large", {"mb": _mb(size), "limit": _mb(limit)})],
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:,.1f}"
+
+
 def read_input(path: Path) -> bytes:
-    """The bytes of an input file, or :class:`InvalidInputError` saying why they can't be read."""
+    """The bytes of an input file, or :class:`InvalidInputError` saying why they can't be read
+    (missing, unreadable, or larger than the limit: checked before reading)."""
+    check_size(path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
         raise InvalidInputError(str(path), [Problem("file_not_found")]) from None
-    except OSError as exc:
+    except (OSError, MemoryError) as exc:
         raise InvalidInputError(str(path), [Problem("file_unreadable", {"detail": exc})]) from None
 
 
@@ -72,6 +127,7 @@ def read_table(path: Path, is_header: HeaderTest | None = None) -> Table:
     if not path.exists():
         raise InvalidInputError(name, [Problem("file_not_found")])
     if suffix in XLSX_SUFFIXES:
+        check_size(path)
         return _read_xlsx(path, is_header)
     if suffix in GEOJSON_SUFFIXES:
         return _read_geojson(path)
@@ -92,18 +148,32 @@ def read_table(path: Path, is_header: HeaderTest | None = None) -> Table:
 
 def decode(raw: bytes, name: str) -> tuple[str, str]:
     """BOM → strict UTF-8 → CP932, then charset-normalizer (LIBRARIES.md: chardet misreads
-    CP932 with ㈱髙① as MacLatin2). Undecodable bytes are an error, never replaced."""
+    CP932 with ㈱髙① as MacLatin2). Undecodable bytes are an error, never replaced, and a
+    file mixing UTF-8 and Shift_JIS lines is refused naming the odd line (decoding it all
+    as CP932 would import the UTF-8 lines as mojibake)."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8", "cp932"]
-    for encoding in candidates:
         try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
+            return raw.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise InvalidInputError(name, [_mixed(line, "Shift_JIS", "UTF-8")]) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise InvalidInputError(name, [Problem("bad_encoding", {"line": line})]) from None
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    mixed = _mixed_line(raw)
+    if mixed is not None:
+        raise InvalidInputError(name, [mixed])
+    try:
+        return raw.decode("cp932"), "cp932"
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw).best()
@@ -116,18 +186,58 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
         "utf_16",
     }:
         return str(best), best.encoding
-    position = _first_bad_byte(raw)
-    raise InvalidInputError(name, [Problem("bad_encoding", {"line": position})])
+    raise InvalidInputError(name, [Problem("bad_encoding", {"line": _first_bad_line(raw)})])
 
 
-def _first_bad_byte(raw: bytes) -> int:
-    """The line (1-based) of the first byte neither UTF-8 nor CP932 can decode."""
-    for encoding in ("utf-8", "cp932"):
+def _mixed(line: int, found: str, rest: str) -> Problem:
+    return Problem("mixed_encoding", {"line": line, "found": found, "rest": rest})
+
+
+_JAPANESE = re.compile("[\u3000-\u30ff\u3400-\u9fff\uff01-\uffef]")
+
+
+def _mixed_line(raw: bytes) -> Problem | None:
+    """The odd line of a file that is mostly UTF-8 with Shift_JIS lines, or the reverse.
+
+    A line counts as UTF-8 only when it decodes as UTF-8 *and* holds Japanese text (a short
+    CP932 line can happen to be valid UTF-8, but then it decodes to no Japanese); the
+    minority encoding's first line is named. None when the file is not mixed.
+    """
+    utf8: list[int] = []
+    not_utf8: list[int] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if line.isascii():
+            continue
         try:
-            raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            last = exc.start
-    return raw[:last].count(b"\n") + 1
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                line.decode("cp932")
+            except UnicodeDecodeError:
+                return None  # neither: bad_encoding names it
+            not_utf8.append(number)
+            continue
+        if _JAPANESE.search(text):
+            utf8.append(number)
+    if not utf8 or not not_utf8:
+        return None
+    if len(utf8) >= len(not_utf8):
+        return _mixed(not_utf8[0], "Shift_JIS", "UTF-8")
+    return _mixed(utf8[0], "UTF-8", "Shift_JIS")
+
+
+def _first_bad_line(raw: bytes) -> int:
+    """The line (1-based) of the first line that neither UTF-8 nor CP932 can decode."""
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        for encoding in ("utf-8", "cp932"):
+            try:
+                line.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            return number
+    return 1
 
 
 def _table(
@@ -175,23 +285,187 @@ def _accepted_header(records: list[list[str]], is_header: HeaderTest) -> int | N
     return None
 
 
-def _read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
+#: What a broken or hostile zip can raise while its directory or a part is read.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    NotImplementedError,
+    RuntimeError,
+    UnicodeDecodeError,
+)
+_MACRO_PART = re.compile(r"(^|/)vbaproject[^/]*\.bin$|(^|/)vbadata\.xml$", re.IGNORECASE)
+_MACRO_TYPE = re.compile(rb"macroenabled|vbaproject", re.IGNORECASE)
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+_DIMENSION = re.compile(
+    rb"<(?:\w+:)?dimension\b[^>]*?\sref\s*=\s*[\"'][^\"':]*?:?\$?([A-Za-z]{1,3})\$?([0-9]{1,7})[\"']"
+)
+_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(rb"([\w:]+)\s*=\s*[\"']([^\"']*)[\"']")
+
+
+@dataclass
+class _SheetExtent:
+    """How far a sheet's used range reaches: its last row and column (1-based)."""
+
+    rows: int = 0
+    cols: int = 0
+
+    def add(self, col: bytes, row: bytes) -> None:
+        self.rows = max(self.rows, int(row))
+        self.cols = max(self.cols, _column_number(col))
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def ref(self) -> str:
+        return f"{_column_letters(self.cols)}{self.rows}"
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out or "A"
+
+
+def _inspect_xlsx(path: Path) -> dict[str, _SheetExtent]:
+    """Check a workbook before any parser sees it; the used range of each sheet, by name.
+
+    Refused: not a zip; parts that would unpack past :data:`MAX_XLSX_PART_BYTES` or
+    :data:`MAX_XLSX_UNPACKED_BYTES`, or at more than :data:`MAX_XLSX_RATIO` times their
+    compressed size (a zip bomb); a VBA project or a macro-enabled content type, whatever
+    the case of its name. Sheets are scanned as streams, never unpacked whole.
+    """
     name = str(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-            if any(n.endswith("vbaProject.bin") for n in archive.namelist()):
-                raise InvalidInputError(name, [Problem("refused_format", {"suffix": "macro"})])
-    except zipfile.BadZipFile:
+            infos = archive.infolist()
+            total = 0
+            for info in infos:
+                total += info.file_size
+                if _MACRO_PART.search(info.filename):
+                    raise InvalidInputError(
+                        name, [Problem("macro_workbook", {"part": info.filename})]
+                    )
+                if info.file_size > MAX_XLSX_PART_BYTES or (
+                    info.file_size > XLSX_RATIO_FLOOR
+                    and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1)
+                ):
+                    raise InvalidInputError(
+                        name,
+                        [
+                            Problem(
+                                "xlsx_part_too_large",
+                                {
+                                    "part": info.filename,
+                                    "mb": _mb(info.file_size),
+                                    "ratio": f"{info.file_size // max(info.compress_size, 1):,}",
+                                },
+                            )
+                        ],
+                    )
+            if total > MAX_XLSX_UNPACKED_BYTES:
+                raise InvalidInputError(name, [Problem("xlsx_too_large", {"mb": total // 2**20})])
+            by_lower = {info.filename.lower(): info for info in infos}
+            types = by_lower.get("[content_types].xml")
+            if types is not None and _MACRO_TYPE.search(archive.read(types)):
+                raise InvalidInputError(name, [Problem("macro_workbook", {"part": types.filename})])
+            return _sheet_extents(archive, by_lower)
+    except InvalidInputError:
+        raise
+    except _ZIP_ERRORS:
         raise InvalidInputError(name, [Problem("not_xlsx")]) from None
-    if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise InvalidInputError(name, [Problem("xlsx_too_large", {"mb": unpacked // 2**20})])
+
+
+def _sheet_extents(
+    archive: zipfile.ZipFile, by_lower: dict[str, zipfile.ZipInfo]
+) -> dict[str, _SheetExtent]:
+    """Each worksheet's used range (from its ``<dimension>`` and every cell reference, the
+    larger), keyed by sheet name; a sheet whose part is not found is keyed by its part."""
+    targets: dict[str, str] = {}  # relationship id → part name (lower case)
+    rels = by_lower.get("xl/_rels/workbook.xml.rels")
+    if rels is not None:
+        for tag in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", archive.read(rels)):
+            attrs = {k.split(b":")[-1]: v for k, v in _ATTR.findall(tag)}
+            target = attrs.get(b"Target", b"").decode("utf-8", "replace").lstrip("/")
+            if not target.lower().startswith("xl/"):
+                target = "xl/" + target
+            targets[attrs.get(b"Id", b"").decode("utf-8", "replace")] = target.lower()
+    names: dict[str, str] = {}  # part → sheet name
+    book = by_lower.get("xl/workbook.xml")
+    if book is not None:
+        for tag in _SHEET.findall(archive.read(book)):
+            attrs = {k.split(b":")[-1]: v for k, v in _ATTR.findall(tag)}
+            part = targets.get(attrs.get(b"id", b"").decode("utf-8", "replace"))
+            if part:
+                names[part] = html.unescape(attrs.get(b"name", b"").decode("utf-8", "replace"))
+    extents: dict[str, _SheetExtent] = {}
+    for lower, info in by_lower.items():
+        if not (lower.startswith("xl/worksheets/") and lower.endswith(".xml")):
+            continue
+        extent = _SheetExtent()
+        tail = b""
+        with archive.open(info) as stream:
+            while chunk := stream.read(1 << 20):
+                data = tail + chunk
+                for pattern in (_DIMENSION, _CELL_REF):
+                    for col, row in pattern.findall(data):
+                        extent.add(col, row)
+                tail = data[-2048:]
+        extents[names.get(lower, info.filename)] = extent
+    return extents
+
+
+def _check_extent(name: str, sheet: str, extent: _SheetExtent | None) -> None:
+    """Refuse a sheet whose rectangle from A1 to its last used cell is too large to read."""
+    if extent is not None and extent.cells > MAX_XLSX_CELLS:
+        raise InvalidInputError(
+            name,
+            [
+                Problem(
+                    "xlsx_used_range",
+                    {
+                        "sheet": sheet,
+                        "ref": extent.ref,
+                        "cells": f"{extent.cells:,}",
+                        "limit": f"{MAX_XLSX_CELLS:,}",
+                    },
+                )
+            ],
+        )
+
+
+def _read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
+    name = str(path)
+    extents = _inspect_xlsx(path)
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         chosen: tuple[int, list[list[str]]] | None = None
         for index in range(len(workbook.sheet_names)):
+            sheet = workbook.sheet_names[index]
+            if sheet in extents:
+                _check_extent(name, sheet, extents[sheet])
+            else:  # a sheet we could not place: the largest of the workbook's must do
+                _check_extent(
+                    name, sheet, max(extents.values(), key=lambda e: e.cells, default=None)
+                )
             values = workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
             records = [[_cell_text(v) for v in row] for row in values]
             if chosen is None:
@@ -201,8 +475,14 @@ def _read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
             if _accepted_header(records, is_header) is not None:
                 chosen = (index, records)
                 break
-    except (CalamineError, ValueError, OSError) as exc:
+    except InvalidInputError:
+        raise
+    except (CalamineError, ValueError, OSError, MemoryError, RecursionError) as exc:
         raise InvalidInputError(name, [Problem("file_unreadable", {"detail": exc})]) from None
+    except BaseException as exc:  # calamine's Rust panics arrive as a BaseException
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise InvalidInputError(name, [Problem("not_xlsx")]) from None
     if chosen is None:
         raise InvalidInputError(name, [Problem("no_header")])
     index, records = chosen
@@ -231,6 +511,109 @@ def _cell_text(value: object) -> str:
         minutes = int(value.total_seconds() // 60)
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
     return str(value)
+
+
+# ------------------------------------------------------------------------------ JSON
+
+
+class _BadNumber(ValueError):
+    """A JSON number Python would read as NaN or ±Infinity (or one too long to read)."""
+
+    def __init__(self, literal: str):
+        super().__init__(literal)
+        self.literal = literal
+
+
+def _constant(literal: str) -> float:
+    raise _BadNumber(literal)  # NaN, Infinity, -Infinity: not JSON (RFC 8259 §6)
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999
+        raise _BadNumber(literal)
+    return value
+
+
+def _int(literal: str) -> int:
+    if len(literal) > 100:  # Python refuses > 4300 digits; no real value needs 100
+        raise _BadNumber(literal)
+    return int(literal)
+
+
+def load_json(text: str, name: str) -> Any:
+    """Parse a JSON input file, or raise :class:`InvalidInputError` saying where it breaks.
+
+    Refused with a message (never a traceback): syntax errors, NaN / Infinity and numbers
+    that overflow (a NaN coordinate compares false with every bound), and nesting deeper
+    than :data:`MAX_JSON_DEPTH` (100,000 nested lists raise RecursionError in the parser;
+    a document that parses just under Python's limit would raise it in any recursive
+    check after). Messages carry positions only, never values (needs are personal data).
+    """
+    try:
+        doc = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            name, [Problem("not_json", {"line": exc.lineno, "col": exc.colno, "detail": exc.msg})]
+        ) from None
+    except _BadNumber as exc:
+        line = _line_of_token(text, exc.literal)
+        raise InvalidInputError(name, [Problem("json_bad_number", {"line": line})]) from None
+    except RecursionError:
+        raise InvalidInputError(
+            name, [Problem("json_too_deep", {"limit": MAX_JSON_DEPTH})]
+        ) from None
+    if _deeper_than(doc, MAX_JSON_DEPTH):
+        raise InvalidInputError(name, [Problem("json_too_deep", {"limit": MAX_JSON_DEPTH})])
+    return doc
+
+
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+
+
+def _line_of_token(text: str, literal: str) -> int:
+    """The line of the first ``literal`` outside a JSON string (1 when not found)."""
+    token = rf"(?<![\w.+-]){re.escape(literal)}(?![\w.])"
+    for match in re.finditer(f"{_JSON_STRING}|({token})", text):
+        if match.group(1) is not None:
+            return text.count("\n", 0, match.start()) + 1
+    return 1
+
+
+def _deeper_than(doc: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels (iterative: no recursion)."""
+    if not isinstance(doc, dict | list):
+        return False
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+# ------------------------------------------------------------------------------- URLs
+
+_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
+
+
+def unsafe_url(value: str) -> bool:
+    """Whether a URL cell would run script or carry a document when linked.
+
+    Read as a browser would: HTML entities decoded (``&#106;avascript:``), full-width
+    letters folded, spaces, tabs, newlines and control characters dropped, any case.
+    """
+    text = value
+    for _ in range(3):  # &amp;#106; too
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if ch > " " and ch != "\x7f")
+    return text.lower().startswith(_UNSAFE_SCHEMES)
 
 
 # --------------------------------------------------------------------------- GeoJSON

@@ -32,7 +32,6 @@ from several offices that share a database should prefix their ids (``A1-N-0001`
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import unicodedata
@@ -54,7 +53,7 @@ from directory.errors import InvalidInputError, Problem, UnknownCategoryError, h
 from directory.geography import JAPAN_LAT, JAPAN_LON, ImportResult
 from directory.models import District, utcnow
 from directory.resources import CellError, parse_date
-from directory.tables import read_input
+from directory.tables import load_json, read_input
 from directory.taxonomy import load_taxonomy, split_categories
 from directory.text import normalize
 from directory.weekdays import WEEKDAY_CODES, WeekdayError, parse_weekdays
@@ -472,13 +471,8 @@ def read_needs_file(path: Path) -> list[Any]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidInputError(name, [Problem("json_not_utf8", {"line": line})]) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # exc.msg names the syntax problem only, never the document's content
-        raise InvalidInputError(
-            name, [Problem("not_json", {"line": exc.lineno, "col": exc.colno, "detail": exc.msg})]
-        ) from None
+    # Messages name positions only, never content; NaN / Infinity and deep nesting refused.
+    doc = load_json(text, name)
     if not isinstance(doc, list):
         raise InvalidInputError(name, [Problem("not_a_list")])
     return doc

@@ -30,11 +30,11 @@ from web.cli._common import (
 )
 from web.services import AccessDenied, import_needs_file, require_directory_editor, require_staff
 
-import_ = AppGroup("import", help="Import files.")
-export = AppGroup("export", help="Exports.")
-schedule = AppGroup("schedule", help="Schedules.")
-directory_group = AppGroup("directory", help="Directory checks.")
-report = AppGroup("report", help="Reports.")
+import_ = AppGroup("import", help="ファイルの読み込み / import files.")
+export = AppGroup("export", help="書き出し / exports.")
+schedule = AppGroup("schedule", help="予定の解釈 / schedules.")
+directory_group = AppGroup("directory", help="ディレクトリの点検 / directory checks.")
+report = AppGroup("report", help="報告書 / reports.")
 
 
 def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: bool) -> None:
@@ -94,6 +94,13 @@ def warning_lines(path: str, warnings: list[Problem]) -> list[str]:
     return lines
 
 
+#: A file can hold millions of bad cells: stderr shows this many errors (and warnings),
+#: then how many more; ``--json`` carries at most MAX_JSON_ERRORS of each, with the
+#: totals in ``error_count`` / ``warning_count`` (README, "Hostile files").
+MAX_PRINTED_ERRORS = 200
+MAX_JSON_ERRORS = 1000
+
+
 def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
     if as_json:
         click.echo(
@@ -102,19 +109,31 @@ def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
                     "created": 0,
                     "updated": 0,
                     "unchanged": 0,
-                    "warnings": [w.as_json(lang()) for w in exc.warnings],
-                    "errors": [p.as_json(lang()) for p in exc.problems],
+                    "warnings": [w.as_json(lang()) for w in exc.warnings[:MAX_JSON_ERRORS]],
+                    "warning_count": len(exc.warnings),
+                    "errors": [p.as_json(lang()) for p in exc.problems[:MAX_JSON_ERRORS]],
+                    "error_count": len(exc.problems),
                 },
                 ensure_ascii=False,
             )
         )
-    click.echo(exc.describe(lang()), err=True)
-    for warning in exc.warnings:
+    for problem in exc.problems[:MAX_PRINTED_ERRORS]:
+        click.echo(problem.format(str(path), lang()), err=True)
+    _more(len(exc.problems))
+    for warning in exc.warnings[:MAX_PRINTED_ERRORS]:
         click.echo(_("warning: ") + warning.format(str(path), lang()), err=True)
+    _more(len(exc.warnings))
     click.echo(
         _("{path}: {count} error(s); nothing was imported", path=path, count=len(exc.problems)),
         err=True,
     )
+
+
+def _more(total: int) -> None:
+    """「ほか N 件」 after the first :data:`MAX_PRINTED_ERRORS` lines printed."""
+    if total > MAX_PRINTED_ERRORS:
+        more = format(total - MAX_PRINTED_ERRORS, ",")
+        click.echo(_("… and {count} more", count=more), err=True)
 
 
 class _ProgressBar:
@@ -171,7 +190,7 @@ def _run_import(
 
 
 def _import_options(func: F) -> F:
-    func = click.option("--dry-run", is_flag=True, help="Check only (write nothing).")(func)
+    func = click.option("--dry-run", is_flag=True, help="検査のみ（書き込まない）")(func)
     func = json_option()(func)
     func = lang_option(func)
     func = as_option(func)
@@ -181,14 +200,14 @@ def _import_options(func: F) -> F:
 @import_.command("districts")
 @_import_options
 def import_districts_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
-    """Import districts (GeoJSON, DATA_FORMATS §2), updating them by code."""
+    """地区（GeoJSON, DATA_FORMATS §2）を読み込みます。code で更新します。"""
     _run_import(import_districts, file, as_json, dry_run)
 
 
 @import_.command("venues")
 @_import_options
 def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
-    """Import venues (GeoJSON Points) and find their districts."""
+    """会場（GeoJSON の Point）を読み込み、地区を判定します。"""
     _run_import(import_venues, file, as_json, dry_run)
 
 
@@ -198,7 +217,7 @@ def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
     "--columns",
     "columns_file",
     type=click.Path(path_type=Path),
-    help='A column map in JSON: {{"their column": "§3 column"}}.',
+    help='A column map in JSON: {"their column": "§3 column"}.',
 )
 @click.option(
     "--skip-invalid", is_flag=True, help="Write the valid rows and report every rejected one."
@@ -260,11 +279,10 @@ def import_resources_cmd(
 @import_.command("needs")
 @_import_options
 def import_needs_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
-    """Import needs (JSON, DATA_FORMATS §4): every need, or nothing.
+    """ニーズ（JSON, DATA_FORMATS §4）を読み込みます。全件か、何も読み込まないかです。
 
-    Needs are sensitive personal information: their values never appear in errors either.
-    With --as LOGIN only needs in that account's areas can be imported. The import is
-    recorded in the audit log.
+    ニーズは要配慮個人情報です。値はエラー表示にも出しません。--as LOGIN のときは、
+    そのアカウントの担当圏域のニーズだけを登録できます。取り込みは監査ログに記録されます。
     """
     db = database()
     try:
@@ -409,10 +427,10 @@ def _write_chunks(chunks: Iterator[bytes], output: Path | None) -> None:
 @click.argument("text")
 @click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@json_option("Write JSON to standard output.")
+@json_option("JSON で標準出力へ")
 @lang_option
 def schedule_expand(text: str, start: Any, end: Any, as_json: bool) -> None:
-    """Expand a schedule text (days, times, notes) into the dates and times of a period."""
+    """予定の文（曜日・時間・特記事項）を、期間内の日時に展開します。"""
     from directory.schedules import describe as describe_schedule
     from directory.schedules import expand, parse_schedule
 
@@ -442,9 +460,9 @@ def _iso(value: Any) -> str:
 
 
 for _name, _group, _help in (
-    ("annual", report, "Annual report (not implemented yet)."),
-    ("monthly", report, "Monthly report (not implemented yet)."),
-    ("duplicates", directory_group, "Suspected duplicates (not implemented yet)."),
+    ("annual", report, "年次報告（未実装）"),
+    ("monthly", report, "月次報告（未実装）"),
+    ("duplicates", directory_group, "重複の疑い（未実装）"),
 ):
     not_yet(_name, _group, _help)
 
