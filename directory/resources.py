@@ -1497,6 +1497,15 @@ def import_resources(
             table.header[-1] = ""  # a rejects file, fixed: its エラー内容 is not data
         raw_rows = table.rows if keep_rejects else []
         features = table.features
+        if features is not None:  # named by the column that is the name (#3 (中央サロン))
+            at = next(
+                (i for i, h in enumerate(table.header) if _HEADER_KEYS.get(normalize(h)) == "name"),
+                None,
+            )
+            for number, cells in table.rows:
+                name = cells[at].strip() if at is not None else ""
+                if name:
+                    features[number] = f"#{number - 1} ({name})"
         checked, ctx = parse_rows(table, session, str(path), progress, id_prefix=id_prefix)
         ctx.warnings[:0] = map_warnings
         if len(checked) and not replace:

@@ -30,11 +30,11 @@ from web.cli._common import (
 )
 from web.services import AccessDenied, import_needs_file, require_directory_editor, require_staff
 
-import_ = AppGroup("import", help="ファイルの読み込み / import files.")
-export = AppGroup("export", help="書き出し / exports.")
-schedule = AppGroup("schedule", help="予定の解釈 / schedules.")
-directory_group = AppGroup("directory", help="ディレクトリの点検 / directory checks.")
-report = AppGroup("report", help="報告書 / reports.")
+import_ = AppGroup("import", help="Import files.")
+export = AppGroup("export", help="Exports.")
+schedule = AppGroup("schedule", help="Schedules.")
+directory_group = AppGroup("directory", help="Directory checks.")
+report = AppGroup("report", help="Reports.")
 
 
 def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: bool) -> None:
@@ -190,7 +190,7 @@ def _run_import(
 
 
 def _import_options(func: F) -> F:
-    func = click.option("--dry-run", is_flag=True, help="検査のみ（書き込まない）")(func)
+    func = click.option("--dry-run", is_flag=True, help="Check only (write nothing).")(func)
     func = json_option()(func)
     func = lang_option(func)
     func = as_option(func)
@@ -200,14 +200,14 @@ def _import_options(func: F) -> F:
 @import_.command("districts")
 @_import_options
 def import_districts_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
-    """地区（GeoJSON, DATA_FORMATS §2）を読み込みます。code で更新します。"""
+    """Import districts (GeoJSON, DATA_FORMATS §2), updating them by code."""
     _run_import(import_districts, file, as_json, dry_run)
 
 
 @import_.command("venues")
 @_import_options
 def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
-    """会場（GeoJSON の Point）を読み込み、地区を判定します。"""
+    """Import venues (GeoJSON Points) and find their districts."""
     _run_import(import_venues, file, as_json, dry_run)
 
 
@@ -217,7 +217,7 @@ def import_venues_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
     "--columns",
     "columns_file",
     type=click.Path(path_type=Path),
-    help='A column map in JSON: {"their column": "§3 column"}.',
+    help='A column map in JSON: {{"their column": "§3 column"}}.',
 )
 @click.option(
     "--skip-invalid", is_flag=True, help="Write the valid rows and report every rejected one."
@@ -279,10 +279,11 @@ def import_resources_cmd(
 @import_.command("needs")
 @_import_options
 def import_needs_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
-    """ニーズ（JSON, DATA_FORMATS §4）を読み込みます。全件か、何も読み込まないかです。
+    """Import needs (JSON, DATA_FORMATS §4): every need, or nothing.
 
-    ニーズは要配慮個人情報です。値はエラー表示にも出しません。--as LOGIN のときは、
-    そのアカウントの担当圏域のニーズだけを登録できます。取り込みは監査ログに記録されます。
+    Needs are sensitive personal information: their values never appear in errors either.
+    With --as LOGIN only needs in that account's areas can be imported. The import is
+    recorded in the audit log.
     """
     db = database()
     try:
@@ -427,10 +428,10 @@ def _write_chunks(chunks: Iterator[bytes], output: Path | None) -> None:
 @click.argument("text")
 @click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@json_option("JSON で標準出力へ")
+@json_option("Write JSON to standard output.")
 @lang_option
 def schedule_expand(text: str, start: Any, end: Any, as_json: bool) -> None:
-    """予定の文（曜日・時間・特記事項）を、期間内の日時に展開します。"""
+    """Expand a schedule text (days, times, notes) into the dates and times of a period."""
     from directory.schedules import describe as describe_schedule
     from directory.schedules import expand, parse_schedule
 
@@ -460,9 +461,9 @@ def _iso(value: Any) -> str:
 
 
 for _name, _group, _help in (
-    ("annual", report, "年次報告（未実装）"),
-    ("monthly", report, "月次報告（未実装）"),
-    ("duplicates", directory_group, "重複の疑い（未実装）"),
+    ("annual", report, "Annual report (not implemented yet)."),
+    ("monthly", report, "Monthly report (not implemented yet)."),
+    ("duplicates", directory_group, "Suspected duplicates (not implemented yet)."),
 ):
     not_yet(_name, _group, _help)
 
