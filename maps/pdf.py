@@ -21,6 +21,7 @@ import io
 import math
 import os
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,9 @@ from reportlab.platypus import (
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polylabel
 
+from directory.i18n import N_, translate
 from directory.map_data import MapDistrict, PublicResource
-from maps._common import CategoryStyle, bounds_of, japanese_date, text_colour
+from maps._common import CategoryStyle, bounds_of, category_styles, japanese_date, text_colour
 from maps._handout import HandoutNumbering, number_resources
 from maps.resident import MIXED_COLOUR, _credit_texts, _label, _served_words
 
@@ -659,7 +661,7 @@ def _draw_map(c: Canvas, m: MapLayout, font: str, number_size: float) -> None:
         arrow.close()
         c.drawPath(arrow, stroke=0, fill=1)
         c.setFont(font, 11 * s)
-        c.drawCentredString(x + w / 2, y + 5 * s, "北")
+        c.drawCentredString(x + w / 2, y + 5 * s, _t(N_("N (north)")))
     c.restoreState()
     c.setStrokeColor(colors.HexColor("#666666"))
     c.setLineWidth(0.8)
@@ -775,12 +777,24 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+#: The handout's language while :func:`resident_pdf` builds it (reportlab calls back into
+#: the drawing code, so the language travels with the call rather than through every helper).
+_LANG: ContextVar[str] = ContextVar("tsunagu_pdf_lang", default="ja")
+_NUMBERED_HEADS = (N_("No."), N_("Name and place"), N_("Kind"), N_("When"), N_("Phone"))
+_VISITING_HEADS = (N_("Name and the districts it comes to"), N_("Kind"), N_("When"), N_("Phone"))
+
+
+def _t(msgid: str, **params: Any) -> str:
+    """``msgid`` in the handout's language."""
+    return translate(msgid, _LANG.get(), **params)
+
+
 def _category_cell(
     r: PublicResource, numbering: HandoutNumbering, style: ParagraphStyle
 ) -> list[Paragraph]:
     """The resource's kinds, one to a line (so 見守り・安否確認 is not cut in the middle)."""
     labels = [numbering.styles[c].label if c in numbering.styles else c for c in r.categories]
-    return [_p(label, style) for label in labels or ["その他"]]
+    return [_p(label, style) for label in labels or [_t(N_("Other"))]]
 
 
 def _table(
@@ -813,9 +827,7 @@ def _numbered_table(
     numbering: HandoutNumbering, st: dict[str, ParagraphStyle], width: float, style_of: Any
 ) -> Table:
     cols = [0.065, 0.285, 0.215, 0.25, 0.185]
-    rows: list[list[Any]] = [
-        [_p(h, st["head"]) for h in ("番号", "名前・場所", "種類", "日時", "電話")]
-    ]
+    rows: list[list[Any]] = [[_p(_t(h), st["head"]) for h in _NUMBERED_HEADS]]
     extra: list[tuple[Any, ...]] = []
     for i, (n, r) in enumerate(numbering.located, start=1):
         colour = style_of(r).colour
@@ -844,12 +856,12 @@ def _visiting_table(
     width: float,
 ) -> Table:
     cols = [0.35, 0.215, 0.25, 0.185]
-    rows: list[list[Any]] = [
-        [_p(h, st["head"]) for h in ("名前・来てくれる地区", "種類", "日時", "電話")]
-    ]
+    rows: list[list[Any]] = [[_p(_t(h), st["head"]) for h in _VISITING_HEADS]]
     for r in numbering.visiting:
-        served = _served_words(r.districts, districts)
-        name = [_p(r.name, st["name"])] + ([_p(f"対象：{served}", st["cell"])] if served else [])
+        served = _served_words(r.districts, districts, _LANG.get())
+        name = [_p(r.name, st["name"])] + (
+            [_p(_t(N_("For: {districts}"), districts=served), st["cell"])] if served else []
+        )
         rows.append(
             [
                 name,
@@ -880,7 +892,7 @@ def _legend(
         rows.append(
             [
                 _Sample("marker", font, size, label="1"),
-                _p("丸の中の数字は、一覧の番号です。", st["legend"]),
+                _p(_t(N_("The number in a circle is its number in the list.")), st["legend"]),
             ]
         )
         on_map = [
@@ -892,7 +904,7 @@ def _legend(
             not r.categories or r.categories[0] not in numbering.styles
             for _, r in numbering.located
         ):
-            on_map.append(CategoryStyle("", "その他", MIXED_COLOUR, ""))
+            on_map.append(CategoryStyle("", _t(N_("Other")), MIXED_COLOUR, ""))
         kinds = [
             [_Sample("swatch", font, size, colour=s.colour), _p(s.label, st["legend"])]
             for s in on_map
@@ -918,13 +930,13 @@ def _legend(
                 ]
             )
         )
-        rows.append(["", _p("色は 活動の種類です：", st["legend"])])
+        rows.append(["", _p(_t(N_("The colour is the kind of activity:")), st["legend"])])
         rows.append(["", kinds_table])
         if len(numbering.places) < len(numbering.located):
             rows.append(
                 [
                     _Sample("marker", font, size, label="2・3", colour=MIXED_COLOUR),
-                    _p("同じ場所で いくつかの活動が あります。", st["legend"]),
+                    _p(_t(N_("Several activities in the same place.")), st["legend"]),
                 ]
             )
         if layout is None or any(m.leader for m in layout.markers):
@@ -932,12 +944,22 @@ def _legend(
                 [
                     _Sample("leader", font, size),
                     _p(
-                        "数字が重ならないよう ずらしたときは、線の先の 白い点が 場所です。",
+                        _t(
+                            N_(
+                                "Where a number was moved so as not to overlap, the white dot "
+                                "at the end of its line is the place."
+                            )
+                        ),
                         st["legend"],
                     ),
                 ]
             )
-    rows.append([_Sample("line", font, size), _p("線は 地区の さかいめ です。", st["legend"])])
+    rows.append(
+        [
+            _Sample("line", font, size),
+            _p(_t(N_("The lines are the borders of the districts.")), st["legend"]),
+        ]
+    )
     table = Table(rows, colWidths=[first, width - first])
     table.setStyle(
         TableStyle(
@@ -980,7 +1002,11 @@ def _footer_canvas(title: str, font: str, paper: _Paper) -> type[Canvas]:
                 self.setFillColor(_MUTED)
                 y = paper.margin - 1 * mm
                 self.drawString(paper.margin, y, title)
-                self.drawRightString(paper.size[0] - paper.margin, y, f"{number} / {total} ページ")
+                self.drawRightString(
+                    paper.size[0] - paper.margin,
+                    y,
+                    _t(N_("page {number} of {total}"), number=number, total=total),
+                )
                 super().showPage()
             super().save()
 
@@ -997,6 +1023,7 @@ def resident_pdf(
     as_of: dt.date | None = None,
     page: str = "A4",
     contact: str | None = None,
+    lang: str = "ja",
 ) -> bytes:
     """The resident handout as PDF bytes: page 1 the map, legend and credits, then the
     numbered list (numbers as in :func:`maps.resident_map` for the same inputs) and the
@@ -1006,7 +1033,26 @@ def resident_pdf(
     Raises ``TypeError`` for anything but :class:`PublicResource` (a published handout
     takes no other data), ``ValueError`` for another paper, and
     :class:`JapaneseFontMissingError` when no Japanese TrueType font can be embedded.
+    ``lang`` words the handout (Japanese by default; the data stays as recorded).
     """
+    token = _LANG.set(lang)
+    try:
+        return _resident_pdf(resources, districts, credits, title, subtitle, as_of, page, contact)
+    finally:
+        _LANG.reset(token)
+
+
+def _resident_pdf(
+    resources: Sequence[PublicResource],
+    districts: Sequence[MapDistrict],
+    credits: Sequence[str | Mapping[str, Any]],
+    title: str,
+    subtitle: str | None,
+    as_of: dt.date | None,
+    page: str,
+    contact: str | None,
+) -> bytes:
+    lang = _LANG.get()
     for r in resources:
         if type(r) is not PublicResource:
             raise TypeError(
@@ -1018,7 +1064,10 @@ def resident_pdf(
         raise ValueError(f"page must be one of {', '.join(_PAPERS)}, not {page!r}")
     font = register_font()
     numbering = number_resources(resources)
-    fallback = CategoryStyle("", "その他", MIXED_COLOUR, "")
+    if lang != "ja":
+        styles = {s.code: s for s in category_styles(numbering.styles, lang)}
+        numbering = replace(numbering, styles=styles)
+    fallback = CategoryStyle("", _t(N_("Other")), MIXED_COLOUR, "")
 
     def style_of(r: PublicResource) -> CategoryStyle:
         return numbering.styles.get(r.categories[0], fallback) if r.categories else fallback
@@ -1032,10 +1081,16 @@ def resident_pdf(
     if subtitle:
         head.append(_p(subtitle, st["sub"]))
     if as_of:
-        head.append(_p(f"この地図の情報は {japanese_date(as_of)} 現在のものです。", st["sub"]))
+        when = japanese_date(as_of, lang)
+        head.append(
+            _p(_t(N_("The information on this map is as of {date}."), date=when), st["sub"])
+        )
     head.append(Spacer(1, 2 * mm))
     credit_texts = _credit_texts(credits)
-    credit_block: list[Flowable] = [Spacer(1, 1.5 * mm), _p("出典・クレジット", st["credit"])]
+    credit_block: list[Flowable] = [
+        Spacer(1, 1.5 * mm),
+        _p(_t(N_("Sources and credits")), st["credit"]),
+    ]
     credit_block += [_p(f"・{t}", st["credit"]) for t in credit_texts]
 
     # Place the map so that the legend and credits still fit under it on page 1.
@@ -1073,19 +1128,22 @@ def resident_pdf(
         _legend(numbering, layout, font, paper.scale, st, width, style_of),
         *credit_block,
     ]
-    rest: list[Flowable] = [_p("一覧（番号は地図の数字です）", st["h2"])]
+    rest: list[Flowable] = [_p(_t(N_("List (the numbers are those on the map)")), st["h2"])]
     if numbering.located:
         rest.append(_numbered_table(numbering, st, width, style_of))
     else:
-        rest.append(_p("地図に載せられる活動は まだ ありません。", st["body"]))
+        rest.append(_p(_t(N_("No activities to show on the map yet.")), st["body"]))
     if numbering.visiting:
         rest += [
             CondPageBreak(40 * mm),
-            _p("地図に場所がない支援（家まで来てくれる支援など）", st["h2"]),
+            _p(
+                _t(N_("Support without a place on the map (such as help that comes to the home)")),
+                st["h2"],
+            ),
             _visiting_table(numbering, districts, st, width),
         ]
     if contact:
-        rest += [_p("お問い合わせ", st["h2"]), _p(contact, st["body"])]
+        rest += [_p(_t(N_("Contact")), st["h2"]), _p(contact, st["body"])]
     # Page 1 is the map sheet (on a wall, or the front of a double-sided handout): the
     # list shares it only when the whole of it fits there, else it starts on page 2.
     room = frame_h - _height(page_one, width, frame_h)
@@ -1103,7 +1161,7 @@ def resident_pdf(
         title=title,
         subject=subtitle or "",
         creator="Tsunagu",
-        lang="ja-JP",
+        lang="en" if lang == "en" else "ja-JP",
         initialFontName=font,
     )
     frame = Frame(

@@ -31,7 +31,7 @@ from directory.map_data import (
 from directory.queries import area_overview
 from maps import coordinator_map, page_html, resident_map, standalone_html
 from web.db import get_db, get_session
-from web.i18n import _
+from web.i18n import _, current_lang
 from web.security import current_actor, public, with_nonce
 from web.services import require_staff
 
@@ -96,6 +96,7 @@ def resident() -> Response | BaseResponse:
         subtitle=current_app.config.get("MAP_SUBTITLE"),
         contact=current_app.config.get("MAP_CONTACT"),
         as_of=dt.date.today(),
+        lang=current_lang(),
     )
     return _html(m, f"resident-{area}.html")
 
@@ -118,5 +119,6 @@ def coordinator() -> Response:
         else _("Community resources (staff)")
     )
     return _html(
-        coordinator_map(resources, districts, title=title), f"coordinator-{area or 'all'}.html"
+        coordinator_map(resources, districts, title=title, lang=current_lang()),
+        f"coordinator-{area or 'all'}.html",
     )

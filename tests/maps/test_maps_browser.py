@@ -65,7 +65,8 @@ class Offline:
     """A page whose every request except to ``allowed`` prefixes is aborted and noted."""
 
     def __init__(self, browser: Any, allowed: tuple[str, ...]):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # a Japanese browser (Accept-Language: ja): the pages follow the browser's language
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
         self.aborted: list[str] = []
         self.errors: list[str] = []
 

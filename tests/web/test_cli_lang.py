@@ -106,3 +106,22 @@ def test_insecure_config_error_in_both_languages(db_url: str, monkeypatch, tmp_p
     assert str(raised.value).startswith("SECRET_KEY が設定されていません。")
     assert raised.value.describe("en").startswith("SECRET_KEY is not set. Write a SECRET_KEY")
     assert isinstance(raised.value, RuntimeError)
+
+
+def test_map_files_in_english(demo: Engine, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    resident = tmp_path / "resident.html"
+    result = cli("map", "resident", "--area", "04445-A1", "-o", resident, "--lang", "en")
+    assert result.exit_code == 0, result.stderr
+    html = resident.read_text(encoding="utf-8")
+    assert '<html lang="en"' in html and "How to read the map" in html
+    assert "Community resources: 中新田" in html and "地図の見かた" not in html
+    unmet = tmp_path / "unmet.html"
+    result = cli("map", "unmet", "-o", unmet, "--on", ON, "--lang", "en")
+    assert result.exit_code == 0, result.stderr
+    html = unmet.read_text(encoding="utf-8")
+    assert "Unmet needs for life support (by district)" in html and "a few" in html
+    assert "少数" not in html
+    coordinator = tmp_path / "coordinator.html"
+    result = cli("map", "coordinator", "--area", "04445-A2", "-o", coordinator)
+    assert result.exit_code == 0, result.stderr
+    assert '<html lang="ja"' in coordinator.read_text(encoding="utf-8")

@@ -10,7 +10,18 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from web.cli._common import F, _, actor, as_option, database, describe, fail, lang_option, on_option
+from web.cli._common import (
+    F,
+    _,
+    actor,
+    as_option,
+    database,
+    describe,
+    fail,
+    lang,
+    lang_option,
+    on_option,
+)
 from web.services import AccessDenied, require_staff
 from web.services import unmet as unmet_service
 
@@ -96,7 +107,12 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
 
         try:
             data = resident_pdf(
-                resources, districts, credits=credits, title=title, as_of=dt.date.today()
+                resources,
+                districts,
+                credits=credits,
+                title=title,
+                as_of=dt.date.today(),
+                lang=lang(),
             )
         except JapaneseFontMissingError as exc:
             fail(str(exc))
@@ -106,7 +122,14 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
     from maps import resident_map
 
     _write_map(
-        resident_map(resources, districts, credits=credits, title=title, as_of=dt.date.today()),
+        resident_map(
+            resources,
+            districts,
+            credits=credits,
+            title=title,
+            as_of=dt.date.today(),
+            lang=lang(),
+        ),
         output,
     )
 
@@ -124,8 +147,12 @@ def map_coordinator(area: str | None, output: Path) -> None:
         fail(describe(exc))
     with db.read() as session:
         resources, districts, name = _map_scope(session, area, public=False)
-    title = f"{name}の地域資源（職員用）" if area else "地域資源（職員用）"
-    _write_map(coordinator_map(resources, districts, title=title), output)
+    title = (
+        _("Community resources (staff): {name}", name=name)
+        if area
+        else _("Community resources (staff)")
+    )
+    _write_map(coordinator_map(resources, districts, title=title, lang=lang()), output)
 
 
 @map_.command("unmet")
@@ -155,11 +182,15 @@ def map_unmet(
     except AccessDenied as exc:
         fail(describe(exc))
     with db.read() as session:
-        _, districts, name = _map_scope(session, area, public=True)
+        _resources, districts, name = _map_scope(session, area, public=True)
     credits = [
         c.get("credit", c) if isinstance(c, dict) else c for c in _credits_from(credits_file)
     ]
-    title = f"{name}の生活支援ニーズの不足（地区別）" if area else "生活支援ニーズの不足（地区別）"
+    title = (
+        _("Unmet needs for life support by district: {name}", name=name)
+        if area
+        else _("Unmet needs for life support (by district)")
+    )
     _write_map(
         unmet_map(
             [c.as_json() for c in counts],
@@ -168,6 +199,7 @@ def map_unmet(
             title=title,
             as_of=day,
             credits=credits,
+            lang=lang(),
         ),
         output,
     )
