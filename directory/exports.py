@@ -150,6 +150,17 @@ def stable_id(kind: str, key: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+@lru_cache(maxsize=65_536)
+def _shared_id(kind: str, key: str) -> str:
+    """:func:`stable_id` of what many services name (an organization, a venue, a
+    district): computed once."""
+    return stable_id(kind, key)
+
+
+#: One JSON encoder for every streamed object (no circular check: the objects are trees).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
 def default_window(
     start: dt.date | None = None, end: dt.date | None = None
 ) -> tuple[dt.date, dt.date]:
@@ -505,7 +516,7 @@ def iter_resources_geojson(
         feature = _feature(r, areas)
         if feature is None:
             continue
-        text = json.dumps(feature, ensure_ascii=False)
+        text = _ENCODE(feature)
         yield (text if first else ",\n" + text).encode()
         first = False
     yield b"]}\n"
@@ -549,10 +560,23 @@ def _expressible(
     if any(not s.understood for s in rows):
         parse = sched.parse_schedule(_source_text(r))
         return [], "解釈できない記述: " + "、".join(parse.not_understood or (_source_text(r),))
+    out, reason = _expressible_rules(tuple(_parsed(s) for s in rows), start, end)
+    return [(n, ps, list(keep), list(exdates)) for n, ps, keep, exdates in out], reason
+
+
+@lru_cache(maxsize=4096)
+def _expressible_rules(
+    rules: tuple[sched.ParsedSchedule, ...], start: dt.date, end: dt.date
+) -> tuple[
+    tuple[tuple[int, sched.ParsedSchedule, tuple[dt.datetime, ...], tuple[dt.datetime, ...]], ...],
+    str | None,
+]:
+    """:func:`_expressible` for understood rows, cached by the rules: a directory has few
+    distinct schedules, and walking two years of occurrences per resource is what made a
+    national calendar slow."""
     out = []
     seen: set[tuple[Any, ...]] = set()
-    for n, s in enumerate(rows):
-        ps = _parsed(s)
+    for n, ps in enumerate(rules):
         if ps.rrule is None:
             continue
         bare, kept = _rule_occurrences(ps, start, end)
@@ -561,13 +585,13 @@ def _expressible(
         if not keep:
             continue
         keep_set = set(keep)
-        exdates = [w for w in bare if w > keep[0] and w not in keep_set]
-        out.append((n, ps, keep, exdates))
+        exdates = tuple(w for w in bare if w > keep[0] and w not in keep_set)
+        out.append((n, ps, tuple(keep), exdates))
     if out:
-        return out, None
-    if all(_parsed(s).rrule is None for s in rows):
-        return [], "繰り返す曜日・日付の記載がありません"
-    return [], f"{start.isoformat()}～{end.isoformat()} に該当する日がありません"
+        return tuple(out), None
+    if all(ps.rrule is None for ps in rules):
+        return (), "繰り返す曜日・日付の記載がありません"
+    return (), f"{start.isoformat()}～{end.isoformat()} に該当する日がありません"
 
 
 # --------------------------------------------------------------------------- iCalendar
@@ -601,8 +625,11 @@ def _stamp(r: Resource) -> dt.datetime:
     return (r.updated_at or dt.datetime(1970, 1, 1)).replace(tzinfo=dt.UTC)
 
 
-def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str | None]:
-    """The VEVENTs of one resource, and a note when its schedule cannot be written."""
+def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[bytes], str | None]:
+    """The VEVENTs of one resource (serialised), and a note when its schedule cannot be
+    written. The lines that depend only on the rule (DTSTART, DTEND, RRULE, EXDATE) are
+    made once per rule (:func:`_rule_lines`): serialising two years of holiday EXDATEs for
+    every resource was most of a national calendar's time."""
     from icalendar import Event
     from icalendar.enums import STATUS
 
@@ -611,18 +638,10 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str |
     point = _point(r)
     labels = [c.label_ja for c in sorted(r.categories, key=lambda c: c.code)]
     for n, ps, keep, exdates in rows:
-        first = keep[0]
-        timed = ps.start_time is not None
-        begin: dt.datetime | dt.date = first.replace(tzinfo=TIMEZONE) if timed else first.date()
-        finish = None
-        if timed and ps.end_time is not None:
-            finish = dt.datetime.combine(first.date(), ps.end_time, TIMEZONE)
         event = Event.new(
             uid=stable_id("event", f"{r.external_id}:{n}"),
             stamp=_stamp(r),
             summary=r.name,
-            start=begin,
-            end=finish,
             location=_place(r) or None,
             description=_source_text(r) or None,
             url=_url(r.url),
@@ -630,22 +649,44 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[Any], str |
             # 休止中: the pattern is kept (it resumes) but no session takes place.
             status=STATUS.CONFIRMED if r.status == "active" else STATUS.CANCELLED,
         )
-        event.add("rrule", _rrule(ps, first, end))
-        if exdates:
-            event.add(
-                "exdate", [w.replace(tzinfo=TIMEZONE) if timed else w.date() for w in exdates]
-            )
         if point is not None:
             event.add("geo", (point[1], point[0]))
-        if not timed and ps.end_time is not None:
-            # 「～12:00」 with no start: RFC 5545 cannot end an all-day event at a time.
-            event.add("x-tsunagu-end-time", f"{ps.end_time:%H:%M}")
         event.add("x-tsunagu-resource", r.external_id)
-        events.append(event)
+        text = event.to_ical()
+        end_line = b"END:VEVENT\r\n"
+        assert text.endswith(end_line)
+        events.append(
+            text[: -len(end_line)] + _rule_lines(ps, keep[0], tuple(exdates), end) + end_line
+        )
     note = None
     if not events and reason is not None:
         note = f"{r.external_id} {r.name}: {_source_text(r)}（{reason}）"
     return events, note
+
+
+@lru_cache(maxsize=4096)
+def _rule_lines(
+    ps: sched.ParsedSchedule, first: dt.datetime, exdates: tuple[dt.datetime, ...], end: dt.date
+) -> bytes:
+    """DTSTART, DTEND, RRULE, EXDATE (and X-TSUNAGU-END-TIME) of one rule, serialised."""
+    from icalendar import Event
+
+    timed = ps.start_time is not None
+    begin: dt.datetime | dt.date = first.replace(tzinfo=TIMEZONE) if timed else first.date()
+    event = Event()
+    event.add("dtstart", begin)
+    if timed and ps.end_time is not None:
+        event.add("dtend", dt.datetime.combine(first.date(), ps.end_time, TIMEZONE))
+    event.add("rrule", _rrule(ps, first, end))
+    if exdates:
+        event.add("exdate", [w.replace(tzinfo=TIMEZONE) if timed else w.date() for w in exdates])
+    if not timed and ps.end_time is not None:
+        # 「～12:00」 with no start: RFC 5545 cannot end an all-day event at a time.
+        event.add("x-tsunagu-end-time", f"{ps.end_time:%H:%M}")
+    text = event.to_ical()
+    head, tail = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+    assert text.startswith(head) and text.endswith(tail)
+    return text[len(head) : -len(tail)]
 
 
 def _note(r: Resource, start: dt.date, end: dt.date) -> str | None:
@@ -702,8 +743,7 @@ def _iter_calendar(
     yield head[: -len(end_line)]
     for r in resources():
         events, _ = _events(r, start, end)
-        for event in events:
-            yield event.to_ical()
+        yield from events
     yield end_line
 
 
@@ -928,7 +968,7 @@ def _schedule_fields(
 def _iso_z(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _drop_none(item: dict[str, Any]) -> dict[str, Any]:
@@ -960,9 +1000,10 @@ def _extra_value(r: Resource, field: str) -> str | None:
 
 
 class _HsdsContext:
-    """What one HSDS export shares across services: the window, the taxonomy, district
-    extents (each written once, on the first service that serves the district) and the
-    municipality's name (the city of an address that does not spell it out)."""
+    """What one HSDS export shares across services: the window, the taxonomy (written
+    once, on the first term), district extents (each written once, on the first service
+    that serves the district) and the municipality's name (the city of an address that
+    does not spell it out)."""
 
     def __init__(self, session: Session, start: dt.date, end: dt.date):
         self.start, self.end = start, end
@@ -971,6 +1012,7 @@ class _HsdsContext:
         self.taxonomy_id = stable_id("taxonomy", "tsunagu")
         self.extent_written: set[int] = set()
         self._terms: dict[str, dict[str, Any]] = {}
+        self._taxonomy_written = False
         towns = [d for d in self.areas.by_id.values() if d.level == "municipality"]
         self.municipality = towns[0].name if len(towns) == 1 else None
 
@@ -978,6 +1020,15 @@ class _HsdsContext:
         """The taxonomy term of a category (made once; the JSON writer only reads it)."""
         if code not in self._terms:
             self._terms[code] = self._term(code)
+        if not self._taxonomy_written:  # the taxonomy itself: once, on the first term
+            self._taxonomy_written = True
+            detail = {
+                "id": self.taxonomy_id,
+                "name": TAXONOMY_NAME,
+                "description": TAXONOMY_DESCRIPTION,
+                "version": "1",
+            }
+            return {**self._terms[code], "taxonomy_detail": detail}
         return self._terms[code]
 
     def _term(self, code: str) -> dict[str, Any]:
@@ -992,18 +1043,12 @@ class _HsdsContext:
                 "taxonomy": "tsunagu",
                 "language": "ja",
                 "taxonomy_id": self.taxonomy_id,
-                "taxonomy_detail": {
-                    "id": self.taxonomy_id,
-                    "name": TAXONOMY_NAME,
-                    "description": TAXONOMY_DESCRIPTION,
-                    "version": "1",
-                },
             }
         )
 
     def service_area(self, d: District) -> dict[str, Any]:
         area = {
-            "id": stable_id("service_area", d.code),
+            "id": _shared_id("service_area", d.code),
             "name": d.name,
             "description": f"{d.name}（地区コード {d.code}）",
             "extent_type": "geojson",
@@ -1055,7 +1100,7 @@ def _hsds_location(r: Resource, ctx: _HsdsContext) -> dict[str, Any] | None:
     accessibility = _extra_value(r, "accessibility")
     own = r.address is not None or (r.lat is not None and r.lon is not None) or accessibility
     if r.venue is not None and not own:
-        location_id = stable_id("location", f"venue:{r.venue.code}")
+        location_id = _shared_id("location", f"venue:{r.venue.code}")
         name, description = r.venue.name, r.venue.address
     elif point is not None or _address(r):
         location_id = stable_id("location", f"resource:{r.external_id}")
@@ -1089,7 +1134,7 @@ def _hsds_service(r: Resource, ctx: _HsdsContext) -> dict[str, Any]:
     """One HSDS 3.0 service object, nested as the HSDS API returns ``/services/{id}``."""
     service_id = stable_id("service", r.external_id)
     if r.organization is not None:
-        org_id = stable_id("organization", r.organization.name_key)
+        org_id = _shared_id("organization", r.organization.name_key)
         org_name = r.organization.name
     else:
         org_id, org_name = stable_id("organization", ""), _NO_ORGANIZATION
@@ -1250,6 +1295,6 @@ def iter_resources_hsds(
             session, include_private=include_private, batch_size=batch_size, progress=progress
         )
     ):
-        text = json.dumps(_hsds_service(r, ctx), ensure_ascii=False)
+        text = _ENCODE(_hsds_service(r, ctx))
         yield (text if n == 0 else ", " + text).encode()
     yield b"]}\n"
