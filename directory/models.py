@@ -270,6 +270,10 @@ class Schedule(Base):
     season_end_month: Mapped[int | None] = mapped_column(Integer)
     holiday_rule: Mapped[str] = mapped_column(String(16), default="open")
     year_end_closed: Mapped[bool] = mapped_column(default=False)
+    #: 隔週: a day of an "on" week, stored once at import (a date in the text, else the first
+    #: occurrence after import), so no expansion depends on the window asked for; a one-off
+    #: date (RRULE ``FREQ=DAILY;COUNT=1``): the date itself.
+    anchor_date: Mapped[dt.date | None] = mapped_column(Date)
     source_text: Mapped[str | None] = mapped_column(Text)
     understood: Mapped[bool] = mapped_column(default=True)
 

@@ -26,10 +26,25 @@ Conventions (the places where ordinary Japanese needs a decision):
   (``FREQ=DAILY``): snow-removal help comes on whichever day the snow falls, so the matcher
   should treat it as available throughout the season. 冬期 alone names no days (rrule None).
 * 年末年始 = 29 December – 3 January.
-* 隔週 (every other week) needs an anchor that the text never gives: :func:`to_rrule_set`
-  anchors it on the first matching weekday on or after the start of the range being
-  expanded. Expanding from a different start can therefore shift it by a week; callers that
-  need stable fortnights (the matcher) should expand from one fixed date.
+* 隔週 (every other week) needs an anchor: a date in the text (「隔週火曜（2026年12月1日から）」)
+  else its first occurrence on or after ``anchor_from`` (the import day), stored once in
+  :attr:`ParsedSchedule.anchor_date`; the weeks are counted from its week (WKST=MO) whatever
+  range is expanded. With neither, 隔週 is reported, not guessed.
+* Dates (6月3日(火), 令和9年1月9日, 2027/1/16): a list of them with no other days is one
+  occurrence each (:data:`ONE_DAY` on ``anchor_date``). Without a year, the weekday written
+  decides it (the matching year nearest ``anchor_from`` or today), else the year nearest
+  ``anchor_from``; with neither the date is reported.
+* An event written with a start only (「13:30～」) lasts :data:`DEFAULT_LENGTH` (one hour,
+  23:59 at the latest); the end is stored, so no calendar gets a zero-length event.
+* Hours with no days (「9時～17時」 alone) are reported, never a silent empty schedule.
+* 平日 = Monday–Friday; whether holidays are closed is what the text says (祝日休み).
+  「24時間」「定休日なし」 with no days = every day.
+* A weekday with hours of its own: 「水曜は午後休み」「水曜は午前のみ」 end it at 12:00,
+  「午前休み」「午後のみ」 start it at 13:00 (午前 9:00–12:00 / 午後 13:00–17:00 when no hours
+  are written), 「土曜は9:00～12:00」 replaces its hours.
+* A closure that cannot be placed (a CLOSED word with nothing to close, or a fragment not
+  understood with 休・除・以外・翌・振替・場合 … in it) leaves no schedule at all: what
+  remains would read as "open then", the opposite of what was written.
 * A closure word (休み, 休業, 除く, 以外, 定休日 …) covers the days written directly before it,
   joined by nothing, ・, /, と or や (「土日祝休み」「日曜・祝日は休み」); a space ends the list
   (「月水金 祝日休み」 = open Monday, Wednesday and Friday, closed on holidays). A comma
@@ -111,6 +126,11 @@ WINTER = (12, 3)
 #: 年末年始: 29 December – 3 January.
 YEAR_END_DAYS = ((12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3))
 
+#: The RRULE of a one-off date (「6月3日(火)」): one occurrence on the schedule's anchor.
+ONE_DAY = "FREQ=DAILY;COUNT=1"
+#: An event written with a start only (「13:30～」) lasts this long (see :func:`expand`).
+DEFAULT_LENGTH = dt.timedelta(hours=1)
+
 _ALL_DAYS = frozenset(range(7))
 _WEEKDAYS = frozenset(range(5))
 _ODD_MONTHS = frozenset(range(1, 13, 2))
@@ -139,6 +159,7 @@ class ParsedSchedule:
     season_end_month: int | None = None
     holiday_rule: str = HOLIDAY_OPEN
     year_end_closed: bool = False
+    anchor_date: dt.date | None = None
 
     def season_months(self) -> tuple[int, ...] | None:
         """The months of the season in calendar order of the window (12, 1, 2, 3), or None."""
@@ -180,6 +201,7 @@ class ScheduleParse:
                 "season_end_month": s.season_end_month,
                 "holiday_rule": s.holiday_rule,
                 "year_end_closed": s.year_end_closed,
+                "anchor_date": s.anchor_date,
                 "source_text": self.source_text,
                 "understood": self.understood,
             }
@@ -347,8 +369,9 @@ _BARE_WD_AFTER = (
 )
 _CLOSED = (
     r"(?:(?:の場合|にあたる場合|に当たる場合|と重なる場合|と重なった場合|の時|のとき|の日)\s*)?"
-    r"(?:は|を|も)?\s*(?:お休み|休み|休業日?|休館日?|休所日?|休講|除く|除き|除いて|以外|定休日?"
-    r"|なし|無し|中止|休止|休(?!日))(?:です|とします|となります|とする|となる)?"
+    r"(?:は|を|も)?\s*(?:お休み|休み|休業日?|休館日?|休所日?|休診日?|休講|閉館|閉所|除く|除き|除いて"
+    r"|以外|定休日?|なし|無し|中止|休止|(?:ご)?利用(?:でき|いただけ|出来)ません|利用不可|休(?!日))"
+    r"(?:です|とします|となります|とする|となる|とさせていただきます)?"
 )
 _OPEN = (
     r"(?:を|も)?\s*(?:含む|含め(?:て)?)"
@@ -400,7 +423,34 @@ _RECOGNISERS: list[tuple[str, re.Pattern[str], bool]] = [
             rf"{_PERIOD_TAIL}",
             True,
         ),
-        ("HOLIDAY", r"国民の祝日|祝祭日|祝休日|振替休日|祝日|祭日|祝", True),
+        (
+            "HOLIDAY",
+            r"国民の祝日に関する法律(?:\s*\(\s*昭和23年法律第178号\s*\))?\s*に\s*(?:規定|定め)"
+            r"(?:する|られた|る)\s*休日|国民の祝日|祝祭日|祝休日|振替休日|祝日|祭日|祝",
+            True,
+        ),
+        # 「時間外も対応可」: a remark that says nothing about the days, kept as written
+        (
+            "REMARK",
+            r"(?:時間外|夜間|緊急時)\s*(?:も|は|の)?\s*(?:対応|相談|受付)\s*(?:可能?|します|いたします|あり)?",
+            True,
+        ),
+        ("ALLDAY", r"24\s*時間(?:\s*365\s*日)?(?:\s*(?:対応|受付|営業|体制|開所|開館))?", True),
+        (
+            "DAILY",
+            r"(?:定休日|休館日|休業日|休所日|休み)\s*(?:は)?\s*(?:なし|無し|ありません)|365\s*日",
+            True,
+        ),
+        # a date (6月3日(火), 2026年6月3日, 令和8年6月3日, 2026/6/3): one-off dates in a list
+        # or the anchor of 隔週
+        (
+            "DATE",
+            r"(?<![0-9/])(?:(?:(\d{4})\s*年|令和\s*(\d{1,2}|元)\s*年)\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+            rf"(?:\s*\(\s*({_WD})(?:曜日?)?\s*\))?"
+            r"|(?<![0-9/])(?:(\d{4})/)?(\d{1,2})/(\d{1,2})(?![0-9/])"
+            rf"(?:\s*\(\s*({_WD})(?:曜日?)?\s*\))?",
+            True,
+        ),
         ("UNKNOWN", r"休日", True),  # 休日 = weekends and/or holidays: not guessed
         # 月2回・週1回: checked against the days written with it (see parse_schedule); a
         # vague count (月1回程度) is not recognised and stays unknown text
@@ -413,12 +463,6 @@ _RECOGNISERS: list[tuple[str, re.Pattern[str], bool]] = [
         ("MONTHSET", r"(?:毎\s*)?(奇数|偶数)\s*月(?:\s*(?:のみ|だけ|限定))?", True),
         ("BIMONTHLY", r"隔月", True),  # understood only with the months it means (隔月（奇数月）)
         ("DIGITDAY", r"(?:毎月\s*)?([0-9])\s*の\s*(?:つく|付く)\s*日", True),  # 5のつく日
-        # one-off dates (8月13日, 4/1): not a recurrence
-        (
-            "UNKNOWN",
-            r"(?<![0-9])\d{1,2}\s*月\s*\d{1,2}\s*日|(?<![0-9])\d{1,2}/\d{1,2}(?![0-9])",
-            True,
-        ),
         ("CLOSED", _CLOSED, True),
         ("OPEN", _OPEN, True),
         (
@@ -546,6 +590,13 @@ def _token_value(kind: str, m: re.Match[str]) -> Any:
     if kind == "DATERANGE":
         m1, d1, m2, d2 = (int(g) for g in m.groups() if g is not None)
         return _date_range_window(m1, d1, m2, d2)
+    if kind == "DATE":
+        g = m.groups()
+        year, reiwa, month, day, wd = g[0] or g[5], g[1], g[2] or g[6], g[3] or g[7], g[4] or g[8]
+        if reiwa:
+            year = str(2018 + (1 if reiwa == "元" else int(reiwa)))
+        weekday = WEEKDAY_CHARS.index(wd) if wd else None
+        return (int(year) if year else None, int(month), int(day), weekday)
     if kind == "COUNT":
         return (m.group(1), _KANJI_DIGITS.get(m.group(2)) or int(m.group(2)))
     if kind == "DIGITDAY":
@@ -573,6 +624,9 @@ _LABEL_VETO = re.compile(
     r"|雨|雪|天|場合|限|のみ|だけ|中|都度|調整|開|閉|終|午|朝|昼|夕|夜|晩|間|旬|春|夏|秋|冬|翌"
     r"|前|後|次|再|当|やすみ|なし|無し|ない|ません"
 )
+#: Words in a fragment not understood that say some day is closed or moved: the rest of the
+#: text alone would read as "open then", so nothing is expanded (「祝日の場合は翌日」).
+_CLOSURE_HINT = re.compile(r"休|除|以外|翌|振替|場合|閉|中止|不可|できません|ありません")
 _SEASON_KINDS = frozenset({"WINTER", "SEASON", "MONTH", "MONTHSET", "DATERANGE"})
 _DAY_SUBJECTS = frozenset({"WD", "WDRANGE", "WEEKDAYS", "WEEKEND"})
 _TRANSPARENT = frozenset({"FILLER"})
@@ -602,6 +656,7 @@ class _Group:
     time: tuple[dt.time | None, dt.time | None] | None = None
     time_after_days: bool = False
     has_day_items: bool = False
+    time_tok: _Tok | None = None
 
 
 class _Reader:
@@ -618,6 +673,62 @@ class _Reader:
         self.season_idx: list[int] = []
         self.extra_bad: list[tuple[int, int]] = []
         self.verb_of: dict[int, int] = {}  # subject index → index of the verb that closed/opened it
+        # 「水曜は午後休み」「土曜日は午前のみ」「土曜は9:00～12:00」: (closed?, weekdays, time, tokens)
+        self.exceptions: list[
+            tuple[bool, frozenset[int], tuple[dt.time | None, dt.time | None], list[int]]
+        ] = []
+
+    # weekdays with hours of their own --------------------------------------------------------
+
+    def _skip(self, j: int, words: tuple[str, ...]) -> tuple[int, set[str]]:
+        seen: set[str] = set()
+        while (
+            j < len(self.toks)
+            and self.toks[j].kind == "FILLER"
+            and self.key[self.toks[j].start : self.toks[j].end] in words
+        ):
+            seen.add(self.key[self.toks[j].start : self.toks[j].end])
+            j += 1
+        return j, seen
+
+    def apply_exceptions(self) -> None:
+        """「水曜は午後休み」「土曜日は午前のみ」「土曜は9:00～12:00」: a weekday whose hours
+        differ from the others' (read after the groups, see :meth:`half_days`)."""
+        i = 0
+        while i < len(self.toks):
+            if self.toks[i].kind not in _DAY_SUBJECTS or self.toks[i].state:
+                i += 1
+                continue
+            run = [i]
+            j = i + 1
+            while (
+                j + 1 < len(self.toks)
+                and self.toks[j].kind == "SEP:tight"
+                and (self.toks[j + 1].kind in _DAY_SUBJECTS)
+            ):
+                run.append(j + 1)
+                j += 2
+            k, seen = self._skip(j, ("は", "の"))
+            if k >= len(self.toks) or self.toks[k].kind not in ("AMPM", "TIME"):
+                i = j
+                continue
+            at = self.toks[k]
+            value = at.value if at.kind == "AMPM" else self._time(at)
+            after, tail = self._skip(k + 1, ("は", "のみ", "だけ", "限定", "まで"))
+            closed = after < len(self.toks) and self.toks[after].kind == "CLOSED"
+            if (
+                value is None
+                or (closed and at.kind != "AMPM")
+                or (not closed and "は" not in seen and not tail & {"のみ", "だけ", "限定"})
+            ):
+                i = j
+                continue
+            days = frozenset().union(*(self.toks[r].value for r in run))
+            used = list(range(i, (after + 1) if closed else after))
+            for u in used:
+                self.toks[u].state = "used"
+            self.exceptions.append((closed, days, value, used))
+            i = after + 1
 
     # links between tokens ----------------------------------------------------------------
 
@@ -641,7 +752,7 @@ class _Reader:
 
     def apply_verbs(self) -> None:
         for i, tok in enumerate(self.toks):
-            if tok.kind not in ("CLOSED", "OPEN", "PAUSE"):
+            if tok.kind not in ("CLOSED", "OPEN", "PAUSE") or tok.state:
                 continue
             if tok.kind == "PAUSE":
                 adjacent = i > 0 and self.toks[i - 1].kind in _SUBJECTS
@@ -660,6 +771,17 @@ class _Reader:
                 continue
             if not subjects and tok.kind == "CLOSED" and self._prefix_verb(tok):
                 subjects = [j for j, _ in self._walk(self._skip_label(i), 1, allow_comma=True)]
+            if (
+                not subjects
+                and tok.kind == "CLOSED"
+                and i > 0
+                and self.toks[i - 1].kind == "SEP:space"
+            ):
+                # 「土・日・祝日・12/29～1/3 休み」: a list with 祝日 or 年末年始 in it is never a
+                # list of open days, so a space before the verb does not end it
+                run = [j for j, _ in self._walk(i - 1, -1, allow_comma=False)]
+                if any(self.toks[j].kind in ("HOLIDAY", "YEAREND") for j in run):
+                    subjects = run
             if not subjects:
                 tok.state = "bad"
                 continue
@@ -701,8 +823,14 @@ class _Reader:
     def _subjects_before(self, i: int) -> list[int]:
         subjects: list[int] = []
         ambiguous: list[int] = []
+        closure_segment = False  # 「土日祝日、年末年始を除く」: 祝日 makes the list a closure
         for j, crossed in self._walk(i, -1, allow_comma=True):
             subject = self.toks[j]
+            if crossed and subject.kind in ("HOLIDAY", "YEAREND") and not ambiguous:
+                closure_segment = True
+            if crossed and subject.kind in _DAY_SUBJECTS and closure_segment:
+                subjects.append(j)
+                continue
             if crossed and subject.kind in _DAY_SUBJECTS and self._qualified(j):
                 break  # 「毎週火曜、祝日休み」「第1・第3月曜、祝日休み」: open days, then a closure
             if crossed and subject.kind in _DAY_SUBJECTS:
@@ -904,6 +1032,7 @@ class _Reader:
                     groups.append(current)
                 current.time = value
                 current.time_after_days = current.has_day_items
+                current.time_tok = tok
         return groups
 
     def _monthly_is_followed(self, i: int) -> bool:
@@ -1028,6 +1157,85 @@ class _Reader:
                         if t.kind == "UNKNOWN":
                             t.state = "label"
             opened = None
+
+    def dates(
+        self, groups: list[_Group], anchor_from: dt.date | None
+    ) -> tuple[list[dt.date], dt.date | None]:
+        """Dates written in the text: a list of one-off dates (「6月3日(火)・7月1日(火)の14時～」,
+        when the text names no other days), or the anchor of 隔週 (「隔週火曜（11月10日から）」).
+
+        Returns the one-off dates and the 隔週 anchor. 隔週 with no date is anchored on its
+        first occurrence on or after ``anchor_from``; with neither it is reported.
+        """
+        toks = [t for t in self.toks if t.kind == "DATE" and t.state == ""]
+        fortnight: set[int] = set()
+        other_days = False
+        for g in groups:
+            fortnight |= g.days.fortnightly
+            other_days |= bool(g.days.weekly or g.days.nth or g.days.monthdays)
+        resolved = [_resolve_date(t.value, anchor_from) for t in toks]
+        anchor: dt.date | None = None
+        one_off: list[dt.date] = []
+        if fortnight:
+            fitting = [d for d in resolved if d is not None and d.weekday() in fortnight]
+            if len(toks) == 1 and fitting:
+                anchor = fitting[0]
+                toks[0].state = "used"
+            elif anchor_from is not None and not toks:
+                anchor = _first_on_or_after(anchor_from, sorted(fortnight))
+            if anchor is None:
+                for t in self.toks:
+                    if t.kind == "BIWEEKLY":
+                        t.state = "bad"  # 隔週 with no anchor: which weeks is not guessed
+        elif toks and not other_days and all(d is not None for d in resolved):
+            one_off = sorted({d for d in resolved if d is not None})
+            for t in toks:
+                t.state = "used"
+        for t in toks:
+            if t.state == "":
+                t.state = "bad"
+        return one_off, anchor
+
+    def half_days(self, groups: list[_Group]) -> list[_Group]:
+        """Give the weekdays of :attr:`exceptions` their own hours.
+
+        「水曜は午後休み」 / 「水曜は午前のみ」 end those days at 12:00 (午前 = 9:00–12:00 when
+        no hours are written); 「午前休み」 / 「午後のみ」 start them at 13:00; 「土曜は
+        9:00～12:00」 replaces their hours. A weekday that is only a 第N or 隔週 day is not
+        split (reported).
+        """
+        for closed, days, value, used in self.exceptions:
+            if any(days & ({d for _, d in g.days.nth} | g.days.fortnightly) for g in groups):
+                self._bad(used)
+                continue
+            bases = [g for g in groups if g.days.weekly & days]
+            if not bases:
+                timed = [g for g in groups if g.time is not None]
+                bases = (
+                    [_Group(days=_Days(weekly=set(days)), time=timed[0].time)]
+                    if (len(timed) == 1 and not closed)
+                    else [_Group(days=_Days(weekly=set(days)))]
+                )
+            for base in bases:
+                start, end = base.time or (None, None)
+                if value in (MORNING, AFTERNOON):
+                    morning = (value == AFTERNOON) == closed  # the open half
+                    if start is None and end is None:
+                        start, end = MORNING if morning else AFTERNOON
+                    elif morning:
+                        end = min(end or MORNING[1], MORNING[1])
+                    else:
+                        start = max(start or AFTERNOON[0], AFTERNOON[0])
+                else:
+                    start, end = value
+                mine = set(base.days.weekly & days) or set(days)
+                base.days.weekly -= mine
+                if start is not None and end is not None and end <= start:
+                    continue  # the open hours are all in the closed half: closed that day
+                groups.append(
+                    _Group(days=_Days(weekly=mine), time=(start, end), has_day_items=True)
+                )
+        return [g for g in groups if not g.days.empty() or not g.has_day_items]
 
     def close_days(self, groups: list[_Group], had_open_days: bool) -> list[_Group]:
         closed = self.closed_days
@@ -1197,20 +1405,63 @@ def _fragments(
     return tuple(out)
 
 
-@lru_cache(maxsize=65_536)
-def parse_schedule(text: str | None) -> ScheduleParse:
+def _default_end(start: dt.time) -> dt.time:
+    """「13:30～」: an event written with a start only lasts :data:`DEFAULT_LENGTH` (until
+    23:59 at the latest), so calendars and exports never get a zero-length event."""
+    end = dt.datetime.combine(dt.date(2000, 1, 1), start) + DEFAULT_LENGTH
+    return end.time() if end.date().day == 1 else dt.time(23, 59)
+
+
+def _resolve_date(
+    value: tuple[int | None, int, int, int | None], reference: dt.date | None
+) -> dt.date | None:
+    """The date of a DATE token: its year, else the year its weekday gives (the one nearest
+    ``reference``, today when None), else the nearest to ``reference``; None when unknown."""
+    year, month, day, weekday = value
+
+    def make(y: int) -> dt.date | None:
+        try:
+            return dt.date(y, month, day)
+        except ValueError:
+            return None
+
+    if year is not None:
+        found = make(year)
+        ok = found is not None and (weekday is None or found.weekday() == weekday)
+        return found if ok else None
+    if weekday is None and reference is None:
+        return None
+    ref = reference or dt.date.today()
+    span = (
+        range(ref.year - 6, ref.year + 7)
+        if weekday is not None
+        else range(ref.year - 1, ref.year + 2)
+    )
+    options = [d for y in span if (d := make(y)) and (weekday is None or d.weekday() == weekday)]
+    return min(options, key=lambda d: (abs((d - ref).days), d)) if options else None
+
+
+def parse_schedule(text: str | None, anchor_from: dt.date | None = None) -> ScheduleParse:
     """Read one schedule written in ordinary Japanese.
 
-    Cached on the raw text: the importer calls this for up to 150,000 rows whose schedule
-    texts repeat heavily, and the result (frozen dataclasses) is safe to share. Never
-    raises on odd input: whatever is not understood is reported in ``not_understood``.
+    ``anchor_from`` is the day the text is imported: 隔週 with no date in the text is
+    anchored on its first occurrence on or after it, and a date written without a year
+    (「6月3日」) is the one nearest it. Without it such a 隔週 is reported, not guessed.
+    Cached: the importer calls this for up to 150,000 rows whose schedule texts repeat
+    heavily, and the result (frozen dataclasses) is safe to share. Never raises on odd
+    input: whatever is not understood is reported in ``not_understood``.
     """
-    source = text or ""
+    return _parse_schedule(text or "", anchor_from)
+
+
+@lru_cache(maxsize=65_536)
+def _parse_schedule(source: str, anchor_from: dt.date | None) -> ScheduleParse:
     key, spans = _keyed(source)
     if not key:
         return ScheduleParse(source, (), paused=False, understood=True)
     toks = _tokenize(key)
     reader = _Reader(key, toks)
+    reader.apply_exceptions()
     reader.apply_verbs()
     reader.apply_subjects()
     season = reader.season()
@@ -1219,9 +1470,29 @@ def parse_schedule(text: str | None) -> ScheduleParse:
         not g.days.empty() or g.days.bare_nth or g.days.bare_fortnight for g in groups
     )
     groups = reader.refine(groups)
+    allday = [t for t in toks if t.kind == "ALLDAY"]
+    if allday and not had_open_days:  # 「24時間」 alone: every day, all day
+        groups.append(_Group(days=_Days(weekly=set(_ALL_DAYS)), has_day_items=True))
+        had_open_days = True
     groups = reader.close_days(groups, had_open_days)
+    groups = reader.half_days(groups)
+    # 「月～日 7:00～21:00 年中無休」: days with no time that a timed group already has add
+    # nothing (one occurrence a day, not two)
+    timed_days = set().union(*(g.days.weekly for g in groups if g.time is not None))
+    groups = [
+        g
+        for g in groups
+        if g.time is not None
+        or not g.days.weekly
+        or g.days.fortnightly
+        or g.days.nth
+        or g.days.monthdays
+        or not g.days.weekly <= timed_days
+    ]
+    dates, fortnight_anchor = reader.dates(groups, anchor_from)
 
-    holiday_rule = HOLIDAY_CLOSED if reader.holiday_closed else HOLIDAY_OPEN
+    holiday_closed = reader.holiday_closed
+    holiday_rule = HOLIDAY_CLOSED if holiday_closed else HOLIDAY_OPEN
     year_end_closed = reader.year_end_closed
     # months that are not one window (「奇数月」「1月・8月休み」) give one row per window
     windows: list[tuple[int | None, int | None]] = list(_windows(season)) or [(None, None)]
@@ -1229,12 +1500,23 @@ def parse_schedule(text: str | None) -> ScheduleParse:
     rules: list[str] = []
     for group in groups:
         start, end = group.time or (None, None)
+        if start is not None and end is None:
+            end = _default_end(start)
         day_rules: list[str | None] = [*_rrules(group.days)] or [None]  # None: times only
-        for rule in day_rules:
+        if day_rules == [None] and dates:
+            day_rules = [ONE_DAY] * len(dates)
+        for n, rule in enumerate(day_rules):
             if rule is None and start is None and end is None:
                 continue
+            if rule is None and group.time_tok is not None:
+                group.time_tok.state = "bad"  # 「9時～17時」 alone: hours with no days
             if rule is not None and rule not in rules:
                 rules.append(rule)
+            anchor = None
+            if rule == ONE_DAY:
+                anchor = dates[n]
+            elif rule is not None and "INTERVAL=2" in rule:
+                anchor = fortnight_anchor
             for first, last in windows:
                 schedule = ParsedSchedule(
                     rule,
@@ -1244,10 +1526,11 @@ def parse_schedule(text: str | None) -> ScheduleParse:
                     last,
                     holiday_rule=holiday_rule,
                     year_end_closed=year_end_closed,
+                    anchor_date=anchor,
                 )
                 if schedule not in schedules:
                     schedules.append(schedule)
-    if not schedules and (season or reader.holiday_closed or reader.year_end_closed):
+    if not schedules and (season or holiday_closed or reader.year_end_closed):
         schedules += [
             ParsedSchedule(
                 None, None, None, a, b, holiday_rule=holiday_rule, year_end_closed=year_end_closed
@@ -1259,6 +1542,11 @@ def parse_schedule(text: str | None) -> ScheduleParse:
         reader.accept_labels()
 
     bad = _fragments(source, key, spans, toks, reader.extra_bad)
+    if any(t.kind == "CLOSED" and t.state == "bad" for t in toks) or any(
+        _CLOSURE_HINT.search(fragment) for fragment in bad
+    ):
+        # a closure that could not be placed: what remains would read as "open then"
+        schedules = []
     return ScheduleParse(
         source_text=source,
         schedules=tuple(schedules),
@@ -1275,27 +1563,54 @@ def _first_on_or_after(start: dt.date, weekdays: Sequence[int]) -> dt.date:
     return min(start + dt.timedelta(days=(w - start.weekday()) % 7) for w in weekdays)
 
 
+def _fortnight_start(anchor: dt.date, start: dt.date, interval: int) -> dt.date:
+    """The first day on or after ``start`` from which an ``interval``-weekly rule counted
+    from ``anchor``'s week (weeks start on Monday, RFC 5545's WKST=MO) is in step."""
+    monday = start - dt.timedelta(days=start.weekday())
+    weeks = (monday - (anchor - dt.timedelta(days=anchor.weekday()))).days // 7
+    if weeks % interval == 0:
+        return start
+    return monday + dt.timedelta(weeks=interval - weeks % interval)
+
+
 def to_rrule_set(s: ParsedSchedule, start: dt.date, end: dt.date) -> rruleset:
     """The occurrences of ``s`` from ``start`` to ``end`` (both included) as an rruleset.
 
-    DTSTART is ``start`` at the schedule's start time (midnight without one). For 隔週
-    (``INTERVAL=2`` weekly) DTSTART is the first matching weekday on or after ``start``:
-    the text names no anchor week, so the fortnight is counted from the first possible
-    occurrence in the range. The season becomes BYMONTH; 祝日休み adds every jpholiday
-    holiday (including 振替休日 and 国民の休日) as an EXDATE, 年末年始休み 12/29–1/3.
+    DTSTART is ``start`` at the schedule's start time (midnight without one). 隔週
+    (``INTERVAL=2`` weekly) counts its weeks from the week of ``s.anchor_date`` (WKST=MO), so
+    every range gives the same dates. A one-off date (:data:`ONE_DAY`) is its anchor. A row
+    stored before anchors existed (anchor None) is still counted from the first matching
+    weekday on or after ``start``, as before; such text is reported as not understood when
+    parsed again. The season becomes BYMONTH; 祝日休み adds every jpholiday holiday
+    (including 振替休日 and 国民の休日) as an EXDATE, 年末年始休み 12/29–1/3.
     """
     rs = rruleset()
     if s.rrule is None or end < start:
         return rs
     at = s.start_time or dt.time(0)
+    if s.rrule == ONE_DAY:
+        if s.anchor_date is not None and start <= s.anchor_date <= end:
+            once = s.anchor_date
+            shut = (s.holiday_rule == HOLIDAY_CLOSED and jpholiday.is_holiday(once)) or (
+                s.year_end_closed and (once.month, once.day) in YEAR_END_DAYS
+            )
+            in_season = s.season_months()
+            if not shut and (not in_season or once.month in in_season):
+                rs.rdate(dt.datetime.combine(once, at))
+        return rs
     rule = rrulestr(s.rrule, dtstart=dt.datetime.combine(start, at))
     if not isinstance(rule, rrule):  # pragma: no cover - one RRULE body gives one rrule
         raise TypeError(f"not a single RRULE: {s.rrule!r}")
     changes: dict[str, Any] = {"until": dt.datetime.combine(end, at)}
     parts = dict(p.split("=", 1) for p in s.rrule.split(";"))
-    if parts.get("FREQ") == "WEEKLY" and int(parts.get("INTERVAL", "1")) > 1:
+    interval = int(parts.get("INTERVAL", "1"))
+    if parts.get("FREQ") == "WEEKLY" and interval > 1:
         weekdays = [WEEKDAY_CODES.index(c) for c in parts.get("BYDAY", "").split(",") if c]
-        if weekdays:
+        if s.anchor_date is not None:
+            first = _fortnight_start(s.anchor_date, start, interval)
+            changes["dtstart"] = dt.datetime.combine(first, at)
+            changes["wkst"] = 0
+        elif weekdays:
             changes["dtstart"] = dt.datetime.combine(_first_on_or_after(start, weekdays), at)
     months = s.season_months()
     if months:
@@ -1528,9 +1843,17 @@ def describe(parse: ScheduleParse, lang: str = "ja") -> str:
     modifiers = [tuple(_modifier_words(s, lang, months)) for s, months in patterns]
     shared = len(set(modifiers)) == 1
     for (s, _months), mods in zip(patterns, modifiers, strict=True):
-        body = " ".join(
-            p for p in (_day_words(s.rrule, lang) if s.rrule else "", _time_words(s, lang)) if p
-        )
+        if s.rrule == ONE_DAY and s.anchor_date is not None:
+            days = translate(
+                N_("{month} {day}, {year}"),
+                lang,
+                month=_month(s.anchor_date.month, lang),
+                day=s.anchor_date.day,
+                year=s.anchor_date.year,
+            )
+        else:
+            days = _day_words(s.rrule, lang) if s.rrule else ""
+        body = " ".join(p for p in (days, _time_words(s, lang)) if p)
         if not shared:
             body += _wrap(list(mods), lang)
         if body:

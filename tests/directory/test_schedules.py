@@ -297,7 +297,10 @@ def _expected(period: str, spec: dict[str, str]) -> list[Occurrence]:
         a, b = (_hhmm(x) for x in times.split("-")) if times else (None, None)
         for day in _days(days, start):
             begin = dt.datetime.combine(day, a) if a else day
-            out.append(Occurrence(begin, dt.datetime.combine(day, b) if b else None))
+            finish = dt.datetime.combine(day, b) if b else None
+            if a and not b:  # a start only: one hour (README, schedules)
+                finish = dt.datetime.combine(day, dt.time(a.hour + 1, a.minute))
+            out.append(Occurrence(begin, finish))
 
     def key(o: Occurrence) -> tuple[dt.date, dt.time]:
         if isinstance(o.start, dt.datetime):
@@ -315,7 +318,8 @@ def test_table_is_big_enough() -> None:
 @pytest.mark.parametrize(("text", "period", "spec"), CASES, ids=[f"{c[0]}@{c[1]}" for c in CASES])
 def test_expand_table(text: str, period: str, spec: dict[str, str]) -> None:
     start, end = _period(period)
-    assert expand(parse_schedule(text), start, end) == _expected(period, spec)
+    # imported on the first day of the period: 隔週 is anchored on its first occurrence then
+    assert expand(parse_schedule(text, anchor_from=start), start, end) == _expected(period, spec)
 
 
 def test_table_helpers_read_the_notation() -> None:
@@ -336,12 +340,13 @@ def test_table_helpers_read_the_notation() -> None:
 
 S = ParsedSchedule
 T = dt.time
+IMPORTED = dt.date(2026, 12, 1)  # a Tuesday: the day the texts below are imported
 
 PARSES: list[tuple[str, list[ParsedSchedule]]] = [
     ("月水金", [S("FREQ=WEEKLY;BYDAY=MO,WE,FR")]),
     ("第2・第4木曜", [S("FREQ=MONTHLY;BYDAY=2TH,4TH")]),
     ("毎月15日", [S("FREQ=MONTHLY;BYMONTHDAY=15")]),
-    ("隔週火曜", [S("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")]),
+    ("隔週火曜", [S("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", anchor_date=IMPORTED)]),
     ("毎日", [S("FREQ=DAILY")]),
     ("年中無休", [S("FREQ=DAILY")]),
     ("最終金曜", [S("FREQ=MONTHLY;BYDAY=-1FR")]),
@@ -366,13 +371,15 @@ PARSES: list[tuple[str, list[ParsedSchedule]]] = [
     ),
     (
         "第2木曜・毎月15日 10:00～",
-        [S("FREQ=MONTHLY;BYDAY=2TH", T(10)), S("FREQ=MONTHLY;BYMONTHDAY=15", T(10))],
+        # a start only: one hour (README)
+        [S("FREQ=MONTHLY;BYDAY=2TH", T(10), T(11)), S("FREQ=MONTHLY;BYMONTHDAY=15", T(10), T(11))],
     ),
     ("冬期（12月～3月）", [S(None, season_start_month=12, season_end_month=3)]),
     ("冬期（11月～3月）", [S(None, season_start_month=11, season_end_month=3)]),
     ("冬季のみ", [S(None, season_start_month=12, season_end_month=3)]),
     ("降雪時", [S("FREQ=DAILY", season_start_month=12, season_end_month=3)]),
-    ("積雪時のみ 8:00～", [S("FREQ=DAILY", T(8), season_start_month=12, season_end_month=3)]),
+    ("積雪時のみ 8:00～", [S("FREQ=DAILY", T(8), T(9), season_start_month=12, season_end_month=3)]),
+    ("火 23:30～", [S("FREQ=WEEKLY;BYDAY=TU", T(23, 30), T(23, 59))]),
     ("降雪時 土日", [S("FREQ=WEEKLY;BYDAY=SA,SU", season_start_month=12, season_end_month=3)]),
     ("冬期", [S(None, season_start_month=12, season_end_month=3)]),
     ("4月～11月", [S(None, season_start_month=4, season_end_month=11)]),
@@ -382,7 +389,6 @@ PARSES: list[tuple[str, list[ParsedSchedule]]] = [
     ("祝日休み", [S(None, holiday_rule="closed")]),
     ("年末年始休み", [S(None, year_end_closed=True)]),
     ("祝日も実施 火", [S("FREQ=WEEKLY;BYDAY=TU")]),
-    ("10:00～12:00", [S(None, T(10), T(12))]),
     ("火 ～12:00", [S("FREQ=WEEKLY;BYDAY=TU", None, T(12))]),
     # months that are not one window: one row per window, nothing new in the storage
     (
@@ -394,8 +400,8 @@ PARSES: list[tuple[str, list[ParsedSchedule]]] = [
     (
         "1月・8月は休み 毎月1日 10:00～",
         [
-            S("FREQ=MONTHLY;BYMONTHDAY=1", T(10), None, 2, 7),
-            S("FREQ=MONTHLY;BYMONTHDAY=1", T(10), None, 9, 12),
+            S("FREQ=MONTHLY;BYMONTHDAY=1", T(10), T(11), 2, 7),
+            S("FREQ=MONTHLY;BYMONTHDAY=1", T(10), T(11), 9, 12),
         ],
     ),
     ("8月休み 毎月1日", [S("FREQ=MONTHLY;BYMONTHDAY=1", None, None, 9, 7)]),
@@ -417,7 +423,7 @@ PARSES: list[tuple[str, list[ParsedSchedule]]] = [
 
 @pytest.mark.parametrize(("text", "expected"), PARSES)
 def test_parse(text: str, expected: list[ParsedSchedule]) -> None:
-    parse = parse_schedule(text)
+    parse = parse_schedule(text, anchor_from=IMPORTED)
     assert parse.understood, parse.not_understood
     assert list(parse.schedules) == expected
     assert parse.source_text == text
@@ -551,6 +557,7 @@ def test_fields_map_one_to_one_onto_the_model() -> None:
             "season_end_month": None,
             "holiday_rule": "closed",
             "year_end_closed": False,
+            "anchor_date": None,
             "source_text": "月水金 10:00～12:00 祝日休み",
             "understood": True,
         }
@@ -567,6 +574,7 @@ def test_fields_map_one_to_one_onto_the_model() -> None:
             "season_end_month": None,
             "holiday_rule": "open",
             "year_end_closed": False,
+            "anchor_date": None,
             "source_text": "不定期",
             "understood": False,
         }
@@ -611,8 +619,13 @@ NOT_UNDERSTOOD: list[tuple[str, tuple[str, ...]]] = [
     ("お盆休み", ("お盆休み",)),
     ("正月休み", ("正月休み",)),
     ("雪の日は休み", ("雪の日は休み",)),
-    ("8月13日～16日休み", ("8月13日～16日休み",)),
-    ("4/1～", ("4/1～",)),
+    ("8月13日～16日休み", ("8月13日", "16日休み")),
+    ("4/1～", ("4/1",)),
+    # hours with no days are never a silent empty schedule
+    ("10:00～12:00", ("10:00～12:00",)),
+    ("9時～17時", ("9時～17時",)),
+    # 隔週 with no date and no import day: which weeks is not guessed
+    ("隔週火曜", ("隔週",)),
     ("夏季", ("夏季",)),
     ("火 夕方", ("夕方",)),
     ("休日", ("休日",)),
@@ -629,7 +642,7 @@ NOT_UNDERSTOOD: list[tuple[str, tuple[str, ...]]] = [
     ("不定期・随時", ("不定期・随時",)),
     ("不定期、随時", ("不定期", "随時")),
     ("火 夜1時", ("夜1時",)),
-    ("10:00～12:00（受付9:30）", ("受付",)),
+    ("10:00～12:00（受付9:30）", ("10:00～12:00", "受付9:30")),
     # the words in the reference documents: vague counts
     ("月1回 程度", ("月1回",)),
     ("年4回程度", ("年4回程度",)),
@@ -640,7 +653,7 @@ NOT_UNDERSTOOD: list[tuple[str, tuple[str, ...]]] = [
     # a count is read only with days that give exactly that many every month / week
     ("月2回", ("月2回",)),
     ("月2回（第1火曜）", ("月2回",)),
-    ("月2回 隔週火曜", ("月2回",)),  # 隔週 gives 2 or 3 a month
+    ("月2回 隔週火曜", ("月2回", "隔週")),  # 隔週 gives 2 or 3 a month
     ("月4回 毎週火曜", ("月4回",)),  # some months have five Tuesdays
     ("月2回（第1・第5火曜）", ("月2回",)),  # not every month has a fifth Tuesday
     ("週1回（月・木）", ("週1回",)),
@@ -684,9 +697,12 @@ def test_vague_texts_never_give_a_recurrence(text: str) -> None:
     assert expand(parse, dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == []
 
 
-def test_closing_one_nth_weekday_does_not_touch_the_weekly_days() -> None:
+def test_a_closure_that_cannot_be_placed_leaves_no_schedule() -> None:
+    """「第3水曜は休み」 cannot be applied; what remains would read as "open every
+    Wednesday", the opposite of what was written: nothing is expanded."""
     parse = parse_schedule("月水金 祝日は休み。第3水曜は休み")
-    assert parse.schedules == (S("FREQ=WEEKLY;BYDAY=MO,WE,FR", holiday_rule="closed"),)
+    assert not parse.understood
+    assert parse.schedules == ()
 
 
 def test_a_weekday_column_with_a_different_nth_note_gives_two_schedules() -> None:
@@ -698,9 +714,12 @@ def test_a_weekday_column_with_a_different_nth_note_gives_two_schedules() -> Non
     )
 
 
-def test_ambiguous_comma_keeps_the_holiday_closure() -> None:
+def test_an_ambiguous_closure_list_keeps_no_schedule() -> None:
+    """「月水金、祝日休み」: open on those days, or closed? Nothing is kept that could be
+    read either way."""
     parse = parse_schedule("月水金、祝日休み")
-    assert parse.schedules == (S(None, holiday_rule="closed"),)
+    assert not parse.understood
+    assert parse.schedules == ()
 
 
 @pytest.mark.parametrize(
@@ -859,7 +878,17 @@ DESCRIPTIONS: list[tuple[str, str, str]] = [
         "平日（祝日休み、年末年始休み）",
         "Weekdays (closed on public holidays, closed 29 Dec–3 Jan)",
     ),
-    ("隔週火曜 13:30～", "隔週 火 13:30～", "Every other week Tue 13:30–"),
+    (
+        "隔週火曜 13:30～15:00（2026年12月1日から）",
+        "隔週 火 13:30～15:00",
+        "Every other week Tue 13:30–15:00",
+    ),
+    ("毎週火曜 13:30～", "毎週 火 13:30～14:30", "Weekly Tue 13:30–14:30"),
+    (
+        "1月7日(木)・1月14日(木)の14時～16時",
+        "2027年1月7日 14:00～16:00 / 2027年1月14日 14:00～16:00",
+        "Jan 7, 2027 14:00–16:00 / Jan 14, 2027 14:00–16:00",
+    ),
     ("毎月1日・15日", "毎月 1日・15日", "Monthly on the 1st and 15th"),
     ("毎月末", "毎月 末日", "Monthly on the last day"),
     ("毎日", "毎日", "Daily"),
@@ -1023,7 +1052,7 @@ def _in_year_end(day: dt.date) -> bool:
     length=st.integers(min_value=0, max_value=400),
 )
 def test_expand_properties(text: str, start: dt.date, length: int) -> None:
-    parse = parse_schedule(text)
+    parse = parse_schedule(text, anchor_from=dt.date(2026, 1, 1))
     assert parse.understood, (text, parse.not_understood)
     end = start + dt.timedelta(days=length)
     occurrences = expand(parse, start, end)
