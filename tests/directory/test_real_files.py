@@ -314,3 +314,16 @@ def test_a_warning_on_3000_rows_is_one_line_on_stderr_and_every_row_in_json(
     warned = [line for line in result.stderr.splitlines() if "不定期" in line]
     assert len(warned) == 1
     assert "3,000" in warned[0] and "2, 3, 4, 5, 6" in warned[0]
+
+
+def test_a_refused_file_summarises_its_repeated_warnings_too(cli, tmp_path: Path) -> None:
+    assert cli("db", "upgrade").exit_code == 0
+    path = tmp_path / "many_bad.csv"
+    lines = ["ID,名称,種別,利用可能日時特記事項"]
+    lines += [f"S-{i},サロン{i},サロン,不定期" for i in range(3000)]
+    lines += ["S-bad,壊れた行,存在しない種別,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("import", "resources", path)
+    assert result.exit_code == 1
+    assert len([line for line in result.stderr.splitlines() if "不定期" in line]) == 1
+    assert f"{path}:3002:種別: " in result.stderr

@@ -41,10 +41,14 @@ def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: b
     """The summary (and warnings) of an import on stderr; ``--json`` on stdout."""
     if as_json:
         click.echo(json.dumps(result.as_json(lang()), ensure_ascii=False))
-    for line in warning_lines(str(path), result.warnings):
+    lines = warning_lines(str(path), result.warnings)  # a repeated warning is one line
+    for line in lines[:MAX_PRINTED_ERRORS]:
         click.echo(line, err=True)
-    for problem in getattr(result, "errors", []):  # rows left out by --skip-invalid
+    _more(len(lines))
+    rejected = getattr(result, "errors", [])  # rows left out by --skip-invalid
+    for problem in rejected[:MAX_PRINTED_ERRORS]:
         click.echo(problem.format(str(path), lang()), err=True)
+    _more(len(rejected))
     summary = _(
         "{path}: {created} created, {updated} updated, {unchanged} unchanged",
         path=path,
@@ -120,9 +124,10 @@ def _report_invalid(path: Path, exc: InvalidInputError, as_json: bool) -> None:
     for problem in exc.problems[:MAX_PRINTED_ERRORS]:
         click.echo(problem.format(str(path), lang()), err=True)
     _more(len(exc.problems))
-    for warning in exc.warnings[:MAX_PRINTED_ERRORS]:
-        click.echo(_("warning: ") + warning.format(str(path), lang()), err=True)
-    _more(len(exc.warnings))
+    lines = warning_lines(str(path), exc.warnings)  # a repeated warning is one line
+    for line in lines[:MAX_PRINTED_ERRORS]:
+        click.echo(line, err=True)
+    _more(len(lines))
     click.echo(
         _("{path}: {count} error(s); nothing was imported", path=path, count=len(exc.problems)),
         err=True,
