@@ -432,7 +432,8 @@ _RECOGNISERS: list[tuple[str, re.Pattern[str], bool]] = [
         # 「時間外も対応可」: a remark that says nothing about the days, kept as written
         (
             "REMARK",
-            r"(?:時間外|夜間|緊急時)\s*(?:も|は|の)?\s*(?:対応|相談|受付)\s*(?:可能?|します|いたします|あり)?",
+            r"(?:時間外|夜間|緊急時)\s*(?:も|は|の)?\s*(?:(?:要|応)相談|(?:対応|相談|受付)\s*"
+            r"(?:可能?|します|いたします|あり)?)",
             True,
         ),
         ("ALLDAY", r"24\s*時間(?:\s*365\s*日)?(?:\s*(?:対応|受付|営業|体制|開所|開館))?", True),
@@ -696,7 +697,11 @@ class _Reader:
         differ from the others' (read after the groups, see :meth:`half_days`)."""
         i = 0
         while i < len(self.toks):
-            if self.toks[i].kind not in _DAY_SUBJECTS or self.toks[i].state:
+            if (
+                self.toks[i].kind not in _DAY_SUBJECTS
+                or self.toks[i].state
+                or self._qualifier_before(i) is not None  # 「第2水曜日は午後のみ」
+            ):
                 i += 1
                 continue
             run = [i]
@@ -1023,6 +1028,9 @@ class _Reader:
                 else:
                     day_group().days.monthdays |= set(tok.value)
             elif kind in ("TIME", "AMPM"):
+                if kind == "AMPM" and self._time_follows(i):
+                    tok.state = "used"  # 「午後のみ 13:00～16:00」: the hours say which
+                    continue
                 value = tok.value if kind == "AMPM" else self._time(tok)
                 if value is None:
                     tok.state = "bad"
@@ -1034,6 +1042,13 @@ class _Reader:
                 current.time_after_days = current.has_day_items
                 current.time_tok = tok
         return groups
+
+    def _time_follows(self, i: int) -> bool:
+        for tok in self.toks[i + 1 :]:
+            if tok.kind in ("SEP:space", "SEP:paren") or tok.kind in _TRANSPARENT:
+                continue
+            return tok.kind == "TIME" and tok.state == ""
+        return False
 
     def _monthly_is_followed(self, i: int) -> bool:
         for tok in self.toks[i + 1 :]:
@@ -1209,11 +1224,14 @@ class _Reader:
                 self._bad(used)
                 continue
             bases = [g for g in groups if g.days.weekly & days]
+            if not bases and closed:
+                self._bad(used)  # 「水曜日の午後は休診」 alone: open when, then?
+                continue
             if not bases:
                 timed = [g for g in groups if g.time is not None]
                 bases = (
                     [_Group(days=_Days(weekly=set(days)), time=timed[0].time)]
-                    if (len(timed) == 1 and not closed)
+                    if len(timed) == 1
                     else [_Group(days=_Days(weekly=set(days)))]
                 )
             for base in bases:
@@ -1510,6 +1528,8 @@ def _parse_schedule(source: str, anchor_from: dt.date | None) -> ScheduleParse:
                 continue
             if rule is None and group.time_tok is not None:
                 group.time_tok.state = "bad"  # 「9時～17時」 alone: hours with no days
+            if rule is not None and "INTERVAL=2" in rule and fortnight_anchor is None:
+                continue  # 隔週 with no anchor: reported, not guessed
             if rule is not None and rule not in rules:
                 rules.append(rule)
             anchor = None

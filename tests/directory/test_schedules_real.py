@@ -105,6 +105,23 @@ REAL: list[tuple[str, dict[str, str]]] = [
         "月～金曜日 9:00～18:00 土曜日 9:00～13:00",
         {"9:00-18:00": WEEKDAYS, "9:00-13:00": "12/26 1/2 1/9 1/16"},
     ),
+    (
+        "月～金 9:00～17:00 水曜日の午後は休診",
+        {
+            "9:00-17:00": "12/21 12/22 12/24 12/25 12/28 12/29 12/31 1/1 1/4 1/5 1/7 1/8 "
+            "1/11 1/12 1/14 1/15",
+            "9:00-12:00": "12/23 12/30 1/6 1/13",
+        },
+    ),
+    (
+        "月～土 9:00～18:00 木・土は午前のみ",
+        {
+            "9:00-18:00": "12/21-12/23 12/25 12/28-12/30 1/1 1/4-1/6 1/8 1/11-1/13 1/15",
+            "9:00-12:00": "12/24 12/26 12/31 1/2 1/7 1/9 1/14 1/16",
+        },
+    ),
+    ("第2水曜日は午後のみ 13:00～16:00", {"13:00-16:00": "1/13"}),
+    ("月～金 9:00～17:00（時間外は要相談）", {"9:00-17:00": WEEKDAYS}),
     # weekly, every spelling
     (
         "月・木　午後１時３０分～午後３時",
@@ -183,6 +200,8 @@ NOT_UNDERSTOOD: list[str] = [
     "休日は休み",
     "12月",
     "月曜日（祝日の場合は翌日）休館",
+    "水曜日の午後は休診",  # closed then, but open when?
+    "隔週 火・金 10:00～12:00",
 ]
 
 
@@ -256,6 +275,11 @@ def test_a_closure_that_cannot_be_placed_is_never_an_open_day(text: str) -> None
     """Half-understood, these would read "open on Mondays" / "open Mon–Fri including the
     third Wednesday": nothing is expanded instead."""
     assert expand(parse_schedule(text, anchor_from=START), START, END) == []
+
+
+def test_unanchored_fortnights_expand_nothing() -> None:
+    """Reported, not guessed: no dates that would move with the window."""
+    assert expand(parse_schedule("隔週 火・金 10:00～12:00"), START, END) == []
 
 
 def test_share_understood() -> None:
