@@ -558,3 +558,18 @@ def test_random_needs_give_only_our_errors(hyp_session: Session, tmp_path: Path,
     path = tmp_path / "random.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     _only_our_errors(hyp_session, import_needs, path)
+
+
+def test_a_far_cell_in_single_quotes_after_a_tab_is_found(tmp_path: Path) -> None:
+    """XML allows r='…' and any whitespace; the scan must not be dodged by spelling."""
+    src = workbook(tmp_path / "src.xlsx", {"A1": "名称"})
+    with zipfile.ZipFile(src) as z:
+        sheet = re.sub(rb"<dimension[^>]*>", b"", z.read("xl/worksheets/sheet1.xml"))
+    sheet = sheet.replace(
+        b"</sheetData>",
+        b"<row r='1048576'><c\tr = 'XFD1048576' t='inlineStr'><is><t>x</t></is></c></row>"
+        b"</sheetData>",
+    )
+    path = rezip(src, tmp_path / "quoted.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    exc = refusal(lambda: read_table(path))
+    assert exc.problems[0].params["ref"] == "XFD1048576"
