@@ -383,7 +383,8 @@ _FILLERS = (
     "|申込制|雨天時は中止|雨天の場合は中止|雨天時中止|雨天中止|荒天時は中止|荒天の場合は中止|荒天時中止"
     "|荒天中止|悪天候時は中止|悪天候の場合は中止|悪天候時中止|のみ|だけ|限定|開催|実施"
     "|営業|活動|開所|開館|開始|終了|すたーと|通年|年間を通して|年間通して|一年中|終日|等|など|です"
-    "|します|しています|曜日|時間|日時|開催日|活動日|まで|から|より|の|に|は|で|を"
+    "|します|しています|受付時間|診療時間|相談時間|利用時間|開所時間|開館時間|営業時間"
+    "|曜日|時間|日時|開催日|活動日|まで|から|より|の|に|は|で|を"
 )
 
 _DATE_SEP = r"(?:~|-|ー|から)\s*(?:翌年?\s*)?"
@@ -1482,6 +1483,12 @@ def _parse_schedule(source: str, anchor_from: dt.date | None) -> ScheduleParse:
     reader.apply_exceptions()
     reader.apply_verbs()
     reader.apply_subjects()
+    # 「土日祝日も営業」: 「も」 says "as well as the other days", which the text does not
+    # name; with no other open days written it is not read as "only on those days"
+    also = [i for i, t in enumerate(toks) if t.kind in _DAY_SUBJECTS and t.state == "open"]
+    named = _DAY_SUBJECTS | {"DAILY", "NTH", "BIWEEKLY", "MONTHDAY", "MONTHEND", "DIGITDAY"}
+    if also and not any(t.kind in named and t.state == "" for t in toks):
+        reader._bad(also)
     season = reader.season()
     groups = reader.groups()
     had_open_days = any(
