@@ -26,7 +26,7 @@ from directory import tables
 from directory.db import make_engine, make_sessionmaker
 from directory.errors import DirectoryError, InvalidInputError
 from directory.geography import import_districts, import_venues, read_feature_collection
-from directory.resources import import_resources
+from directory.resources import import_resources, read_column_map
 from directory.schema import upgrade
 from directory.tables import read_table, unsafe_url
 from matching.needs import import_needs, read_needs_file
@@ -503,11 +503,14 @@ def test_random_bytes_give_only_our_errors(
         (".xlsx", import_resources),
         (".geojson", import_venues),
         (".geojson", import_districts),
+        (".geojson", import_resources),  # a resource list as GeoJSON (§3a)
         (".json", import_needs),
     ):
         path = tmp_path / f"random{suffix}"
         path.write_bytes(raw)
         _only_our_errors(hyp_session, importer, path)
+    with contextlib.suppress(InvalidInputError):  # --columns MAP.json
+        read_column_map(path)
 
 
 @HYP
@@ -550,6 +553,7 @@ def test_random_geojson_gives_only_our_errors(
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     _only_our_errors(hyp_session, import_venues, path)
     _only_our_errors(hyp_session, import_districts, path)
+    _only_our_errors(hyp_session, import_resources, path)
 
 
 @HYP
