@@ -383,7 +383,7 @@ _FILLERS = (
     "|申込制|雨天時は中止|雨天の場合は中止|雨天時中止|雨天中止|荒天時は中止|荒天の場合は中止|荒天時中止"
     "|荒天中止|悪天候時は中止|悪天候の場合は中止|悪天候時中止|のみ|だけ|限定|開催|実施"
     "|営業|活動|開所|開館|開始|終了|すたーと|通年|年間を通して|年間通して|一年中|終日|等|など|です"
-    "|します|しています|受付時間|診療時間|相談時間|利用時間|開所時間|開館時間|営業時間"
+    "|します|しています|ただし|但し|受付時間|診療時間|相談時間|利用時間|開所時間|開館時間|営業時間"
     "|曜日|時間|日時|開催日|活動日|まで|から|より|の|に|は|で|を"
 )
 
@@ -1060,8 +1060,14 @@ class _Reader:
 
     def _time(self, tok: _Tok) -> tuple[dt.time | None, dt.time | None] | None:
         span = _ABOUT.sub("", self.key[tok.start : tok.end]).strip()
+        until = span.endswith("まで")
         span = re.sub(r"\s*まで$", "", span)
         m = _TIME_PARTS.fullmatch(span)
+        if m is not None and until and m["a"] and not m["b"] and span == m["a"]:
+            try:  # 「12:00まで」: an end, not a start
+                return None, _atom(m["a"], span)[0]
+            except ValueError:
+                return None
         if m is None:
             return None
         try:
@@ -1245,8 +1251,8 @@ class _Reader:
                         end = min(end or MORNING[1], MORNING[1])
                     else:
                         start = max(start or AFTERNOON[0], AFTERNOON[0])
-                else:
-                    start, end = value
+                else:  # 「水曜日は12:00まで」「水曜日は13時から」: the rest from the day's hours
+                    start, end = value[0] or start, value[1] or end
                 mine = set(base.days.weekly & days) or set(days)
                 base.days.weekly -= mine
                 if start is not None and end is not None and end <= start:
@@ -1515,6 +1521,8 @@ def _parse_schedule(source: str, anchor_from: dt.date | None) -> ScheduleParse:
         or not g.days.weekly <= timed_days
     ]
     dates, fortnight_anchor = reader.dates(groups, anchor_from)
+    if dates and not groups:  # 「7月20日(月)」: a date with no time
+        groups.append(_Group())
 
     holiday_closed = reader.holiday_closed
     holiday_rule = HOLIDAY_CLOSED if holiday_closed else HOLIDAY_OPEN

@@ -390,6 +390,7 @@ PARSES: list[tuple[str, list[ParsedSchedule]]] = [
     ("年末年始休み", [S(None, year_end_closed=True)]),
     ("祝日も実施 火", [S("FREQ=WEEKLY;BYDAY=TU")]),
     ("火 ～12:00", [S("FREQ=WEEKLY;BYDAY=TU", None, T(12))]),
+    ("火 12時まで", [S("FREQ=WEEKLY;BYDAY=TU", None, T(12))]),
     # months that are not one window: one row per window, nothing new in the storage
     (
         "奇数月 第2土曜",
