@@ -41,6 +41,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -689,14 +690,6 @@ def _rule_lines(
     return text[len(head) : -len(tail)]
 
 
-def _note(r: Resource, start: dt.date, end: dt.date) -> str | None:
-    """The X-TSUNAGU-UNSCHEDULED note of a resource whose schedule gives no VEVENT."""
-    rows, reason = _expressible(r, start, end)
-    if rows or reason is None:
-        return None
-    return f"{r.external_id} {r.name}: {_source_text(r)}（{reason}）"
-
-
 def _calendar_head(
     name: str, uid_key: str, notes: Iterable[str], start: dt.date, end: dt.date
 ) -> Any:
@@ -721,29 +714,37 @@ def _calendar(
     name: str, uid_key: str, resources: Iterable[Resource], start: dt.date, end: dt.date
 ) -> bytes:
     """The whole calendar in memory (one resource, one district)."""
-    return b"".join(_iter_calendar(name, uid_key, lambda: resources, start, end))
+    return b"".join(_iter_calendar(name, uid_key, resources, start, end))
 
 
 def _iter_calendar(
     name: str,
     uid_key: str,
-    resources: Callable[[], Iterable[Resource]],
+    resources: Iterable[Resource],
     start: dt.date,
     end: dt.date,
 ) -> Iterator[bytes]:
-    """A calendar in chunks: the head, then each resource's VEVENTs as they are made.
+    """A calendar in chunks of whole lines: the head, the VEVENTs, the end.
 
-    RFC 5545 puts calendar properties before components, so the unscheduled notes
-    (properties) are found by a first pass over ``resources()``, the events by a second.
+    RFC 5545 puts calendar properties before components, and the unscheduled notes are
+    properties known only once every resource is seen: the events are spooled to a
+    temporary file (disk, not memory) while the notes are collected, then copied out.
     """
-    notes = [n for r in resources() if (n := _note(r, start, end)) is not None]
-    head = _calendar_head(name, uid_key, notes, start, end).to_ical()
-    end_line = b"END:VCALENDAR\r\n"
-    assert head.endswith(end_line)
-    yield head[: -len(end_line)]
-    for r in resources():
-        events, _ = _events(r, start, end)
-        yield from events
+    notes: list[str] = []
+    with tempfile.TemporaryFile() as spool:
+        for r in resources:
+            events, note = _events(r, start, end)
+            for event in events:
+                spool.write(event)
+            if note is not None:
+                notes.append(note)
+        head = _calendar_head(name, uid_key, notes, start, end).to_ical()
+        end_line = b"END:VCALENDAR\r\n"
+        assert head.endswith(end_line)
+        yield head[: -len(end_line)]
+        spool.seek(0)
+        while chunk := spool.read(1 << 20):
+            yield chunk + spool.readline()  # whole lines: a reader may count BEGIN:VEVENT
     yield end_line
 
 
@@ -792,18 +793,13 @@ def iter_resources_ics(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> Iterator[bytes]:
-    """:func:`resources_ics` in chunks, the database read in batches (twice: notes, then
-    events, see :func:`_iter_calendar`); ``progress`` follows the second pass."""
+    """:func:`resources_ics` in chunks, the database read in batches (see
+    :func:`_iter_calendar` for why the events wait in a temporary file)."""
     start, end = default_window(start, end)
-    passes = iter(
-        [
-            lambda: iter_published(session, include_private=include_private, batch_size=batch_size),
-            lambda: iter_published(
-                session, include_private=include_private, batch_size=batch_size, progress=progress
-            ),
-        ]
+    chosen = iter_published(
+        session, include_private=include_private, batch_size=batch_size, progress=progress
     )
-    yield from _iter_calendar("地域資源", "resources", lambda: next(passes)(), start, end)
+    yield from _iter_calendar("地域資源", "resources", chosen, start, end)
 
 
 def district_resources(
