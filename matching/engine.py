@@ -160,10 +160,10 @@ class Reason(str):
         if make is not None:
             text = make(lang)
         else:
-            text = _gettext(lang)(msgid)
+            text = _text(lang, msgid)
             if params:
                 text = text.format_map(params)  # Reason parameters are already in ``lang``
-        reason = super().__new__(cls, text)
+        reason = str.__new__(cls, text)
         reason.lang, reason.msgid, reason.params, reason.make = lang, msgid, params, make
         return reason
 
@@ -173,21 +173,25 @@ class Reason(str):
             return str.__str__(self)
         if self.make is not None:
             return self.make(lang)
-        text = _gettext(lang)(self.msgid)
+        text = _text(lang, self.msgid)
         if self.params:
             text = text.format_map({k: _word(v, lang) for k, v in self.params.items()})
         return text
 
 
-_GETTEXT: dict[str, Callable[[str], str]] = {}
+#: msgid → text per language, read from the catalogue once (reasons are many).
+_TEXTS: dict[str, dict[str, str]] = {}
 
 
-def _gettext(lang: str) -> Callable[[str], str]:
-    """The catalogue's ``gettext`` of ``lang`` (looked up once: reasons are many)."""
-    found = _GETTEXT.get(lang)
-    if found is None:
-        found = _GETTEXT[lang] = translations(lang).gettext
-    return found
+def _text(lang: str, msgid: str) -> str:
+    """``msgid`` in ``lang`` (no parameters filled in)."""
+    texts = _TEXTS.get(lang)
+    if texts is None:
+        texts = _TEXTS[lang] = {}
+    text = texts.get(msgid)
+    if text is None:
+        text = texts[msgid] = translations(lang).gettext(msgid)
+    return text
 
 
 def describe_reason(reason: str, lang: str = DEFAULT_LANG) -> str:
@@ -1273,11 +1277,12 @@ def _place_reason(
     limit = walk_limit if case == "too_far" else None
     if case in ("served", "served_pickup"):
         shown = None
-    return _cached(
-        snap,
-        ("place", case, shown, limit, lang),
-        lambda: _place_words(case, d, known, limit, lang),
-    )
+    cache = snap._reason_cache
+    key = ("place", case, shown, limit, lang)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _place_words(case, d, known, limit, lang)
+    return found
 
 
 def _place_words(case: str, d: float, known: bool, limit: float | None, lang: str) -> Reason:
@@ -1509,7 +1514,11 @@ def _capacity_reason(snap: DirectorySnapshot, row: int, lang: str = DEFAULT_LANG
         key = (_CAPACITY_OPEN, 0)
     else:
         key = (_CAPACITY_UNKNOWN, 0)
-    return _cached(snap, ("capacity", *key, lang), lambda: _say(lang, key[0], seats=key[1]))
+    cache = snap._reason_cache
+    found = cache.get((*key, lang))
+    if found is None:  # four wordings (and the seat counts): no _cached closure per match
+        found = cache[(*key, lang)] = _say(lang, key[0], seats=key[1])
+    return found
 
 
 def _category_reason(
@@ -1604,11 +1613,12 @@ def _match(
     }
     if "text" in factors:
         percent = round(factors["text"] * 100)
-        words["text"] = _cached(
-            snap,
-            ("text", percent, lang),
-            lambda: _say(lang, N_("{percent}% similar to the request"), percent=percent),
-        )
+        found = snap._reason_cache.get(("text", percent, lang))
+        if found is None:
+            found = snap._reason_cache[("text", percent, lang)] = _say(
+                lang, N_("{percent}% similar to the request"), percent=percent
+            )
+        words["text"] = found
     d = c.dist
     return Match(
         row=row,
