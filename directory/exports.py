@@ -387,6 +387,7 @@ def _parsed(s: Schedule) -> sched.ParsedSchedule:
         season_end_month=s.season_end_month,
         holiday_rule=s.holiday_rule,
         year_end_closed=s.year_end_closed,
+        anchor_date=s.anchor_date,  # 隔週's week and a one-off date (ONE_DAY)
     )
 
 
@@ -678,7 +679,8 @@ def _rule_lines(
     event.add("dtstart", begin)
     if timed and ps.end_time is not None:
         event.add("dtend", dt.datetime.combine(first.date(), ps.end_time, TIMEZONE))
-    event.add("rrule", _rrule(ps, first, end))
+    if ps.rrule != sched.ONE_DAY:  # a one-off date is its DTSTART alone
+        event.add("rrule", _rrule(ps, first, end))
     if exdates:
         event.add("exdate", [w.replace(tzinfo=TIMEZONE) if timed else w.date() for w in exdates])
     if not timed and ps.end_time is not None:
@@ -927,9 +929,20 @@ def _schedule_fields(
     """The HSDS fields of one schedule rule and its season windows (ISO dates), cached:
     a directory has few distinct rules."""
     assert ps.rrule is not None
+    fields: dict[str, Any] = {}
+    if ps.rrule == sched.ONE_DAY:  # one date: no recurrence, valid that day only
+        if ps.anchor_date is None:
+            return (), ()
+        day = ps.anchor_date.isoformat()
+        fields.update(dtstart=day, count=1, valid_from=day, valid_to=day)
+        if ps.start_time is not None:
+            fields["opens_at"] = _hsds_time(ps.start_time)
+        if ps.end_time is not None:
+            fields["closes_at"] = _hsds_time(ps.end_time)
+        fields["timezone"] = 9
+        return tuple(fields.items()), (None,)
     parts = dict(p.split("=", 1) for p in ps.rrule.split(";"))
     freq = parts.get("FREQ")
-    fields: dict[str, Any] = {}
     if freq == "DAILY":
         fields.update(freq="WEEKLY", byday=_ALL_DAYS)
     else:
