@@ -101,7 +101,7 @@ from dateutil.rrule import rrule, rruleset, rrulestr
 
 from directory.i18n import N_, translate
 from directory.text import normalize
-from directory.weekdays import WEEKDAY_CHARS, WEEKDAY_CODES
+from directory.weekdays import MONTH_EN, WEEKDAY_CHARS, WEEKDAY_CODES, WEEKDAY_EN
 
 __all__ = [
     "Occurrence",
@@ -1712,21 +1712,6 @@ _MONTH_DAY_MSGIDS = {
     2: N_("{n}nd (day of the month)"),
     3: N_("{n}rd (day of the month)"),
 }
-_WEEKDAY_MSGIDS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-_MONTH_MSGIDS = (
-    N_("Jan"),
-    N_("Feb"),
-    N_("Mar"),
-    N_("Apr"),
-    N_("May"),
-    N_("Jun"),
-    N_("Jul"),
-    N_("Aug"),
-    N_("Sep"),
-    N_("Oct"),
-    N_("Nov"),
-    N_("Dec"),
-)
 
 
 def _ordinal(n: int, lang: str) -> str:
@@ -1744,11 +1729,11 @@ def _month_day(n: int, lang: str) -> str:
 
 
 def _weekday(d: int, lang: str) -> str:
-    return translate(_WEEKDAY_MSGIDS[d], lang)
+    return translate(WEEKDAY_EN[d], lang)
 
 
 def _month(m: int, lang: str) -> str:
-    return translate(_MONTH_MSGIDS[m - 1], lang)
+    return translate(MONTH_EN[m - 1], lang)
 
 
 def _join(items: list[str], lang: str) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from directory.i18n import N_
 from directory.text import normalize
 
 __all__ = [
+    "MONTH_EN",
     "WEEKDAY_CHARS",
     "WEEKDAY_CODES",
     "WEEKDAY_EN",
@@ -28,7 +30,23 @@ WEEKDAY_CHARS = "月火水木金土日"
 #: RFC 5545 BYDAY codes (RRULEs, iCalendar, HSDS, stored needs).
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 #: Short English names, as English descriptions print them.
-WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: They are also the catalogue's msgids for the short weekday words (Japanese: 月…日).
+WEEKDAY_EN = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+#: Short English month names, the catalogue's msgids for month words (Japanese: 1月…).
+MONTH_EN = (
+    N_("Jan"),
+    N_("Feb"),
+    N_("Mar"),
+    N_("Apr"),
+    N_("May"),
+    N_("Jun"),
+    N_("Jul"),
+    N_("Aug"),
+    N_("Sep"),
+    N_("Oct"),
+    N_("Nov"),
+    N_("Dec"),
+)
 #: Full English names.
 WEEKDAY_NAMES_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _KANA = ("げつ", "か", "すい", "もく", "きん", "ど", "にち")

@@ -89,7 +89,7 @@ from directory.i18n import DEFAULT_LANG, N_, LocalisedError, translate, translat
 from directory.schedules import AFTERNOON, MORNING, ScheduleParse, describe, parse_time_range
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
-from directory.weekdays import parse_weekdays
+from directory.weekdays import MONTH_EN, WEEKDAY_EN, parse_weekdays
 from matching.reasons import FUNNEL, UNMET_REASONS
 from matching.snapshot import (
     ALL_SLOTS,
@@ -222,21 +222,6 @@ def _join(items: Sequence[Any], lang: str, msgid: str = N_("{a}, {b}")) -> Reaso
 
 
 _LIST = N_("{a}; {b}")
-_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-_MONTHS = (
-    N_("Jan"),
-    N_("Feb"),
-    N_("Mar"),
-    N_("Apr"),
-    N_("May"),
-    N_("Jun"),
-    N_("Jul"),
-    N_("Aug"),
-    N_("Sep"),
-    N_("Oct"),
-    N_("Nov"),
-    N_("Dec"),
-)
 #: The attribute words in the catalogue (Japanese: the words themselves).
 _ATTRIBUTE_MSGIDS = {
     "要支援": N_("certified as needing support"),
@@ -1226,18 +1211,18 @@ def _months_label(months: Sequence[int], lang: str) -> Reason:
         while last % 12 + 1 in wanted:
             last = last % 12 + 1
         if first == last:
-            return _say(lang, _MONTHS[first - 1])
+            return _say(lang, MONTH_EN[first - 1])
         return _say(
             lang,
             N_("{first} to {last}"),
-            first=_say(lang, _MONTHS[first - 1]),
-            last=_say(lang, _MONTHS[last - 1]),
+            first=_say(lang, MONTH_EN[first - 1]),
+            last=_say(lang, MONTH_EN[last - 1]),
         )
     return _say(lang, N_("months {months}"), months=_join([str(m) for m in sorted(wanted)], lang))
 
 
 def _days_label(days: Iterable[int], lang: str) -> Reason:
-    return _join([_say(lang, _WEEKDAYS[d]) for d in days], lang)
+    return _join([_say(lang, WEEKDAY_EN[d]) for d in days], lang)
 
 
 def _place_reason(
