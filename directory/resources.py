@@ -25,6 +25,7 @@ from dataclasses import replace as replace_problem
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
@@ -710,6 +711,7 @@ class _Context:
     warnings: list[Problem] = field(default_factory=list)
     id_from_number: bool = False  # no ID column: NO / #property is the id (§3a)
     id_prefix: str = ""  # --id-prefix: prepended to every id of the file
+    import_day: dt.date | None = None  # anchors 隔週 with no date written (see _row_schedule)
 
 
 def _map_header(
@@ -785,6 +787,14 @@ def _district_lookup(
     return by_code, dict(by_name), municipalities
 
 
+_JAPAN = ZoneInfo("Asia/Tokyo")
+
+
+def _import_day() -> dt.date:
+    """Today in Japan: the day a file is imported, whatever the server's clock zone."""
+    return dt.datetime.now(_JAPAN).date()
+
+
 def _prefix(id_prefix: str | None) -> str:
     """``--id-prefix P``: ids become ``P-<id>`` (no second separator when P ends in one)."""
     if not id_prefix:
@@ -799,8 +809,12 @@ def parse_rows(
     progress: Progress | None = None,
     *,
     id_prefix: str | None = None,
+    today: dt.date | None = None,
 ) -> tuple[Checked, _Context]:
     """Check every cell of every row; collect all errors and warnings (nothing written).
+
+    ``today`` is the import day (default: today in Japan): 隔週 with no date in the text
+    counts its weeks from its first occurrence on or after it.
 
     Works column by column: each distinct value of a column is parsed once (values
     repeat heavily at national scale), and errors are sorted back into row order, each
@@ -838,6 +852,7 @@ def parse_rows(
         warnings,
         id_from_number,
         _prefix(id_prefix),
+        today or _import_day(),
     )
     if errors:
         return Checked([], {}, [], [], [], []), ctx
@@ -1095,7 +1110,7 @@ class _Check:
         for n, key in enumerate(zip(days, start, end, note, strict=True)):
             found = memo.get(key)
             if found is None:
-                found = memo[key] = _row_schedule(*key)
+                found = memo[key] = _row_schedule(*key, anchor_from=self.ctx.import_day)
             for column, code, params in found.errors:
                 self.error(n, column, code, **params)
             if found.not_understood is not None:
@@ -1195,7 +1210,12 @@ class _RowSchedule:
 
 
 def _row_schedule(
-    days: str | None, start: str | None, end: str | None, note: str | None
+    days: str | None,
+    start: str | None,
+    end: str | None,
+    note: str | None,
+    *,
+    anchor_from: dt.date | None = None,
 ) -> _RowSchedule:
     errors: list[tuple[str, str, dict[str, Any]]] = []
 
@@ -1233,7 +1253,7 @@ def _row_schedule(
     )
     if not source:
         return _RowSchedule(errors, (), True, False, None)
-    parsed = sched.parse_schedule(source)
+    parsed = sched.parse_schedule(source, anchor_from=anchor_from)
     not_understood = None
     if not parsed.understood:
         not_understood = "、".join(parsed.not_understood) or source
@@ -1460,6 +1480,7 @@ def import_resources(
     keep_rejects: bool = False,
     id_prefix: str | None = None,
     replace: bool = False,
+    today: dt.date | None = None,
 ) -> ResourceImportResult:
     """Create or update resources by ``ID`` from a CSV/XLSX/GeoJSON file, all rows or none.
 
@@ -1473,6 +1494,10 @@ def import_resources(
     cells for :meth:`ResourceImportResult.rejects_csv`. ``id_prefix`` prefixes every id;
     a row that would replace a stored resource of another name at another place is an
     error unless ``replace`` (DATA_FORMATS §3a; see :func:`_replacements`).
+
+    ``today`` is the import day (default: today in Japan; tests pass a fixed one): 隔週
+    with no date in its text is anchored on its first occurrence on or after it, once — a
+    re-import of the same schedule text keeps the stored anchor (see :func:`_write`).
     """
     import_lock(session, "resources")
     with gc_paused():
@@ -1506,7 +1531,9 @@ def import_resources(
                 name = cells[at].strip() if at is not None else ""
                 if name:
                     features[number] = f"#{number - 1} ({name})"
-        checked, ctx = parse_rows(table, session, str(path), progress, id_prefix=id_prefix)
+        checked, ctx = parse_rows(
+            table, session, str(path), progress, id_prefix=id_prefix, today=today
+        )
         ctx.warnings[:0] = map_warnings
         if len(checked) and not replace:
             _replacements(session, checked, ctx)
@@ -1670,6 +1697,7 @@ def _write(
         if progress:
             progress("write", total // 2, total)
     if changed:
+        _keep_anchors(session, checked, changed)  # before their schedule rows are deleted
         _update_resources(
             session,
             [
@@ -1801,8 +1829,41 @@ _SCHEDULE_FIELDS = (
 )
 
 
+def _keep_anchors(session: Session, checked: Checked, changed: list[tuple[_Existing, int]]) -> None:
+    """A changed resource keeps the stored ``anchor_date`` of every schedule row whose text
+    and rule are the same as before, so that editing, say, its phone number does not move
+    its 隔週 weeks to the re-import day (nor a one-off date's year). Rows with the same
+    fields (a list of one-off dates) are paired in date order."""
+    schedule = Schedule.__table__
+    old: dict[tuple[int, tuple[Any, ...]], list[dt.date]] = defaultdict(list)
+    stmt = select(
+        schedule.c.resource_id, schedule.c.anchor_date, *(schedule.c[f] for f in _SCHEDULE_FIELDS)
+    ).where(schedule.c.anchor_date.is_not(None))
+    for row in _where_in(session, stmt, schedule.c.resource_id, [e.id for e, _ in changed]):
+        old[row[0], tuple(row[2:])].append(row[1])
+    if not old:
+        return
+    for existing, n in changed:
+        rows = checked.schedules[n]
+        new: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        for i, row in enumerate(rows):
+            if row["anchor_date"] is not None:
+                new[tuple(row[f] for f in _SCHEDULE_FIELDS)].append(i)
+        kept = list(rows)  # the rows are shared between resources: replaced, not changed
+        for key, indexes in new.items():
+            anchors = sorted(old.get((existing.id, key), ()))
+            if len(anchors) == len(indexes):
+                indexes.sort(key=lambda i: rows[i]["anchor_date"])
+                for i, anchor in zip(indexes, anchors, strict=True):
+                    kept[i] = rows[i] | {"anchor_date": anchor}
+        checked.schedules[n] = tuple(kept)
+
+
 def _links_of(checked: Checked, n: int) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
-    schedules = [tuple(row[f] for f in _SCHEDULE_FIELDS) for row in checked.schedules[n]]
+    schedules = [
+        (*(row[f] for f in _SCHEDULE_FIELDS), row["anchor_date"] is not None)
+        for row in checked.schedules[n]
+    ]
     return (
         _sorted(checked.categories[n]),
         _sorted(checked.district_ids[n]),
@@ -1832,9 +1893,14 @@ def _existing_links(session: Session, ids: list[int]) -> dict[int, int]:
         dists[rid].append(did)
     fields = [schedule.c[f] for f in _SCHEDULE_FIELDS]
     for row in _where_in(
-        session, select(schedule.c.resource_id, *fields), schedule.c.resource_id, ids
+        session,
+        select(schedule.c.resource_id, *fields, schedule.c.anchor_date),
+        schedule.c.resource_id,
+        ids,
     ):
-        scheds[row[0]].append(tuple(row[1:]))
+        # whether an anchor is stored, not which: a re-import keeps it (_keep_anchors), and
+        # a row stored before anchors existed gets one
+        scheds[row[0]].append((*row[1:-1], row[-1] is not None))
     return {
         rid: hash(
             (

@@ -493,8 +493,8 @@ def town(engine: Engine, tmp_path: Path) -> Engine:
     with transaction(engine) as s:
         import_districts(s, TOWN / "districts.geojson")
         import_venues(s, TOWN / "venues.geojson")
-        import_resources(s, TOWN / "resources_cp932.csv")
-        import_resources(s, extra)
+        import_resources(s, TOWN / "resources_cp932.csv", today=START)
+        import_resources(s, extra, today=START)  # X-04's 隔週 counts from 3 November 2026
     return engine
 
 
@@ -520,8 +520,9 @@ def _sources(engine: Engine, *, include_private: bool = True) -> dict[str, str]:
 
 
 def _expected(text: str, start: dt.date, end: dt.date) -> list[Occurrence]:
-    """``tsunagu schedule expand TEXT --from --to``: nothing when it is not understood."""
-    parsed = parse_schedule(text)
+    """``tsunagu schedule expand TEXT --from --to --since START`` (the import day of the
+    ``town`` fixture, which anchors 隔週): nothing when it is not understood."""
+    parsed = parse_schedule(text, anchor_from=START)
     if not text or not parsed.understood:
         return []
     return expand(parsed, start, end)
@@ -973,9 +974,16 @@ def test_hsds_fictional_town(town: Engine) -> None:
     assert services["新田お茶のみ会"]["status"] == "temporarily closed"  # 休止中
     ended = [row for row in everything["contents"] if row["name"] == "終わった教室"]
     assert ended and ended[0]["status"] == "defunct"
-    # 隔週 with no date in the text and no import day: reported, its weeks not guessed
+    # seasons: one schedule per season in the window; 隔週 keeps the weeks of its anchor
+    # (imported on 1 November 2026: Tuesday 3 November, so 1 December is in step)
     winter = _service(document, "X-04")["schedules"]
-    assert len(winter) == 1 and "freq" not in winter[0] and "隔週" in winter[0]["notes"]
+    assert [(w["valid_from"], w["valid_to"]) for w in winter] == [
+        ("2026-12-01", "2027-03-31"),
+        ("2027-12-01", "2028-03-31"),
+    ]
+    assert all(
+        w["interval"] == 2 and w["dtstart"] == "2026-12-01" and w["byday"] == "TU" for w in winter
+    )
     daily = _service(document, "X-05")["schedules"]
     assert daily[0]["freq"] == "WEEKLY" and daily[0]["byday"] == "MO,TU,WE,TH,FR,SA,SU"
     assert "祝日" in daily[0]["notes"] and "年末年始" in daily[0]["notes"]

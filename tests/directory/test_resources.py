@@ -166,6 +166,39 @@ def test_reimport_changes_nothing_and_an_edit_bumps_the_version(
     assert by_id(town, "K-003").schedules[0].rrule == "FREQ=MONTHLY;BYDAY=1MO"
 
 
+def test_a_fortnightly_schedule_keeps_its_weeks_from_the_first_import(
+    town: Engine, tmp_path: Path
+) -> None:
+    # 隔週 with no date written is anchored on its first Tuesday on or after the import day,
+    # once: re-importing it later, unchanged or with another cell edited, keeps those weeks;
+    # only a new schedule text takes the new import day.
+    header = ["ID", "名称", "種別", "利用可能曜日", "開始時間", "終了時間", "電話番号"]
+    row = ["F-1", "隔週のお茶会", "サロン", "隔週火曜", "10:00", "11:00", "0000-00-0001"]
+    path = write_rows(tmp_path / "fortnight.csv", [header, row])
+
+    def load_on(day: dt.date, file: Path):
+        with transaction(town) as s:
+            return import_resources(s, file, today=day)
+
+    def anchors() -> list[dt.date | None]:
+        return [x.anchor_date for x in by_id(town, "F-1").schedules]
+
+    assert load_on(dt.date(2026, 12, 2), path).created == 1  # a Wednesday
+    assert anchors() == [dt.date(2026, 12, 8)]
+    assert by_id(town, "F-1").schedule_understood
+    later = load_on(dt.date(2027, 1, 5), path)  # a Tuesday of the other week
+    assert (later.created, later.updated, later.unchanged) == (0, 0, 1)
+    assert anchors() == [dt.date(2026, 12, 8)]
+    row[6] = "0000-00-0002"
+    edited = load_on(dt.date(2027, 1, 5), write_rows(tmp_path / "phone.csv", [header, row]))
+    assert (edited.created, edited.updated, edited.unchanged) == (0, 1, 0)
+    assert anchors() == [dt.date(2026, 12, 8)]
+    row[3] = "隔週水曜"
+    moved = load_on(dt.date(2027, 1, 5), write_rows(tmp_path / "wednesday.csv", [header, row]))
+    assert moved.updated == 1
+    assert anchors() == [dt.date(2027, 1, 6)]
+
+
 def test_rows_link_to_the_nearest_venue_so_a_reimport_keeps_every_link(
     town: Engine, tmp_path: Path
 ) -> None:
