@@ -54,7 +54,10 @@ from directory.models import (
     resource_category,
     resource_district,
 )
-from directory.schedules import ParsedSchedule, to_rrule_set
+
+# 隔週's in-step week: the helpers to_rrule_set uses, so the rule lives in one place
+from directory.schedules import ParsedSchedule, _fortnight_start, to_rrule_set
+from directory.schedules import _first_on_or_after as _first_weekday
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
 from directory.weekdays import WEEKDAY_CODES
@@ -182,12 +185,14 @@ class _Calendar:
 _BYDAY_ITEM = re.compile(rf"([+-]?\d{{1,2}})?({'|'.join(WEEKDAY_CODES)})")
 
 
-def _rule_days(rule: str, cal: _Calendar) -> np.ndarray | None:
+def _rule_days(rule: str, cal: _Calendar, anchor: dt.date | None = None) -> np.ndarray | None:
     """Days of ``rule`` (an RRULE body) in the window, or None when not one of our shapes.
 
     Equivalent to dateutil for the shapes the schedule parser writes; DTSTART is the
-    window's first day and 隔週 is anchored on the first matching weekday on or after it,
-    exactly as :func:`directory.schedules.to_rrule_set` does.
+    window's first day. 隔週 counts its weeks from the week of ``anchor`` (the stored
+    ``anchor_date``), whatever the window; a row stored before anchors existed (None) from
+    the first matching weekday on or after the window's first day. The in-step day is
+    computed by the helpers :func:`directory.schedules.to_rrule_set` itself uses.
     """
     try:
         parts = dict(p.split("=", 1) for p in rule.split(";") if p)
@@ -209,10 +214,15 @@ def _rule_days(rule: str, cal: _Calendar) -> np.ndarray | None:
         weekdays = [WEEKDAY_CODES.index(item) for item in items]
         mask = np.isin(cal.weekday, weekdays)
         if interval > 1:
-            first = min((w - cal.start.weekday()) % 7 for w in weekdays)  # anchor offset
-            anchor_monday = first - (cal.start.weekday() + first) % 7
+            in_step = (
+                _fortnight_start(anchor, cal.start, interval)
+                if anchor is not None
+                else _first_weekday(cal.start, weekdays)
+            )  # DTSTART of to_rrule_set: a day of a week in step, on or after the window
+            first = (in_step - cal.start).days
+            monday = first - in_step.weekday()
             index = np.arange(n)
-            mask &= (index >= first) & (((index - anchor_monday) // 7) % interval == 0)
+            mask &= (index >= first) & (((index - monday) // 7) % interval == 0)
         return mask
     if freq == "MONTHLY" and interval == 1 and byday and bymonthday is None:
         mask = np.zeros(n, dtype=bool)
@@ -253,7 +263,7 @@ def _schedule_days(s: ParsedSchedule, cal: _Calendar) -> np.ndarray:
     """Which days of the window ``s`` occurs on (bool array)."""
     if s.rrule is None:
         return np.zeros(len(cal), dtype=bool)
-    mask = _rule_days(s.rrule, cal)
+    mask = _rule_days(s.rrule, cal, s.anchor_date)
     if mask is None:  # an RRULE shape we do not vectorise: let dateutil expand it
         end = cal.start + dt.timedelta(days=len(cal) - 1)
         mask = np.zeros(len(cal), dtype=bool)
@@ -873,6 +883,7 @@ def build_snapshot(
                 Schedule.season_end_month,
                 Schedule.holiday_rule,
                 Schedule.year_end_closed,
+                cast(Schedule.anchor_date, String),
             ).order_by(Schedule.resource_id, Schedule.id)
         )
         .tuples()
@@ -881,7 +892,7 @@ def build_snapshot(
         key = row[1:]
         parsed = parsed_memo.get(key)
         if parsed is None:
-            rrule, start, end, first, last, holiday, year_end = key
+            rrule, start, end, first, last, holiday, year_end, anchor = key
             parsed = parsed_memo[key] = ParsedSchedule(
                 rrule=rrule,
                 start_time=memo.time(start),
@@ -890,6 +901,7 @@ def build_snapshot(
                 season_end_month=last,
                 holiday_rule=holiday or "open",
                 year_end_closed=bool(year_end),
+                anchor_date=memo.date(anchor),
             )
         schedules.setdefault(row[0], []).append(parsed)
     rows = (

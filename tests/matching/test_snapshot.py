@@ -45,7 +45,7 @@ OTHER_TOWN = Path(__file__).resolve().parents[1] / "data" / "other_town"
 def res(
     ext: str, categories: tuple[str, ...] = ("salon",), schedule: str = "", **fields: object
 ) -> ResourceRecord:
-    parsed = parse_schedule(schedule)
+    parsed = parse_schedule(schedule, anchor_from=ON)  # imported on ON: anchors 隔週
     return ResourceRecord(
         id=int(ext.split("-")[-1]),
         external_id=ext,
@@ -277,8 +277,9 @@ SCHEDULE_TEXTS = [
     "毎月第1月曜 13時30分～15時 12月～3月",
     "火・金 7:00～8:30 年末年始休み",
     "土日",
-    "隔週火曜",
+    "隔週火曜",  # anchored on ON's Tuesday: the weeks do not follow the window
     "隔週 火・木 10:00～12:00",
+    "隔週水曜（2024年6月19日から）",  # the other week than ON's
     "毎月最終金曜 13時～15時",
     "第5木曜",
     "平日 祝日休み 年末年始休み",
@@ -303,8 +304,25 @@ def test_vectorised_expansion_equals_dateutil(on: dt.date) -> None:
     end = on + dt.timedelta(days=snap.days - 1)
     for i, text in enumerate(SCHEDULE_TEXTS):
         row = snap.external_ids.index(f"R-{i}")
-        expected = {o.day for o in expand(parse_schedule(text), on, end)}
+        expected = {o.day for o in expand(parse_schedule(text, anchor_from=ON), on, end)}
         assert _days_of(snap, row) == expected, text
+
+
+def test_fortnightly_weeks_follow_the_stored_anchor_not_the_window() -> None:
+    """Two 隔週火曜 anchored a week apart never share a day, whatever day matching starts."""
+    early, late = (
+        ParsedSchedule(rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", anchor_date=day)
+        for day in (dt.date(2024, 6, 4), dt.date(2024, 6, 11))
+    )
+    records = [
+        ResourceRecord(1, "R-1", "x", ("salon",), schedules=(early,)),
+        ResourceRecord(2, "R-2", "y", ("salon",), schedules=(late,)),
+    ]
+    for on in (ON, ON + dt.timedelta(days=7), ON + dt.timedelta(days=10)):
+        snap = snapshot_from_records(records, on=on, horizon_days=28)
+        first, second = _days_of(snap, 0), _days_of(snap, 1)
+        assert first and second and not first & second
+        assert dt.date(2024, 6, 18) in first and dt.date(2024, 6, 25) in second
 
 
 def test_unusual_rrules_fall_back_to_dateutil() -> None:
@@ -350,7 +368,7 @@ def test_schedule_states_and_shared_patterns() -> None:
             res("R-2", schedule="月水金 10:00～12:00"),
             res("R-3", schedule="不定期"),
             res("R-4"),
-            res("R-5", schedule="10:00～12:00"),
+            res("R-5", schedule="10:00～12:00"),  # hours with no days: not understood
             res("R-6", schedule="12月～3月"),
         ],
         on=ON,
@@ -361,7 +379,7 @@ def test_schedule_states_and_shared_patterns() -> None:
         SCHEDULE_KNOWN,
         SCHEDULE_NOT_UNDERSTOOD,
         SCHEDULE_NOT_WRITTEN,
-        SCHEDULE_NOT_WRITTEN,
+        SCHEDULE_NOT_UNDERSTOOD,
         SCHEDULE_KNOWN,
     ]
     assert snap.pattern[2:5].tolist() == [-1, -1, -1]
@@ -416,6 +434,23 @@ def town(engine: Engine, tmp_path: Path) -> Engine:
         import_venues(s, OTHER_TOWN / "venues.geojson")
         import_resources(s, path)
     return engine
+
+
+def test_build_snapshot_counts_fortnights_from_the_stored_anchor(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from directory.db import make_sessionmaker
+
+    path = tmp_path / "fortnight.csv"
+    path.write_text("ID,名称,種別,利用可能曜日\nF-1,隔週サロン,サロン,隔週火曜\n", encoding="utf-8")
+    with transaction(engine) as s:
+        import_resources(s, path, today=dt.date(2024, 6, 5))  # anchored on Tuesday 11 June
+    with make_sessionmaker(engine)() as s:
+        snap = build_snapshot(s, on=ON, horizon_days=28)
+    assert snap.pattern_schedules[0][0].anchor_date == dt.date(2024, 6, 11)
+    days = sorted(_days_of(snap, 0))
+    # the weeks of the anchor, not those of the window's first Tuesday (4 June)
+    assert days[:3] == [dt.date(2024, 6, 11), dt.date(2024, 6, 25), dt.date(2024, 7, 9)]
 
 
 def test_build_snapshot_reads_the_schema(town: Engine) -> None:
