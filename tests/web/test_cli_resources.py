@@ -102,6 +102,18 @@ def test_schedule_expand_without_times_gives_dates(cli) -> None:
     ]
 
 
+def test_schedule_expand_counts_fortnights_from_the_import_day(cli) -> None:
+    args = ("schedule", "expand", "隔週火曜", "--from", "2026-11-01", "--to", "2026-11-30")
+    unanchored = cli(*args, "--json")
+    assert unanchored.exit_code == 1 and "隔週" in unanchored.stderr  # which weeks: not guessed
+    result = cli(*args, "--since", "2026-11-05", "--json")  # first Tuesday: 10 November
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"start": "2026-11-10", "end": None},
+        {"start": "2026-11-24", "end": None},
+    ]
+
+
 def test_schedule_expand_refuses_what_it_cannot_understand(cli) -> None:
     result = cli(
         "schedule", "expand", "不定期", "--from", "2026-11-01", "--to", "2026-11-30", "--json"

@@ -433,16 +433,22 @@ def _write_chunks(chunks: Iterator[bytes], output: Path | None) -> None:
 @click.argument("text")
 @click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day the text was imported: 隔週 (every other week) with no date written counts "
+    "its weeks from its first day on or after it.",
+)
 @json_option("Write JSON to standard output.")
 @lang_option
-def schedule_expand(text: str, start: Any, end: Any, as_json: bool) -> None:
+def schedule_expand(text: str, start: Any, end: Any, since: Any, as_json: bool) -> None:
     """Expand a schedule text (days, times, notes) into the dates and times of a period."""
     from directory.schedules import describe as describe_schedule
     from directory.schedules import expand, parse_schedule
 
     if end < start:
         fail(_("--to must not be before --from"), code=2)
-    parsed = parse_schedule(text)
+    parsed = parse_schedule(text, anchor_from=since.date() if since else None)
     if not parsed.understood:
         fragments = "、".join(parsed.not_understood) or text
         fail(_("cannot understand the schedule: {fragments}", fragments=fragments))
