@@ -358,13 +358,15 @@ def _source_text(r: Resource) -> str:
 
 def _schedule_words(r: Resource, lang: str = "ja") -> str:
     source = _source_text(r)
-    return _describe(source, lang) if source else ""
+    anchor = next((s.anchor_date for s in r.schedules if s.anchor_date is not None), None)
+    return _describe(source, lang, anchor) if source else ""
 
 
 @lru_cache(maxsize=65_536)
-def _describe(source: str, lang: str) -> str:
-    """Schedule texts repeat heavily across a directory: each is described once."""
-    return sched.describe(sched.parse_schedule(source), lang)
+def _describe(source: str, lang: str, anchor: dt.date | None = None) -> str:
+    """Schedule texts repeat heavily across a directory: each is described once (with the
+    stored 隔週 anchor, so the words say what was stored)."""
+    return sched.describe(sched.parse_schedule(source, anchor), lang)
 
 
 def _address(r: Resource) -> str | None:

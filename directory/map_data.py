@@ -152,12 +152,12 @@ def _scope(session: Session, area_code: str | None) -> _Scope | None:
 
 
 @lru_cache(maxsize=4096)
-def _schedule_words(source: str, public: bool) -> str:
+def _schedule_words(source: str, public: bool, anchor: dt.date | None = None) -> str:
     """The schedule in words; for residents, the text as written when it was not understood
     (「（解釈できない記述: 不定期）」 is a note for coordinators, not for a handout)."""
     from directory.schedules import describe, parse_schedule
 
-    parsed = parse_schedule(source)
+    parsed = parse_schedule(source, anchor)
     if public and not parsed.understood:
         return source.strip()
     return describe(parsed)
@@ -219,11 +219,16 @@ def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list
     for rid, code in session.execute(select(resource_category)):
         categories[rid].append(code)
     sources: dict[int, str] = {}
-    for rid, text in session.execute(
-        select(Schedule.resource_id, Schedule.source_text).order_by(Schedule.id)
+    anchors: dict[int, dt.date] = {}  # 隔週's stored anchor: the words match what was stored
+    for rid, text, anchor in session.execute(
+        select(Schedule.resource_id, Schedule.source_text, Schedule.anchor_date).order_by(
+            Schedule.id
+        )
     ):
         if text and rid not in sources:
             sources[rid] = text
+        if anchor is not None and rid not in anchors:
+            anchors[rid] = anchor
 
     rows = []
     for r in resources:
@@ -247,7 +252,9 @@ def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list
                 "lat": lat,
                 "lon": lon,
                 "districts": tuple(sorted(codes[d] for d in served[r.id])),
-                "schedule": _schedule_words(source, public_only) if source else "",
+                "schedule": _schedule_words(source, public_only, anchors.get(r.id))
+                if source
+                else "",
                 "phone": r.phone or r.org_phone,
                 "address": r.address or r.venue_address,
                 "place": r.building or r.venue_name,  # 方書 (和室, 2階研修室) is the more exact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -160,9 +161,15 @@ def resources_by_area(
     categories: dict[int, list[str]] = {}
     for rid, code in session.execute(select(resource_category)):
         categories.setdefault(rid, []).append(code)
-    sources = dict(
-        session.execute(select(Schedule.resource_id, Schedule.source_text)).tuples().all()
-    )
+    sources: dict[int, str] = {}
+    anchors: dict[int, dt.date] = {}  # 隔週's stored anchor: the words match what was stored
+    for rid, text, anchor in session.execute(
+        select(Schedule.resource_id, Schedule.source_text, Schedule.anchor_date)
+    ).tuples():
+        if text:
+            sources[rid] = text
+        if anchor is not None:
+            anchors[rid] = anchor
     stmt = select(
         Resource.id,
         Resource.external_id,
@@ -182,7 +189,7 @@ def resources_by_area(
             r.name,
             r.status,
             r.public,
-            describe(parse_schedule(source), lang) if source else "",
+            describe(parse_schedule(source, anchors.get(r.id)), lang) if source else "",
             r.schedule_understood,
         )
         targets: set[int] = set()

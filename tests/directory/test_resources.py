@@ -199,6 +199,39 @@ def test_a_fortnightly_schedule_keeps_its_weeks_from_the_first_import(
     assert anchors() == [dt.date(2027, 1, 6)]
 
 
+def test_an_undated_fortnight_reads_in_words_everywhere_the_directory_is_shown(
+    town: Engine, tmp_path: Path
+) -> None:
+    # The stored rows are understood (anchored at import); the pages, maps and exports
+    # re-read the text for its words and must use the stored anchor, not call it unread.
+    from directory.exports import resources_geojson
+    from directory.map_data import coordinator_resources
+    from directory.queries import resources_by_area
+
+    header = ["ID", "名称", "種別", "利用可能曜日", "開始時間", "終了時間", "対象地区"]
+    row = ["F-2", "隔週の体操", "百歳体操", "隔週火曜", "10:00", "11:00", "全域"]
+    with transaction(town) as s:
+        import_resources(
+            s, write_rows(tmp_path / "f.csv", [header, row]), today=dt.date(2026, 12, 2)
+        )
+    with transaction(town) as s:
+        listed = [
+            line.schedule
+            for area in resources_by_area(s, public_only=False)
+            for lines in area.by_category.values()
+            for line in lines
+            if line.external_id == "F-2"
+        ]
+        mapped = [r.schedule for r in coordinator_resources(s) if r.external_id == "F-2"]
+        exported = [
+            f["properties"]["schedule"]
+            for f in resources_geojson(s, include_private=True)["features"]
+            if f["properties"]["id"] == "F-2"
+        ]
+    words = listed + mapped + exported
+    assert len(words) >= 3 and all("隔週" in w and "解釈できない" not in w for w in words), words
+
+
 def test_rows_link_to_the_nearest_venue_so_a_reimport_keeps_every_link(
     town: Engine, tmp_path: Path
 ) -> None:
