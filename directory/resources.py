@@ -572,14 +572,15 @@ _YES_NO_PREFIXES = ((True, ("あり", "有り", "はい")), (False, ("なし", "
 
 @lru_cache(maxsize=4096)
 def parse_vacancy(cell: str) -> tuple[bool | None, int | None]:
-    """空き: あり / なし / seats left (3, 残り3, 3名)."""
+    """空き: あり / なし / seats left (3, 残り3, 3名). A number is always a count: 「1」 is one
+    seat left, not the yes/no table's 1 (=あり), which would lose the count."""
     text = _without_remark(normalize(cell))
-    if text in _YES_NO:
-        return _YES_NO[text], None
     m = re.fullmatch(r"(?:残り|あと|空き)?(\d+)(?:人|名|席)?", text)
     if m:
         seats = int(m[1])
         return seats > 0, seats
+    if text in _YES_NO:
+        return _YES_NO[text], None
     raise CellError("bad_choice", value=cell, allowed="あり・なし・残りの人数")
 
 

@@ -647,3 +647,34 @@ def test_two_headers_for_one_column_keep_the_section_3_name(town: Engine, tmp_pa
     ]
     saved = by_id(town, "D-1")
     assert saved.name == "新しい名前" and saved.extra == {"介護サービス事業所名称": "旧い名前"}
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("1", (True, 1)),  # one seat left: the count is kept, not read as あり
+        ("0", (False, 0)),
+        ("３", (True, 3)),
+        ("残り2名", (True, 2)),
+        ("あり", (True, None)),
+        ("なし", (False, None)),
+        ("あり（要予約）", (True, None)),
+    ],
+)
+def test_vacancy_keeps_the_number_of_seats(cell: str, expected: tuple[bool, int | None]) -> None:
+    from directory.resources import parse_vacancy
+
+    assert parse_vacancy(cell) == expected
+
+
+def test_one_seat_left_round_trips_through_import_and_export(town: Engine, tmp_path: Path) -> None:
+    header = ["ID", "名称", "種別", "空き"]
+    path = write_rows(tmp_path / "seat.csv", [header, ["S-1", "ひとつ空きのサロン", "サロン", "1"]])
+    with transaction(town) as s:
+        import_resources(s, path)
+    resource = by_id(town, "S-1")
+    assert (resource.accepts_new, resource.seats_left) == (True, 1)
+    with transaction(town) as s:
+        head, rows = export_rows(s, include_private=True)
+    exported = next(r for r in rows if "S-1" in r)
+    assert exported[head.index("空き")] == "1"
