@@ -77,13 +77,9 @@ __all__ = [
 #: Environment variable naming a Japanese TrueType font (.ttf/.ttc) to use instead.
 FONT_ENV = "TSUNAGU_PDF_FONT"
 #: IPAex Gothic ships with the project (maps/fonts, IPA Font License v1.0), so handouts
-#: print on a machine with no Japanese font; Debian's copies are the fallbacks.
+#: print the same on every machine; no system font is looked for.
 BUNDLED_FONT = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"
-FONT_PATHS: tuple[str, ...] = (
-    str(BUNDLED_FONT),
-    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
-)
+FONT_PATHS: tuple[str, ...] = (str(BUNDLED_FONT),)
 
 
 class JapaneseFontMissingError(RuntimeError):
@@ -105,17 +101,16 @@ def find_font() -> Path:
             return path
         raise JapaneseFontMissingError(
             f"{FONT_ENV}={named} is not a file. Point it at a Japanese TrueType font "
-            "(.ttf), or unset it and install Debian's fonts-ipaexfont-gothic "
-            "(apt-get install fonts-ipaexfont-gothic)."
+            "(.ttf), or unset it to use the IPAex Gothic that ships in maps/fonts."
         )
     for candidate in FONT_PATHS:
         path = Path(candidate)
         if path.is_file():
             return path
     raise JapaneseFontMissingError(
-        "No Japanese font for the PDF handout: install Debian's fonts-ipaexfont-gothic "
-        "(apt-get install fonts-ipaexfont-gothic), or set "
-        f"{FONT_ENV} to a Japanese TrueType font (.ttf). Looked in: {', '.join(FONT_PATHS)}."
+        "No Japanese font for the PDF handout: the IPAex Gothic that ships in maps/fonts is "
+        f"missing (reinstall the package), or set {FONT_ENV} to a Japanese TrueType font "
+        f"(.ttf). Looked in: {', '.join(FONT_PATHS)}."
     )
 
 
@@ -130,8 +125,8 @@ def register_font() -> str:
             pdfmetrics.registerFont(TTFont(name, key))
         except (TTFError, OSError) as exc:
             raise JapaneseFontMissingError(
-                f"{path} cannot be embedded ({exc}). Use a TrueType font such as IPAex "
-                "Gothic: apt-get install fonts-ipaexfont-gothic."
+                f"{path} cannot be embedded ({exc}). Use a TrueType font such as the IPAex "
+                "Gothic that ships in maps/fonts."
             ) from exc
         _registered[key] = name
     return _registered[key]

@@ -33,8 +33,8 @@ VISITING_HEADING = "地図に場所がない支援"
 
 @pytest.fixture(autouse=True)
 def _default_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test uses the font the handout finds by itself (IPAex Gothic from Debian's
-    fonts-ipaexfont-gothic), whatever the developer's environment says."""
+    """Every test uses the font the handout finds by itself (the IPAex Gothic shipped in
+    maps/fonts), whatever the developer's environment says."""
     monkeypatch.delenv(FONT_ENV, raising=False)
 
 
@@ -212,7 +212,7 @@ def test_only_public_resources_are_accepted() -> None:
 
 def test_a_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(handout_pdf, "FONT_PATHS", (str(tmp_path / "none.ttf"),))
-    with pytest.raises(JapaneseFontMissingError, match="fonts-ipaexfont-gothic"):
+    with pytest.raises(JapaneseFontMissingError, match="maps/fonts"):
         build()
     monkeypatch.setenv(FONT_ENV, str(tmp_path / "missing.ttf"))
     with pytest.raises(JapaneseFontMissingError, match=FONT_ENV):
