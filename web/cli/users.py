@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -114,7 +115,7 @@ def user_token(login: str) -> None:
 def user_list(as_json: bool) -> None:
     """List the accounts (never passwords or secrets)."""
     with database().read() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "login": u.login,
                 "name": u.display_name,
@@ -133,8 +134,7 @@ def user_list(as_json: bool) -> None:
         return
     for r in rows:
         state = _("disabled") if r["disabled"] else ""
-        areas = ",".join(str(a) for a in r["areas"] or ())  # type: ignore[union-attr]
-        click.echo(f"{r['login']}\t{r['role']}\t{areas}\t{state}")
+        click.echo(f"{r['login']}\t{r['role']}\t{','.join(r['areas'])}\t{state}")
 
 
 COMMANDS = (user,)
