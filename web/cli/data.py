@@ -176,7 +176,8 @@ def _run_import(
 ) -> ImportResult:
     """A directory import (districts, venues, resources): tier 1, admin or the system."""
     db = database()
-    try:
+
+    def work() -> ImportResult:
         require_directory_editor(actor())
         with db.write() as session:
             if progress:
@@ -185,6 +186,18 @@ def _run_import(
                 result = importer(session, path)
             if dry_run:
                 session.rollback()
+        return result
+
+    return _reported(path, as_json, dry_run, work)
+
+
+def _reported(
+    path: Path, as_json: bool, dry_run: bool, work: Callable[[], ImportResult]
+) -> ImportResult:
+    """Run an import and report it: every problem of a bad file (exit 1), a refusal or a
+    database problem as one message (exit 1), else the summary."""
+    try:
+        result = work()
     except InvalidInputError as exc:
         _report_invalid(path, exc, as_json)
         sys.exit(1)
@@ -291,14 +304,7 @@ def import_needs_cmd(file: Path, as_json: bool, dry_run: bool) -> None:
     recorded in the audit log.
     """
     db = database()
-    try:
-        result = import_needs_file(db, actor(), file, dry_run=dry_run)
-    except InvalidInputError as exc:
-        _report_invalid(file, exc, as_json)
-        sys.exit(1)
-    except (DirectoryError, AccessDenied) as exc:
-        fail(describe(exc))
-    report_import(file, result, as_json, dry_run=dry_run)
+    _reported(file, as_json, dry_run, lambda: import_needs_file(db, actor(), file, dry_run=dry_run))
 
 
 @export.command("resources")
