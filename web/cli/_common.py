@@ -170,6 +170,10 @@ def localise_help(root: click.Command, lang: str) -> None:
     language. The msgids are kept on each object, so a later call in another language
     (tests run many commands in one process) words them again from the English."""
     for holder in _help_holders(root):
+        if isinstance(holder, click.Command):
+            # click builds each command's --help option once and keeps it; drop it so it
+            # is built again with its text ("Show this message and exit.") in this language
+            holder._help_option = None
         for attr, msgid in _help_of(holder).items():
             # msgids are str.format templates like every other: {{ }} for a literal brace
             text = translate(msgid, lang).replace("{{", "{").replace("}}", "}")
