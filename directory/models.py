@@ -283,6 +283,31 @@ class Schedule(Base):
         return f"<Schedule {self.id} {self.rrule!r}>"
 
 
+class ResourceChange(Base):
+    """One change to a resource, kept so coordinators can see who changed what and when.
+
+    ``changes`` maps each changed field to ``[old, new]`` (plain JSON values: dates as ISO
+    text, lists sorted); ``version`` is the resource's version after the change.
+    ``changed_by`` is the login (or ``import``/``system``) as text: the directory knows no
+    accounts, and the history outlives a renamed or removed account.
+    """
+
+    __tablename__ = "resource_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resource.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))  # create, update, confirm, import
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    def __repr__(self) -> str:
+        return f"<ResourceChange {self.resource_id} v{self.version} {self.action}>"
+
+
 class DirectoryState(Base):
     """One row whose ``version`` grows with every committed change to the directory.
 
@@ -308,6 +333,7 @@ __all__ = [
     "Geometry",
     "Organization",
     "Resource",
+    "ResourceChange",
     "Schedule",
     "Venue",
     "resource_category",
