@@ -444,6 +444,7 @@ class NearMiss:
     reason: str  # the unmet reason (one of FUNNEL)
     failed: tuple[str, ...]  # every failed constraint, funnel order
     reasons: tuple[str, ...]  # Reasons (Japanese by default), one per failed constraint
+    distance_m: float | None = None  # need's point to the venue (None: no venue or point)
 
 
 @dataclass(frozen=True)
@@ -479,11 +480,15 @@ def result_to_json(result: NeedResult, lang: str | None = None) -> dict[str, Any
     }
     if result.unmet:
         nm = result.near_miss
-        out["near_miss"] = (
-            None
-            if nm is None
-            else {"resource": nm.external_id, "name": nm.name, "reasons": words(nm.reasons)}
-        )
+        out["near_miss"] = None
+        if nm is not None:
+            out["near_miss"] = {
+                "resource": nm.external_id,
+                "name": nm.name,
+                "reasons": words(nm.reasons),
+            }
+            if nm.distance_m is not None:
+                out["near_miss"]["distance_m"] = round(nm.distance_m)
     return out
 
 
@@ -1099,7 +1104,9 @@ def _score_batch(
         zip(needs, found.tolist(), taken.tolist(), strict=True)
     ):
         if n_found == 0:
-            results.append(NeedResult(need.id, True, "no_resource", (), None))
+            near_miss = _beyond_reach(snap, b, i, lang)
+            reason = "no_resource" if near_miss is None else "distance"
+            results.append(NeedResult(need.id, True, reason, (), near_miss))
         elif n_taken == 0:
             near_miss = _near_miss(snap, b, near[i], params, lang)
             results.append(NeedResult(need.id, True, near_miss.reason, (), near_miss))
@@ -1177,7 +1184,86 @@ def _near_miss(
         failed[0],
         failed,
         tuple(words[name]() for name in failed),
+        None if math.isnan(c.dist) else c.dist,
     )
+
+
+def _beyond_reach(snap: DirectorySnapshot, b: _Batch, i: int, lang: str) -> NearMiss | None:
+    """For a need with no candidate at all: the nearest live resource of its categories
+    elsewhere in its municipality (an open venue beyond every reach, or one whose
+    対象地区 are other districts) — the need is then unmet for ``distance``, and the
+    協議体 sees "it exists, but not here" apart from "it does not exist" (``no_resource``,
+    None here). Rows without a venue count only when no row has one; the municipality is
+    the root of the district chain (open venues belong to every municipality that can
+    reach them, so they stay in). A need whose district the snapshot does not know has
+    no municipality: None."""
+    pos = int(b.nd.pos[i])
+    if pos < 0:
+        return None
+    mask = int(b.nd.masks[i])
+    cache = snap._category_fit_cache
+    rows = cache.get(("live_rows", mask))
+    if rows is None:
+        rows = cache[("live_rows", mask)] = np.flatnonzero((snap.live_bits & np.uint64(mask)) != 0)
+    district_root, row_root = _municipalities(snap)
+    rows = rows[(row_root[rows] == district_root[pos]) | (row_root[rows] < 0)]
+    if len(rows) == 0:
+        return None
+    lat, lon = float(b.nd.lat[i]), float(b.nd.lon[i])
+    p1 = math.radians(lat)
+    geo = snap.geo[rows]
+    dist = haversine_rad_m(p1, math.radians(lon), geo[:, 0], geo[:, 1], math.cos(p1), geo[:, 2])
+    known = ~np.isnan(dist)
+    k = int(np.argmin(np.where(known, dist, np.inf))) if known.any() else 0
+    row, d = int(rows[k]), float(dist[k])
+    listed = bool(snap.lists_districts[row])
+    shown = None if math.isnan(d) else (round(d, -1) if d < 1000 else round(d, -2))
+    key = ("beyond", listed, shown, lang)
+    words = snap._reason_cache.get(key)
+    if words is None:
+        words = snap._reason_cache[key] = _beyond_words(listed, d, lang)
+    return NearMiss(
+        row,
+        int(snap.ids[row]),
+        snap.external_ids[row],
+        snap.names[row],
+        "distance",
+        ("distance",),
+        (words,),
+        None if math.isnan(d) else d,
+    )
+
+
+def _municipalities(snap: DirectorySnapshot) -> tuple[np.ndarray, np.ndarray]:
+    """(root of each dense district, root of each row's first 対象地区 or −1 for an open
+    venue), computed once per snapshot. Walks up the parents for all districts at once;
+    a parent loop (refused on import) stops after as many steps as there are districts."""
+    cache = snap._category_fit_cache
+    found = cache.get(("district_root",)), cache.get(("row_root",))
+    if found[0] is not None and found[1] is not None:
+        return found[0], found[1]
+    parent = snap.district_parent.astype(np.int64)
+    root = np.arange(len(parent), dtype=np.int64)
+    for _ in range(len(parent)):
+        up = parent[root]
+        if not (up >= 0).any():
+            break
+        root = np.where(up >= 0, up, root)
+    row_root = np.full(len(snap), -1, dtype=np.int64)
+    lists = np.flatnonzero(snap.lists_districts)
+    dense = snap.district_positions(snap.district_idx[snap.district_ptr[lists]])
+    row_root[lists] = np.where(dense >= 0, root[np.maximum(dense, 0)], -1)
+    cache[("district_root",)], cache[("row_root",)] = root, row_root
+    return root, row_root
+
+
+def _beyond_words(listed: bool, d: float, lang: str) -> Reason:
+    if listed:
+        if math.isnan(d):
+            return _say(lang, N_("for other districts only"))
+        where = _say(lang, N_("{distance} to the venue"), distance=_metres(d, lang))
+        return _say(lang, N_("for other districts only ({where})"), where=where)
+    return _say(lang, N_("{distance} to the venue, beyond reach"), distance=_metres(d, lang))
 
 
 # --------------------------------------------------------------------------- reasons

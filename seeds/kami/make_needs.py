@@ -15,11 +15,11 @@ so the unmet-needs view of the demo is meaningful and the matching engine has a 
 =========  ==============  =============================================================
 need       reason          why
 =========  ==============  =============================================================
-N-0012     no_resource     ゴミ出し in 谷地森字青生: no garbage help serves 谷地森
-N-0031     no_resource     ゴミ出し in 小泉: its only one (R-093) has 終了 (ended ≠ paused)
-N-0047     no_resource     ゴミ出し in 滝庭: no garbage help in 小野田's west
-N-0066     no_resource     お茶飲み in 羽場字屋敷: no tea gathering serves 羽場, none walkable
-N-0085     no_resource     老人クラブ in 字赤塚８番: R-011 (四日市場) ended; none serves 赤塚
+N-0047     no_resource     訪問型サービス in 滝庭: the town has no 総合事業 訪問型サービス at all
+N-0012     distance        ゴミ出し in 谷地森字青生: no garbage help serves 谷地森: R-030 nearest
+N-0031     distance        ゴミ出し in 小泉: R-093 has 終了: R-030 nearest
+N-0066     distance        お茶飲み in 羽場字屋敷: none serves 羽場 or is walkable: R-016
+N-0085     distance        老人クラブ in 字赤塚８番: R-011 ended, none serves 赤塚: R-008
 N-0019     paused          サロン in 上狼塚字東北原: R-004 広原ふれあいサロン is 休止中
 N-0058     paused          サロン in 字鹿原谷地袋: R-038 鹿原いきいきサロン is 休止中
 N-0103     paused          サロン in 字味ケ袋堰ノ内 (text only): R-038 again, 休止中
@@ -45,7 +45,10 @@ resource (one with a point) must be reachable — within ``max_walk_m`` of the n
 — unless the need has ``transport: true`` or the resource offers 送迎; serving the district
 alone is not enough for a resident who can only walk 500 m. Each distance need above lives
 in a district its resource serves, has ``transport: false``, and every resource of its
-category that serves it is farther than 1.5 × ``max_walk_m``.
+category that serves it is farther than 1.5 × ``max_walk_m``. A need with no candidate at
+all is also unmet for ``distance`` when its kind exists elsewhere in the town (the
+resources of the other districts, or open venues beyond reach): the near-miss is the
+nearest one by venue; ``no_resource`` is kept for a kind the town has none of.
 
 The script checks all of this before writing: it imports the demo's districts, venues and
 resources into a temporary SQLite database with the product's own importers and runs a
@@ -54,8 +57,9 @@ district, reachability as above, age and attributes, 空き, weekdays/times/mont
 parsed schedules). Every need not in EXPECTED_UNMET must have a resource that passes every
 check with a schedule the parser understood; every need in it must have candidates that
 all fail on its reason, at least one failing on that reason alone (for ``no_resource``:
-no candidate at all, not even a walkable venue of another district; for ``paused``: every
-candidate paused and otherwise fine). It refuses to write on any failure.
+no live resource of its kind anywhere in the town; for ``distance`` with no candidate:
+the nearest live resource of its kind; for ``paused``: every candidate paused and
+otherwise fine). It refuses to write on any failure.
 
 Run with the project's environment: ``.venv/bin/python seeds/kami/make_needs.py``
 (``--expected`` prints EXPECTED_UNMET as JSON). Re-running gives a byte-identical file.
@@ -80,11 +84,11 @@ OUT = HERE / "needs.json"
 
 # need id → (reason, the resources that nearly meet it, one line of why)
 EXPECTED_UNMET: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "N-0012": ("no_resource", (), "garbage in 谷地森字青生: nothing serves it"),
-    "N-0031": ("no_resource", (), "garbage in 小泉: R-093 has ended"),
-    "N-0047": ("no_resource", (), "garbage in 滝庭: nothing serves it"),
-    "N-0066": ("no_resource", (), "tea in 羽場字屋敷: nothing serves it or is walkable"),
-    "N-0085": ("no_resource", (), "senior club in 字赤塚８番: R-011 ended, serves 四日市場"),
+    "N-0047": ("no_resource", (), "訪問型サービス in 滝庭: the town has none"),
+    "N-0012": ("distance", ("R-030",), "garbage in 谷地森字青生: nothing serves it"),
+    "N-0031": ("distance", ("R-030",), "garbage in 小泉: R-093 has ended"),
+    "N-0066": ("distance", ("R-016",), "tea in 羽場字屋敷: nothing serves it or is walkable"),
+    "N-0085": ("distance", ("R-008",), "senior club in 字赤塚８番: R-011 ended"),
     "N-0019": ("paused", ("R-004",), "salon in 上狼塚字東北原: R-004 休止中"),
     "N-0058": ("paused", ("R-038",), "salon in 字鹿原谷地袋: R-038 休止中"),
     "N-0103": ("paused", ("R-038",), "salon in 字味ケ袋堰ノ内: R-038 休止中"),
@@ -147,12 +151,12 @@ UNMET: dict[str, dict[str, Any]] = {
     ),
     "N-0047": dict(
         district="滝庭",
-        categories=["ゴミ出し"],
+        categories=["訪問型サービス"],
         age=79,
-        attributes=["高齢者のみ世帯"],
+        attributes=["高齢者のみ世帯", "要支援"],
         max_walk_m=300,
         transport=False,
-        text="夫婦とも足が悪く、冬は特にゴミ置き場まで運べない",
+        text="総合事業の訪問型サービスで掃除とゴミ出しを手伝ってほしい",
     ),
     "N-0066": dict(
         district="羽場字屋敷",
@@ -624,6 +628,25 @@ def _meets(need_code: str, resource_code: str) -> bool:
     return meets(need_code, resource_code)
 
 
+def beyond_reach(need: NeedSpec, resources: list[Res]) -> dict[str, set[str]]:
+    """For a need with no candidate: the nearest live resource of its kind in the town
+    (by venue; one without a venue only when none has one), failing on ``distance``."""
+    from directory.taxonomy import meets
+
+    kind = [
+        r
+        for r in resources
+        if r.status != "ended" and any(meets(c, rc) for c in need.codes for rc in r.categories)
+    ]
+    if not kind:
+        return {}
+    placed = [r for r in kind if r.lat is not None and r.lon is not None]
+    if not placed:
+        return {kind[0].id: {"distance"}}
+    nearest = min(placed, key=lambda r: (haversine(need.lat, need.lon, r.lat, r.lon), r.id))
+    return {nearest.id: {"distance"}}
+
+
 def check_unmet(need: NeedSpec, reason: str, found: dict[str, set[str]]) -> str | None:
     """None when the need fails exactly as designed, else what is wrong."""
     if reason == "no_resource":
@@ -835,6 +858,8 @@ def build() -> list[dict[str, Any]]:
             lat, lon = district.centroid_lat, district.centroid_lon
         spec = spec_of(nid, item, codes, lat, lon)
         met, found = verdict(spec, resources, ancestors)
+        if not met and not found:
+            found = beyond_reach(spec, resources)
         reason, names, _ = EXPECTED_UNMET[nid]
         wrong = "is met" if met else check_unmet(spec, reason, found)
         if wrong:

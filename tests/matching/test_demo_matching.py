@@ -114,7 +114,7 @@ def test_the_snapshot_follows_directory_changes_made_elsewhere(
     cache = SnapshotCache()
     with Session(demo) as s:
         needs = load_needs(s, ["N-0012"])  # garbage help nobody offers in that district
-        assert match_needs(s, cache, needs, on=ON)[0].unmet_reason == "no_resource"
+        assert match_needs(s, cache, needs, on=ON)[0].unmet_reason == "distance"
         district = needs[0].district.code
     assert cache.builds == 1
     new = tmp_path / "new.csv"

@@ -191,10 +191,43 @@ def test_walking_distance_to_a_venue() -> None:
 
 
 def test_a_resource_listing_other_districts_is_never_proposed() -> None:
-    """対象地区 says whom a resource is for: a hall next door does not change that."""
+    """対象地区 says whom a resource is for: a hall next door does not change that. The
+    need is unmet for distance (the kind exists in the municipality, not for this place),
+    the resource named with its distance."""
     snap = snap_of(res("R-1", district_ids=(4,), **north(300), transport=True))
-    unmet(score(snap, need(transport=True)), "no_resource")
+    result = unmet(score(snap, need(transport=True)), "distance")
+    assert result.near_miss is not None and result.near_miss.external_id == "R-1"
+    assert result.near_miss.reasons == ("対象地区外（会場まで約300m）",)
+    assert result.near_miss.distance_m == pytest.approx(300, abs=2)
     assert ids(score(snap, need(district_id=4))) == ["R-1"]
+
+
+def test_a_kind_that_exists_only_beyond_reach_is_unmet_for_distance() -> None:
+    """The nearest resource of the kind in the municipality is the near-miss: open venues
+    beyond every reach and resources for other districts alike; nothing of that kind in
+    the need's municipality (or only an ended one) is ``no_resource``."""
+    snap = snap_of(
+        res("R-far", ("garbage",), **north(5000)),
+        res("R-farther", ("garbage",), **north(8000)),
+        res("R-home", ("garbage",), district_ids=(6,)),  # no venue, another district
+        res("R-ended", ("snow",), status="ended", **north(100)),
+        res("R-elsewhere", ("meals",), district_ids=(9,)),  # another municipality
+    )
+    result = unmet(score(snap, need(categories=("garbage",), max_walk_m=500)), "distance")
+    assert result.near_miss is not None and result.near_miss.external_id == "R-far"
+    assert result.near_miss.distance_m == pytest.approx(5000, abs=5)
+    assert result.near_miss.reasons == ("会場まで約5.0km（行ける範囲外）",)
+    assert result_to_json(result)["near_miss"]["distance_m"] == 5000
+    english = score(snap, need(categories=("garbage",)), lang="en").near_miss
+    assert english is not None and english.reasons == ("about 5.0 km to the venue, beyond reach",)
+    unmet(score(snap, need(categories=("snow",))), "no_resource")
+    unmet(score(snap, need(categories=("meals",))), "no_resource")
+    # the other municipality's need finds its own; a need placed nowhere has no municipality
+    assert ids(score(snap, need(categories=("meals",), district_id=9))) == ["R-elsewhere"]
+    only_home = snap_of(res("R-home", ("garbage",), district_ids=(6,)))
+    home = unmet(score(only_home, need(categories=("garbage",))), "distance")
+    assert home.near_miss is not None and home.near_miss.reasons == ("対象地区外",)
+    assert home.near_miss.distance_m is None
 
 
 def test_served_district_but_hall_too_far_to_walk_is_unmet_distance() -> None:
@@ -206,7 +239,7 @@ def test_served_district_but_hall_too_far_to_walk_is_unmet_distance() -> None:
 
 def test_open_venue_out_of_reach_does_not_serve_the_place() -> None:
     snap = snap_of(res("R-1", **north(1500)))  # no 対象地区: open to whoever reaches it
-    unmet(score(snap, need(max_walk_m=500)), "no_resource")
+    unmet(score(snap, need(max_walk_m=500)), "distance")
     assert ids(score(snap, need(max_walk_m=2000))) == ["R-1"]
 
 
@@ -222,7 +255,7 @@ def test_transport_offered_by_the_resource_relaxes_distance() -> None:
 
 def test_resident_who_can_travel_reaches_further() -> None:
     snap = snap_of(res("R-1", **north(3000)))
-    unmet(score(snap, need(max_walk_m=500)), "no_resource")
+    unmet(score(snap, need(max_walk_m=500)), "distance")
     match = only(score(snap, need(max_walk_m=500, transport=True)))
     assert match.reasons[0] == "会場まで約3.0km（自分で移動）"
 
