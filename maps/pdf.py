@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -64,15 +65,21 @@ from maps.resident import MIXED_COLOUR, _credit_texts, _label, _served_words
 __all__ = [
     "FONT_ENV",
     "FONT_PATHS",
+    "HANDOUT_PAGES",
     "JapaneseFontMissingError",
     "MapLabel",
     "MapLayout",
     "MapMarker",
     "find_font",
     "layout_map",
+    "page_count",
     "register_font",
     "resident_pdf",
 ]
+
+#: The most pages a printed handout holds: one A3 sheet folded in two, or two A4 sheets
+#: printed on both sides. A longer list is better split by area (one handout each).
+HANDOUT_PAGES = 4
 
 #: Environment variable naming a Japanese TrueType font (.ttf/.ttc) to use instead.
 FONT_ENV = "TSUNAGU_PDF_FONT"
@@ -1006,6 +1013,14 @@ def _footer_canvas(title: str, font: str, paper: _Paper) -> type[Canvas]:
             super().save()
 
     return FooterCanvas
+
+
+def page_count(pdf: bytes) -> int:
+    """Pages of a PDF this module wrote: the ``/Count`` of its page tree (reportlab
+    writes one flat tree, its dictionaries never compressed). Why: a handout longer than
+    :data:`HANDOUT_PAGES` is worth a warning before it is printed."""
+    counts = [int(n) for n in re.findall(rb"/Count (\d+)", pdf)]
+    return max(counts, default=0)
 
 
 def resident_pdf(

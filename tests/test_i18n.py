@@ -118,13 +118,13 @@ def test_translate_fills_in_and_defaults_to_japanese() -> None:
 
 
 def test_a_cli_error_follows_lang(cli) -> None:
-    ja = cli("map", "resident", "-o", "x.html")
-    assert ja.exit_code == 2 and "--area で地域を指定してください" in ja.stderr
-    en = cli("map", "resident", "-o", "x.html", "--lang", "en")
-    assert en.exit_code == 2 and "give --area CODE" in en.stderr
+    ja = cli("export", "resources", "--format", "xlsx")
+    assert ja.exit_code == 2 and "xlsx は -o でファイルを指定してください" in ja.stderr
+    en = cli("export", "resources", "--format", "xlsx", "--lang", "en")
+    assert en.exit_code == 2 and "xlsx needs -o FILE" in en.stderr
     assert (
-        "give --area CODE"
-        in cli("map", "resident", "-o", "x.html", env={"LANG": "en_US.UTF-8"}).stderr
+        "xlsx needs -o FILE"
+        in cli("export", "resources", "--format", "xlsx", env={"LANG": "en_US.UTF-8"}).stderr
     )
 
 

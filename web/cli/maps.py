@@ -70,8 +70,83 @@ def _map_scope(session: Any, area: str | None, *, public: bool) -> tuple[Any, An
         districts = map_districts(session, area_code=area)
     except UnknownAreaError:
         fail(_("no area with code {area}", area=area))
-    name = next((d.name for d in districts if d.code == area), area or "")
+    if area is None:  # the whole municipality
+        name = next((d.name for d in districts if d.parent is None), "")
+    else:
+        name = next((d.name for d in districts if d.code == area), area)
     return resources, districts, name
+
+
+def _category_codes(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """``--category`` values (codes, labels or synonyms) as taxonomy codes; an unknown one
+    is refused with the suggestions the importer gives."""
+    from directory.errors import UnknownCategoryError
+    from directory.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    codes = []
+    for text in categories:
+        try:
+            codes.append(taxonomy.resolve(text).code)
+        except UnknownCategoryError as exc:
+            fail(describe(exc), code=2)
+    return tuple(dict.fromkeys(codes))
+
+
+def _of_kinds(resources: Any, codes: tuple[str, ...]) -> list[Any]:
+    """The resources having a category that is one of ``codes`` or below one."""
+
+    wanted = set().union(*(_subtree(c) for c in codes))
+    return [r for r in resources if wanted.intersection(r.categories)]
+
+
+def _subtree(code: str) -> set[str]:
+    """``code`` and every category below it, reference categories included (a handout
+    of a kind shows all of it; matching's narrower rule is :meth:`Taxonomy.descendants`)."""
+    from directory.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    return {code} | {c.code for c in taxonomy if code in taxonomy.ancestors(c.code)}
+
+
+def _warn_if_long(
+    pages: int, area: str | None, districts: Any, resources: Any, categories: tuple[str, ...]
+) -> None:
+    """A handout longer than a folded sheet holds is hard to hand out: say so, and how to
+    split it — one handout per area for the whole municipality, else one per kind of
+    resource (the categories one level below those asked for that the list holds)."""
+    from directory.taxonomy import load_taxonomy
+    from maps.pdf import HANDOUT_PAGES
+
+    if pages <= HANDOUT_PAGES:
+        return
+    message = _(
+        "warning: the handout has {pages} pages, more than one handout holds ({limit}).",
+        pages=pages,
+        limit=HANDOUT_PAGES,
+    )
+    areas = [d for d in districts if d.level == "area"] if area is None else []
+    if len(areas) > 1:
+        codes = ", ".join(f"{d.code}（{d.name}）" for d in areas)
+        message += " " + _(
+            "Split it into one handout per area: tsunagu map resident --pdf --area CODE "
+            "with each of {codes}",
+            codes=codes,
+        )
+    else:
+        taxonomy = load_taxonomy()
+        below = [c for code in categories for c in taxonomy.children(code)] or list(
+            taxonomy.roots()
+        )
+        held = {code for r in resources for code in r.categories}
+        kinds = [c for c in below if held & _subtree(c)]
+        if len(kinds) > 1:
+            labels = ", ".join(f"{c}（{taxonomy[c].label(lang())}）" for c in kinds)
+            message += " " + _(
+                "Split it into one handout per kind: add --category CODE with each of {codes}",
+                codes=labels,
+            )
+    click.echo(message, err=True)
 
 
 def _write_map(m: Any, output: Path) -> None:
@@ -93,17 +168,32 @@ def _write_map(m: Any, output: Path) -> None:
     default=None,
     help="Data credits (JSON).",
 )
-def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Path | None) -> None:
-    """The residents' resource map (public, active resources only; no personal information)."""
-    if area is None:
-        fail(_("give --area CODE"), code=2)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="Only resources of this kind (code or Japanese name; repeatable), e.g. to split a "
+    "long handout.",
+)
+def map_resident(
+    area: str | None,
+    output: Path,
+    as_pdf: bool,
+    credits_file: Path | None,
+    categories: tuple[str, ...],
+) -> None:
+    """The residents' resource map (public, active resources only; no personal information).
+    Without --area, the whole municipality."""
     db = database()
     credits = _credits_from(credits_file)
+    codes = _category_codes(categories)
     with db.read() as session:
         resources, districts, name = _map_scope(session, area, public=True)
+    if codes:
+        resources = _of_kinds(resources, codes)
     title = _("Community resources: {name}", name=name)
     if as_pdf:
-        from maps.pdf import JapaneseFontMissingError, resident_pdf
+        from maps.pdf import JapaneseFontMissingError, page_count, resident_pdf
 
         try:
             data = resident_pdf(
@@ -118,6 +208,7 @@ def map_resident(area: str | None, output: Path, as_pdf: bool, credits_file: Pat
             fail(str(exc))
         output.write_bytes(data)
         click.echo(_("PDF written to {output}", output=output), err=True)
+        _warn_if_long(page_count(data), area, districts, resources, codes)
         return
     from maps import resident_map
 
