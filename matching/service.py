@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -102,11 +102,18 @@ def load_needs(session: Session, external_ids: Sequence[str] = ()) -> list[Need]
 
 
 def match_needs(
-    session: Session, cache: SnapshotCache, needs: Sequence[Need], *, on: dt.date, top: int = 5
+    session: Session,
+    cache: SnapshotCache,
+    needs: Sequence[Need],
+    *,
+    on: dt.date,
+    top: int = 5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[NeedResult]:
-    """Score each need against the current directory (no writes)."""
+    """Score each need against the current directory (no writes); ``progress(done,
+    total)`` after each batch of needs."""
     snapshot = cache.get(session, on)
-    return score_many(snapshot, [need_query(n, on) for n in needs], top=top)
+    return score_many(snapshot, [need_query(n, on) for n in needs], top=top, progress=progress)
 
 
 def record_proposals(session: Session, needs: Sequence[Need], results: Sequence[NeedResult]) -> int:

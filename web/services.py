@@ -12,7 +12,7 @@ never take a write lock, so a report works while an import is running.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,14 +169,21 @@ class Matched:
 
 
 def match(
-    db: Database, actor: Actor, need_ids: Sequence[str] = (), *, on: dt.date, top: int = 5
+    db: Database,
+    actor: Actor,
+    need_ids: Sequence[str] = (),
+    *,
+    on: dt.date,
+    top: int = 5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Matched:
-    """Rank resources for needs and record them as proposed matches (audited per need)."""
+    """Rank resources for needs and record them as proposed matches (audited per need);
+    ``progress(done, total)`` as batches of needs are scored."""
     require_needs_access(db, actor, "match")
     try:
         with db.write() as session:
             needs = _needs_for(session, actor, need_ids)
-            results = match_needs(session, db.snapshots, needs, on=on, top=top)
+            results = match_needs(session, db.snapshots, needs, on=on, top=top, progress=progress)
             record_proposals(session, needs, results)
             audit.record_many(
                 session,

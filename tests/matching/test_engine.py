@@ -1170,3 +1170,17 @@ def test_a_random_batch_gives_what_each_need_gets_alone(
         data.draw(_need_queries(f"N-{k}")) for k in range(2, data.draw(st.integers(2, 6)))
     ]
     assert score_many(snap, needs, top=3) == [score(snap, n, top=3) for n in needs]
+
+
+def test_score_many_reports_progress_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line shows a bar while 100,000 needs are matched: one call per batch,
+    ending at the total, and the results are those of score."""
+    import matching.engine
+
+    monkeypatch.setattr(matching.engine, "BATCH", 3)
+    snap = snap_of(res("R-1", district_ids=(3,)))
+    needs = [need(id=f"N-{k}") for k in range(7)]
+    calls: list[tuple[int, int]] = []
+    results = score_many(snap, needs, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(3, 7), (6, 7), (7, 7)]
+    assert results == [score(snap, n) for n in needs]

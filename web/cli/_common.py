@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
@@ -269,3 +269,33 @@ def on_option(func: F) -> F:
         default=None,
         help="Judge by the schedules of the 4 weeks from this day (default: today).",
     )(func)
+
+
+class ProgressBar:
+    """Progress bars on stderr for long work — imports, exports, matching — only when a
+    person is watching (a terminal) and the work is long enough to wait for."""
+
+    LABELS: ClassVar[dict[str, str]] = {
+        "check": N_("checking"),
+        "write": N_("writing"),
+        "match": N_("matching"),
+    }
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.enabled or total < 2000:
+            return
+        bar = self.bars.get(step)
+        if bar is None:
+            label = self.LABELS.get(step)
+            bar = click.progressbar(
+                length=total, label=_(label) if label else step, file=sys.stderr
+            )
+            bar.__enter__()
+            self.bars[step] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)

@@ -7,16 +7,16 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 
 from directory.errors import DirectoryError, InvalidInputError, Problem
 from directory.geography import ImportResult, import_districts, import_venues
-from directory.i18n import N_
 from web.cli._common import (
     F,
+    ProgressBar,
     _,
     actor,
     as_option,
@@ -141,31 +141,6 @@ def _more(total: int) -> None:
         click.echo(_("… and {count} more", count=more), err=True)
 
 
-class _ProgressBar:
-    """A progress bar on stderr for long imports (only when a person is watching)."""
-
-    LABELS: ClassVar[dict[str, str]] = {"check": N_("checking"), "write": N_("writing")}
-
-    def __init__(self) -> None:
-        self.bars: dict[str, Any] = {}
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, step: str, done: int, total: int) -> None:
-        if not self.enabled or total < 2000:
-            return
-        bar = self.bars.get(step)
-        if bar is None:
-            label = self.LABELS.get(step)
-            bar = click.progressbar(
-                length=total, label=_(label) if label else step, file=sys.stderr
-            )
-            bar.__enter__()
-            self.bars[step] = bar
-        bar.update(done - bar.pos)
-        if done >= total:
-            bar.__exit__(None, None, None)
-
-
 def _run_import(
     importer: Callable[..., ImportResult],
     path: Path,
@@ -181,7 +156,7 @@ def _run_import(
         require_directory_editor(actor())
         with db.write() as session:
             if progress:
-                result = importer(session, path, progress=_ProgressBar())
+                result = importer(session, path, progress=ProgressBar())
             else:
                 result = importer(session, path)
             if dry_run:
@@ -354,7 +329,7 @@ def export_resources_cmd(
             require_staff(actor())
         except AccessDenied as exc:
             fail(describe(exc))
-    bar = _ProgressBar()
+    bar = ProgressBar()
 
     def progress(done: int, total: int) -> None:
         bar("write", done, total)

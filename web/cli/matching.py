@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from directory.i18n import N_
 from matching.reasons import unmet_label
 from web.cli._common import (
+    ProgressBar,
     _,
     actor,
     as_option,
@@ -55,7 +56,15 @@ def match(need_ids: tuple[str, ...], top: int, on: Any, as_json: bool) -> None:
     from matching.engine import result_to_json
 
     try:
-        matched = match_service(database(), actor(), need_ids, on=_day(on), top=top)
+        bar = ProgressBar()
+        matched = match_service(
+            database(),
+            actor(),
+            need_ids,
+            on=_day(on),
+            top=top,
+            progress=lambda done, total: bar("match", done, total),
+        )
     except NotFoundForActor as exc:
         fail(_("no such need: {need}", need=exc))
     except AccessDenied as exc:
