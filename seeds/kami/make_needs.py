@@ -81,6 +81,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OUT = HERE / "needs.json"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from directory.weekdays import WEEKDAY_CHARS, WEEKDAY_CODES  # noqa: E402 (the repo on the path)
 
 # need id → (reason, the resources that nearly meet it, one line of why)
 EXPECTED_UNMET: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -121,8 +125,6 @@ SOURCES = (
     "サロンでの聞き取り",
 )
 STATUTORY_BASIS = "介護保険法に基づく地域支援事業（生活支援体制整備事業）"
-WEEKDAYS_JA = "月火水木金土日"
-WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 # --------------------------------------------------------------------- deliberately unmet
 
@@ -508,13 +510,11 @@ class NeedSpec:
 
 
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * r * math.asin(math.sqrt(h))
+    """The product's great-circle metres (directory.distance), so the check and the
+    engine agree to the metre."""
+    from directory.distance import haversine_m
+
+    return float(haversine_m(lat1, lon1, lat2, lon2))
 
 
 def _weekdays_of(rrule: str | None) -> frozenset[int] | None:
@@ -822,7 +822,7 @@ def build() -> list[dict[str, Any]]:
             lon=lon,
             age=item.get("age"),
             attributes=frozenset(item.get("attributes", [])),
-            days=frozenset(WEEKDAYS_JA.index(x) for x in item["days"])
+            days=frozenset(WEEKDAY_CHARS.index(x) for x in item["days"])
             if item.get("days")
             else None,
             time=time,
@@ -979,7 +979,7 @@ def profile(
     row_days, row_start, row_end, row_months = days_rows[0]
     if h % 3 != 1 and len(row_days) < 7:
         chosen = sorted(row_days)[: 1 + h % 2]
-        item["days"] = [WEEKDAYS_JA[i] for i in chosen]
+        item["days"] = [WEEKDAY_CHARS[i] for i in chosen]
     if h % 4 == 1 and row_start is not None and row_end is not None:
         item["time"] = f"{row_start:%H:%M}-{row_end:%H:%M}"
     if "snow" in codes:
