@@ -71,12 +71,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, for_cli: bool = 
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["HTTPS"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from web import auth, db, directory_views, errors, i18n, maps_views, security
+    from web import auth, db, directory_views, errors, i18n, maps_views, preferences, security
 
     if not (for_cli or app.testing or app.debug) and security.insecure_secret_key(app):
         raise InsecureConfigError()
     db.init_app(app)
     i18n.init_app(app)
+    preferences.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     for blueprint in (auth.bp, directory_views.bp, maps_views.bp):
