@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 # The PostgreSQL server CI and developers' machines run (trust auth); override as needed.
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install db demo run serve test test-sqlite test-pg lint bench clean vendor vendor-check
+.PHONY: install db demo run serve test test-sqlite test-pg lint bench clean vendor vendor-check guide
 
 install: $(VENV)/.installed
 
@@ -63,3 +63,8 @@ vendor-check: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# The README's guide shows the screenshots the browser tests take (artifacts/guide).
+guide: install
+	$(BIN)/python -m pytest -q tests/web -m browser
+	mkdir -p docs/guide && cp artifacts/guide/*.png docs/guide/
