@@ -67,4 +67,4 @@ clean:
 # The README's guide shows the screenshots the browser tests take (artifacts/guide).
 guide: install
 	$(BIN)/python -m pytest -q tests/web -m browser
-	mkdir -p docs/guide && cp artifacts/guide/*.png docs/guide/
+	mkdir -p tests/guide && cp artifacts/guide/*.png tests/guide/

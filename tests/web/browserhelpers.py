@@ -4,7 +4,7 @@ Never a downloaded browser: ``.ci/run`` installs ``chromium`` with apt and the t
 its path (``executable_path``). Pages are checked with axe-core (the copy that the
 ``axe-playwright-python`` wheel carries: nothing is fetched) for the serious and critical
 WCAG 2 A/AA problems, and screenshots go to ``artifacts/guide/`` (``make guide`` copies
-them to ``docs/guide/`` for the README's guide).
+them to ``tests/guide/`` for the README's guide).
 """
 
 from __future__ import annotations
