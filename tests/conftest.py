@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,12 @@ def on_postgresql() -> bool:
     return bool(_SERVER_URL) and make_url(_SERVER_URL).get_backend_name() == "postgresql"
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    """The URL of a fresh, empty database for this test alone."""
+@contextmanager
+def fresh_database(tmp_path: Path, name: str = "test") -> Iterator[str]:
+    """The URL of a fresh, empty database (a SQLite file, or a PostgreSQL schema dropped
+    afterwards)."""
     if not on_postgresql():
-        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+        yield f"sqlite:///{tmp_path / f'{name}.sqlite'}"
         return
     assert _SERVER_URL is not None
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -53,6 +55,20 @@ def db_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, empty database for this test alone."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def other_db_url(tmp_path: Path) -> Iterator[str]:
+    """A second fresh, empty database (restore drills, copies between databases)."""
+    with fresh_database(tmp_path, "other") as url:
+        yield url
 
 
 @pytest.fixture

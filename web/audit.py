@@ -42,6 +42,8 @@ ACTIONS = (
     "user_disable",
     "token_issue",
     "prune",
+    "backup",
+    "restore",
 )
 OUTCOMES = ("ok", "denied", "not_found", "failed")
 EXPORT_COLUMNS = (

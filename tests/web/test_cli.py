@@ -108,7 +108,6 @@ def test_demo_load_is_idempotent(cli, db_url: str) -> None:
     [
         ["report", "annual", "--fy", "2024"],
         ["directory", "duplicates"],
-        ["db", "backup", "x.sqlite"],
     ],
 )
 def test_commands_not_built_yet_say_so_with_exit_2(cli, args: list[str]) -> None:
