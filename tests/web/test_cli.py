@@ -107,7 +107,6 @@ def test_demo_load_is_idempotent(cli, db_url: str) -> None:
     "args",
     [
         ["report", "annual", "--fy", "2024"],
-        ["directory", "duplicates"],
     ],
 )
 def test_commands_not_built_yet_say_so_with_exit_2(cli, args: list[str]) -> None:

@@ -315,7 +315,6 @@ def export_resources_cmd(
     included.
     """
     from directory import exports
-    from directory.resources import export_rows, write_csv, write_xlsx
 
     if fmt == "xlsx" and output is None:
         fail(_("xlsx needs -o FILE"), code=2)
@@ -348,8 +347,9 @@ def export_resources_cmd(
         chunks: Iterator[bytes]
         try:
             if fmt in ("csv", "xlsx"):
-                header, rows = export_rows(session, include_private=include_private)
-                data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
+                header, rows = exports.export_rows(session, include_private=include_private)
+                write = exports.write_csv if fmt == "csv" else exports.write_xlsx
+                data = write(header, rows)
                 counted[0] = len(rows)
                 chunks = iter([data])
             elif fmt == "geojson":
@@ -455,9 +455,29 @@ def _iso(value: Any) -> str:
 for _name, _group, _help in (
     ("annual", report, "Annual report (not implemented yet)."),
     ("monthly", report, "Monthly report (not implemented yet)."),
-    ("duplicates", directory_group, "Suspected duplicates (not implemented yet)."),
 ):
     not_yet(_name, _group, _help)
+
+
+@directory_group.command("duplicates")
+@json_option("Write the pairs as JSON to standard output.")
+@lang_option
+def directory_duplicates(as_json: bool) -> None:
+    """Likely duplicate resources (the same one entered twice), best first, each with a
+    score and why: similar names (kana, width and spelling variants), venues within 300 m,
+    the same telephone number or organisation. Ended resources are left out."""
+    from directory.duplicates import find_duplicates
+
+    bar = ProgressBar()
+    with database().read() as session:
+        pairs = find_duplicates(session, progress=lambda d, n: bar("check", d, n))
+    if as_json:
+        click.echo(json.dumps([p.as_json(lang()) for p in pairs], ensure_ascii=False))
+        return
+    for p in pairs:
+        click.echo(f"{p.score:.2f}\t{p.first} {p.first_name}\t{p.second} {p.second_name}")
+        click.echo("\t" + " / ".join(p.describe(lang())))
+    click.echo(_("{count} likely duplicate pairs", count=len(pairs)), err=True)
 
 
 COMMANDS = (import_, export, schedule, directory_group, report)

@@ -1,0 +1,107 @@
+"""Likely duplicates: spelling, kana and width variants and a venue moved 30 m are found;
+a resource of a similar name 3 km away is not, even with the same (社協's) phone."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from directory.db import transaction
+from directory.demo import SEEDS_DIR, load_demo
+from directory.duplicates import find_duplicates
+from directory.resources import import_resources
+
+SOURCE = SEEDS_DIR / "kami" / "resources.csv"
+
+
+def _north(lat: float, metres: float) -> float:
+    return round(lat + metres / 111_195.0, 6)
+
+
+def _east(lat: float, lon: float, metres: float) -> float:
+    return round(lon + metres / (111_195.0 * math.cos(math.radians(lat))), 6)
+
+
+@pytest.fixture
+def planted(engine: Engine, tmp_path: Path) -> Engine:
+    with transaction(engine) as s:
+        load_demo(s)
+    with SOURCE.open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    r1 = next(r for r in rows if r["ID"] == "R-001")
+    lat, lon = float(r1["緯度"]), float(r1["経度"])
+    base = {k: "" for k in r1} | {
+        "種別": r1["種別"],
+        "対象地区": r1["対象地区"],
+        "利用可能曜日": "木",
+    }
+    planted = [
+        # width and spacing variants, the venue 30 m away
+        base | {"ID": "P-1", "名称": "赤塚ﾌﾚｱｲｻﾛﾝ", "緯度": _north(lat, 30), "経度": lon},
+        # hiragana, no venue, 社協's phone written another way
+        base | {"ID": "P-2", "名称": "あかつか ふれあい さろん", "電話番号": "0229 00 2001"},
+        # a similar name 3 km away: another salon
+        base
+        | {"ID": "P-3", "名称": "赤塚ふれあいサロン", "緯度": lat, "経度": _east(lat, lon, 3000)},
+        # same phone, a near name, 3 km away: 社協 runs both
+        base
+        | {
+            "ID": "P-4",
+            "名称": "赤坂ふれあいサロン",
+            "緯度": _north(lat, 3000),
+            "経度": lon,
+            "電話番号": r1["電話番号"],
+        },
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(r1))
+    writer.writeheader()
+    writer.writerows(planted)
+    path = tmp_path / "planted.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    with transaction(engine) as s:
+        import_resources(s, path)
+    return engine
+
+
+def test_planted_duplicates_are_found_and_distinct_ones_are_not(planted: Engine) -> None:
+    with Session(planted) as s:
+        pairs = find_duplicates(s)
+    found = {(p.first, p.second) for p in pairs}
+    assert ("P-1", "R-001") in found
+    assert ("P-2", "R-001") in found
+    for far in ("P-3", "P-4"):
+        assert not any(far in pair for pair in found), pairs
+    moved = next(p for p in pairs if (p.first, p.second) == ("P-1", "R-001"))
+    assert moved.distance_m == pytest.approx(30, abs=2)
+    assert moved.score >= 0.85
+    assert "会場の距離 30 m" in moved.describe("ja")
+    phone = next(p for p in pairs if (p.first, p.second) == ("P-2", "R-001"))
+    assert "電話番号が同じ" in phone.describe("ja") and phone.distance_m is None
+    assert phone.as_json("en")["reasons"][-1] == "same telephone number"
+
+
+def test_the_demo_directory_has_no_duplicates(engine: Engine) -> None:
+    """The demo's resources are all distinct: nothing may be reported on them."""
+    with transaction(engine) as s:
+        load_demo(s)
+    with Session(engine) as s:
+        assert find_duplicates(s) == []
+
+
+def test_cli_lists_pairs_with_scores_and_reasons(planted: Engine, cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    result = cli("directory", "duplicates", "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert {(p["first"], p["second"]) for p in payload} >= {("P-1", "R-001"), ("P-2", "R-001")}
+    assert all(0 < p["score"] <= 1 and p["reasons"] for p in payload)
+    text = cli("directory", "duplicates")
+    assert text.exit_code == 0 and "R-001" in text.stdout and "名称の一致" in text.stdout
