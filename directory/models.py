@@ -323,11 +323,27 @@ class DirectoryState(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
+class DirectoryChange(Base):
+    """Which resources one directory version changed (:func:`directory.state.bump` with
+    ``resource_ids``), so a matching snapshot applies just those instead of re-reading
+    300,000 rows. A version with no row here did not say what it changed (an import,
+    districts, venues, categories): readers rebuild. Old rows are pruned by ``bump``.
+    """
+
+    __tablename__ = "directory_change"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # ids, not foreign keys: a deleted resource must stay listed so readers drop it
+    resource_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 __all__ = [
     "DISTRICT_LEVELS",
     "RESOURCE_STATUSES",
     "Base",
     "Category",
+    "DirectoryChange",
     "DirectoryState",
     "District",
     "Geometry",

@@ -1,24 +1,46 @@
-"""The directory's change counter (see :class:`directory.models.DirectoryState`)."""
+"""The directory's change counter (see :class:`directory.models.DirectoryState`) and the
+log of which resources each version changed (:class:`directory.models.DirectoryChange`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from directory.models import DirectoryState
+from directory.models import DirectoryChange, DirectoryState, utcnow
+
+#: Versions of the change log kept: a reader further behind than this rebuilds.
+KEEP_CHANGES = 10_000
 
 
-def bump(session: Session) -> None:
-    """Count one change to the directory, inside the caller's transaction.
+def bump(session: Session, resource_ids: Iterable[int] | None = None) -> int:
+    """Count one change to the directory, inside the caller's transaction; return the new
+    version.
 
     Every writer of districts, venues, categories, organisations or resources calls this
     before committing, so readers elsewhere learn that their snapshot is stale.
+    ``resource_ids`` names every resource whose matching data the change touched
+    (including deleted ones and those at an edited venue; ``[]`` when none, as for an
+    organisation's phone): readers then re-read only those. Left out, readers rebuild
+    everything — right for imports and anything that cannot say.
     """
     session.execute(
         update(DirectoryState)
         .where(DirectoryState.id == 1)
         .values(version=DirectoryState.version + 1)
     )
+    version = current(session)
+    if resource_ids is not None:
+        session.execute(
+            insert(DirectoryChange).values(
+                version=version, resource_ids=sorted(set(resource_ids)), changed_at=utcnow()
+            )
+        )
+        session.execute(
+            delete(DirectoryChange).where(DirectoryChange.version <= version - KEEP_CHANGES)
+        )
+    return version
 
 
 def current(bind: Session | Connection) -> int:
@@ -26,3 +48,18 @@ def current(bind: Session | Connection) -> int:
     return int(
         bind.execute(select(DirectoryState.version).where(DirectoryState.id == 1)).scalar_one()
     )
+
+
+def changed_since(bind: Session | Connection, since: int, until: int) -> set[int] | None:
+    """The resources changed by versions ``since + 1 … until``, or None when one of those
+    versions did not say (or was pruned): the caller must then re-read everything."""
+    if until <= since:
+        return set()
+    rows = bind.execute(
+        select(DirectoryChange.version, DirectoryChange.resource_ids).where(
+            DirectoryChange.version > since, DirectoryChange.version <= until
+        )
+    ).all()
+    if len(rows) != until - since:
+        return None
+    return {int(i) for _version, ids in rows for i in ids or ()}

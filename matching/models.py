@@ -42,7 +42,24 @@ from directory.models import Base, Category, District, Resource, utcnow
 
 NEED_STATUSES = ("open", "matched", "closed")
 URGENCIES = ("low", "normal", "high")
-MATCH_STATUSES = ("proposed", "contacted", "connected", "declined", "ended")
+#: A referral's course (DATA_FORMATS §8): proposed → contacted → connected, or an end with
+#: its cause (declined: the resident said no; unreachable: could not be contacted; ended:
+#: was connected, stopped).
+MATCH_STATUSES = (
+    "proposed",
+    "contacted",
+    "connected",
+    "declined",
+    "not_eligible",
+    "no_capacity",
+    "unreachable",
+    "ended",
+)
+#: The ends of a referral, counted by the unmet-needs reports beside the §5 reasons.
+MATCH_END_STATUSES = ("declined", "not_eligible", "no_capacity", "unreachable", "ended")
+#: What a need's timeline records besides a match's status: the need itself was recorded,
+#: closed or opened again.
+NEED_EVENTS = ("recorded", "closed", "reopened")
 
 # JSON lists that are absent from the intake are SQL NULL ("no constraint"), not [].
 _JSON_OR_NULL = JSON(none_as_null=True)
@@ -206,12 +223,47 @@ class Match(Base):
         return f"<Match need={self.need_id} resource={self.resource_id} {self.status}>"
 
 
+class MatchEvent(Base):
+    """One entry of a need's timeline: what happened with a referral (a match's new
+    ``status``), or with the need itself (``match_id`` None, ``status`` one of
+    :data:`NEED_EVENTS`), with the coordinator's note and the day it happened.
+
+    ``note`` is personal data like the need's text (only the need's area reads it, never a
+    log or an export for residents). ``recorded_by`` is the login as text (as in the audit log), so
+    the timeline outlives a renamed account. Rows are only ever added.
+    ``happened_on`` is the day it happened (a call made yesterday is recorded today);
+    ``recorded_at`` when it was written (UTC).
+    """
+
+    __tablename__ = "match_event"
+    __table_args__ = (CheckConstraint(_in("status", MATCH_STATUSES + NEED_EVENTS), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("need.id", ondelete="CASCADE"), index=True)
+    match_id: Mapped[int | None] = mapped_column(
+        ForeignKey("match.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    happened_on: Mapped[dt.date] = mapped_column(Date)  # as the coordinator says
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    match: Mapped[Match | None] = relationship()
+
+    def __repr__(self) -> str:  # never the note
+        return f"<MatchEvent need={self.need_id} match={self.match_id} {self.status}>"
+
+
 __all__ = [
+    "MATCH_END_STATUSES",
     "MATCH_STATUSES",
+    "NEED_EVENTS",
     "NEED_STATUSES",
     "URGENCIES",
     "Location",
     "Match",
+    "MatchEvent",
     "Need",
     "NeedCategory",
 ]
