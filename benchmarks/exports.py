@@ -53,7 +53,6 @@ def _child(fmt: str, db_url: str, out_path: str) -> None:
 
     from directory import exports
     from directory.db import make_engine, make_sessionmaker
-    from directory.resources import export_rows, write_csv
     from directory.taxonomy import load_taxonomy
 
     load_taxonomy()
@@ -64,8 +63,8 @@ def _child(fmt: str, db_url: str, out_path: str) -> None:
     cpu = time.process_time()
     with make_sessionmaker(engine)() as session, open(out_path, "wb") as out:
         if fmt == "csv":
-            header, rows = export_rows(session, include_private=True)
-            out.write(write_csv(header, rows))
+            header, rows = exports.export_rows(session, include_private=True)
+            out.write(exports.write_csv(header, rows))
         else:
             make = {
                 "hsds": exports.iter_resources_hsds,

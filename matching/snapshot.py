@@ -62,8 +62,9 @@ from directory.models import (
 )
 
 # 隔週's in-step week: the helpers to_rrule_set uses, so the rule lives in one place
-from directory.schedules import ParsedSchedule, _fortnight_start, to_rrule_set
-from directory.schedules import _first_on_or_after as _first_weekday
+from directory.schedules import ParsedSchedule, to_rrule_set
+from directory.schedules import first_on_or_after as _first_weekday
+from directory.schedules import fortnight_start as _fortnight_start
 from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
 from directory.weekdays import WEEKDAY_CODES

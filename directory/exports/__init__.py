@@ -1,9 +1,10 @@
-"""Open exports of the directory: GeoJSON, Open Referral HSDS 3.0 JSON and iCalendar.
+"""Exports of the directory: GeoJSON, Open Referral HSDS 3.0 JSON, iCalendar, and the §3
+table (CSV/XLSX) that imports back.
 
 These files leave the building (council web site, open-data portals, residents'
 calendar apps), so every function here starts from the *published* set — 公開=可 and not
-終了 — unless ``include_private=True``, and copies only allow-listed fields. Nothing here
-reads needs, notes (備考) or capacity, and of the standard set's extra columns only those
+終了 — unless ``include_private=True``. The open formats copy only allow-listed fields:
+they never read needs, notes (備考) or capacity, and of the standard set's extra columns only those
 named in ``_EXTRA_FIELDS`` (バリアフリー情報, FAX, 郵便番号, 都道府県・市区町村): a field that
 is not named here cannot leak (SECURITY_NOTES.md, "published maps and exports").
 
@@ -33,85 +34,66 @@ Decisions (DATA_FORMATS §6):
 * **Schedules that cannot be expressed** (not understood, or no days written) give no
   VEVENT; the calendar names them in ``X-TSUNAGU-UNSCHEDULED`` properties and HSDS keeps
   them as a schedule with only the words (``description``) and a note.
+
+The §3 table (:mod:`~directory.exports.table`) is the import format written back, so it
+carries every column of a resource (備考 and 定員 included: export → import changes
+nothing); it never reads needs either.
+
+The package: :mod:`~directory.exports.common` (ids, the window, a resource's published
+fields), :mod:`~directory.exports.published` (what an export reads, in batches),
+:mod:`~directory.exports.geojson`, :mod:`~directory.exports.occurrences` (schedule rows in
+the window, shared by) :mod:`~directory.exports.ical` and :mod:`~directory.exports.hsds`,
+and :mod:`~directory.exports.table`.
 """
 
-from directory.exports.hsds import (  # noqa: F401
-    _ALL_DAYS,
-    _CITY,
-    _ENCODE,
-    _EXTRA_FIELDS,
-    _HSDS_STATUS,
-    _NAMESPACE_BYTES,
-    _NO_ORGANIZATION,
-    _ORGANIZATION_COLUMNS,
-    _PREFECTURE,
-    _RECORD_COLUMNS,
-    _STATUS_LABEL,
-    _URL,
-    _VENUE_COLUMNS,
-    BATCH_SIZE,
-    GEOJSON_PROPERTIES,
-    HORIZON_YEARS,
-    HSDS_VERSION,
+from directory.exports.common import (
     ID_NAMESPACE,
-    PRODID,
-    TAXONOMY_DESCRIPTION,
-    TAXONOMY_NAME,
     TIMEZONE,
     ExportNotFoundError,
-    Progress,
-    _address,
-    _Areas,
-    _calendar,
-    _calendar_head,
-    _closures,
-    _describe,
-    _drop_none,
-    _events,
-    _expressible,
-    _expressible_rules,
-    _extra_value,
-    _feature,
-    _geojson_geometry,
-    _hsds_address,
-    _hsds_location,
-    _hsds_schedules,
-    _hsds_service,
-    _hsds_time,
-    _HsdsContext,
-    _iso_z,
-    _iter_calendar,
-    _key,
-    _page_head,
-    _parsed,
-    _place,
-    _point,
-    _published_query,
-    _Record,
-    _rrule,
-    _rule_lines,
-    _rule_occurrences,
-    _schedule_fields,
-    _schedule_words,
-    _season,
-    _season_windows,
-    _shared_id,
-    _source_text,
-    _stamp,
-    _url,
-    count_published,
     default_window,
-    district_ics,
-    district_resources,
-    iter_published,
-    iter_resources_geojson,
-    iter_resources_hsds,
-    iter_resources_ics,
-    published_resources,
-    resource_ics,
-    resources_geojson,
-    resources_hsds,
-    resources_ics,
     stable_id,
 )
-from directory.exports.hsds import __all__ as __all__
+from directory.exports.geojson import GEOJSON_PROPERTIES, iter_resources_geojson, resources_geojson
+from directory.exports.hsds import HSDS_VERSION, iter_resources_hsds, resources_hsds
+from directory.exports.ical import (
+    district_ics,
+    district_resources,
+    iter_resources_ics,
+    resource_ics,
+    resources_ics,
+)
+from directory.exports.published import (
+    BATCH_SIZE,
+    Progress,
+    count_published,
+    iter_published,
+    published_resources,
+)
+from directory.exports.table import export_rows, write_csv, write_xlsx
+
+__all__ = [
+    "BATCH_SIZE",
+    "GEOJSON_PROPERTIES",
+    "HSDS_VERSION",
+    "ID_NAMESPACE",
+    "TIMEZONE",
+    "ExportNotFoundError",
+    "Progress",
+    "count_published",
+    "default_window",
+    "district_ics",
+    "district_resources",
+    "export_rows",
+    "iter_published",
+    "iter_resources_geojson",
+    "iter_resources_hsds",
+    "iter_resources_ics",
+    "published_resources",
+    "resource_ics",
+    "resources_geojson",
+    "resources_hsds",
+    "resources_ics",
+    "stable_id",
+    "write_csv",
+    "write_xlsx",
+]

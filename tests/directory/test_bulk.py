@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from directory.bulk import bulk_insert, bulk_insert_columns, gc_paused, insert_returning_ids
 from directory.models import Venue
-from directory.resources import _clean
+from directory.resources.cells import _clean
 
 
 def _venue_columns(codes: list[str], properties: list[dict]) -> dict[str, list]:

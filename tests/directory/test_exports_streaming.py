@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from directory import exports
 from directory.db import make_engine, make_sessionmaker, transaction
 from directory.demo import load_demo
+from directory.exports import ical
 from directory.geography import import_districts, import_venues
 from directory.resources import import_resources
 
@@ -133,7 +134,7 @@ def test_streamed_exports_equal_the_in_memory_ones_demo(demo: Engine, batch_size
             json.loads(_join(exports.iter_resources_geojson(s, batch_size=batch_size))) == geojson
         )
         end = exports.default_window(START)[1]
-        in_memory = exports._calendar("地域資源", "resources", published, START, end)
+        in_memory = ical._calendar("地域資源", "resources", published, START, end)
         ics = _join(exports.iter_resources_ics(s, start=START, batch_size=batch_size))
         assert ics == in_memory == exports.resources_ics(s, start=START)
         everything = exports.resources_hsds(s, include_private=True, start=START)

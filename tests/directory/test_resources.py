@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from directory.db import transaction
 from directory.errors import InvalidInputError
+from directory.exports import export_rows, write_csv, write_xlsx
 from directory.geography import import_districts, import_venues
 from directory.models import Organization, Resource, Venue
-from directory.resources import export_rows, import_resources, write_csv, write_xlsx
+from directory.resources import import_resources
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "other_town"
 CP932_FILE = DATA / "resources_cp932.csv"

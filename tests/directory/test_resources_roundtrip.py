@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from directory.db import transaction
+from directory.exports import export_rows, write_csv, write_xlsx
 from directory.geography import import_districts, import_venues
-from directory.resources import COLUMNS, export_rows, import_resources, write_csv, write_xlsx
+from directory.resources import COLUMNS, import_resources
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "other_town"
 

@@ -315,7 +315,6 @@ def export_resources_cmd(
     included.
     """
     from directory import exports
-    from directory.resources import export_rows, write_csv, write_xlsx
 
     if fmt == "xlsx" and output is None:
         fail(_("xlsx needs -o FILE"), code=2)
@@ -348,8 +347,9 @@ def export_resources_cmd(
         chunks: Iterator[bytes]
         try:
             if fmt in ("csv", "xlsx"):
-                header, rows = export_rows(session, include_private=include_private)
-                data = write_csv(header, rows) if fmt == "csv" else write_xlsx(header, rows)
+                header, rows = exports.export_rows(session, include_private=include_private)
+                write = exports.write_csv if fmt == "csv" else exports.write_xlsx
+                data = write(header, rows)
                 counted[0] = len(rows)
                 chunks = iter([data])
             elif fmt == "geojson":
