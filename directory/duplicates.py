@@ -11,7 +11,7 @@ when they share a block key —
 * the same area and the same first two characters of the normalised name;
 * a nearby place: cells of about 440 m, each venue in the four cells its point rounds
   to, so two venues closer than about 220 m always share one;
-* the same telephone number.
+* the same telephone number (unless hundreds share it: a switchboard).
 
 Each candidate pair is scored from the name (rapidfuzz over the normalised name and over
 the reading, the better of the two), the distance between the venues, and a shared
@@ -19,11 +19,12 @@ telephone number or organisation. A pair is reported when it reads as one resour
 
 * names at least 85 % alike, and venues within 300 m;
 * or the same phone number, names at least 60 % alike, venues within 300 m;
-* or, when one has no venue to confirm the place, names at least 95 % alike and the same
-  phone number or organisation (or, neither having a venue, the same areas served).
+* or, when one has no venue to confirm the place, names at least 95 % alike, an area
+  served in common, and the same phone number or organisation (or neither has a venue).
 
 Venues further apart than :data:`FAR_M` are never the same resource, whatever the name
-(社協 runs a サロン in every district, under one phone number). Ended resources are left
+(社協 runs a サロン in every district, under one phone number), and names with different
+numbers are different groups (第1長寿会 and 第2長寿会). Ended resources are left
 out. Each pair carries its score and the reasons, worded in the catalogue.
 """
 
@@ -44,7 +45,7 @@ from directory.i18n import N_, translate
 from directory.models import District, Organization, Resource, resource_district
 from directory.text import normalize, reading
 
-__all__ = ["DuplicatePair", "find_duplicates"]
+__all__ = ["DuplicatePair", "Entry", "entries", "find_duplicates", "pairs_among"]
 
 #: Names at least this alike (0–1) are the same name.
 SAME_NAME = 0.85
@@ -65,6 +66,7 @@ MAX_BLOCK = 400
 # 「（架空）」「(仮称)」 and the like: a remark in brackets says nothing about identity
 _BRACKETED = re.compile(r"[(（\[［【][^)）\]］】]*[)）\]］】]")
 _DIGITS = re.compile(r"\d")
+_DIGITS_RUN = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,10 @@ class DuplicatePair:
 
 
 @dataclass
-class _Row:
+class Entry:
+    """What the comparison needs of one resource (built by :func:`entries` from the
+    database, or directly by a benchmark)."""
+
     id: int
     external_id: str
     name: str
@@ -114,7 +119,7 @@ def _phone(text: str | None) -> str:
     return digits if len(digits) >= 10 else ""
 
 
-def _rows(session: Session) -> list[_Row]:
+def entries(session: Session) -> list[Entry]:
     """Every resource that has not ended, with the areas of the districts it serves."""
     districts = session.execute(select(District.id, District.parent_id, District.level)).all()
     parent = {d.id: d.parent_id for d in districts}
@@ -154,7 +159,7 @@ def _rows(session: Session) -> list[_Row]:
         key = normalize(_BRACKETED.sub("", r.name)) or normalize(r.name)
         sound = normalize(r.kana) if r.kana else reading(_BRACKETED.sub("", r.name))
         out.append(
-            _Row(
+            Entry(
                 r.id,
                 r.external_id,
                 r.name,
@@ -170,7 +175,7 @@ def _rows(session: Session) -> list[_Row]:
     return out
 
 
-def _blocks(rows: Sequence[_Row]) -> Iterable[list[int]]:
+def _blocks(rows: Sequence[Entry]) -> Iterable[list[int]]:
     """Groups of row indexes that share a block key (see the module's docstring)."""
     keyed: dict[tuple[object, ...], dict[int, None]] = defaultdict(dict)  # ordered sets
     for i, r in enumerate(rows):
@@ -189,8 +194,10 @@ def _blocks(rows: Sequence[_Row]) -> Iterable[list[int]]:
         members = list(found)
         if len(members) < 2:
             continue
-        if len(members) <= MAX_BLOCK or key[0] not in ("sound", "name"):
+        if len(members) <= MAX_BLOCK or key[0] == "place":
             yield members
+            continue
+        if key[0] == "phone":  # a switchboard (社協's number on every salon) says little
             continue
         # a crowded block (every サロン of a city): split by the next characters
         field = "sound" if key[0] == "sound" else "key"
@@ -200,25 +207,33 @@ def _blocks(rows: Sequence[_Row]) -> Iterable[list[int]]:
         yield from (m for m in finer.values() if len(m) > 1)
 
 
-def _judge(a: _Row, b: _Row) -> DuplicatePair | None:
-    """The pair when ``a`` and ``b`` read as one resource (rules in the docstring)."""
+def _judge(a: Entry, b: Entry) -> DuplicatePair | None:
+    """The pair when ``a`` and ``b`` read as one resource (rules in the docstring). The
+    cheap tests come first: most blocked pairs differ in name."""
+    if _DIGITS_RUN.findall(a.key) != _DIGITS_RUN.findall(b.key):
+        return None  # 第1 and 第2, 1号 and 2号: numbered groups are different groups
+    phone = bool(a.phone) and a.phone == b.phone
+    floor = SAME_PHONE_NAME if phone else SAME_NAME
+    name = fuzz.ratio(a.key, b.key, score_cutoff=floor * 100) / 100.0
+    if name < 1.0:
+        name = max(name, fuzz.ratio(a.sound, b.sound, score_cutoff=floor * 100) / 100.0)
+    if name < floor:
+        return None
     located = None not in (a.lat, a.lon, b.lat, b.lon)
     d = float(haversine_m(a.lat, a.lon, b.lat, b.lon)) if located else None
     if d is not None and d > FAR_M:
         return None
-    name = max(fuzz.ratio(a.key, b.key), fuzz.ratio(a.sound, b.sound)) / 100.0
-    phone = bool(a.phone) and a.phone == b.phone
     org = a.organization is not None and a.organization == b.organization
     near = d is not None and d <= SAME_PLACE_M
     either_unplaced = a.lat is None or b.lat is None
-    both_unplaced = a.lat is None and b.lat is None
     same = (
         (name >= SAME_NAME and near)
         or (phone and name >= SAME_PHONE_NAME and near)
         or (
             name >= SAME_NAME_UNPLACED
             and either_unplaced
-            and (phone or org or (both_unplaced and a.areas == b.areas))
+            and bool(a.areas & b.areas)
+            and (phone or org or (a.lat is None and b.lat is None))
         )
     )
     if not same:
@@ -254,7 +269,13 @@ def find_duplicates(
     session: Session, *, progress: Callable[[int, int], None] | None = None
 ) -> list[DuplicatePair]:
     """Likely duplicate pairs among the resources that have not ended, best first."""
-    rows = _rows(session)
+    return pairs_among(entries(session), progress=progress)
+
+
+def pairs_among(
+    rows: Sequence[Entry], *, progress: Callable[[int, int], None] | None = None
+) -> list[DuplicatePair]:
+    """The likely duplicate pairs among ``rows``, best first."""
     seen: set[tuple[int, int]] = set()
     found: list[DuplicatePair] = []
     blocks = list(_blocks(rows))

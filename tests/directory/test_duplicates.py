@@ -105,3 +105,17 @@ def test_cli_lists_pairs_with_scores_and_reasons(planted: Engine, cli) -> None: 
     assert all(0 < p["score"] <= 1 and p["reasons"] for p in payload)
     text = cli("directory", "duplicates")
     assert text.exit_code == 0 and "R-001" in text.stdout and "名称の一致" in text.stdout
+
+
+def test_numbered_groups_at_one_hall_are_different_groups() -> None:
+    from directory.duplicates import Entry, pairs_among
+
+    def entry(i: int, name: str, key: str) -> Entry:
+        return Entry(i, f"X-{i}", name, key, key, 38.5, 140.8, "0229002001", 1, frozenset({1}))
+
+    rows = [
+        entry(1, "中新田第1長寿会", "中新田第1長寿会"),
+        entry(2, "中新田第2長寿会", "中新田第2長寿会"),
+        entry(3, "中新田第１長寿会", "中新田第1長寿会"),  # the first one again, full-width
+    ]
+    assert [(p.first, p.second) for p in pairs_among(rows)] == [("X-1", "X-3")]
