@@ -7,12 +7,17 @@ shown as 「少数」 and never as a number: not in the labels, not in the popup
 page's data, and not through the colour (the fill class is computed from what is shown,
 so 4 + 1 and 4 + 2 look the same). A district total that includes suppressed rows is
 shown as 「4件＋少数」, which reveals nothing the rows do not.
+
+Coordinators' own maps (``suppress_below=0``) show exact counts, and then the classes
+come from the counts themselves (natural breaks over the district totals, one class per
+distinct total up to five), so a town where every district has one to three unmet needs
+still shows three colours instead of one 「少数」 band.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -34,10 +39,12 @@ from maps._handout import HANDOUT_CSS, HandoutScript, add_bounds, handout_head
 from maps._page import Raw, esc
 from matching.reasons import UnmetCount, unmet_label
 
-__all__ = ["DEFAULT_BINS", "UnmetCount", "unmet_map"]
+__all__ = ["DEFAULT_BINS", "MAX_CLASSES", "UnmetCount", "data_classes", "unmet_map"]
 
 #: Lower edges of the fill classes above the small-count band (3–5, 6–10, 11–20, 21+).
 DEFAULT_BINS = (3, 6, 11, 21)
+#: The most classes computed from the data (five shades stay apart on paper and screen).
+MAX_CLASSES = 5
 _SMALL_FILL = "#FDE9D9"
 _FILLS = ("#FBC9A5", "#F59C6B", "#E3683F", "#B23A1E", "#7A1F0E", "#4D1306")
 
@@ -92,7 +99,7 @@ def unmet_map(
     suppress_below: int = 3,
     category: str | None = None,
     reason: str | None = None,
-    bins: Sequence[int] = DEFAULT_BINS,
+    bins: Sequence[int] | None = None,
     title: str | None = None,
     as_of: dt.date | None = None,
     credits: Sequence[str] = (),
@@ -105,7 +112,10 @@ def unmet_map(
     :class:`~matching.reasons.UnmetCount` rows or the dicts of ``tsunagu unmet --json``. ``category`` (a parent
     takes its children) and ``reason`` narrow the map. Counts from 1 to
     ``suppress_below - 1`` show as ``small_count_label``; ``suppress_below=0`` shows exact
-    numbers, for coordinators' own use only. ``lang`` words the page (Japanese by default).
+    numbers, for coordinators' own use only. ``bins`` are the lower edges of fixed classes
+    (:data:`DEFAULT_BINS` when counts are suppressed); without them exact maps take their
+    classes from the data (:func:`data_classes`). ``lang`` words the page (Japanese by
+    default).
     """
 
     def _(msgid: str, **params: Any) -> str:
@@ -130,18 +140,31 @@ def unmet_map(
             return str(small_count_label)
         return ngettext("{n} need", "{n} needs", n, lang)
 
-    def fill_class(n: int, small: bool) -> int:
-        # -1: nothing; 0: only the small band; i+1: at or above bins[i]
-        if n <= 0:
-            return 0 if small else -1
-        if n < suppress_below:
-            return 0
-        return 1 + max((i for i, edge in enumerate(bins) if n >= edge), default=-1)
-
     by_district: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     for r in rows:
         by_district[r.district][(r.category, r.reason)] += r.count
     names = {d.code: d.name for d in districts}
+    # The classes: (lowest, highest or None for "or more", colour), lowest first.
+    classes: list[tuple[int, int | None, str]]
+    if bins is None and suppress_below <= 1:
+        ranges = data_classes(sum(c.values()) for code, c in by_district.items() if code in names)
+        colours = _spread(len(ranges))
+        classes = [(low, high, colours[i]) for i, (low, high) in enumerate(ranges)]
+    else:
+        edges = list(DEFAULT_BINS if bins is None else bins)
+        classes = [
+            (low, edges[i + 1] - 1 if i + 1 < len(edges) else None, _FILLS[min(i, len(_FILLS) - 1)])
+            for i, low in enumerate(edges)
+        ]
+
+    def fill_class(n: int, small: bool) -> int:
+        # -1: nothing; 0: the small band (hidden counts, or below every class); i+1: classes[i]
+        if n <= 0:
+            return 0 if small else -1
+        if n < suppress_below:
+            return 0
+        return 1 + max((i for i, (low, _h, _c) in enumerate(classes) if n >= low), default=-1)
+
     fills: dict[str, str] = {}
     labels: dict[str, dict[str, str]] = {}
     table: list[str] = []
@@ -158,7 +181,7 @@ def unmet_map(
         else:
             # Only small cells: whatever their sum, say no more than that they are few.
             total_label, cls = small_count_label, 0
-        colour = _SMALL_FILL if cls == 0 else _FILLS[min(cls - 1, len(_FILLS) - 1)]
+        colour = _SMALL_FILL if cls == 0 else classes[cls - 1][2]
         breakdown = sorted(cells.items(), key=lambda kv: (_order(taxonomy, kv[0][0]), kv[0][1]))
         lines = "".join(
             f"<tr><td>{esc(_category_label(taxonomy, cat, lang))}</td>"
@@ -219,7 +242,6 @@ def unmet_map(
     page.before.add_child(  # type: ignore[attr-defined]
         handout_head(title, subtitle=subtitle or None, as_of=as_of, lang=lang)
     )
-    edges = list(bins)
     legend_rows = [
         f'<li><span class="tsunagu-fill" style="background:{_SMALL_FILL}"></span>'
         + esc(_(_W_FEW, few=small_count_label, max=suppress_below - 1))
@@ -227,13 +249,15 @@ def unmet_map(
         if suppress_below > 1
         else ""
     ]
-    for i, low in enumerate(edges):
-        high = edges[i + 1] - 1 if i + 1 < len(edges) else None
+    for low, high, fill in classes:
+        if high is None:
+            words = _(_W_OR_MORE, low=low)
+        elif high == low:
+            words = ngettext("{n} need", "{n} needs", low, lang)
+        else:
+            words = _(_W_RANGE, low=low, high=high)
         legend_rows.append(
-            f'<li><span class="tsunagu-fill" style="background:{_FILLS[min(i, len(_FILLS) - 1)]}">'
-            "</span>"
-            + esc(_(_W_RANGE, low=low, high=high) if high else _(_W_OR_MORE, low=low))
-            + "</li>"
+            f'<li><span class="tsunagu-fill" style="background:{fill}"></span>{esc(words)}</li>'
         )
     legend = (
         '<section class="tsunagu-legend"><h2>'
@@ -263,6 +287,59 @@ def unmet_map(
         )
     )
     return finish(m, bounds, collapsed=True)
+
+
+def data_classes(totals: Iterable[int], k: int = MAX_CLASSES) -> list[tuple[int, int]]:
+    """Classes for exact counts, computed from the counts: ``(lowest, highest)`` each,
+    lowest first, covering every positive total.
+
+    With at most ``k`` distinct totals each gets a class of its own (1, 2 and 3 needs are
+    three colours); with more, natural breaks (Jenks/Fisher: the grouping of the sorted
+    distinct totals, weighted by how many districts have each, whose classes vary least
+    inside) give exactly ``k`` classes. Why not fixed bins: in a small town every count is
+    small, and fixed bins then paint every district alike.
+    """
+    weights = Counter(n for n in totals if n > 0)
+    values = sorted(weights)
+    if len(values) <= k:
+        return [(v, v) for v in values]
+    # prefix sums of weight, weight·x and weight·x² give any run's squared deviation in O(1)
+    w, wx, wxx = [0.0], [0.0], [0.0]
+    for v in values:
+        w.append(w[-1] + weights[v])
+        wx.append(wx[-1] + weights[v] * v)
+        wxx.append(wxx[-1] + weights[v] * v * v)
+
+    def spread(i: int, j: int) -> float:  # values[i:j]
+        n, s1 = w[j] - w[i], wx[j] - wx[i]
+        return wxx[j] - wxx[i] - s1 * s1 / n
+
+    n = len(values)
+    inf = float("inf")
+    # best[c][j]: least spread of values[:j] in c classes; start[c][j]: where the last begins
+    best = [[inf] * (n + 1) for _ in range(k + 1)]
+    start = [[0] * (n + 1) for _ in range(k + 1)]
+    best[0][0] = 0.0
+    for c in range(1, k + 1):
+        for j in range(c, n - (k - c) + 1):
+            for i in range(c - 1, j):
+                cost = best[c - 1][i] + spread(i, j)
+                if cost < best[c][j]:
+                    best[c][j], start[c][j] = cost, i
+    cuts, j = [], n
+    for c in range(k, 0, -1):
+        i = start[c][j]
+        cuts.append((values[i], values[j - 1]))
+        j = i
+    return cuts[::-1]
+
+
+def _spread(k: int) -> list[str]:
+    """``k`` fills from light to dark, as far apart as the palette allows."""
+    if k <= 1:
+        return [_FILLS[2]] * k
+    last = len(_FILLS) - 1
+    return [_FILLS[round(i * last / (k - 1))] for i in range(k)]
 
 
 def _order(taxonomy: Any, code: str) -> int:

@@ -15,7 +15,14 @@ from typing import Any
 
 from directory.i18n import N_, translate
 
-__all__ = ["FUNNEL", "UNMET_LABELS", "UNMET_REASONS", "UnmetCount", "unmet_label"]
+__all__ = [
+    "FUNNEL",
+    "REFERRAL_END_LABELS",
+    "UNMET_LABELS",
+    "UNMET_REASONS",
+    "UnmetCount",
+    "unmet_label",
+]
 
 #: The hard constraints after category, in funnel order (see :mod:`matching.engine`).
 FUNNEL = ("distance", "paused", "schedule", "eligibility", "capacity")
@@ -33,11 +40,22 @@ UNMET_LABELS: dict[str, str] = {
     "capacity": N_("no places left"),
 }
 
+#: The ends of a referral (DATA_FORMATS §8: the match statuses of
+#: ``matching.models.MATCH_END_STATUSES``, in that order), which the unmet-needs reports
+#: count beside the reasons above, in the same ``reason`` field.
+REFERRAL_END_LABELS: dict[str, str] = {
+    "declined": N_("the resident declined"),
+    "not_eligible": N_("turned out not to be eligible"),
+    "no_capacity": N_("the resource had no room"),
+    "unreachable": N_("could not be contacted"),
+    "ended": N_("was connected, then stopped"),
+}
+
 
 def unmet_label(code: str, lang: str = "ja") -> str:
-    """The words for an unmet reason in ``lang`` ("ja" or "en"); an unknown code is
-    shown as it is rather than hidden."""
-    msgid = UNMET_LABELS.get(code)
+    """The words for an unmet reason or a referral's end in ``lang`` ("ja" or "en"); an
+    unknown code is shown as it is rather than hidden."""
+    msgid = UNMET_LABELS.get(code) or REFERRAL_END_LABELS.get(code)
     return code if msgid is None else translate(msgid, lang)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
 import pytest
-from maphelpers import DISTRICTS, island
+from maphelpers import AREA, DISTRICTS, TOWN, island
+from shapely.geometry import box
 
+from directory.map_data import MapDistrict
 from maps import UnmetCount, unmet_map
+from maps.unmet import MAX_CLASSES, data_classes
 
 NORTH, SOUTH = "TOWN-EAST-N", "TOWN-EAST-S"
 
@@ -136,3 +140,79 @@ def test_legend_explains_the_classes_and_the_suppression() -> None:
     assert "地図の見かた" in html and "人が特定されないよう数を伏せています" in html
     assert "3件～5件" in html and "21件以上" in html
     assert "@page { size: A4 portrait;" in html and "size: A3 landscape" in html
+
+
+# --- exact counts for coordinators: classes from the data --------------------------------
+
+
+def _town(n: int) -> list[MapDistrict]:
+    """``n`` districts side by side (codes and names without digits, as above)."""
+    names = "ABCDEFGHIJKL"
+    return [TOWN, AREA] + [
+        MapDistrict(
+            f"TOWN-EAST-{names[i]}",
+            f"{names[i]}町",
+            "district",
+            "TOWN-EAST",
+            box(140.1 + i * 0.01, 38.0, 140.11 + i * 0.01, 38.1),
+        )
+        for i in range(n)
+    ]
+
+
+def fills_of(html: str) -> dict[str, str]:
+    return json.loads(re.search(r"_fills = (\{.*?\});", html).group(1))  # type: ignore[union-attr]
+
+
+def test_exact_small_counts_get_a_colour_each() -> None:
+    town = _town(3)
+    rows = [(d.code, "snow", "no_resource", n) for d, n in zip(town[2:], (1, 2, 3), strict=True)]
+    html = unmet_map(rows, town, suppress_below=0).get_root().render()
+    fills = fills_of(html)
+    assert len({fills[d.code] for d in town[2:]}) == 3  # today's bug: one 「少数」 colour
+    props = features(html)
+    assert [props[d.code]["label"] for d in town[2:]] == ["A町 1件", "B町 2件", "C町 3件"]
+    assert "少数" not in html
+    legend = re.search(r'<section class="tsunagu-legend">.*?</section>', html, re.S).group(0)  # type: ignore[union-attr]
+    for words in ("1件", "2件", "3件"):
+        assert words in legend
+    assert "人が特定されないよう" not in legend
+
+
+def test_exact_counts_with_many_values_get_five_ordered_classes() -> None:
+    town = _town(8)
+    counts = (1, 2, 3, 5, 8, 13, 21, 34)
+    rows = [(d.code, "salon", "distance", n) for d, n in zip(town[2:], counts, strict=True)]
+    fills = fills_of(unmet_map(rows, town, suppress_below=0).get_root().render())
+    colours = [fills[d.code] for d in town[2:]]
+    assert len(set(colours)) == MAX_CLASSES
+    # a larger count is never lighter: the classes follow the counts' order
+    order = list(dict.fromkeys(colours))
+    assert [order.index(c) for c in colours] == sorted(order.index(c) for c in colours)
+
+
+def test_the_same_small_counts_for_the_consultative_body_stay_one_shosu_band() -> None:
+    town = _town(2)
+    rows = [(town[2].code, "snow", "no_resource", 1), (town[3].code, "snow", "no_resource", 2)]
+    html = unmet_map(rows, town).get_root().render()
+    fills = fills_of(html)
+    assert fills[town[2].code] == fills[town[3].code]
+    assert features(html)[town[2].code]["label"] == "A町 少数"
+
+
+@pytest.mark.parametrize(
+    "totals",
+    [[1], [1, 1, 2], [4, 4, 4, 9], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6], list(range(1, 60, 3))],
+)
+def test_data_classes_cover_every_total_once_in_order(totals: list[int]) -> None:
+    classes = data_classes(totals)
+    assert len(classes) == min(len(set(totals)), MAX_CLASSES)
+    assert all(low <= high for low, high in classes)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(classes))
+    for n in totals:
+        assert sum(low <= n <= high for low, high in classes) == 1
+
+
+def test_natural_breaks_keep_a_lone_large_count_apart() -> None:
+    classes = data_classes([1, 1, 2, 2, 3, 3, 4, 5, 40])
+    assert classes[-1] == (40, 40)
