@@ -244,3 +244,162 @@ def directory_page(session: Session, actor: Actor, lang: str = "ja") -> dict[str
         "overview": area_overview(session),
         "areas": resources_by_area(session, lang, public_only=not actor.sees_private_resources),
     }
+
+
+# ------------------------------------------------------------------ unmet needs report
+
+
+def unmet_report(
+    db: Database,
+    actor: Actor,
+    *,
+    level: str = "district",
+    on: dt.date,
+    fy: int | None = None,
+    month: int | None = None,
+    area: str | None = None,
+    ends: bool = True,
+) -> list[UnmetCount]:
+    """What is missing, per place, category and reason, over the actor's areas: the open
+    needs the engine finds unmet on ``on`` (DATA_FORMATS §5 reasons) and, with ``ends``,
+    the referrals that ended (§8 causes, in the same ``reason`` field).
+
+    ``fy``/``month`` keep a fiscal year or one month of it (:mod:`directory.fiscal`): a
+    need counts on the day it was recorded (``recorded_on``, else the day it was entered),
+    a referral's end on the day its status was last set. ``area`` narrows to one area or
+    district; one the actor may not reach, or none with that code, is
+    :class:`NotFoundForActor`. A need with two categories counts once under each, and
+    once per cause however many of its referrals ended that way.
+
+    Read-only (no write lock, no audit row): it shows counts, never a need.
+    """
+    from directory import fiscal
+
+    if not actor.sees_needs:
+        raise AccessDenied(N_("You are not allowed to see the count of unmet needs"))
+    span = fiscal.period(fy, month)
+    with db.read() as session:
+        areas = NeedAreas(session)
+        inside = _report_scope(session, actor, areas, area)
+
+        def counted(district_id: int) -> bool:
+            return areas.allowed(actor, district_id) and (inside is None or district_id in inside)
+
+        needs = [
+            n
+            for n in load_needs(session)
+            if counted(n.district_id)
+            and (span is None or (n.recorded_on or fiscal.japan_date(n.created_at)) in span)
+        ]
+        results = match_needs(session, db.snapshots, needs, on=on, top=1)
+        rows = unmet_counts(session, needs, results, level=level)
+        if ends:
+            rows += _referral_ends(session, counted, span, level)
+    return sorted(rows, key=lambda u: (u.district, u.category, u.reason))
+
+
+def _report_scope(
+    session: Session, actor: Actor, areas: NeedAreas, code: str | None
+) -> frozenset[int] | None:
+    """The district ids under ``code`` (None: no narrowing); a code the actor may not
+    reach looks exactly like one that does not exist."""
+    if code is None:
+        return None
+    from sqlalchemy import select
+
+    from directory.models import District
+    from directory.queries import ancestor_map
+
+    found = session.execute(select(District.id).where(District.code == code)).first()
+    if found is None:
+        raise NotFoundForActor(code)
+    # a municipality lies in no area: only those who reach everywhere reach it
+    if not actor.may_reach_area(areas.area_of(found.id)):
+        raise NotFoundForActor(code)
+    tree = ancestor_map(session)
+    inside = set()
+    for district_id in tree:
+        current: int | None = district_id
+        seen: set[int] = set()
+        while current is not None and current not in seen:
+            if current == found.id:
+                inside.add(district_id)
+                break
+            seen.add(current)
+            current = tree[current][0]
+    return frozenset(inside)
+
+
+def _referral_ends(
+    session: Session,
+    counted: Callable[[int], bool],
+    span: Any,
+    level: str,
+) -> list[UnmetCount]:
+    """Needs whose referrals ended, per place (rolled up to ``level`` as unmet counts
+    are), need category and cause; each need once per cause."""
+    from collections import defaultdict
+
+    from sqlalchemy import select
+
+    from directory import fiscal
+    from directory.models import District
+    from directory.queries import ancestor_at, ancestor_map
+    from matching.models import Match, NeedCategory
+    from matching.reasons import REFERRAL_END_LABELS
+
+    causes = list(REFERRAL_END_LABELS)
+    ended = session.execute(
+        select(Match.need_id, Match.status, Match.updated_at, Need.district_id)
+        .join(Need, Need.id == Match.need_id)
+        .where(Match.status.in_(causes))
+    ).all()
+    categories: dict[int, list[str]] = defaultdict(list)
+    for need_id, code in session.execute(
+        select(NeedCategory.need_id, NeedCategory.category_code)
+        .join(Match, Match.need_id == NeedCategory.need_id)
+        .where(Match.status.in_(causes))
+        .distinct()
+        .order_by(NeedCategory.need_id, NeedCategory.category_code)
+    ):
+        categories[need_id].append(code)
+    tree = ancestor_map(session)
+    needs_by_cell: dict[tuple[int, str, str], set[int]] = defaultdict(set)
+    for need_id, status, updated_at, district_id in ended:
+        if not counted(district_id):
+            continue
+        if span is not None and fiscal.japan_date(updated_at) not in span:
+            continue
+        target = ancestor_at(tree, district_id, level) or district_id
+        for code in categories.get(need_id) or ["-"]:
+            needs_by_cell[(target, code, status)].add(need_id)
+    places = {
+        r.id: (r.code, r.name)
+        for r in session.execute(select(District.id, District.code, District.name))
+    }
+    return [
+        UnmetCount(places[d][0], places[d][1], c, r, len(ids))
+        for (d, c, r), ids in needs_by_cell.items()
+    ]
+
+
+def need_fiscal_years(db: Database, actor: Actor) -> list[int]:
+    """The fiscal years a report may ask for: from the earliest need on record (recorded
+    or entered) to this one, newest first. Only the dates' range is read, never a need."""
+    from sqlalchemy import func, select
+
+    from directory import fiscal
+
+    this_year = fiscal.fiscal_year(fiscal.today_in_japan())
+    if not actor.sees_needs:
+        return [this_year]
+    with db.read() as session:
+        first_recorded, first_entered = session.execute(
+            select(func.min(Need.recorded_on), func.min(Need.created_at))
+        ).one()
+    firsts = [d for d in (first_recorded, first_entered) if d is not None]
+    first = min(
+        (fiscal.fiscal_year(d if type(d) is dt.date else fiscal.japan_date(d)) for d in firsts),
+        default=this_year,
+    )
+    return list(range(max(this_year, first), min(first, this_year) - 1, -1))

@@ -93,59 +93,33 @@ def _category_codes(categories: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(codes))
 
 
-def _of_kinds(resources: Any, codes: tuple[str, ...]) -> list[Any]:
-    """The resources having a category that is one of ``codes`` or below one."""
-
-    wanted = set().union(*(_subtree(c) for c in codes))
-    return [r for r in resources if wanted.intersection(r.categories)]
-
-
-def _subtree(code: str) -> set[str]:
-    """``code`` and every category below it, reference categories included (a handout
-    of a kind shows all of it; matching's narrower rule is :meth:`Taxonomy.descendants`)."""
-    from directory.taxonomy import load_taxonomy
-
-    taxonomy = load_taxonomy()
-    return {code} | {c.code for c in taxonomy if code in taxonomy.ancestors(c.code)}
-
-
 def _warn_if_long(
     pages: int, area: str | None, districts: Any, resources: Any, categories: tuple[str, ...]
 ) -> None:
     """A handout longer than a folded sheet holds is hard to hand out: say so, and how to
-    split it — one handout per area for the whole municipality, else one per kind of
-    resource (the categories one level below those asked for that the list holds)."""
-    from directory.taxonomy import load_taxonomy
-    from maps.pdf import HANDOUT_PAGES
+    split it (:func:`web.handouts.split_advice`: the public pages give the same advice)."""
+    from web.handouts import split_advice
 
-    if pages <= HANDOUT_PAGES:
+    split = split_advice(pages, area, districts, resources, categories, lang())
+    if split is None:
         return
     message = _(
         "warning: the handout has {pages} pages, more than one handout holds ({limit}).",
-        pages=pages,
-        limit=HANDOUT_PAGES,
+        pages=split.pages,
+        limit=split.limit,
     )
-    areas = [d for d in districts if d.level == "area"] if area is None else []
-    if len(areas) > 1:
-        codes = ", ".join(f"{d.code}（{d.name}）" for d in areas)
+    codes = ", ".join(f"{code}（{name}）" for code, name in split.parts)
+    if split.by == "area":
         message += " " + _(
             "Split it into one handout per area: tsunagu map resident --pdf --area CODE "
             "with each of {codes}",
             codes=codes,
         )
-    else:
-        taxonomy = load_taxonomy()
-        below = [c for code in categories for c in taxonomy.children(code)] or list(
-            taxonomy.roots()
+    elif split.by == "kind":
+        message += " " + _(
+            "Split it into one handout per kind: add --category CODE with each of {codes}",
+            codes=codes,
         )
-        held = {code for r in resources for code in r.categories}
-        kinds = [c for c in below if held & _subtree(c)]
-        if len(kinds) > 1:
-            labels = ", ".join(f"{c}（{taxonomy[c].label(lang())}）" for c in kinds)
-            message += " " + _(
-                "Split it into one handout per kind: add --category CODE with each of {codes}",
-                codes=labels,
-            )
     click.echo(message, err=True)
 
 
@@ -190,7 +164,9 @@ def map_resident(
     with db.read() as session:
         resources, districts, name = _map_scope(session, area, public=True)
     if codes:
-        resources = _of_kinds(resources, codes)
+        from web.handouts import of_kinds
+
+        resources = of_kinds(resources, codes)
     title = _("Community resources: {name}", name=name)
     if as_pdf:
         from maps.pdf import JapaneseFontMissingError, page_count, resident_pdf

@@ -25,9 +25,8 @@ from web.cli._common import (
     lang_option,
     on_option,
 )
-from web.services import AccessDenied, NotFoundForActor
+from web.services import AccessDenied, NotFoundForActor, unmet_report
 from web.services import match as match_service
-from web.services import unmet as unmet_service
 
 
 def _label(code: str) -> str:
@@ -113,17 +112,32 @@ def _words(reasons: Sequence[str], join: str) -> str:
     default="district",
     show_default=True,
 )
+@click.option(
+    "--fy",
+    type=click.IntRange(1886, 2999),
+    default=None,
+    help="Only this fiscal year (April to March), e.g. 2026 for 令和8年度.",
+)
+@click.option(
+    "--month",
+    type=click.IntRange(1, 12),
+    default=None,
+    help="Only this month of the fiscal year (needs --fy).",
+)
 @on_option
 @json_option("Write JSON to standard output.")
 @lang_option
 @as_option
 @with_appcontext
-def unmet(level: str, on: Any, as_json: bool) -> None:
-    """Count unmet needs per district (or area, municipality), category and reason (read only)."""
+def unmet(level: str, fy: int | None, month: int | None, on: Any, as_json: bool) -> None:
+    """Count unmet needs and ended referrals per district (or area, municipality), category and reason (read only)."""
+    from directory.fiscal import FiscalPeriodError
     from directory.taxonomy import load_taxonomy
 
     try:
-        rows = unmet_service(database(), actor(), level=level, on=_day(on))
+        rows = unmet_report(database(), actor(), level=level, on=_day(on), fy=fy, month=month)
+    except FiscalPeriodError as exc:
+        fail(describe(exc), code=2)
     except AccessDenied as exc:
         fail(describe(exc))
     if as_json:
