@@ -75,6 +75,22 @@ _REPORTS: dict[str, list[Cell]] = {
 }
 
 
+# reports: counts per area, tier 2 their own areas (another area's is not found)
+_REPORTS: dict[str, list[Cell]] = {
+    "reports.index": [
+        Cell("GET", lambda a: "/reports?fy=2024", _COUNTS),
+        Cell("GET", lambda a: f"/reports?fy=2024&area={a}", _COUNTS | {"tier2_other": 404}),
+    ],
+    "reports.xlsx": [
+        Cell(
+            "GET",
+            lambda a: f"/reports.xlsx?fy=2024&month=6&area={a}",
+            _COUNTS | {"tier2_other": 404},
+        )
+    ],
+}
+
+
 MATRIX: dict[str, list[Cell]] = {
     "static": [Cell("GET", lambda a: "/static/tsunagu.css", ALL_OK)],
     "auth.login": [
@@ -99,6 +115,7 @@ MATRIX: dict[str, list[Cell]] = {
         Cell("GET", lambda a: "/maps/coordinator", ALL_OK | {"anonymous": 302, "viewer": 403}),
     ],
     **_UNMET_AND_PUBLIC,
+    **_REPORTS,
 }
 
 

@@ -26,7 +26,6 @@ from web.cli._common import (
     json_option,
     lang,
     lang_option,
-    not_yet,
 )
 from web.services import AccessDenied, import_needs_file, require_directory_editor, require_staff
 
@@ -34,7 +33,6 @@ import_ = AppGroup("import", help="Import files.")
 export = AppGroup("export", help="Exports.")
 schedule = AppGroup("schedule", help="Schedules.")
 directory_group = AppGroup("directory", help="Directory checks.")
-report = AppGroup("report", help="Reports.")
 
 
 def report_import(path: Path, result: ImportResult, as_json: bool, *, dry_run: bool) -> None:
@@ -452,13 +450,6 @@ def _iso(value: Any) -> str:
     return str(value.isoformat())
 
 
-for _name, _group, _help in (
-    ("annual", report, "Annual report (not implemented yet)."),
-    ("monthly", report, "Monthly report (not implemented yet)."),
-):
-    not_yet(_name, _group, _help)
-
-
 @directory_group.command("duplicates")
 @json_option("Write the pairs as JSON to standard output.")
 @lang_option
@@ -480,4 +471,4 @@ def directory_duplicates(as_json: bool) -> None:
     click.echo(_("{count} likely duplicate pairs", count=len(pairs)), err=True)
 
 
-COMMANDS = (import_, export, schedule, directory_group, report)
+COMMANDS = (import_, export, schedule, directory_group)
