@@ -82,6 +82,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, for_cli: bool = 
     errors.init_app(app)
     for blueprint in (auth.bp, directory_views.bp, maps_views.bp):
         app.register_blueprint(blueprint)
+    from web import api, resources_views
+
+    for blueprint in (resources_views.bp, api.bp):
+        app.register_blueprint(blueprint)
     from web import api_unmet, public_views, unmet_views
 
     for blueprint in (unmet_views.bp, public_views.bp, api_unmet.bp):

@@ -25,6 +25,7 @@ from web.services import match as match_service
 
 CALLERS = ("anonymous", "viewer", "tier2_own", "tier2_other", "tier1", "admin")
 ALL_OK = dict.fromkeys(CALLERS, 200)
+EDITORS = dict.fromkeys(CALLERS, 403) | {"anonymous": 302}  # + what editors get
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,60 @@ MATRIX: dict[str, list[Cell]] = {
         ),
         Cell("GET", lambda a: "/maps/coordinator", ALL_OK | {"anonymous": 302, "viewer": 403}),
     ],
+    # resources: R-001 serves the first area (own); a form post without `version` is a
+    # stale edit for whoever may edit (409, nothing written)
+    "resources.search_page": [
+        Cell("GET", lambda a: "/resources?q=さろん", ALL_OK),
+        Cell("GET", lambda a: f"/resources?area={a}&weekday=火", ALL_OK),
+    ],
+    "resources.detail": [Cell("GET", lambda a: "/resources/R-001", ALL_OK)],
+    "resources.edit": [
+        Cell(
+            "GET",
+            lambda a: "/resources/R-001/edit",
+            EDITORS | {"tier2_own": 200, "tier1": 200, "admin": 200},
+        ),
+        Cell(
+            "POST",
+            lambda a: "/resources/R-001/edit",
+            EDITORS | {"tier2_own": 409, "tier1": 409, "admin": 409},
+            form=True,
+        ),
+    ],
+    "resources.confirm": [
+        Cell(
+            "POST",
+            lambda a: "/resources/R-001/confirm",
+            EDITORS | {"tier2_own": 409, "tier1": 409, "admin": 409},
+            form=True,
+        ),
+    ],
+    "resources.new": [
+        Cell("GET", lambda a: "/resources/new", ALL_OK | {"anonymous": 302, "viewer": 403})
+    ],
+    "resources.upload": [
+        Cell("GET", lambda a: "/resources/import", EDITORS | {"tier1": 200, "admin": 200}),
+    ],
+    "resources.upload_step": [
+        Cell(
+            "POST",
+            lambda a: "/resources/import/no-such-upload",
+            EDITORS | {"tier1": 404, "admin": 404},
+            form=True,
+        ),
+    ],
+    "api.openapi": [Cell("GET", lambda a: "/api/v1/openapi.json", ALL_OK)],
+    "api.resources": [Cell("GET", lambda a: "/api/v1/resources?q=ごみだし", ALL_OK)],
+    "api.resource": [Cell("GET", lambda a: "/api/v1/resources/R-001", ALL_OK)],
+    "api.update_resource": [
+        # no If-Match: refused after the permission check (400), nothing written
+        Cell(
+            "PATCH",
+            lambda a: "/api/v1/resources/R-001",
+            EDITORS | {"anonymous": 401, "tier2_own": 400, "tier1": 400, "admin": 400},
+            form=True,
+        ),
+    ],
     **_UNMET_AND_PUBLIC,
     **_REPORTS,
 }
@@ -160,7 +215,7 @@ def test_the_matrix(town: Flask) -> None:
                     }
                     if endpoint == "auth.login":
                         data |= {"login": "nobody", "password": "wrong-password-here"}
-                    response = client.post(url, data=data)
+                    response = client.open(url, method=cell.method, data=data)
                 if response.status_code != cell.expected[caller]:
                     failures.append(
                         (

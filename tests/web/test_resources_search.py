@@ -1,0 +1,198 @@
+"""/resources: search that forgives (kana, width, typos), facets with counts, who sees what."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from resourcehelpers import OWN_RESOURCE, PAUSED_RESOURCE, PRIVATE_RESOURCE, Town, make_town
+from sqlalchemy import Engine, func, select
+
+from directory.models import Resource, resource_category
+from web.db import get_db
+from web.search import index_cache
+
+
+@pytest.fixture
+def town(engine: Engine, app: Flask) -> Town:
+    return make_town(engine, app)
+
+
+def found(page: str) -> list[str]:
+    """The resource ids listed on a search page, in order."""
+    return re.findall(r'<li data-resource="([^"]+)">', page)
+
+
+def total(page: str) -> int:
+    m = re.search(r'<p class="total" role="status">(\d+)', page)
+    assert m, "no total on the page"
+    return int(m[1])
+
+
+def names(town: Town, ids: list[str]) -> list[str]:
+    return [town.resource(i).name for i in ids]
+
+
+def test_hiragana_and_half_width_find_katakana(town: Town) -> None:
+    client = town.client()
+    hiragana = found(client.get("/resources?q=さろん").get_data(as_text=True))
+    half_width = found(client.get("/resources?q=ｻﾛﾝ").get_data(as_text=True))
+    assert OWN_RESOURCE in hiragana  # 赤塚ふれあいサロン
+    assert hiragana == half_width
+    assert all("サロン" in n for n in names(town, hiragana[:5]))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ごみだし", "ゴミ出し"),  # kana for kanji, via the category's reading
+        ("ぼらんてあ", "ボランティア"),  # a kana left out
+        ("ボランティヤ", "ボランティア"),  # a wrong kana
+        ("ふれあいさろm", "ふれあいサロン"),  # a typo at the end
+    ],
+)
+def test_misspelt_words_still_find(town: Town, query: str, expected: str) -> None:
+    page = town.client().get(f"/resources?q={query}").get_data(as_text=True)
+    ids = found(page)
+    assert ids, query
+    assert any(expected in n or expected.replace("ゴミ", "ごみ") in n for n in names(town, ids[:3]))
+
+
+def test_an_unrelated_word_finds_nothing(town: Town) -> None:
+    page = town.client().get("/resources?q=ぱそこん教室").get_data(as_text=True)
+    assert found(page) == [] and total(page) == 0
+    assert "見つかりません" in page or "Nothing was found" in page
+
+
+def test_category_facet_counts_agree_with_the_database_and_the_filter(town: Town) -> None:
+    client = town.client("viewer")  # signed in: every resource
+    page = client.get("/resources").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="([a-z_]+)">[^<(]+\((\d+)\)</option>', page))
+    with town.app.app_context(), get_db().read() as s:
+        salons = s.scalar(
+            select(func.count(func.distinct(resource_category.c.resource_id))).where(
+                resource_category.c.category_code == "salon"
+            )
+        )
+    assert int(options["salon"]) == salons
+    filtered = client.get("/resources?category=salon").get_data(as_text=True)
+    assert total(filtered) == salons
+    # a parent category counts its children: 通いの場 ⊇ サロン
+    assert int(options["gathering"]) >= salons
+    # the label and a synonym are accepted as the filter too (DATA_FORMATS §1)
+    assert total(client.get("/resources?category=ふれあいサロン").get_data(as_text=True)) == salons
+
+
+def test_weekday_and_open_on_narrow_the_list_and_the_counts_add_up(town: Town) -> None:
+    client = town.client("viewer")
+    page = client.get("/resources?q=さろん").get_data(as_text=True)
+    counts = {
+        day: int(n)
+        for day, n in re.findall(
+            r'name="weekday" value="([A-Z]{2})"> \S+ <span class="count">\((\d+)\)', page
+        )
+    }
+    assert set(counts) == {"MO", "TU", "WE", "TH", "FR", "SA", "SU"}
+    tuesday = client.get("/resources?q=さろん&weekday=火").get_data(as_text=True)
+    assert total(tuesday) == counts["TU"] > 0
+    assert total(tuesday) < total(page)
+    # open on a Tuesday: only resources with a Tuesday schedule can be open
+    day = client.get("/resources?q=さろん&open_on=2026-12-08").get_data(as_text=True)
+    assert 0 < total(day) <= counts["TU"]
+    assert set(found(day)) <= set(
+        found(
+            client.get("/resources?q=さろん&weekday=TU&open_on=2026-12-08").get_data(as_text=True)
+        )
+    ) | set(found(day))
+
+
+def test_area_and_district_filters(town: Town) -> None:
+    client = town.client("viewer")
+    everything = total(client.get("/resources").get_data(as_text=True))
+    area = client.get(f"/resources?area={town.own}").get_data(as_text=True)
+    assert 0 < total(area) < everything
+    assert OWN_RESOURCE in found(
+        client.get(f"/resources?area={town.own}&q=赤塚").get_data(as_text=True)
+    )
+    assert OWN_RESOURCE not in found(
+        client.get(f"/resources?area={town.other}&q=赤塚").get_data(as_text=True)
+    )
+    # 字赤塚８番 is one of the districts R-001 serves
+    district = client.get("/resources?district=04445001009").get_data(as_text=True)
+    assert OWN_RESOURCE in found(district)
+
+
+def test_anonymous_users_see_public_active_resources_only(town: Town) -> None:
+    anonymous = town.client()
+    signed_in = town.client("viewer")
+    for resource, query in ((PRIVATE_RESOURCE, "見守りネットワーク"), (PAUSED_RESOURCE, "広原")):
+        assert resource not in found(anonymous.get(f"/resources?q={query}").get_data(as_text=True))
+        assert resource in found(signed_in.get(f"/resources?q={query}").get_data(as_text=True))
+        assert anonymous.get(f"/resources/{resource}").status_code == 404
+        assert signed_in.get(f"/resources/{resource}").status_code == 200
+    with town.app.app_context(), get_db().read() as s:
+        visible = s.scalar(
+            select(func.count(Resource.id)).where(
+                Resource.public.is_(True), Resource.status == "active"
+            )
+        )
+        every = s.scalar(select(func.count(Resource.id)))
+    assert total(anonymous.get("/resources").get_data(as_text=True)) == visible
+    assert total(signed_in.get("/resources").get_data(as_text=True)) == every > visible
+
+
+def test_pages_of_results(town: Town) -> None:
+    client = town.client("viewer")
+    first = client.get("/resources").get_data(as_text=True)
+    second = client.get("/resources?page=2").get_data(as_text=True)
+    assert len(found(first)) == 20 and found(second)
+    assert not set(found(first)) & set(found(second))
+    assert 'rel="next"' in first and 'rel="prev"' in second
+
+
+def test_result_lines_carry_phone_address_and_schedule_in_words(town: Town) -> None:
+    page = town.client().get("/resources?q=赤塚ふれあいサロン").get_data(as_text=True)
+    line = re.search(rf'<li data-resource="{OWN_RESOURCE}">(.*?)</li>', page, re.S)
+    assert line
+    assert "0229-00-2001" in line[1]  # phone
+    assert "宮城県加美町下新田字松木3" in line[1]  # address
+    assert "第2・第4木曜" in line[1] and "10:00" in line[1]  # the schedule in words
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("category=ぱそこん", "category"),
+        ("weekday=火星", "weekday"),
+        ("open_on=12月1日", "open_on"),
+        ("page=0", "page"),
+    ],
+)
+def test_unreadable_filters_are_400_with_a_japanese_message(
+    town: Town, query: str, field: str
+) -> None:
+    response = town.client().get(f"/resources?{query}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'role="alert"' in page
+    assert "Traceback" not in page
+    message = re.search(r'<p class="error-message" role="alert">(.*?)</p>', page, re.S)
+    assert message and re.search(r"[ぁ-んァ-ン一-龥]", message[1])
+
+
+def test_an_edit_is_found_by_the_next_search(town: Town) -> None:
+    """The index follows the directory version: an edit is searchable at once."""
+    from resourcehelpers import form_of
+
+    client = town.client("coord")
+    assert found(client.get("/resources?q=あかつかのつどい").get_data(as_text=True)) == []
+    form = form_of(client, f"/resources/{OWN_RESOURCE}/edit")
+    form["kana"] = "アカツカノツドイ"
+    assert client.post(f"/resources/{OWN_RESOURCE}/edit", data=form).status_code == 303
+    assert found(client.get("/resources?q=あかつかのつどい").get_data(as_text=True)) == [
+        OWN_RESOURCE
+    ]
+    with town.app.app_context():
+        cache = index_cache(get_db())
+        assert cache.builds + cache.updates >= 2
