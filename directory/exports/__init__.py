@@ -67,9 +67,19 @@ from directory.exports.published import (
     Progress,
     count_published,
     iter_published,
+    published_batches,
     published_resources,
 )
-from directory.exports.table import export_rows, write_csv, write_xlsx
+from directory.exports.table import (
+    csv_chunks,
+    export_rows,
+    iter_resources_csv,
+    iter_resources_xlsx,
+    table_rows,
+    write_csv,
+    write_xlsx,
+    xlsx_chunks,
+)
 
 __all__ = [
     "BATCH_SIZE",
@@ -80,20 +90,26 @@ __all__ = [
     "ExportNotFoundError",
     "Progress",
     "count_published",
+    "csv_chunks",
     "default_window",
     "district_ics",
     "district_resources",
     "export_rows",
     "iter_published",
+    "iter_resources_csv",
     "iter_resources_geojson",
     "iter_resources_hsds",
     "iter_resources_ics",
+    "iter_resources_xlsx",
+    "published_batches",
     "published_resources",
     "resource_ics",
     "resources_geojson",
     "resources_hsds",
     "resources_ics",
     "stable_id",
+    "table_rows",
     "write_csv",
     "write_xlsx",
+    "xlsx_chunks",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from directory.models import (
@@ -60,6 +60,33 @@ def count_published(session: Session, *, include_private: bool = False) -> int:
     if not include_private:
         stmt = stmt.where(Resource.public.is_(True), Resource.status != "ended")
     return int(session.scalar(stmt) or 0)
+
+
+def published_batches(
+    session: Session,
+    columns: Sequence[str],
+    *,
+    include_private: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[list[Row[Any]]]:
+    """These columns of the published resources (all with ``include_private``) as Core
+    rows in external-id order, one keyset page of ``batch_size`` at a time: what every
+    streaming export reads, so a national directory never sits in memory. ``columns``
+    must include ``external_id`` (the key of the pages)."""
+    table = Resource.__table__
+    base = select(*(table.c[name] for name in columns))
+    if not include_private:
+        base = base.where(table.c.public.is_(True), table.c.status != "ended")
+    last: str | None = None
+    while True:
+        stmt = base.order_by(table.c.external_id).limit(batch_size)
+        if last is not None:
+            stmt = stmt.where(table.c.external_id > last)
+        rows = list(session.execute(stmt))
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].external_id
 
 
 class _Record:
@@ -131,19 +158,12 @@ def iter_published(
     total = count_published(session, include_private=include_private) if progress else 0
     categories = {c.code: c for c in session.scalars(select(Category))}
     districts = {d.id: d for d in session.scalars(select(District))}
-    table = Resource.__table__
-    base = select(*(table.c[name] for name in _RECORD_COLUMNS))
-    if not include_private:
-        base = base.where(table.c.public.is_(True), table.c.status != "ended")
-    last: str | None = None
     done = 0
-    while True:
-        stmt = base.order_by(table.c.external_id).limit(batch_size)
-        if last is not None:
-            stmt = stmt.where(table.c.external_id > last)
-        batch = {row.id: _Record(row._asdict()) for row in session.execute(stmt)}
-        if not batch:
-            return
+    for rows in published_batches(
+        session, _RECORD_COLUMNS, include_private=include_private, batch_size=batch_size
+    ):
+        batch = {row.id: _Record(row._asdict()) for row in rows}
+        del rows
         ids = list(batch)
         link = resource_category.c
         for rid, code in session.execute(
@@ -173,7 +193,6 @@ def iter_published(
                 }
                 for r in records:
                     setattr(r, attribute, found.get(getattr(r, key)))
-        last = records[-1].external_id
         yield from cast("list[Resource]", records)
         done += len(records)
         del batch, records

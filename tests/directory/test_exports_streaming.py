@@ -282,7 +282,7 @@ def test_ics_per_resource_and_per_district_from_the_cli(
     assert both.exit_code == 2
 
 
-@pytest.mark.parametrize("fmt", ["hsds", "geojson", "ics"])
+@pytest.mark.parametrize("fmt", ["hsds", "geojson", "ics", "csv", "xlsx"])
 def test_cli_writes_the_streamed_document(
     town_cli: Any, db_url: str, fmt: str, tmp_path: Path
 ) -> None:
@@ -299,11 +299,105 @@ def test_cli_writes_the_streamed_document(
             elif fmt == "geojson":
                 expected = exports.resources_geojson(s)
                 count = len(expected["features"])
-            else:
+            elif fmt == "ics":
                 expected = exports.resources_ics(s)
                 count = expected.count(b"BEGIN:VEVENT")
+            else:  # the table, as one document in memory
+                header, rows = exports.export_rows(s)
+                expected = exports.write_csv(header, rows) if fmt == "csv" else [header, *rows]
+                count = len(rows)
     finally:
         engine.dispose()
     data = out.read_bytes()
-    assert (data if fmt == "ics" else json.loads(data)) == expected
+    if fmt in ("hsds", "geojson"):
+        assert json.loads(data) == expected
+    elif fmt == "xlsx":
+        assert _sheet(data) == expected
+    else:
+        assert data == expected
     assert f"{count}" in result.stderr
+
+
+#: The standard set's columns after the §3 ones, in the order resources (by ID) first name
+#: them: A-1's four, then 市区町村名 from the K- rows of the other town's file.
+EXTRA_HEADERS = ["バリアフリー情報", "FAX番号", "郵便番号", "メールアドレス", "市区町村名"]
+
+
+def _sheet(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(data), read_only=True)["地域資源"]
+    rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    width = len(rows[0])  # empty cells at the end of a row are not written
+    return [row + [""] * (width - len(row)) for row in rows]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+def test_streamed_table_is_the_same_file_in_any_batch_size(
+    accessible: Engine, batch_size: int
+) -> None:
+    """CSV/XLSX are read in batches; the extra columns (バリアフリー情報…) first appear in
+    a later batch than the first rows, and still head the file in the same order."""
+    for private in (False, True):
+        seen: list[tuple[int, int]] = []
+        with make_sessionmaker(accessible)() as s:
+            header, rows = exports.export_rows(s, include_private=private)
+            total = exports.count_published(s, include_private=private)
+            chunks = list(
+                exports.iter_resources_csv(
+                    s,
+                    include_private=private,
+                    batch_size=batch_size,
+                    progress=lambda done, total, seen=seen: seen.append((done, total)),
+                )
+            )
+            xlsx = b"".join(
+                exports.iter_resources_xlsx(s, include_private=private, batch_size=batch_size)
+            )
+        assert header[header.index("備考") + 1 :] == EXTRA_HEADERS
+        assert len(rows) == total and seen[-1] == (total, total)
+        assert len(chunks) >= (total // batch_size if batch_size < total else 1)
+        assert b"".join(chunks) == exports.write_csv(header, rows)
+        assert chunks[0].startswith(b"\xef\xbb\xbf" + ",".join(header[:3]).encode())
+        assert _sheet(xlsx) == [header, *rows]
+        assert _sheet(exports.write_xlsx(header, rows)) == [header, *rows]
+
+
+def test_a_table_with_no_rows_still_has_its_header() -> None:
+    assert exports.write_csv(["ID", "名称"], [], bom=False) == b"ID,\xe5\x90\x8d\xe7\xa7\xb0\r\n"
+    assert exports.write_csv(["ID"], []) == b"\xef\xbb\xbfID\r\n"
+    assert _sheet(exports.write_xlsx(["ID", "名称"], [])) == [["ID", "名称"]]
+
+
+def test_xlsx_cells_keep_their_text_in_both_readers(tmp_path: Path) -> None:
+    """The hand-written sheet XML: markup characters, line breaks, spaces at either end and
+    leading zeros come back as written (calamine, the importer's reader, and openpyxl),
+    and so do control characters XML cannot carry (written as _xHHHH_, as Excel does) and
+    text that looks like that escape."""
+    from python_calamine import CalamineWorkbook
+
+    header = ["ID", "名称", "備考"]
+    rows = [
+        ["001", "A&B <サロン> \"集い\" 'x'", "一行目\r\n二行目\n三行目"],
+        ["002", "  前後に空白  ", ""],
+        ["003", "制御\x01文字\x0b", "=1+2"],
+        ["004", "", "_x0041_ そのまま"],
+    ]
+    data = exports.write_xlsx(header, rows)
+    expected = [
+        header,
+        ["001", "A&B <サロン> \"集い\" 'x'", "一行目\r\n二行目\n三行目"],
+        ["002", "  前後に空白  ", ""],
+        ["003", "制御\x01文字\x0b", "'=1+2"],  # a formula is quoted (_safe_cell)
+        ["004", "", "_x0041_ そのまま"],
+    ]
+    # openpyxl leaves the _xHHHH_ escapes of inline strings as written; Excel and calamine
+    # decode them
+    assert _sheet(data)[:3] == expected[:3]
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(data)
+    book = CalamineWorkbook.from_path(str(path))
+    assert book.sheet_names == ["地域資源"]
+    values = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    assert [[str(v) for v in row] for row in values] == expected
+    assert exports.write_xlsx(header, rows) == data  # the same data, the same file

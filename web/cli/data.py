@@ -345,11 +345,9 @@ def export_resources_cmd(
         chunks: Iterator[bytes]
         try:
             if fmt in ("csv", "xlsx"):
-                header, rows = exports.export_rows(session, include_private=include_private)
-                write = exports.write_csv if fmt == "csv" else exports.write_xlsx
-                data = write(header, rows)
-                counted[0] = len(rows)
-                chunks = iter([data])
+                counted[0] = exports.count_published(session, include_private=include_private)
+                table = exports.iter_resources_csv if fmt == "csv" else exports.iter_resources_xlsx
+                chunks = table(session, include_private=include_private, progress=progress)
             elif fmt == "geojson":
                 chunks = counting(
                     exports.iter_resources_geojson(
