@@ -31,6 +31,7 @@ __all__ = [
     "month_label",
     "month_range",
     "period",
+    "recorded_day",
     "today_in_japan",
 ]
 
@@ -131,6 +132,13 @@ def japan_date(moment: dt.datetime) -> dt.date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(JAPAN).date()
+
+
+def recorded_day(recorded_on: dt.date | None, created_at: dt.datetime) -> dt.date:
+    """The day a record counts on in a period: the day it says it was recorded (a need's
+    intake written up a week later still counts on the day of the intake), else the day
+    in Japan it was entered."""
+    return recorded_on if recorded_on is not None else japan_date(created_at)
 
 
 def today_in_japan() -> dt.date:

@@ -34,6 +34,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl.styles import Alignment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,15 +45,18 @@ from directory.queries import ancestor_at, ancestor_map
 from directory.taxonomy import load_taxonomy
 from matching.models import MATCH_END_STATUSES, Match, MatchEvent, Need
 from matching.reasons import unmet_label
+from matching.service import load_needs, match_needs, unmet_counts
 from web import audit
 from web.actors import Actor
 from web.db import Database
-from web.services import AccessDenied, NotFoundForActor, unmet_report
+from web.services import AccessDenied, NotFoundForActor
 
 __all__ = ["Figures", "PlaceReport", "Report", "make_report", "report_xlsx"]
 
 #: A resource counts as current when confirmed within this many days of the period's end.
 CURRENT_DAYS = 365
+#: Header cells wrap (shared by every header: openpyxl keeps one style per object).
+_WRAP = Alignment(wrap_text=True, vertical="top")
 #: The municipality-wide bucket for resources serving 全域 (and districts in no area).
 WHOLE = "*"
 
@@ -156,27 +160,16 @@ def make_report(
         raise AccessDenied(N_("You are not allowed to see reports"))
     span, before = _period(fy, month), _period(fy - 1, month)
     today = today or fiscal.today_in_japan()
+    spans = {"current": span, "previous": before}
     with db.read() as session:
         places = _Places(session)
         wanted = _areas_for(session, actor, places, area)
         figures: dict[tuple[int, int | None], dict[str, Figures]] = defaultdict(
             lambda: {"current": Figures(), "previous": Figures()}
         )
-        for key, span_ in (("current", span), ("previous", before)):
-            _resources(session, places, wanted, span_, figures, key)
-            _needs(session, places, wanted, span_, figures, key)
-    by_code = {c: did for did, (c, _n, _l) in places.info.items()}
-    for key, fy_ in (("current", fy), ("previous", fy - 1)):
-        for row in unmet_report(
-            db, actor, level="district", on=today, fy=fy_, month=month, area=area, ends=False
-        ):
-            district = by_code.get(row.district)
-            if district is None:
-                continue
-            bucket = (places.area(district) or -1, places.district(district))
-            if bucket[0] in wanted:
-                for target in _targets(bucket):
-                    figures[target][key].unmet_by_reason[row.reason] += row.count
+        _resources(session, places, wanted, spans, figures)
+        _needs(session, places, wanted, spans, figures)
+        _unmet(db, session, places, wanted, spans, figures, today)
     report = _assemble(places, wanted, figures, fy, month, span, before, lang)
     with db.write() as session:
         audit.record(
@@ -208,10 +201,10 @@ def _resources(
     session: Session,
     places: _Places,
     wanted: set[int],
-    span: fiscal.Period,
+    spans: dict[str, fiscal.Period],
     figures: dict[tuple[int, int | None], dict[str, Figures]],
-    key: str,
 ) -> None:
+    """Resources per category in each period (one pass over the table)."""
     served: dict[int, list[int]] = defaultdict(list)
     for rid, did in session.execute(
         select(resource_district.c.resource_id, resource_district.c.district_id)
@@ -225,7 +218,6 @@ def _resources(
     venue_district: dict[int, int | None] = {
         vid: did for vid, did in session.execute(select(Venue.id, Venue.district_id))
     }
-    recent = span.last - dt.timedelta(days=CURRENT_DAYS)
     for r in session.execute(
         select(
             Resource.id,
@@ -241,30 +233,34 @@ def _resources(
         created = fiscal.japan_date(r.created_at)
         if r.last_verified_on is not None:
             created = min(created, r.last_verified_on)
-        if created > span.last:
-            continue
         ended_on = fiscal.japan_date(r.updated_at) if r.status == "ended" else None
-        if ended_on is not None and ended_on < span.first:
-            continue  # gone before the period
-        registered = ended_on is None or ended_on > span.last
         venue = venue_district.get(r.venue_id) if r.venue_id is not None else None
         districts = served.get(r.id) or ([venue] if venue is not None else [])
         buckets = {_bucket(places, d) for d in districts} or {(-1, None)}
         # each resource once in an area's total, and once in each district row
         targets = {(a, None) for a, _ in buckets} | {b for b in buckets if b[1] is not None}
-        for target in {t for t in targets if t[0] in wanted}:
-            fig = figures[target][key]
-            for code in categories.get(r.id) or ["-"]:
-                counts = fig.resources.setdefault(code, ResourceCounts())
-                counts.registered += registered
-                counts.paused += registered and r.status == "paused"
-                counts.new += created >= span.first
-                counts.ended += ended_on is not None and ended_on in span
-            if registered:
-                fig.registered_total += 1
-                fig.confirmed_recently += (
-                    r.last_verified_on is not None and recent < r.last_verified_on <= span.last
-                )
+        targets = {t for t in targets if t[0] in wanted}
+        if not targets:
+            continue
+        codes = categories.get(r.id) or ["-"]
+        for key, span in spans.items():
+            if created > span.last or (ended_on is not None and ended_on < span.first):
+                continue  # not yet, or gone before the period
+            registered = ended_on is None or ended_on > span.last
+            recent = span.last - dt.timedelta(days=CURRENT_DAYS)
+            for target in targets:
+                fig = figures[target][key]
+                for code in codes:
+                    counts = fig.resources.setdefault(code, ResourceCounts())
+                    counts.registered += registered
+                    counts.paused += registered and r.status == "paused"
+                    counts.new += created >= span.first
+                    counts.ended += ended_on is not None and ended_on in span
+                if registered:
+                    fig.registered_total += 1
+                    fig.confirmed_recently += (
+                        r.last_verified_on is not None and recent < r.last_verified_on <= span.last
+                    )
 
 
 def _targets(bucket: tuple[int, int | None]) -> list[tuple[int, int | None]]:
@@ -283,57 +279,99 @@ def _needs(
     session: Session,
     places: _Places,
     wanted: set[int],
-    span: fiscal.Period,
+    spans: dict[str, fiscal.Period],
     figures: dict[tuple[int, int | None], dict[str, Figures]],
-    key: str,
 ) -> None:
-    """Recorded, matched, connected, ended by cause and days to connect — counts only:
-    the need's text, id and pseudonym are never selected."""
-    need_rows = session.execute(
-        select(Need.id, Need.district_id, Need.recorded_on, Need.created_at)
-    )
+    """Recorded, matched, connected, ended by cause and days to connect in each period —
+    counts only: the need's text, id and pseudonym are never selected."""
     intake: dict[int, dt.date] = {}
     bucket_of: dict[int, tuple[int, int | None]] = {}
-    for need_id, district_id, recorded_on, created_at in need_rows:
+    for need_id, district_id, recorded_on, created_at in session.execute(
+        select(Need.id, Need.district_id, Need.recorded_on, Need.created_at)
+    ):
         bucket = _bucket(places, district_id)
         if bucket[0] not in wanted:
             continue
         bucket_of[need_id] = bucket
-        intake[need_id] = recorded_on or fiscal.japan_date(created_at)
-        if intake[need_id] in span:
-            for target in _targets(bucket):
-                figures[target][key].recorded += 1
-    matched: set[int] = set()
-    for need_id, created_at in session.execute(select(Match.need_id, Match.created_at)):
-        if need_id in bucket_of and fiscal.japan_date(created_at) in span:
-            matched.add(need_id)
+        day = intake[need_id] = fiscal.recorded_day(recorded_on, created_at)
+        for key, span in spans.items():
+            if day in span:
+                for target in _targets(bucket):
+                    figures[target][key].recorded += 1
+    matched: dict[str, set[int]] = {key: set() for key in spans}
     # what happened: the timeline, else (older records) a match's status and its last change
     happened: dict[tuple[int, str], dt.date] = {}
     for need_id, status, on in session.execute(
         select(MatchEvent.need_id, MatchEvent.status, MatchEvent.happened_on)
     ):
-        if need_id in bucket_of and (need_id, status) not in happened:
-            happened[(need_id, status)] = on
-        elif need_id in bucket_of:
-            happened[(need_id, status)] = min(on, happened[(need_id, status)])
-    for need_id, status, updated_at in session.execute(
-        select(Match.need_id, Match.status, Match.updated_at)
-    ):
         if need_id in bucket_of:
-            happened.setdefault((need_id, status), fiscal.japan_date(updated_at))
-    for need_id in matched:
-        for target in _targets(bucket_of[need_id]):
-            figures[target][key].matched += 1
-    for (need_id, status), on in happened.items():
-        if on not in span:
+            seen = happened.get((need_id, status))
+            happened[(need_id, status)] = on if seen is None else min(on, seen)
+    for need_id, status, created_at, updated_at in session.execute(
+        select(Match.need_id, Match.status, Match.created_at, Match.updated_at)
+    ):
+        if need_id not in bucket_of:
             continue
-        for target in _targets(bucket_of[need_id]):
-            fig = figures[target][key]
-            if status == "connected":
-                fig.connected += 1
-                fig.days_to_connect.append(max(0, (on - intake[need_id]).days))
-            elif status in MATCH_END_STATUSES:
-                fig.ended_by_cause[status] += 1
+        proposed = fiscal.japan_date(created_at)
+        for key, span in spans.items():
+            if proposed in span:
+                matched[key].add(need_id)
+        if (need_id, status) not in happened:
+            happened[(need_id, status)] = fiscal.japan_date(updated_at)
+    for key, needs in matched.items():
+        for need_id in needs:
+            for target in _targets(bucket_of[need_id]):
+                figures[target][key].matched += 1
+    for (need_id, status), on in happened.items():
+        if status != "connected" and status not in MATCH_END_STATUSES:
+            continue
+        for key, span in spans.items():
+            if on not in span:
+                continue
+            for target in _targets(bucket_of[need_id]):
+                fig = figures[target][key]
+                if status == "connected":
+                    fig.connected += 1
+                    fig.days_to_connect.append(max(0, (on - intake[need_id]).days))
+                else:
+                    fig.ended_by_cause[status] += 1
+
+
+def _unmet(
+    db: Database,
+    session: Session,
+    places: _Places,
+    wanted: set[int],
+    spans: dict[str, fiscal.Period],
+    figures: dict[tuple[int, int | None], dict[str, Figures]],
+    today: dt.date,
+) -> None:
+    """The open needs of each period that the engine finds unmet, by reason (one run of
+    the matcher for both periods; counted by :func:`matching.service.unmet_counts`, the
+    rule of the unmet-needs page)."""
+    chosen: dict[str, list[Need]] = {key: [] for key in spans}
+    for need in load_needs(session):
+        bucket = _bucket(places, need.district_id)
+        if bucket[0] not in wanted:
+            continue
+        day = fiscal.recorded_day(need.recorded_on, need.created_at)
+        for key, span in spans.items():
+            if day in span:
+                chosen[key].append(need)
+    everyone = [n for needs in chosen.values() for n in needs]
+    results = dict(
+        zip(
+            (n.id for n in everyone),
+            match_needs(session, db.snapshots, everyone, on=today, top=1),
+            strict=True,
+        )
+    )
+    by_code = {c: did for did, (c, _n, _l) in places.info.items()}
+    for key, needs in chosen.items():
+        for row in unmet_counts(session, needs, [results[n.id] for n in needs]):
+            district = by_code[row.district]
+            for target in _targets(_bucket(places, district)):
+                figures[target][key].unmet_by_reason[row.reason] += row.count
 
 
 def _assemble(
@@ -514,14 +552,16 @@ def report_xlsx(report: Report, lang: str = "ja") -> bytes:
     """The report as a workbook: a summary sheet, then one sheet per area (Japanese
     headers, frozen header rows, number formats), ready to print."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     def t(msgid: str, **kw: Any) -> str:
         return translate(msgid, lang, **kw)
 
+    # one style object each, shared by every cell (openpyxl looks styles up per object)
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DDE7F0")
+    right = Alignment(horizontal="right")
     wb = Workbook()
     summary = wb.active
     assert summary is not None
@@ -573,10 +613,11 @@ def report_xlsx(report: Report, lang: str = "ja") -> bytes:
             formats = table.get("formats") or ["int"] * len(table["rows"])
             for row, fmt in zip(table["rows"], formats, strict=True):
                 ws.append(row)
+                number_format = {"share": "0.0%", "days": "0.0"}.get(fmt, "#,##0")
                 for col in range(2, len(row) + 1):
                     cell = ws.cell(ws.max_row, col)
-                    cell.number_format = {"share": "0.0%", "days": "0.0"}.get(fmt, "#,##0")
-                    cell.alignment = Alignment(horizontal="right")
+                    cell.number_format = number_format
+                    cell.alignment = right
             if "total" in table:
                 ws.append(table["total"])
                 for col in range(1, len(table["total"]) + 1):
@@ -592,12 +633,10 @@ def report_xlsx(report: Report, lang: str = "ja") -> bytes:
 
 
 def _style_header(ws: Any, row: int, bold: Any, fill: Any) -> None:
-    from openpyxl.styles import Alignment
-
     for cell in ws[row]:
         cell.font = bold
         cell.fill = fill
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = _WRAP
 
 
 def _widths(ws: Any, letter: Any) -> None:

@@ -289,7 +289,7 @@ def unmet_report(
             n
             for n in load_needs(session)
             if counted(n.district_id)
-            and (span is None or (n.recorded_on or fiscal.japan_date(n.created_at)) in span)
+            and (span is None or fiscal.recorded_day(n.recorded_on, n.created_at) in span)
         ]
         results = match_needs(session, db.snapshots, needs, on=on, top=1)
         rows = unmet_counts(session, needs, results, level=level)
