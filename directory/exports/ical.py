@@ -5,6 +5,7 @@ district (any level) or the whole directory (streamed).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -62,43 +63,92 @@ def _stamp(r: Resource) -> dt.datetime:
     return (r.updated_at or dt.datetime(1970, 1, 1)).replace(tzinfo=dt.UTC)
 
 
+def _escape(text: str) -> str:
+    r"""RFC 5545 TEXT escaping, in icalendar's order (``\N`` first, then ``\``, ``;``,
+    ``,`` and line breaks)."""
+    if not _NEEDS_ESCAPE.search(text):
+        return text
+    return (
+        text.replace("\\N", "\n")
+        .replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\;,\r\n]")
+
+
+def _line(name: str, value: str) -> str:
+    """One content line, folded as icalendar folds it: a physical line holds at most 74
+    octets (continuations start with a space), never splitting a character or separating
+    an escaping backslash from what it escapes."""
+    line = f"{name}:{value}"
+    if len(line) < 19 or len(line.encode()) < 75:  # (4 octets a character at most)
+        return line + "\r\n"
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in line:
+        width = len(char.encode())
+        if current and size + width >= 75:
+            if len(current) > 1 and current[-1] in "\\^":
+                carried = current.pop()
+                parts.append("".join(current))
+                current, size = [carried], len(carried.encode())
+            else:
+                parts.append("".join(current))
+                current, size = [], 0
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n ".join(parts) + "\r\n"
+
+
 def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[bytes], str | None]:
     """The VEVENTs of one resource (serialised), and a note when its schedule cannot be
-    written. The lines that depend only on the rule (DTSTART, DTEND, RRULE, EXDATE) are
-    made once per rule (:func:`_rule_lines`): serialising two years of holiday EXDATEs for
-    every resource was most of a national calendar's time."""
-    from icalendar import Event
-    from icalendar.enums import STATUS
+    written.
 
+    Written line by line, as icalendar writes them (properties in its order: SUMMARY,
+    DTSTAMP, UID, then by name), because building an icalendar ``Event`` per resource
+    was most of a national calendar's time. The lines that depend only on the rule
+    (DTSTART, DTEND, RRULE, EXDATE) are made once per rule (:func:`_rule_lines`).
+    """
     rows, reason = _expressible(r, start, end)
-    events = []
+    if not rows:
+        note = None
+        if reason is not None:
+            note = f"{r.external_id} {r.name}: {_source_text(r)}（{reason}）"
+        return [], note
     point = _point(r)
-    labels = [c.label_ja for c in sorted(r.categories, key=lambda c: c.code)]
+    labels = ",".join(_escape(c.label_ja) for c in sorted(r.categories, key=lambda c: c.code))
+    place, source, url = _place(r), _source_text(r), _url(r.url)
+    stamp = _stamp(r)
+    head = _line("SUMMARY", _escape(r.name)) + _line("DTSTAMP", f"{stamp:%Y%m%dT%H%M%S}Z")
+    tail = _line("CATEGORIES", labels)
+    if source:
+        tail += _line("DESCRIPTION", _escape(source))
+    if point is not None:
+        tail += _line("GEO", f"{float(point[1])};{float(point[0])}")
+    if place:
+        tail += _line("LOCATION", _escape(place))
+    # 休止中: the pattern is kept (it resumes) but no session takes place.
+    tail += "STATUS:CONFIRMED\r\n" if r.status == "active" else "STATUS:CANCELLED\r\n"
+    if url:
+        tail += _line("URL", url)
+    tail += _line("X-TSUNAGU-RESOURCE", r.external_id)
+    events = []
     for n, ps, keep, exdates in rows:
-        event = Event.new(
-            uid=stable_id("event", f"{r.external_id}:{n}"),
-            stamp=_stamp(r),
-            summary=r.name,
-            location=_place(r) or None,
-            description=_source_text(r) or None,
-            url=_url(r.url),
-            categories=labels,
-            # 休止中: the pattern is kept (it resumes) but no session takes place.
-            status=STATUS.CONFIRMED if r.status == "active" else STATUS.CANCELLED,
-        )
-        if point is not None:
-            event.add("geo", (point[1], point[0]))
-        event.add("x-tsunagu-resource", r.external_id)
-        text = event.to_ical()
-        end_line = b"END:VEVENT\r\n"
-        assert text.endswith(end_line)
-        events.append(
-            text[: -len(end_line)] + _rule_lines(ps, keep[0], tuple(exdates), end) + end_line
-        )
-    note = None
-    if not events and reason is not None:
-        note = f"{r.external_id} {r.name}: {_source_text(r)}（{reason}）"
-    return events, note
+        uid = _line("UID", _escape(stable_id("event", f"{r.external_id}:{n}")))
+        text = "BEGIN:VEVENT\r\n" + head + uid + tail
+        events.append(text.encode() + _rule_lines(ps, keep[0], tuple(exdates), end) + _END_EVENT)
+    return events, None
+
+
+_END_EVENT = b"END:VEVENT\r\n"
 
 
 @lru_cache(maxsize=4096)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 from sqlalchemy import Engine
 
@@ -401,3 +403,25 @@ def test_xlsx_cells_keep_their_text_in_both_readers(tmp_path: Path) -> None:
     values = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
     assert [[str(v) for v in row] for row in values] == expected
     assert exports.write_xlsx(header, rows) == data  # the same data, the same file
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab,;:\\^\n\r N'\"　あ漢字😀é")) | st.characters(),
+        max_size=120,
+    )
+)
+def test_event_lines_are_what_icalendar_writes(text: str) -> None:
+    """The calendar writes VEVENT lines itself (an icalendar object per resource was most
+    of a national export's time): TEXT escaping and folding at 75 octets as icalendar
+    does them, for any text."""
+    from icalendar import Event
+
+    text = "".join(c for c in text if not 0xD800 <= ord(c) <= 0xDFFF) or "x"
+    event = Event()
+    event.add("summary", text)
+    event.add("location", text)
+    ours = "BEGIN:VEVENT\r\n" + ical._line("SUMMARY", ical._escape(text))
+    ours += ical._line("LOCATION", ical._escape(text)) + "END:VEVENT\r\n"
+    assert ours.encode() == event.to_ical()
