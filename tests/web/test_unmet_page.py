@@ -457,3 +457,18 @@ def test_tsunagu_unmet_takes_a_fiscal_year_and_month(town: Flask, engine: Engine
     assert alone.exit_code == 2 and "年度も選んでください" in alone.stderr
     assert cli("unmet", "--fy", "2024", "--month", "13").exit_code == 2
     assert "令和8年度" in cli("unmet", "--help").stdout
+
+
+def test_the_openapi_document_describes_the_unmet_operation(
+    signed_in: Callable[..., FlaskClient],
+) -> None:
+    tier1 = signed_in("tier1")
+    doc = tier1.get("/api/v1/openapi.json").get_json()
+    operation = doc["paths"]["/unmet"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"level", "fy", "month", "area"}
+    schema = doc["components"]["schemas"]["UnmetCount"]
+    reasons = set(schema["properties"]["reason"]["enum"])
+    rows = tier1.get("/api/v1/unmet").get_json()
+    assert rows and all(set(r) == set(schema["required"]) for r in rows)
+    assert {r["reason"] for r in rows} <= reasons
+    assert set(REFERRAL_END_LABELS) <= reasons
