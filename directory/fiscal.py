@@ -33,6 +33,7 @@ __all__ = [
     "period",
     "recorded_day",
     "today_in_japan",
+    "utc_bounds",
 ]
 
 JAPAN = ZoneInfo("Asia/Tokyo")
@@ -139,6 +140,17 @@ def recorded_day(recorded_on: dt.date | None, created_at: dt.datetime) -> dt.dat
     intake written up a week later still counts on the day of the intake), else the day
     in Japan it was entered."""
     return recorded_on if recorded_on is not None else japan_date(created_at)
+
+
+def utc_bounds(span: Period) -> tuple[dt.datetime, dt.datetime]:
+    """The stored (naive UTC) times a span of days in Japan covers: ``start <= t < end``.
+    Why: a query can then pick records by ``created_at`` as :func:`recorded_day` would."""
+    start = dt.datetime.combine(span.first, dt.time(), JAPAN)
+    end = dt.datetime.combine(span.last + dt.timedelta(days=1), dt.time(), JAPAN)
+    return (
+        start.astimezone(dt.UTC).replace(tzinfo=None),
+        end.astimezone(dt.UTC).replace(tzinfo=None),
+    )
 
 
 def today_in_japan() -> dt.date:

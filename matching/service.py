@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from directory import state
 from directory.models import District
@@ -96,13 +97,20 @@ def need_query(need: Need, on: dt.date) -> NeedQuery:
     )
 
 
-def load_needs(session: Session, external_ids: Sequence[str] = ()) -> list[Need]:
-    """The needs asked for (all open ones when none are named), in id order."""
+def load_needs(
+    session: Session,
+    external_ids: Sequence[str] = (),
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[Need]:
+    """The needs asked for (all open ones when none are named), in id order; ``where``
+    narrows the open ones in the query (a report's period and places), so a report of one
+    month does not load every open need."""
     stmt = select(Need).options(selectinload(Need.category_links), selectinload(Need.district))
     if external_ids:
         stmt = stmt.where(Need.external_id.in_(list(external_ids)))
     else:
-        stmt = stmt.where(Need.status == "open")
+        stmt = stmt.where(Need.status == "open", *where)
     needs = list(session.scalars(stmt.order_by(Need.external_id)))
     missing = set(external_ids) - {n.external_id for n in needs}
     if missing:

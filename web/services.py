@@ -287,7 +287,7 @@ def unmet_report(
 
         needs = [
             n
-            for n in load_needs(session)
+            for n in load_needs(session, where=_report_filters(session, counted, span))
             if counted(n.district_id)
             and (span is None or fiscal.recorded_day(n.recorded_on, n.created_at) in span)
         ]
@@ -296,6 +296,30 @@ def unmet_report(
         if ends:
             rows += _referral_ends(session, counted, span, level)
     return sorted(rows, key=lambda u: (u.district, u.category, u.reason))
+
+
+def _report_filters(session: Session, counted: Callable[[int], bool], span: Any) -> list[Any]:
+    """The report's places and period as query conditions on needs (the same rules as
+    ``counted`` and :func:`directory.fiscal.recorded_day`, applied by the database)."""
+    from sqlalchemy import and_, or_, select
+
+    from directory import fiscal
+    from directory.models import District
+
+    filters: list[Any] = []
+    every = list(session.scalars(select(District.id)))
+    places = [d for d in every if counted(d)]
+    if len(places) < len(every):
+        filters.append(Need.district_id.in_(places))
+    if span is not None:
+        start, end = fiscal.utc_bounds(span)
+        filters.append(
+            or_(
+                Need.recorded_on.between(span.first, span.last),
+                and_(Need.recorded_on.is_(None), Need.created_at >= start, Need.created_at < end),
+            )
+        )
+    return filters
 
 
 def _report_scope(
@@ -349,16 +373,20 @@ def _referral_ends(
     from matching.reasons import REFERRAL_END_LABELS
 
     causes = list(REFERRAL_END_LABELS)
+    which = [Match.status.in_(causes)]
+    if span is not None:
+        start, end = fiscal.utc_bounds(span)
+        which += [Match.updated_at >= start, Match.updated_at < end]
     ended = session.execute(
         select(Match.need_id, Match.status, Match.updated_at, Need.district_id)
         .join(Need, Need.id == Match.need_id)
-        .where(Match.status.in_(causes))
+        .where(*which)
     ).all()
     categories: dict[int, list[str]] = defaultdict(list)
     for need_id, code in session.execute(
         select(NeedCategory.need_id, NeedCategory.category_code)
         .join(Match, Match.need_id == NeedCategory.need_id)
-        .where(Match.status.in_(causes))
+        .where(*which)
         .distinct()
         .order_by(NeedCategory.need_id, NeedCategory.category_code)
     ):

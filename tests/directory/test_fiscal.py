@@ -16,6 +16,7 @@ from directory.fiscal import (
     month_label,
     month_range,
     period,
+    utc_bounds,
 )
 
 
@@ -102,3 +103,12 @@ def test_stored_utc_times_count_on_their_day_in_japan() -> None:
     assert japan_date(moment) == dt.date(2027, 4, 1)
     assert fiscal_year(japan_date(moment)) == 2027
     assert japan_date(dt.datetime(2027, 3, 31, 14, 59)) == dt.date(2027, 3, 31)
+
+
+def test_a_span_of_days_in_japan_as_stored_utc_times() -> None:
+    start, end = utc_bounds(fy_range(2026))
+    assert start == dt.datetime(2026, 3, 31, 15, 0)  # 1 April 00:00 in Japan
+    assert end == dt.datetime(2027, 3, 31, 15, 0)  # 1 April of the next year, excluded
+    for moment in (start, end - dt.timedelta(seconds=1)):
+        assert japan_date(moment) in fy_range(2026)
+    assert japan_date(end) not in fy_range(2026)
