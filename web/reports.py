@@ -49,7 +49,7 @@ from matching.service import load_needs, match_needs, unmet_counts
 from web import audit
 from web.actors import Actor
 from web.db import Database
-from web.services import AccessDenied, NotFoundForActor
+from web.services import AccessDenied, NotFoundForActor, need_filters
 
 __all__ = ["Figures", "PlaceReport", "Report", "make_report", "report_xlsx"]
 
@@ -349,15 +349,14 @@ def _unmet(
     """The open needs of each period that the engine finds unmet, by reason (one run of
     the matcher for both periods; counted by :func:`matching.service.unmet_counts`, the
     rule of the unmet-needs page)."""
-    chosen: dict[str, list[Need]] = {key: [] for key in spans}
-    for need in load_needs(session):
-        bucket = _bucket(places, need.district_id)
-        if bucket[0] not in wanted:
-            continue
-        day = fiscal.recorded_day(need.recorded_on, need.created_at)
-        for key, span in spans.items():
-            if day in span:
-                chosen[key].append(need)
+
+    def counted(district_id: int) -> bool:
+        return _bucket(places, district_id)[0] in wanted
+
+    chosen = {
+        key: load_needs(session, where=need_filters(session, counted, span))
+        for key, span in spans.items()
+    }
     everyone = [n for needs in chosen.values() for n in needs]
     results = dict(
         zip(

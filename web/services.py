@@ -287,7 +287,7 @@ def unmet_report(
 
         needs = [
             n
-            for n in load_needs(session, where=_report_filters(session, counted, span))
+            for n in load_needs(session, where=need_filters(session, counted, span))
             if counted(n.district_id)
             and (span is None or fiscal.recorded_day(n.recorded_on, n.created_at) in span)
         ]
@@ -298,9 +298,10 @@ def unmet_report(
     return sorted(rows, key=lambda u: (u.district, u.category, u.reason))
 
 
-def _report_filters(session: Session, counted: Callable[[int], bool], span: Any) -> list[Any]:
-    """The report's places and period as query conditions on needs (the same rules as
-    ``counted`` and :func:`directory.fiscal.recorded_day`, applied by the database)."""
+def need_filters(session: Session, counted: Callable[[int], bool], span: Any) -> list[Any]:
+    """A report's places and period as query conditions on needs (the same rules as
+    ``counted`` and :func:`directory.fiscal.recorded_day`, applied by the database): the
+    unmet-needs page and the annual report load only the needs they count."""
     from sqlalchemy import and_, or_, select
 
     from directory import fiscal
@@ -373,7 +374,7 @@ def _referral_ends(
     from matching.reasons import REFERRAL_END_LABELS
 
     causes = list(REFERRAL_END_LABELS)
-    which = [Match.status.in_(causes)]
+    which: list[Any] = [Match.status.in_(causes)]
     if span is not None:
         start, end = fiscal.utc_bounds(span)
         which += [Match.updated_at >= start, Match.updated_at < end]
