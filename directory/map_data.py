@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -163,8 +163,15 @@ def _schedule_words(source: str, public: bool, anchor: dt.date | None = None) ->
     return describe(parsed)
 
 
-def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list[dict[str, Any]]:
-    """The allow-listed fields of the resources in scope, as dicts (one query per table)."""
+def _rows(
+    session: Session,
+    area_code: str | None,
+    *,
+    public_only: bool,
+    external_ids: Collection[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The allow-listed fields of the resources in scope (only ``external_ids`` when
+    given), as dicts (one query per table)."""
     import shapely
     from sqlalchemy import select
 
@@ -208,22 +215,33 @@ def _rows(session: Session, area_code: str | None, *, public_only: bool) -> list
     )
     if public_only:
         query = query.where(Resource.public.is_(True), Resource.status == "active")
+    if external_ids is not None:
+        query = query.where(Resource.external_id.in_(list(external_ids)))
     resources = session.execute(query).all()
+    ids = [r.id for r in resources] if external_ids is not None else None
+
+    def only(stmt: Any, column: Any) -> Any:
+        return stmt if ids is None else stmt.where(column.in_(ids))
 
     codes = dict(session.execute(select(District.id, District.code)).tuples().all())
     served: dict[int, list[int]] = defaultdict(list)
-    for rid, did in session.execute(select(resource_district)):
+    for rid, did in session.execute(
+        only(select(resource_district), resource_district.c.resource_id)
+    ):
         served[rid].append(did)
     order = {code: i for i, code in enumerate(c.code for c in load_taxonomy())}
     categories: dict[int, list[str]] = defaultdict(list)
-    for rid, code in session.execute(select(resource_category)):
+    for rid, code in session.execute(
+        only(select(resource_category), resource_category.c.resource_id)
+    ):
         categories[rid].append(code)
     sources: dict[int, str] = {}
     anchors: dict[int, dt.date] = {}  # 隔週's stored anchor: the words match what was stored
     for rid, text, anchor in session.execute(
-        select(Schedule.resource_id, Schedule.source_text, Schedule.anchor_date).order_by(
-            Schedule.id
-        )
+        only(
+            select(Schedule.resource_id, Schedule.source_text, Schedule.anchor_date),
+            Schedule.resource_id,
+        ).order_by(Schedule.id)
     ):
         if text and rid not in sources:
             sources[rid] = text
@@ -318,12 +336,14 @@ def coordinator_resources(
     session: Session,
     *,
     area_code: str | None = None,
+    external_ids: Collection[str] | None = None,
 ) -> list[CoordinatorResource]:
     """Every resource of an area (all when None) whatever its status or 公開 flag, for the
-    coordinators' working map, where paused and ended ones are greyed, not hidden."""
+    coordinators' working map, where paused and ended ones are greyed, not hidden; only
+    those of ``external_ids`` when given (a need's candidates: a few rows, not the town)."""
     return [
         CoordinatorResource(**{k: row[k] for k in (*_PUBLIC_FIELDS, "public", "organization")})
-        for row in _rows(session, area_code, public_only=False)
+        for row in _rows(session, area_code, public_only=False, external_ids=external_ids)
     ]
 
 

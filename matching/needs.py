@@ -61,12 +61,14 @@ from matching.inference import infer
 from matching.models import Need, NeedCategory
 
 __all__ = [
+    "CONSENT_BY",
     "FIELDS",
     "NEAR_DISTRICT_M",
     "ParsedNeed",
     "import_needs",
     "parse_needs",
     "read_needs_file",
+    "save_needs",
 ]
 
 FIELDS = (
@@ -162,6 +164,8 @@ _CONSENT_BY = {
         "代理人",
     )
 }
+#: Who may give consent (a relationship, never a name), as forms offer them.
+CONSENT_BY = tuple(_CONSENT_BY.values())
 _YES_NO = {
     normalize(k): v
     for k, v in {
@@ -775,6 +779,15 @@ def import_needs(
     if errors:
         raise InvalidInputError(str(path), errors, warnings)
     result = ImportResult(warnings=warnings)
+    _write(session, parsed, result)
+    return result
+
+
+def save_needs(session: Session, parsed: list[ParsedNeed]) -> ImportResult:
+    """Create or update needs checked by :func:`parse_needs` (the intake form and the API
+    check one need the way an import checks a file, then save it here); the caller
+    commits. No import lock: two coordinators saving at once must both succeed."""
+    result = ImportResult()
     _write(session, parsed, result)
     return result
 

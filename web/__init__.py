@@ -82,6 +82,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, for_cli: bool = 
     errors.init_app(app)
     for blueprint in (auth.bp, directory_views.bp, maps_views.bp):
         app.register_blueprint(blueprint)
+    from web import api_needs, needs_views
+
+    for blueprint in (needs_views.bp, api_needs.bp):
+        app.register_blueprint(blueprint)
     from web import api, resources_views
 
     for blueprint in (resources_views.bp, api.bp):

@@ -92,6 +92,99 @@ _REPORTS: dict[str, list[Cell]] = {
 }
 
 
+_SEE_NEEDS = ("tier2_own", "tier2_other", "tier1", "admin")
+
+
+def _own_see(status: int) -> dict[str, int]:
+    return dict.fromkeys(("tier2_own", "tier1", "admin"), status)
+
+
+NEED_STAFF = {"anonymous": 302, "viewer": 403, "tier2_own": 200, "tier2_other": 200}
+NEED_STAFF |= {"tier1": 200, "admin": 200}
+OWN_NEED = NEED_STAFF | {"tier2_other": 404}
+API_STAFF = NEED_STAFF | {"anonymous": 401}
+API_OWN_NEED = OWN_NEED | {"anonymous": 401}
+_N = "/needs/N-OWN"
+_NEEDS: dict[str, list[Cell]] = {
+    "needs.index": [Cell("GET", lambda a: "/needs/?state=unmet", NEED_STAFF)],
+    "needs.new": [
+        Cell("GET", lambda a: "/needs/new", NEED_STAFF),
+        # an empty form: every field error, nothing written
+        Cell(
+            "POST", lambda a: "/needs/new", NEED_STAFF | dict.fromkeys(_SEE_NEEDS, 422), form=True
+        ),
+    ],
+    "needs.show": [Cell("GET", lambda a: _N, OWN_NEED)],
+    "needs.map_page": [Cell("GET", lambda a: f"{_N}/map", OWN_NEED)],
+    "needs.resident_list": [Cell("GET", lambda a: f"{_N}/list", OWN_NEED)],
+    "needs.resident_pdf": [Cell("GET", lambda a: f"{_N}/list.pdf?r=R-002", OWN_NEED)],
+    # no status: refused after the area check (400), nothing written
+    "needs.referral": [
+        Cell("POST", lambda a: f"{_N}/matches/R-002", OWN_NEED | _own_see(400), form=True)
+    ],
+    # each caller closes the need, then opens it again
+    "needs.close": [Cell("POST", lambda a: f"{_N}/close", OWN_NEED | _own_see(303), form=True)],
+    "needs.reopen": [Cell("POST", lambda a: f"{_N}/reopen", OWN_NEED | _own_see(303), form=True)],
+    "api_needs.needs": [Cell("GET", lambda a: "/api/v1/needs", API_STAFF)],
+    # a form, not a §4 JSON object: 400 after the permission check
+    "api_needs.create": [
+        Cell(
+            "POST", lambda a: "/api/v1/needs", API_STAFF | dict.fromkeys(_SEE_NEEDS, 400), form=True
+        )
+    ],
+    "api_needs.need": [Cell("GET", lambda a: "/api/v1/needs/N-OWN", API_OWN_NEED)],
+    "api_needs.matches": [Cell("GET", lambda a: "/api/v1/needs/N-OWN/matches", API_OWN_NEED)],
+    "api_needs.referral": [
+        Cell(
+            "POST",
+            lambda a: "/api/v1/needs/N-OWN/matches/R-002",
+            API_OWN_NEED | _own_see(422),
+            form=True,
+        )
+    ],
+}
+
+
+# unmet needs: counts of the caller's own areas (tier 2), everything (tier 1, admin);
+# another area's drill-down is not found. Public maps: anyone, no sign-in.
+_COUNTS = {"anonymous": 302, "viewer": 403} | dict.fromkeys(
+    ("tier2_own", "tier2_other", "tier1", "admin"), 200
+)
+_UNMET_AND_PUBLIC: dict[str, list[Cell]] = {
+    "unmet.index": [
+        Cell("GET", lambda a: "/unmet?level=area&fy=2024", _COUNTS),
+        Cell("GET", lambda a: f"/unmet?level=district&area={a}", _COUNTS | {"tier2_other": 404}),
+    ],
+    "unmet.csv_download": [Cell("GET", lambda a: "/unmet.csv?fy=2024&month=6", _COUNTS)],
+    "unmet.xlsx_download": [
+        Cell("GET", lambda a: f"/unmet.xlsx?area={a}&public=1", _COUNTS | {"tier2_other": 404})
+    ],
+    "unmet.map_page": [Cell("GET", lambda a: "/unmet/map?public=1", _COUNTS)],
+    "api_unmet.unmet": [
+        Cell("GET", lambda a: "/api/v1/unmet?level=area&fy=2024", _COUNTS | {"anonymous": 401})
+    ],
+    "public.municipality": [Cell("GET", lambda a: "/public/04445", ALL_OK)],
+    "public.area": [Cell("GET", lambda a: f"/public/04445/{a}", ALL_OK)],
+    "public.municipality_pdf": [Cell("GET", lambda a: "/public/04445.pdf?paper=A3", ALL_OK)],
+    "public.area_pdf": [Cell("GET", lambda a: f"/public/04445/{a}.pdf", ALL_OK)],
+}
+
+# reports: counts per area, tier 2 their own areas (another area's is not found)
+_REPORTS: dict[str, list[Cell]] = {
+    "reports.index": [
+        Cell("GET", lambda a: "/reports?fy=2024", _COUNTS),
+        Cell("GET", lambda a: f"/reports?fy=2024&area={a}", _COUNTS | {"tier2_other": 404}),
+    ],
+    "reports.xlsx": [
+        Cell(
+            "GET",
+            lambda a: f"/reports.xlsx?fy=2024&month=6&area={a}",
+            _COUNTS | {"tier2_other": 404},
+        )
+    ],
+}
+
+
 MATRIX: dict[str, list[Cell]] = {
     "static": [Cell("GET", lambda a: "/static/tsunagu.css", ALL_OK)],
     "auth.login": [
@@ -171,6 +264,8 @@ MATRIX: dict[str, list[Cell]] = {
     ],
     **_UNMET_AND_PUBLIC,
     **_REPORTS,
+    # needs: N-OWN lies in the first area (own); tier2_other gets 404 as for no need at all
+    **_NEEDS,
 }
 
 
@@ -182,8 +277,16 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 
 @pytest.fixture
 def town(engine: Engine, app: Flask) -> Flask:
+    from matching.needs import parse_needs, save_needs
+
     with transaction(engine) as s:
         load_demo(s)
+        # N-OWN: a need in the first area (04445-A1, 字町裏), for the needs rows
+        parsed, errors, _ = parse_needs(
+            s, [{"id": "N-OWN", "district": "04445011003", "categories": ["サロン"]}]
+        )
+        assert not errors
+        save_needs(s, parsed)
     return app
 
 
@@ -236,7 +339,12 @@ def test_the_matrix(town: Flask) -> None:
 
 def test_unknown_paths_are_404_for_everyone_and_say_nothing(town: Flask) -> None:
     client = town.test_client()
-    for path in ("/needs/N-0001", "/api/v1/needs", "/admin", "/maps/coordinator/../../etc"):
+    for path in (
+        "/needs/N-0001/nothing",
+        "/api/v1/nothing",
+        "/admin",
+        "/maps/coordinator/../../etc",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
 
