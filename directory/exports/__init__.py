@@ -64,6 +64,7 @@ from directory.exports.ical import (
 )
 from directory.exports.published import (
     BATCH_SIZE,
+    Page,
     Progress,
     count_published,
     iter_published,
@@ -88,6 +89,7 @@ __all__ = [
     "ID_NAMESPACE",
     "TIMEZONE",
     "ExportNotFoundError",
+    "Page",
     "Progress",
     "count_published",
     "csv_chunks",

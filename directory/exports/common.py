@@ -44,11 +44,16 @@ def stable_id(kind: str, key: str) -> str:
     ``uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")``, computed without building UUID
     objects: a national export makes over a million of them.
     """
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(f"{kind}:{key}".encode())
+    h = digest.hexdigest()
+    # version 5 in the 13th hex digit, the RFC 4122 variant (10xx) in the 17th
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+#: SHA-1 already fed the namespace (copied for each id), and each hex digit's variant form.
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE_BYTES)
+_VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
 
 
 @lru_cache(maxsize=65_536)

@@ -339,7 +339,7 @@ def _hsds_service(r: Resource, ctx: _HsdsContext) -> dict[str, Any]:
         org_id = _shared_id("organization", r.organization.name_key)
         org_name = r.organization.name
     else:
-        org_id, org_name = stable_id("organization", ""), _NO_ORGANIZATION
+        org_id, org_name = _shared_id("organization", ""), _NO_ORGANIZATION
     phones = []
     if r.phone:
         phones.append(
@@ -395,7 +395,7 @@ def _hsds_service(r: Resource, ctx: _HsdsContext) -> dict[str, Any]:
             "link_id": service_id,
             "link_entity": "service",
             "link_type": "category",
-            "taxonomy_term_id": stable_id("taxonomy_term", c.code),
+            "taxonomy_term_id": _shared_id("taxonomy_term", c.code),
             "taxonomy_term": ctx.term(c.code),
         }
         for c in sorted(r.categories, key=lambda c: c.code)

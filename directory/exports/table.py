@@ -106,13 +106,13 @@ def _extra_headers(session: Session, include_private: bool, batch_size: int) -> 
     (resources in external-id order), read in batches; most rows share one key list."""
     headers: dict[str, None] = {}
     seen: set[tuple[str, ...]] = set()
-    for rows in published_batches(
+    for page in published_batches(
         session,
         ("external_id", "extra"),
         include_private=include_private,
         batch_size=batch_size * 10,
     ):
-        for row in rows:
+        for row in page.rows:
             keys = tuple(row.extra or ())
             if keys not in seen:
                 seen.add(keys)
@@ -151,10 +151,10 @@ def _rows(
     total = count_published(session, include_private=include_private) if progress else 0
     texts = _district_texts(session)
     done = 0
-    for rows in published_batches(
+    for page in published_batches(
         session, _ROW_COLUMNS, include_private=include_private, batch_size=batch_size
     ):
-        ids = [r.id for r in rows]
+        rows, ids = page.rows, page.ids
         cats: dict[int, list[str]] = defaultdict(list)
         link = resource_category.c
         for rid, code in session.execute(
