@@ -111,6 +111,9 @@ MESSAGES: dict[str, str] = {
     # resources (CSV / XLSX rows)
     "missing_column": N_("the required column {header!r} is missing"),
     "unknown_column": N_("the column {header!r} is not used (ignored)"),
+    # confirmations read back from a call sheet (web/verification.py)
+    "unknown_resource": N_("there is no resource with the ID {value!r}"),
+    "not_your_resource": N_("you may not confirm {value!r}: it serves none of your areas"),
     # real municipal files (DATA_FORMATS §3a)
     "category_from_name": N_(
         "the category is empty; {category!r} was taken from the name (write it in the column "

@@ -94,7 +94,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, for_cli: bool = 
 
     for blueprint in (unmet_views.bp, public_views.bp, api_unmet.bp):
         app.register_blueprint(blueprint)
-    from web import reports_views
+    from web import reports_views, verification_views
 
     app.register_blueprint(reports_views.bp)
+    app.register_blueprint(verification_views.bp)
     return app

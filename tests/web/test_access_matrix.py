@@ -184,6 +184,34 @@ _REPORTS: dict[str, list[Cell]] = {
     ],
 }
 
+# verification rounds: the call sheet for staff; confirming for those who may edit it
+_STAFF = {"anonymous": 302, "viewer": 403} | dict.fromkeys(
+    ("tier2_own", "tier2_other", "tier1", "admin"), 200
+)
+_VERIFICATION: dict[str, list[Cell]] = {
+    "verification.index": [
+        Cell("GET", lambda a: "/verification?days=0", _STAFF),
+        Cell("GET", lambda a: f"/verification?area={a}", _STAFF),
+    ],
+    "verification.sheet_csv": [Cell("GET", lambda a: "/verification.csv?days=30", _STAFF)],
+    "verification.confirm": [
+        Cell(
+            "POST",
+            lambda a: "/verification/R-001/confirm",
+            EDITORS | {"tier2_own": 303, "tier1": 303, "admin": 303},
+            form=True,
+        )
+    ],
+    "verification.import_sheet": [
+        Cell(
+            "POST",
+            lambda a: "/verification/import",
+            _STAFF | dict.fromkeys(("tier2_own", "tier2_other", "tier1", "admin"), 400),
+            form=True,
+        )
+    ],
+}
+
 
 MATRIX: dict[str, list[Cell]] = {
     "static": [Cell("GET", lambda a: "/static/tsunagu.css", ALL_OK)],
@@ -264,6 +292,7 @@ MATRIX: dict[str, list[Cell]] = {
     ],
     **_UNMET_AND_PUBLIC,
     **_REPORTS,
+    **_VERIFICATION,
     # needs: N-OWN lies in the first area (own); tier2_other gets 404 as for no need at all
     **_NEEDS,
 }
