@@ -38,7 +38,7 @@ from directory.schedules import ParsedSchedule, expand
 from directory.taxonomy import load_taxonomy
 from directory.weekdays import MONTH_EN, WEEKDAY_CHARS, WEEKDAY_CODES, WEEKDAY_EN
 from matching.engine import NeedResult, describe_reason, result_to_json
-from matching.models import MATCH_END_STATUSES, Match, MatchEvent, Need
+from matching.models import MATCH_END_STATUSES, Match, MatchEvent, Need, NeedCategory
 from matching.needs import CONSENT_BY, parse_needs, save_needs
 from matching.reasons import REFERRAL_END_LABELS, unmet_label
 from matching.service import match_needs
@@ -929,49 +929,37 @@ def list_needs(
         state = None
     taxonomy = load_taxonomy()
     with db.read() as session:
-        areas = NeedAreas(session)
-        stmt = select(Need).options(selectinload(Need.category_links), selectinload(Need.district))
-        if state == "closed":
-            stmt = stmt.where(Need.status == "closed")
-        elif state == "connected":
-            stmt = stmt.where(Need.status == "matched")
-        elif state in ("open", "unmet"):
-            stmt = stmt.where(Need.status == "open")
-        else:
-            stmt = stmt.where(Need.status != "closed")
-        if district:
-            stmt = stmt.join(District, District.id == Need.district_id).where(
-                District.code == district
-            )
-        if since:
-            stmt = stmt.where(Need.recorded_on >= since)
-        if until:
-            stmt = stmt.where(Need.recorded_on <= until)
-        area_id = session.scalar(select(District.id).where(District.code == area)) if area else None
-        needs = [
-            n
-            for n in session.scalars(stmt)
-            if areas.allowed(actor, n.district_id)
-            and (not area or areas.area_of(n.district_id) == area_id)
-            and (not category or category in n.category_codes)
-        ]
-        needs.sort(
-            key=lambda n: (
-                n.district.code,
-                -(n.recorded_on or dt.date.min).toordinal(),
-                n.external_id,
-            )
+        where = _list_filters(
+            session, actor, state=state, area=area, category=category, since=since, until=until
         )
-        choices = sorted({(n.district.code, n.district.name) for n in needs})
-        if state in ("open", "unmet"):
+        choices = session.execute(
+            select(District.code, District.name)
+            .where(District.id.in_(select(Need.district_id).where(*where)))
+            .order_by(District.code)
+        ).all()
+        if district:
+            where.append(Need.district_id.in_(select(District.id).where(District.code == district)))
+        ordered = (
+            select(Need)
+            .join(District, District.id == Need.district_id)
+            .where(*where)
+            .options(selectinload(Need.category_links), selectinload(Need.district))
+            .order_by(District.code, Need.recorded_on.desc().nulls_last(), Need.external_id)
+        )
+        if state in ("open", "unmet"):  # the matcher decides: every open need is asked
+            needs = list(session.scalars(ordered))
             unmet = _unmet_ids(db, session, needs, on)
             needs = [n for n in needs if (n.external_id in unmet) == (state == "unmet")]
-        total = len(needs)
-        pages = max(1, math.ceil(total / page_size))
-        page = min(max(1, page), pages)
-        shown = needs[(page - 1) * page_size : page * page_size]
-        if state not in ("open", "unmet"):
-            unmet = _unmet_ids(db, session, [n for n in shown if n.status == "open"], on)
+            total = len(needs)
+            pages = max(1, math.ceil(total / page_size))
+            page = min(max(1, page), pages)
+            shown = needs[(page - 1) * page_size : page * page_size]
+        else:  # counted and paged by the database; the matcher asked for the page only
+            total = session.scalar(select(func.count(Need.id)).where(*where)) or 0
+            pages = max(1, math.ceil(total / page_size))
+            page = min(max(1, page), pages)
+            shown = list(session.scalars(ordered.limit(page_size).offset((page - 1) * page_size)))
+            unmet = _unmet_ids(db, session, shown, on)
         counts = (
             dict(
                 session.execute(
@@ -1013,6 +1001,49 @@ def list_needs(
             )
     _audit_alone(db, actor, "list", None, "ok", detail=f"count={total} shown={len(rows)}")
     return NeedList(rows, total, page, pages, [DistrictChoice(c, n) for c, n in choices])
+
+
+def _list_filters(
+    session: Session,
+    actor: Actor,
+    *,
+    state: str | None,
+    area: str | None,
+    category: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+) -> list[Any]:
+    """SQL conditions: the actor's areas (and ``area``), the state, kind and dates."""
+    where: list[Any] = []
+    tree = ancestor_map(session)
+    area_id = session.scalar(select(District.id).where(District.code == area)) if area else None
+    if area is not None and area_id is None:
+        where.append(Need.id.is_(None))  # no such area: nothing
+    if not actor.may_reach_area(None) or area_id is not None:
+        reachable = [
+            d
+            for d in tree
+            if actor.may_reach_area(ancestor_at(tree, d, "area"))
+            and (area_id is None or ancestor_at(tree, d, "area") == area_id)
+        ]
+        where.append(Need.district_id.in_(reachable))
+    if state == "closed":
+        where.append(Need.status == "closed")
+    elif state == "connected":
+        where.append(Need.status == "matched")
+    elif state in ("open", "unmet"):
+        where.append(Need.status == "open")
+    else:
+        where.append(Need.status != "closed")
+    if category:
+        where.append(
+            Need.id.in_(select(NeedCategory.need_id).where(NeedCategory.category_code == category))
+        )
+    if since:
+        where.append(Need.recorded_on >= since)
+    if until:
+        where.append(Need.recorded_on <= until)
+    return where
 
 
 def _unmet_ids(db: Database, session: Session, needs: Sequence[Need], on: dt.date) -> set[str]:
