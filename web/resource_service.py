@@ -791,9 +791,9 @@ def _apply(
 
 
 def bump_resources(session: Session, resource_ids: set[int]) -> None:
-    """Count the change in the directory version (matching and search re-read it)."""
-    del resource_ids  # the change log of directory.state will take them
-    state.bump(session)
+    """Count the change in the directory version, naming the resources it touched: the
+    matcher's snapshot and the search index re-read just those."""
+    state.bump(session, resource_ids=resource_ids)
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:

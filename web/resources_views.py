@@ -10,8 +10,10 @@ island, so no inline script is needed under the CSP).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,11 +52,12 @@ from web.resource_service import (
     resource_detail,
     today_in_japan,
 )
-from web.search import FACETS, BadQuery, SearchPage, SearchQuery, search
+from web.search import FACETS, BadQuery, SearchPage, SearchQuery, index_cache, search
 from web.security import current_actor, public
 from web.services import AccessDenied, require_directory_editor
 
 bp = Blueprint("resources", __name__)
+log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = (".csv", ".xlsx", ".geojson", ".json")
 UPLOAD_MAX_AGE_S = 24 * 3600
@@ -119,6 +122,29 @@ def _version(form: MultiDict[str, str]) -> int | None:
 
 
 # ----------------------------------------------------------------------------- find
+
+
+@bp.before_app_request
+def _warm_up_search() -> None:
+    """Build the search index in the background on the server's first request, so the
+    first search does not wait for it (10 s at 150,000 resources). Not in tests."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.testing or not app.config.get("SEARCH_WARM_UP", True):
+        return
+    if app.extensions.setdefault("tsunagu_search_warm_up", False):
+        return
+    app.extensions["tsunagu_search_warm_up"] = True
+    db = get_db()
+
+    def build() -> None:
+        try:
+            db.require_current()
+            with db.read() as session:
+                index_cache(db).get(session)
+        except Exception as exc:  # the first search builds it instead, and reports
+            log.warning("search index warm-up failed: %s", type(exc).__name__)
+
+    threading.Thread(target=build, name="search-index-warm-up", daemon=True).start()
 
 
 @bp.get("/resources")

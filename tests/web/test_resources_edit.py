@@ -41,7 +41,9 @@ def test_an_edit_saves_bumps_the_version_and_is_kept_in_history_and_audit(town: 
     after = town.resource(OWN_RESOURCE)
     assert after.name == "赤塚ふれあいサロン「ひなた」（架空）" and after.phone == "0229-00-9999"
     assert after.version == before.version + 1
-    assert directory_version(town) == seen + 1  # matching and search see it
+    assert directory_version(town) == seen + 1  # matching and search see it …
+    with town.app.app_context(), get_db().read() as s:
+        assert state.changed_since(s, seen, seen + 1) == {after.id}  # … and re-read just it
     (change,) = town.history(OWN_RESOURCE)
     assert change.changed_by == "coord" and change.action == "update"
     assert change.version == after.version
