@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -101,18 +100,6 @@ def test_demo_load_is_idempotent(cli, db_url: str) -> None:
     assert payload["resources"]["unchanged"] == loaded["resources"]["created"]
     assert payload["resources"]["created"] == payload["resources"]["updated"] == 0
     assert counts(db_url) == after_first
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["report", "annual", "--fy", "2024"],
-    ],
-)
-def test_commands_not_built_yet_say_so_with_exit_2(cli, args: list[str]) -> None:
-    result = cli(*args)
-    assert result.exit_code == 2
-    assert "まだ実装されていません" in result.stderr
 
 
 def test_misuse_exits_2(cli) -> None:

@@ -239,22 +239,6 @@ def fail_on(exc: DirectoryError | PermissionError | LookupError) -> NoReturn:
     fail(describe(exc))
 
 
-NOT_YET = N_("this command is not implemented yet")
-
-
-def not_yet(name: str, group: click.Group, help_text: str) -> None:
-    """A §7 command that exists but is not built: it says so and exits 2."""
-
-    @group.command(
-        name,
-        help=help_text,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    )
-    @lang_option
-    def _cmd() -> None:
-        fail(_(NOT_YET), code=2)
-
-
 def json_option(
     help_text: str = "Write the result to standard output as JSON.",
 ) -> Callable[[F], F]:
