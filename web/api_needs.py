@@ -11,6 +11,8 @@ audited. Scripts sign in with ``Authorization: Bearer TOKEN``.
   match with the status of its referral
 * ``POST /api/v1/needs/<id>/matches/<resource id>`` ``{"status", "note", "on"}`` — records
   what happened (422 a status that is not §8's, 409 one that cannot follow)
+
+The operations are described in the API's OpenAPI document (:func:`web.api.add_paths`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from web import need_service as ns
+from web.api import add_paths, add_schemas
 from web.db import get_db
 from web.i18n import _, current_lang
 from web.security import current_actor
@@ -141,3 +144,174 @@ def referral(need_id: str, resource_id: str) -> Response | tuple[Response, int]:
             return _error(409, "conflict", exc.message)
         return _error(422, "invalid", exc.message)
     return jsonify(need=need_id, resource=resource_id, status=status, note=note)
+
+
+# ----------------------------------------------------------------------------- OpenAPI
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_NEED = {"$ref": "#/components/schemas/Need"}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_RESOURCE = {"name": "resource", "in": "path", "required": True, "schema": {"type": "string"}}
+_SIGNED_IN = {
+    "401": _err("Not signed in (Authorization: Bearer TOKEN)"),
+    "403": _err("Not allowed for this account (viewers, tier 2 without areas)"),
+}
+_NOT_YOURS = _err("No such need, or one of another area (the two look the same)")
+_PROBLEMS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+    },
+}
+
+add_schemas(
+    {
+        "Need": {
+            "type": "object",
+            "description": "A need as in DATA_FORMATS §4 (category codes, district code), with "
+            "its status (open, matched = connected, closed); one need's GET adds `referrals` "
+            "and `timeline`",
+            "required": ["id", "district"],
+            "properties": {
+                "id": {"type": "string"},
+                "resident": {"type": "string", "description": "a pseudonym, never a name"},
+                "district": {"type": "string"},
+                "lat": {"type": "number"},
+                "lon": {"type": "number"},
+                "categories": {"type": "array", "items": {"type": "string"}},
+                "text": {"type": "string"},
+                "days": {"type": "array", "items": {"type": "string"}},
+                "time": {"type": "string", "examples": ["07:00-09:00"]},
+                "months": {"type": "array", "items": {"type": "integer"}},
+                "max_walk_m": {"type": "integer"},
+                "transport": {"type": "boolean"},
+                "age": {"type": "integer"},
+                "attributes": {"type": "array", "items": {"type": "string"}},
+                "recorded_on": {"type": "string", "format": "date"},
+                "urgency": {"type": "string", "enum": ["low", "normal", "high"]},
+                "consent_on": {"type": "string", "format": "date"},
+                "consent_by": {"type": "string"},
+                "basis": {"type": "string"},
+                "status": {"type": "string", "enum": ["open", "matched", "closed"]},
+            },
+        },
+        "MatchResult": {
+            "type": "object",
+            "description": "One element of DATA_FORMATS §5; each match adds the `status` of "
+            "its referral",
+        },
+        "Referral": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {
+                "status": {"type": "string", "enum": list(ns.NEXT_STATUSES)},
+                "note": {"type": "string"},
+                "on": {"type": "string", "format": "date", "description": "when it happened"},
+            },
+        },
+    }
+)
+add_paths(
+    {
+        "/needs": {
+            "get": {
+                "operationId": "listNeeds",
+                "summary": "The needs of the caller's areas",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "state", "in": "query", "schema": {"type": "string"}},
+                    {"name": "district", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json({"type": "array", "items": _NEED}, "§4 objects with status"),
+                    **_SIGNED_IN,
+                },
+            },
+            "post": {
+                "operationId": "createNeed",
+                "summary": "Record a need (a §4 object; without id one is generated)",
+                "security": [{"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _NEED}},
+                },
+                "responses": {
+                    "201": _json(_NEED, "Recorded; Location names it; `warnings` beside"),
+                    "400": _err("Not a JSON object"),
+                    **_SIGNED_IN,
+                    "409": _err("A need with this id is already recorded"),
+                    "422": _json(
+                        {"$ref": "#/components/schemas/Error"}
+                        | {"properties": {"problems": _PROBLEMS}},
+                        "Fields that cannot be used (`problems`: field and reason, never the value)",
+                    ),
+                },
+            },
+        },
+        "/needs/{id}": {
+            "get": {
+                "operationId": "getNeed",
+                "summary": "One need with its referrals and timeline",
+                "security": [{"bearer": []}],
+                "parameters": [_ID],
+                "responses": {"200": _json(_NEED, "The need"), **_SIGNED_IN, "404": _NOT_YOURS},
+            }
+        },
+        "/needs/{id}/matches": {
+            "get": {
+                "operationId": "matchNeed",
+                "summary": "The need's ranked matches today (or on `on`) with every reason",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    _ID,
+                    {"name": "on", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "top", "in": "query", "schema": {"type": "integer", "maximum": 50}},
+                    {
+                        "name": "lang",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["ja", "en"]},
+                    },
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/MatchResult"}, "§5"),
+                    "400": _err("A date or top that cannot be used"),
+                    **_SIGNED_IN,
+                    "404": _NOT_YOURS,
+                },
+            }
+        },
+        "/needs/{id}/matches/{resource}": {
+            "post": {
+                "operationId": "recordReferral",
+                "summary": "Record what happened with one resource for the need (§8 statuses)",
+                "security": [{"bearer": []}],
+                "parameters": [_ID, _RESOURCE],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Referral"}}
+                    },
+                },
+                "responses": {
+                    "200": _json({"type": "object"}, "Recorded in the need's timeline"),
+                    **_SIGNED_IN,
+                    "404": _NOT_YOURS,
+                    "409": _err("A status that cannot follow the referral's current one"),
+                    "422": _err("Not a §8 status, or a note or date that cannot be used"),
+                },
+            }
+        },
+    }
+)

@@ -134,3 +134,13 @@ def test_bad_input_is_a_clear_json_error(town: Town, api: Any) -> None:  # noqa:
     assert (
         client.get(f"{generated.headers['Location']}/matches?top=0", headers=own).status_code == 400
     )
+
+
+def test_the_openapi_document_lists_the_needs_operations(town: Town) -> None:  # noqa: F811
+    doc = town.app.test_client().get("/api/v1/openapi.json").get_json()
+    assert {"get", "post"} <= set(doc["paths"]["/needs"])
+    assert "get" in doc["paths"]["/needs/{id}"] and "get" in doc["paths"]["/needs/{id}/matches"]
+    post = doc["paths"]["/needs/{id}/matches/{resource}"]["post"]
+    assert {"404", "409", "422"} <= set(post["responses"])
+    statuses = doc["components"]["schemas"]["Referral"]["properties"]["status"]["enum"]
+    assert {"contacted", "connected", "unreachable", "ended"} <= set(statuses)
