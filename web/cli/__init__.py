@@ -19,7 +19,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from web.cli import audit, data, db, maps, matching, reports, serve, users, verification
+from web.cli import audit, data, db, maps, matching, merge, reports, serve, users, verification
 from web.cli._common import (
     default_lang,
     install_click_translations,
@@ -72,7 +72,7 @@ def main() -> None:
     """
 
 
-for _module in (db, data, matching, maps, reports, verification, users, audit, serve):
+for _module in (db, data, matching, maps, reports, verification, merge, users, audit, serve):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
