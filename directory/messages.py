@@ -111,6 +111,14 @@ MESSAGES: dict[str, str] = {
     # resources (CSV / XLSX rows)
     "missing_column": N_("the required column {header!r} is missing"),
     "unknown_column": N_("the column {header!r} is not used (ignored)"),
+    "likely_duplicate": N_(
+        "looks like {other} ({name}), score {score}: if it is the same resource, merge them "
+        "(tsunagu directory merge)"
+    ),
+    "duplicates_not_checked": N_(
+        "{rows} rows: too many to look for duplicates while importing; run "
+        "tsunagu directory duplicates"
+    ),
     # confirmations read back from a call sheet (web/verification.py)
     "unknown_resource": N_("there is no resource with the ID {value!r}"),
     "not_your_resource": N_("you may not confirm {value!r}: it serves none of your areas"),

@@ -162,11 +162,49 @@ def import_resources(
         if len(checked):
             with large_cache(session):
                 _write(session, checked, result, progress)
+            result.warnings += _likely_duplicates(session, checked)
         if result.created or result.updated:
             bump(session)
         result.warnings = _as_features(result.warnings, features, own)
         result.errors = _as_features(result.errors, features, own)
         return result
+
+
+#: Above this many rows an import is a whole directory arriving: its duplicates are a
+#: review of their own (`tsunagu directory duplicates`), not one warning per row.
+DUPLICATE_CHECK_ROWS = 20_000
+
+
+def _likely_duplicates(session: Session, checked: Checked) -> list[Problem]:
+    """A warning on each written row that looks like another resource (the file's or one
+    already stored): the same check as ``tsunagu directory duplicates``, on the pairs
+    that involve this file. Nothing is refused: two salons may share a name and a hall."""
+    from directory.duplicates import entries, pairs_among
+
+    if len(checked) > DUPLICATE_CHECK_ROWS:
+        return [Problem("duplicates_not_checked", {"rows": len(checked)})]
+    row_of = {
+        rid: row
+        for rid, row in zip(checked.values["external_id"], checked.rows, strict=True)
+        if rid is not None
+    }
+    session.flush()
+    warnings = []
+    for pair in pairs_among(entries(session)):
+        for mine, other, other_name in (
+            (pair.first, pair.second, pair.second_name),
+            (pair.second, pair.first, pair.first_name),
+        ):
+            if mine in row_of:
+                warnings.append(
+                    Problem(
+                        "likely_duplicate",
+                        {"other": other, "name": other_name, "score": round(pair.score, 2)},
+                        row=row_of[mine],
+                    )
+                )
+                break
+    return warnings
 
 
 def _as_features(

@@ -66,7 +66,12 @@ def planted(engine: Engine, tmp_path: Path) -> Engine:
     path = tmp_path / "planted.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     with transaction(engine) as s:
-        import_resources(s, path)
+        result = import_resources(s, path)
+    # the import itself says which rows look like another resource
+    warned = {w.row: w for w in result.warnings if w.code == "likely_duplicate"}
+    assert set(warned) == {2, 3}  # P-1 and P-2 (rows 2 and 3 of the file)
+    assert warned[2].params["other"] == "R-001"
+    assert "R-001" in warned[2].reason("ja") and "統合" in warned[2].reason("ja")
     return engine
 
 
