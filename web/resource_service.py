@@ -47,7 +47,7 @@ from directory.models import (
     Venue,
     utcnow,
 )
-from directory.schedules import Occurrence, describe, expand, parse_schedule
+from directory.schedules import Occurrence, expand, parse_schedule
 from directory.taxonomy import load_taxonomy, split_categories
 from directory.text import normalize
 from directory.weekdays import WEEKDAY_EN
@@ -564,7 +564,9 @@ def parse_input(
             codes_by_id = dict(session.execute(select(District.id, District.code)).tuples().all())
             new[key] = sorted(codes_by_id[i] for i in ids)
         elif key == "external_id":
-            if creating:
+            if not creating:
+                problem(key, N_("The ID cannot be changed"))
+            else:
                 if not text:
                     problem(
                         key, N_("{field} is required"), field=translate(FIELD_LABELS[key], lang)
@@ -1018,30 +1020,3 @@ def import_resource_file(
                 detail=f"created={result.created} updated={result.updated} unchanged={result.unchanged}",
             )
     return result
-
-
-def history_of(db: Database, actor: Actor, external_id: str) -> list[ResourceChange]:
-    """The changes of one resource, newest first (signed-in users only: it names people)."""
-    if not sees_every_resource(actor):
-        raise NotFoundForActor(external_id)
-    with db.read() as session:
-        rid = session.scalar(select(Resource.id).where(Resource.external_id == external_id))
-        if rid is None:
-            raise NotFoundForActor(external_id)
-        rows = list(
-            session.scalars(
-                select(ResourceChange)
-                .where(ResourceChange.resource_id == rid)
-                .order_by(ResourceChange.id.desc())
-            )
-        )
-        session.expunge_all()
-    return rows
-
-
-def describe_schedule_text(days: str, start: str, end: str, note: str, lang: str) -> str:
-    """The words a form's schedule cells would give (shown beside the form)."""
-    from directory.resources import schedule_text
-
-    text = schedule_text(days or None, start or None, end or None, note or None)
-    return describe(parse_schedule(text, today_in_japan()), lang) if text else ""

@@ -25,7 +25,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -477,7 +476,6 @@ def upload() -> ResponseReturnValue:
         "skip_invalid": bool(request.form.get("skip_invalid")),
     }
     (target / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    session["resource_upload"] = token
     return _report(target / stored, meta, token)
 
 

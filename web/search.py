@@ -987,14 +987,6 @@ class IndexSet:
     hidden: np.ndarray | None = None
     changed: frozenset[int] = frozenset()
 
-    def record(self, resource_id: int) -> Record | None:
-        if self.overlay is not None and resource_id in self.overlay.row_of:
-            return self.overlay.records[self.overlay.row_of[resource_id]]
-        if resource_id in self.changed:
-            return None
-        row = self.base.row_of.get(resource_id)
-        return self.base.records[row] if row is not None else None
-
 
 def run_search(
     indexes: IndexSet, query: SearchQuery, *, everyone: bool, lang: str, today: dt.date

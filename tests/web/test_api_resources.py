@@ -107,6 +107,7 @@ def test_patch_with_if_match_saves_and_a_stale_one_is_409_with_nothing_written(t
         ("coord", {}, {"fee": "無料"}, 400, "if_match_required"),
         ("coord", {"If-Match": "1"}, {"capacity": "たくさん"}, 422, "invalid"),
         ("coord", {"If-Match": "1"}, {"colour": "red"}, 422, "invalid"),
+        ("coord", {"If-Match": "1"}, {"external_id": "R-999"}, 422, "invalid"),
         ("coord", {"If-Match": "1"}, ["fee"], 400, "bad_request"),
     ],
 )

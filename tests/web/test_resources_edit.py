@@ -232,3 +232,22 @@ def test_a_tier2_coordinator_adds_a_resource_in_their_area_only(town: Town) -> N
 
 def test_a_viewer_cannot_add_resources(town: Town) -> None:
     assert town.client("viewer").get("/resources/new").status_code == 403
+
+
+def test_a_url_that_is_not_http_is_shown_as_text_never_as_a_link(
+    town: Town, engine: Engine
+) -> None:
+    """Imported files may hold anything in URL: only http(s) becomes a link."""
+    from sqlalchemy import update
+
+    from directory.db import transaction
+    from directory.models import Resource
+
+    with transaction(engine) as s:
+        s.execute(
+            update(Resource)
+            .where(Resource.external_id == OWN_RESOURCE)
+            .values(url="javascript:alert(1)")
+        )
+    page = town.client().get(f"/resources/{OWN_RESOURCE}").get_data(as_text=True)
+    assert "javascript:alert(1)" in page and 'href="javascript' not in page
