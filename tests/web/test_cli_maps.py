@@ -90,9 +90,7 @@ def test_a_handout_longer_than_a_folded_sheet_warns_and_says_how_to_split(
         total += len(PdfReader(part).pages)
     assert total >= page_count(area.read_bytes())  # nothing left out: each kind has its own
     # a short handout says nothing; an unknown kind is refused
-    short = cli(
-        "map", "resident", "--pdf", "--area", "04445-A3", "--category", "除雪", "-o", area
-    )
+    short = cli("map", "resident", "--pdf", "--area", "04445-A3", "--category", "除雪", "-o", area)
     assert short.exit_code == 0 and "配布物" not in short.stderr
     assert page_count(area.read_bytes()) <= HANDOUT_PAGES
     bad = cli("map", "resident", "--category", "存在しない種別", "-o", area)
