@@ -1208,6 +1208,9 @@ def _splice(
             np.concatenate([before[a:b] if j < 0 else after[j : j + 1] for a, b, j in plan]),
         )
     for name in _ROW_LISTS:
+        if name == "_texts":  # a cache of normalised texts: filled again on use
+            new._texts = [None] * n_new
+            continue
         setattr(new, name, _splice_list(getattr(old, name), dropped, p_old, getattr(part, name)))
     # --- served districts per row (CSR)
     old_len = np.diff(old.district_ptr)
@@ -1221,24 +1224,23 @@ def _splice(
     )
     new.district_ptr = np.zeros(n_new + 1, dtype=np.int64)
     np.cumsum(np.insert(kept_len, p_kept, part_len), out=new.district_ptr[1:])
-    # --- district → rows serving it
+    # --- district → rows serving it: renumbered, dropped entries out, new ones in place
     n_districts = len(old.district_ids)
-    owner_district = np.repeat(np.arange(n_districts, dtype=np.int64), np.diff(old.served_ptr))
     rows = remap[old.served_rows]
-    live = rows >= 0
-    owner_district, rows = owner_district[live], rows[live]
+    gone = np.flatnonzero(rows < 0)
+    gone_district = np.searchsorted(old.served_ptr, gone, side="right") - 1
+    ptr = old.served_ptr - np.concatenate(
+        ([0], np.cumsum(np.bincount(gone_district, minlength=n_districts)))
+    )
+    rows = np.delete(rows, gone)
     add_district = np.searchsorted(old.district_ids, part.district_idx)
     add_rows = np.repeat(at, part_len)
-    order = np.lexsort((add_rows, add_district))
-    add_district, add_rows = add_district[order], add_rows[order]
-    stride = np.int64(n_new + 1)
-    where = np.searchsorted(owner_district * stride + rows, add_district * stride + add_rows)
-    new.served_rows = np.insert(rows, where, add_rows).astype(np.int32)
-    counts = np.bincount(owner_district, minlength=n_districts) + np.bincount(
-        add_district, minlength=n_districts
+    where = _positions(rows, ptr[add_district], ptr[add_district + 1], add_rows)
+    order = np.lexsort((add_rows, add_district, where))  # np.insert keeps the given order
+    new.served_rows = np.insert(rows, where[order], add_rows[order]).astype(np.int32)
+    new.served_ptr = ptr + np.concatenate(
+        ([0], np.cumsum(np.bincount(add_district, minlength=n_districts)))
     )
-    new.served_ptr = np.zeros(n_districts + 1, dtype=np.int64)
-    np.cumsum(counts, out=new.served_ptr[1:])
     # --- the grids of open venues
     open_venue = ~np.isnan(part.lat) & (part_len == 0)
     for keys_name, rows_name, local in (
@@ -1251,7 +1253,7 @@ def _splice(
     ):
         add_keys, add_local = _cells(part, local)
         keys, rows = _splice_grid(
-            getattr(old, keys_name), getattr(old, rows_name), remap, add_keys, at[add_local], stride
+            getattr(old, keys_name), getattr(old, rows_name), remap, add_keys, at[add_local]
         )
         setattr(new, keys_name, keys)
         setattr(new, rows_name, rows)
@@ -1334,20 +1336,37 @@ def _splice_list(
     return out
 
 
+def _positions(
+    rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, add_rows: np.ndarray
+) -> np.ndarray:
+    """Where each new row goes in ``rows`` to keep every segment ``[lo[i], hi[i])``
+    sorted (indexes before the insertion, for ``np.insert``): a few binary searches per
+    new entry, no pass over the whole index."""
+    return np.array(
+        [
+            a + int(np.searchsorted(rows[a:b], r))
+            for a, b, r in zip(lo.tolist(), hi.tolist(), add_rows.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
+
+
 def _splice_grid(
     keys: np.ndarray,
     rows: np.ndarray,
     remap: np.ndarray,
     add_keys: np.ndarray,
     add_rows: np.ndarray,
-    stride: np.int64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A grid (sorted by cell key, then row) with rows renumbered, dropped rows gone and
     new ones inserted in order."""
     renumbered = remap[rows]
-    live = renumbered >= 0
-    keys, renumbered = keys[live], renumbered[live]
-    order = np.lexsort((add_rows, add_keys))
-    add_keys, add_rows = add_keys[order], add_rows[order]
-    where = np.searchsorted(keys * stride + renumbered, add_keys * stride + add_rows)
+    gone = np.flatnonzero(renumbered < 0)
+    if len(gone):
+        keys, renumbered = np.delete(keys, gone), np.delete(renumbered, gone)
+    lo = np.searchsorted(keys, add_keys, side="left")
+    hi = np.searchsorted(keys, add_keys, side="right")
+    where = _positions(renumbered, lo, hi, add_rows)
+    order = np.lexsort((add_rows, add_keys, where))  # np.insert keeps the given order
+    where, add_keys, add_rows = where[order], add_keys[order], add_rows[order]
     return np.insert(keys, where, add_keys), np.insert(renumbered, where, add_rows).astype(np.int32)
