@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -34,6 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from directory import state
 from directory.errors import UnknownCategoryError
+from directory.fiscal import today_in_japan
 from directory.i18n import N_, LocalisedError, translate
 from directory.messages import message
 from directory.models import (
@@ -75,7 +75,6 @@ __all__ = [
     "today_in_japan",
 ]
 
-JAPAN = ZoneInfo("Asia/Tokyo")
 EDIT_ROLES = frozenset({"admin", "tier1", "system"})
 NEXT_DATES = 5
 #: How far ahead the next dates are looked for (a yearly event still shows).
@@ -121,11 +120,6 @@ FIELD_LABELS: dict[str, str] = {
     "notes": N_("Notes"),
 }
 EDITABLE = tuple(k for k in FIELD_LABELS if k != "external_id")
-
-
-def today_in_japan() -> dt.date:
-    """「本日確認」 is today where the coordinator is, whatever the server's zone."""
-    return dt.datetime.now(JAPAN).date()
 
 
 # ----------------------------------------------------------------------------- errors

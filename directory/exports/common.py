@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -24,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from directory import schedules as sched
 from directory.errors import DirectoryError
+from directory.fiscal import JAPAN
 from directory.models import District, Resource, Schedule
 
-TIMEZONE = ZoneInfo("Asia/Tokyo")
+TIMEZONE = JAPAN  # the one zone of directory.fiscal
 #: UUIDv5 namespace of every id the exports write (fixed forever: ids must not move).
 ID_NAMESPACE = uuid.UUID("6f1c7a52-2b7e-5d0c-9a4e-7473756e6167")
 _NAMESPACE_BYTES = ID_NAMESPACE.bytes

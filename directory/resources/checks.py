@@ -10,12 +10,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory.errors import NUL, Problem, UnknownCategoryError
+from directory.fiscal import today_in_japan
 from directory.models import District
 from directory.resources.cells import (
     CellError,
@@ -93,12 +93,9 @@ def _district_lookup(
     return by_code, dict(by_name), municipalities
 
 
-_JAPAN = ZoneInfo("Asia/Tokyo")
-
-
 def _import_day() -> dt.date:
     """Today in Japan: the day a file is imported, whatever the server's clock zone."""
-    return dt.datetime.now(_JAPAN).date()
+    return today_in_japan()
 
 
 def _prefix(id_prefix: str | None) -> str:
