@@ -163,6 +163,7 @@ def test_the_report_page_and_its_workbook_show_the_same_figures(demo: Engine, ap
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "令和6年度" in html and "令和5年度" in html
+    assert "うち休止中" in html and "of which paused" not in html  # headers in Japanese
     _, area_names = _area_of_district()
     needs = expected_needs_per_area()
     for code, name in area_names.items():
