@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import shutil
 import threading
@@ -35,6 +36,7 @@ from werkzeug.utils import secure_filename
 from directory.errors import DirectoryError, InvalidInputError
 from directory.i18n import N_, LocalisedText
 from directory.taxonomy import load_taxonomy
+from directory.text import normalize
 from web.db import get_db
 from web.i18n import _, current_lang
 from web.resource_service import (
@@ -111,6 +113,25 @@ def _form_values(form: MultiDict[str, str]) -> dict[str, Any]:
         else:
             values[key] = form.get(key, "")
     return values
+
+
+def _comparable(key: str, value: Any) -> Any:
+    """A field as the 409 page compares it: the form's text and the stored value in one
+    shape (lists sorted, 公開 as yes/no, district codes however they were separated)."""
+    if key == "public":
+        return value is True or str(value).strip().lower() in ("1", "true", "on", "yes", "あり")
+    if isinstance(value, (list, tuple)):
+        return sorted(normalize(str(v)) for v in value if str(v).strip())
+    if key in ("districts", "categories"):
+        return sorted(normalize(v) for v in re.split(r"[;；,，、\s]+", str(value or "")) if v)
+    return normalize("" if value is None else str(value))
+
+
+def _differs(yours: dict[str, Any] | None, current: dict[str, Any]) -> set[str]:
+    """The fields where the unsaved edit and the saved version really differ."""
+    if yours is None:
+        return set()
+    return {k for k in yours if _comparable(k, yours[k]) != _comparable(k, current.get(k))}
 
 
 def _version(form: MultiDict[str, str]) -> int | None:
@@ -261,6 +282,7 @@ def edit(external_id: str) -> ResponseReturnValue:
                 info=info,
                 yours=values,
                 current=exc.current,
+                differs=_differs(values, exc.current),
                 current_version=exc.current_version,
                 labels=FIELD_LABELS,
                 fields=EDITABLE,
@@ -292,6 +314,7 @@ def confirm(external_id: str) -> ResponseReturnValue:
                 info=info,
                 yours=None,
                 current=exc.current,
+                differs=set(),
                 current_version=exc.current_version,
                 labels=FIELD_LABELS,
                 fields=EDITABLE,

@@ -68,6 +68,9 @@ def test_a_stale_version_is_409_with_both_versions_and_nothing_overwritten(town:
     page = response.get_data(as_text=True)
     assert "無料（Bの編集）" in page and "1回150円" in page  # yours and the saved one
     assert re.search(r'<tr class="differs">\s*<th scope="row">[^<]*<span', page)
+    # only the field the two edits changed is marked: the form's text and the stored
+    # values compare in one shape (district codes, 公開, lists)
+    assert len(re.findall(r'<tr class="differs">', page)) == 1
     stored = town.resource(OWN_RESOURCE)
     assert stored.fee == "1回150円"  # the first edit stands
     assert len(town.history(OWN_RESOURCE)) == 1
