@@ -24,6 +24,7 @@ __all__ = [
     "JAPAN",
     "FiscalPeriodError",
     "Period",
+    "era_month_label",
     "fiscal_year",
     "fy_label",
     "fy_range",
@@ -101,18 +102,20 @@ def period(fy: int | None, month: int | None = None) -> Period | None:
     return fy_range(fy) if month is None else month_range(fy, month)
 
 
-def _era_year(fy: int) -> tuple[str, str, int]:
-    """(kanji era, English era, year in the era) of the fiscal year's middle."""
+def _era_year(fy: int, on: dt.date | None = None) -> tuple[str, str, int]:
+    """(kanji era, English era, year in the era) of the fiscal year's middle, or of the
+    day ``on`` (a calendar month is named after the era of its first day)."""
     from japanera import EraDate
 
-    era = EraDate(fy, 10, 1).era
+    day = on or dt.date(fy, 10, 1)
+    era = EraDate(day.year, day.month, day.day).era
     if era is None:  # pragma: no cover - japanera knows every year from 明治 on
         raise FiscalPeriodError(
             N_("The fiscal year must be a year from {first} to {last}."),
             first=FIRST_FY,
             last=LAST_FY,
         )
-    return era.kanji, era.english_vowel_shortened, fy - era.since.year + 1
+    return era.kanji, era.english_vowel_shortened, day.year - era.since.year + 1
 
 
 def fy_label(fy: int, lang: str = "ja") -> str:
@@ -121,6 +124,17 @@ def fy_label(fy: int, lang: str = "ja") -> str:
     kanji, english, n = _era_year(fy)
     era = f"{kanji}{'元' if n == 1 else n}年" if lang == "ja" else f"{english} {n}"
     return translate(N_("FY{year} ({era})"), lang, year=fy, era=era)
+
+
+def era_month_label(fy: int, month: int, lang: str = "ja") -> str:
+    """A month of a fiscal year as a calendar month in era form: FY2019's April is
+    「平成31年4月」, its May 「令和元年5月」, its January 「令和2年1月」 ("Jan Reiwa 2")."""
+    _check_fy(fy)
+    first = month_range(fy, month).first
+    kanji, english, n = _era_year(fy, first)
+    if lang == "ja":
+        return f"{kanji}{'元' if n == 1 else n}年{month}月"
+    return f"{month_label(month, lang)} {english} {n}"
 
 
 def month_label(month: int, lang: str = "ja") -> str:

@@ -134,7 +134,7 @@ def _period(fy: int, month: int | None) -> fiscal.Period:
 
 def _label(fy: int, month: int | None, lang: str) -> str:
     year = fiscal.fy_label(fy, lang)
-    return year if month is None else f"{year} {fiscal.month_label(month, lang)}"
+    return year if month is None else f"{year} {fiscal.era_month_label(fy, month, lang)}"
 
 
 class _Places:

@@ -112,3 +112,20 @@ def test_a_span_of_days_in_japan_as_stored_utc_times() -> None:
     for moment in (start, end - dt.timedelta(seconds=1)):
         assert japan_date(moment) in fy_range(2026)
     assert japan_date(end) not in fy_range(2026)
+
+
+@pytest.mark.parametrize(
+    ("fy", "month", "ja", "en"),
+    [
+        (2019, 4, "平成31年4月", "Apr Heisei 31"),  # the last month of 平成
+        (2019, 5, "令和元年5月", "May Reiwa 1"),  # the first of 令和
+        (2019, 3, "令和2年3月", "Mar Reiwa 2"),  # FY2019's March is in 2020
+        (1988, 1, "昭和64年1月", "Jan Showa 64"),  # January 1989 began in 昭和
+        (2024, 12, "令和6年12月", "Dec Reiwa 6"),
+    ],
+)
+def test_a_month_of_a_fiscal_year_in_era_form(fy: int, month: int, ja: str, en: str) -> None:
+    from directory.fiscal import era_month_label
+
+    assert era_month_label(fy, month) == ja
+    assert era_month_label(fy, month, "en") == en
