@@ -36,62 +36,6 @@ class Cell:
     form: bool = False  # POST with a valid CSRF token
 
 
-# unmet needs: counts of the caller's own areas (tier 2), everything (tier 1, admin);
-# another area's drill-down is not found. Public maps: anyone, no sign-in.
-_COUNTS = {"anonymous": 302, "viewer": 403} | dict.fromkeys(
-    ("tier2_own", "tier2_other", "tier1", "admin"), 200
-)
-_UNMET_AND_PUBLIC: dict[str, list[Cell]] = {
-    "unmet.index": [
-        Cell("GET", lambda a: "/unmet?level=area&fy=2024", _COUNTS),
-        Cell("GET", lambda a: f"/unmet?level=district&area={a}", _COUNTS | {"tier2_other": 404}),
-    ],
-    "unmet.csv_download": [Cell("GET", lambda a: "/unmet.csv?fy=2024&month=6", _COUNTS)],
-    "unmet.xlsx_download": [
-        Cell("GET", lambda a: f"/unmet.xlsx?area={a}&public=1", _COUNTS | {"tier2_other": 404})
-    ],
-    "unmet.map_page": [Cell("GET", lambda a: "/unmet/map?public=1", _COUNTS)],
-    "api_unmet.unmet": [
-        Cell("GET", lambda a: "/api/v1/unmet?level=area&fy=2024", _COUNTS | {"anonymous": 401})
-    ],
-    "public.municipality": [Cell("GET", lambda a: "/public/04445", ALL_OK)],
-    "public.area": [Cell("GET", lambda a: f"/public/04445/{a}", ALL_OK)],
-    "public.municipality_pdf": [Cell("GET", lambda a: "/public/04445.pdf?paper=A3", ALL_OK)],
-    "public.area_pdf": [Cell("GET", lambda a: f"/public/04445/{a}.pdf", ALL_OK)],
-}
-
-# reports: counts per area, tier 2 their own areas (another area's is not found)
-_REPORTS: dict[str, list[Cell]] = {
-    "reports.index": [
-        Cell("GET", lambda a: "/reports?fy=2024", _COUNTS),
-        Cell("GET", lambda a: f"/reports?fy=2024&area={a}", _COUNTS | {"tier2_other": 404}),
-    ],
-    "reports.xlsx": [
-        Cell(
-            "GET",
-            lambda a: f"/reports.xlsx?fy=2024&month=6&area={a}",
-            _COUNTS | {"tier2_other": 404},
-        )
-    ],
-}
-
-
-# reports: counts per area, tier 2 their own areas (another area's is not found)
-_REPORTS: dict[str, list[Cell]] = {
-    "reports.index": [
-        Cell("GET", lambda a: "/reports?fy=2024", _COUNTS),
-        Cell("GET", lambda a: f"/reports?fy=2024&area={a}", _COUNTS | {"tier2_other": 404}),
-    ],
-    "reports.xlsx": [
-        Cell(
-            "GET",
-            lambda a: f"/reports.xlsx?fy=2024&month=6&area={a}",
-            _COUNTS | {"tier2_other": 404},
-        )
-    ],
-}
-
-
 _SEE_NEEDS = ("tier2_own", "tier2_other", "tier1", "admin")
 
 
