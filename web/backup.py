@@ -42,7 +42,7 @@ import matching.models  # noqa: F401  (registers need, match… on the metadata)
 import web.models  # noqa: F401  (registers accounts and the audit log)
 from directory.db import is_sqlite
 from directory.errors import DirectoryError
-from directory.i18n import N_, translate
+from directory.i18n import N_, LocalisedError
 from directory.models import Base
 from directory.schema import alembic_config, current_revision, upgrade
 
@@ -58,16 +58,8 @@ MIRRORS = frozenset({"category", "audit_anchor", "directory_state"})
 Progress = Callable[[str, int, int], None]
 
 
-class BackupError(DirectoryError):
+class BackupError(LocalisedError, DirectoryError):
     """A backup or restore refused or failed, with a message that says what to do."""
-
-    def __init__(self, msgid: str, **params: Any):
-        self.msgid = msgid
-        self.params = params
-        super().__init__(self.describe("ja"))
-
-    def describe(self, lang: str = "ja") -> str:
-        return translate(self.msgid, lang, **self.params)
 
 
 @dataclass(frozen=True)

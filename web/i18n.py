@@ -61,17 +61,23 @@ class _Babel(Babel):
         return CatalogueDomain()
 
 
-def _remember(response: Response) -> Response:
-    asked = request.args.get("lang")
-    if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
+def remember_choice(response: Response, cookie: str, choices: tuple[str, ...]) -> None:
+    """A display choice made with ``?cookie=value`` (language, text size) kept for a year
+    in a cookie of that name, so the next page needs no query."""
+    asked = request.args.get(cookie)
+    if asked in choices and request.cookies.get(cookie) != asked:
         response.set_cookie(
-            COOKIE,
+            cookie,
             asked,
             max_age=365 * 24 * 3600,
             samesite="Lax",
             httponly=True,
             secure=bool(current_app.config.get("HTTPS")),
         )
+
+
+def _remember(response: Response) -> Response:
+    remember_choice(response, COOKIE, tuple(LANGUAGES))
     response.headers.add("Content-Language", current_lang())
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")

@@ -39,7 +39,7 @@ from directory.taxonomy import load_taxonomy
 from directory.weekdays import MONTH_EN, WEEKDAY_CHARS, WEEKDAY_CODES, WEEKDAY_EN
 from matching.engine import NeedResult, describe_reason, result_to_json
 from matching.models import MATCH_END_STATUSES, Match, MatchEvent, Need, NeedCategory
-from matching.needs import CONSENT_BY, parse_needs, save_needs
+from matching.needs import CONSENT_BY, FIELDS, parse_needs, save_needs
 from matching.reasons import REFERRAL_END_LABELS, unmet_label
 from matching.service import match_needs
 from matching.weights import DEFAULT_PARAMETERS
@@ -71,26 +71,9 @@ __all__ = [
     "status_label",
 ]
 
-#: The intake form's fields: the §4 names (DATA_FORMATS §8), plus the optional pseudonym
-#: and urgency of §4.
-FORM_FIELDS = (
-    "district",
-    "categories",
-    "text",
-    "days",
-    "time",
-    "months",
-    "max_walk_m",
-    "transport",
-    "age",
-    "attributes",
-    "consent_on",
-    "consent_by",
-    "basis",
-    "recorded_on",
-    "resident",
-    "urgency",
-)
+#: The intake form's fields: the §4 names (DATA_FORMATS §8) but those the app sets itself
+#: (the id, the point, the source), from the one list of §4 fields.
+FORM_FIELDS = tuple(f for f in FIELDS if f not in ("id", "lat", "lon", "source"))
 REPEATABLE = ("categories", "days", "months", "attributes")
 #: How a referral may move on (§8): proposed → contacted → connected, or an end with its
 #: cause; an end may be tried again. Recording the current status again adds a note.

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
+
+from web.i18n import remember_choice
 
 #: The cookie and the query parameter.
 COOKIE = "text"
@@ -34,16 +36,7 @@ def url_with(**params: str) -> str:
 
 
 def _remember(response: Response) -> Response:
-    asked = request.args.get(COOKIE)
-    if asked in SIZES and request.cookies.get(COOKIE) != asked:
-        response.set_cookie(
-            COOKIE,
-            asked,
-            max_age=365 * 24 * 3600,
-            samesite="Lax",
-            httponly=True,
-            secure=bool(current_app.config.get("HTTPS")),
-        )
+    remember_choice(response, COOKIE, SIZES)
     return response
 
 
