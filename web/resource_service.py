@@ -327,22 +327,9 @@ def _schedule_info(
 
 def _stored_schedules(resource: Resource) -> list[Any]:
     """The stored rows as the parser's schedules (expanded as matching expands them)."""
-    from directory.schedules import ParsedSchedule
+    from directory.exports.common import stored_schedule
 
-    return [
-        ParsedSchedule(
-            rrule=s.rrule,
-            start_time=s.start_time,
-            end_time=s.end_time,
-            season_start_month=s.season_start_month,
-            season_end_month=s.season_end_month,
-            holiday_rule=s.holiday_rule,
-            year_end_closed=s.year_end_closed,
-            anchor_date=s.anchor_date,
-        )
-        for s in resource.schedules
-        if s.rrule
-    ]
+    return [stored_schedule(s) for s in resource.schedules if s.rrule]
 
 
 def resource_detail(

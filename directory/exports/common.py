@@ -123,7 +123,8 @@ def _url(value: str | None) -> str | None:
     return None
 
 
-def _parsed(s: Schedule) -> sched.ParsedSchedule:
+def stored_schedule(s: Schedule) -> sched.ParsedSchedule:
+    """A stored Schedule row as the parser's schedule (what exports and pages expand)."""
     return sched.ParsedSchedule(
         rrule=s.rrule,
         start_time=s.start_time,

@@ -21,7 +21,6 @@ from directory.exports.common import (
     _ENCODE,
     _address,
     _Areas,
-    _parsed,
     _point,
     _season,
     _shared_id,
@@ -29,6 +28,7 @@ from directory.exports.common import (
     _url,
     default_window,
     stable_id,
+    stored_schedule,
 )
 from directory.exports.occurrences import _rule_occurrences
 from directory.exports.published import (
@@ -103,7 +103,7 @@ def _hsds_schedules(
         return [{"id": stable_id("schedule", f"{r.external_id}:text"), **base, "notes": note}]
     out = []
     for n, s in enumerate(rows):
-        ps = _parsed(s)
+        ps = stored_schedule(s)
         if ps.rrule is None:
             continue
         fields, windows = _schedule_fields(ps, start, end)

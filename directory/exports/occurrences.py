@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from directory import schedules as sched
-from directory.exports.common import _parsed, _source_text
+from directory.exports.common import _source_text, stored_schedule
 from directory.models import Resource
 
 
@@ -50,7 +50,7 @@ def _expressible(
     if any(not s.understood for s in rows):
         parse = sched.parse_schedule(_source_text(r))
         return [], "解釈できない記述: " + "、".join(parse.not_understood or (_source_text(r),))
-    out, reason = _expressible_rules(tuple(_parsed(s) for s in rows), start, end)
+    out, reason = _expressible_rules(tuple(stored_schedule(s) for s in rows), start, end)
     return [(n, ps, list(keep), list(exdates)) for n, ps, keep, exdates in out], reason
 
 
