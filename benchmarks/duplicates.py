@@ -21,10 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+# This folder holds maps.py and web.py: first on sys.path (a script's own folder) they
+# would stand in for the packages of those names, so the project comes first instead.
+sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-from directory.duplicates import Entry, pairs_among
-from directory.text import normalize, reading
+from directory.duplicates import Entry, pairs_among  # noqa: E402
+from directory.text import normalize, reading  # noqa: E402
 
 TARGET_SECONDS = 60.0
 PLACES = [

@@ -12,18 +12,24 @@ import argparse
 import json
 import os
 import random
+import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+HERE = Path(__file__).resolve().parent
+# This folder holds maps.py and web.py: first on sys.path (a script's own folder) they
+# would stand in for the packages of those names, so the project comes first instead.
+sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-from directory.db import make_engine, normalise_url, transaction
-from directory.geography import import_districts, import_venues
-from directory.schema import upgrade
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from directory.db import make_engine, normalise_url, transaction  # noqa: E402
+from directory.geography import import_districts, import_venues  # noqa: E402
+from directory.schema import upgrade  # noqa: E402
 
 
 def generate(folder: Path, n_districts: int, n_venues: int) -> tuple[Path, Path]:

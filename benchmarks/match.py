@@ -54,7 +54,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+# This folder holds maps.py and web.py: first on sys.path (a script's own folder) they
+# would stand in for the packages of those names, so the project comes first instead.
+sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from directory.distance import EARTH_RADIUS_M  # noqa: E402
 from directory.schedules import ParsedSchedule, ScheduleParse, expand, parse_schedule  # noqa: E402
@@ -628,20 +630,9 @@ def child_db(cfg: dict[str, Any]) -> dict[str, Any]:
     rss1 = rss_mib()
     sample = [needs[i] for i in sample_indexes(len(needs), cfg["baseline"])]
     tops = _tops([score(snap, need) for need in sample])
-    one_ms, snap = _updates(engine, snap, edits=1, trials=cfg["update_trials"])
-    many_ms, snap = _updates(engine, snap, edits=100, trials=max(3, cfg["update_trials"] // 4))
-    with Session(engine) as session:
-        rebuilt = build_snapshot(session, on=ON, version=current(session))
-    updated_tops = _tops([score(snap, need) for need in sample])
-    rebuilt_tops = _tops([score(rebuilt, need) for need in sample])
-    del rebuilt
     engine.dispose()
     db_path = Path(cfg["url"].removeprefix("sqlite:///"))
     return {
-        "update_one_ms": one_ms,
-        "update_many_ms": many_ms,
-        "updated_tops": updated_tops,
-        "rebuilt_tops": rebuilt_tops,
         "populate_s": populate_s,
         "build_s": build_s,
         "nbytes": snap.nbytes(),
@@ -651,6 +642,36 @@ def child_db(cfg: dict[str, Any]) -> dict[str, Any]:
         "patterns": len(snap.pattern_schedules),
         "db_mib": db_path.stat().st_size / 2**20,
         "tops": tops,
+    }
+
+
+def child_updates(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Edits as forms make them, then the next snapshot by update (issue 12), ranked as a
+    rebuild ranks. Run after the baseline: the edits change the database it reads."""
+    from sqlalchemy.orm import Session
+
+    from directory.db import make_engine
+    from directory.state import current
+    from matching.engine import score
+    from matching.snapshot import build_snapshot
+
+    _geo, needs = _geography_and_needs(cfg)
+    engine = make_engine(cfg["url"])
+    with Session(engine) as session:
+        snap = build_snapshot(session, on=ON, version=current(session))
+    sample = [needs[i] for i in sample_indexes(len(needs), cfg["baseline"])]
+    one_ms, snap = _updates(engine, snap, edits=1, trials=cfg["update_trials"])
+    many_ms, snap = _updates(engine, snap, edits=100, trials=max(3, cfg["update_trials"] // 4))
+    with Session(engine) as session:
+        rebuilt = build_snapshot(session, on=ON, version=current(session))
+    updated_tops = _tops([score(snap, need) for need in sample])
+    rebuilt_tops = _tops([score(rebuilt, need) for need in sample])
+    engine.dispose()
+    return {
+        "update_one_ms": one_ms,
+        "update_many_ms": many_ms,
+        "updated_tops": updated_tops,
+        "rebuilt_tops": rebuilt_tops,
     }
 
 
@@ -1242,7 +1263,12 @@ def _line(label: str, value: str, target: str = "", ok: bool | None = None) -> N
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child = {"db": child_db, "engine": child_engine, "baseline": child_baseline}
+        child = {
+            "db": child_db,
+            "engine": child_engine,
+            "baseline": child_baseline,
+            "updates": child_updates,
+        }
         print(json.dumps(child[sys.argv[2]](json.loads(sys.argv[3]))))
         return
     parser = argparse.ArgumentParser(
@@ -1277,6 +1303,7 @@ def main() -> None:
         db = _run_child("db", cfg)
         eng = _run_child("engine", cfg)
         base = _run_child("baseline", cfg)
+        db |= _run_child("updates", cfg)  # last: its edits change the database
     print(
         f"  directory: {eng['districts']:,} districts ({eng['leaves']:,} leaf districts), "
         f"{eng['texts']} distinct schedule texts → {eng['patterns']} patterns; "

@@ -199,12 +199,28 @@ def _blocks(rows: Sequence[Entry]) -> Iterable[list[int]]:
             continue
         if key[0] == "phone":  # a switchboard (社協's number on every salon) says little
             continue
-        # a crowded block (every サロン of a city): split by the next characters
-        field = "sound" if key[0] == "sound" else "key"
-        finer: dict[str, list[int]] = defaultdict(list)
-        for i in members:
-            finer[getattr(rows[i], field)[:4]].append(i)
-        yield from (m for m in finer.values() if len(m) > 1)
+        # a crowded block (every サロン of a city, 架空サロン1号…5000号): split by two more
+        # characters at a time until each part is small or its names are equal
+        yield from _split(rows, members, "sound" if key[0] == "sound" else "key", 4)
+
+
+def _split(
+    rows: Sequence[Entry], members: list[int], field: str, width: int
+) -> Iterable[list[int]]:
+    """``members`` grouped by the first ``width`` characters of ``field``, each group
+    split again while it is larger than :data:`MAX_BLOCK` and its names still differ
+    beyond that width (a block of one name repeated stays whole: those are duplicates)."""
+    finer: dict[str, list[int]] = defaultdict(list)
+    for i in members:
+        finer[getattr(rows[i], field)[:width]].append(i)
+    for part in finer.values():
+        if len(part) < 2:
+            continue
+        longest = max(len(getattr(rows[i], field)) for i in part)
+        if len(part) > MAX_BLOCK and longest > width:
+            yield from _split(rows, part, field, width + 2)
+        else:
+            yield part
 
 
 def _judge(a: Entry, b: Entry) -> DuplicatePair | None:
