@@ -133,7 +133,7 @@ class Need(Base):
     transport: Mapped[bool | None]
     age: Mapped[int | None] = mapped_column(Integer)
     attributes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    recorded_on: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     urgency: Mapped[str] = mapped_column(String(8), default="normal")
     source: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
@@ -142,8 +142,12 @@ class Need(Base):
     consent_by: Mapped[str | None] = mapped_column(String(32))  # 本人, 家族… never a name
     basis: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # indexed: the first need's date and the latest change are one step down an index
+    # (the report years; the unmet report's cache, web.report_cache)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime, default=utcnow, onupdate=utcnow, index=True
+    )
 
     district: Mapped[District] = relationship()
     category_links: Mapped[list[NeedCategory]] = relationship(
@@ -212,7 +216,9 @@ class Match(Base):
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime, default=utcnow, onupdate=utcnow, index=True
+    )
 
     need: Mapped[Need] = relationship(back_populates="matches")
     resource: Mapped[Resource] = relationship()

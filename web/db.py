@@ -24,12 +24,15 @@ class Database:
     """The app's database: ``read()`` sessions and ``write()`` transactions on one engine."""
 
     def __init__(self, engine: Engine) -> None:
-        from matching.service import SnapshotCache
+        from matching.service import SnapshotCache, UnmetCount
+        from web.report_cache import ReportCache
 
         self.engine = engine
         self._read = make_sessionmaker(engine)
         # The matcher's in-memory directory, one per database (never shared between two).
         self.snapshots = SnapshotCache()
+        # Recent unmet-needs reports (counts only), each valid while its data is unchanged.
+        self.unmet_reports: ReportCache[tuple[UnmetCount, ...]] = ReportCache()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -33,7 +33,7 @@ from matching.service import (
     unmet_counts,
 )
 from web import audit
-from web.actors import Actor, NeedAreas
+from web.actors import WHOLE_MUNICIPALITY_ROLES, Actor, NeedAreas
 from web.db import Database
 
 
@@ -271,30 +271,66 @@ def unmet_report(
     :class:`NotFoundForActor`. A need with two categories counts once under each, and
     once per cause however many of its referrals ended that way.
 
-    Read-only (no write lock, no audit row): it shows counts, never a need.
+    Read-only (no write lock, no audit row): it shows counts, never a need. The answer is
+    kept per database and reused while no need, referral or directory row has changed
+    (:mod:`web.report_cache`), for actors who see the same places.
     """
     from directory import fiscal
+    from web.report_cache import begin_snapshot, needs_fingerprint
 
     if not actor.sees_needs:
         raise AccessDenied(N_("You are not allowed to see the count of unmet needs"))
     span = fiscal.period(fy, month)
+    key = (_visibility(actor), level, on, fy, month, area, ends)
     with db.read() as session:
-        areas = NeedAreas(session)
-        inside = _report_scope(session, actor, areas, area)
+        begin_snapshot(session)
+        # read before the data, in its snapshot: the answer is never labelled newer
+        fingerprint = needs_fingerprint(session)
+        kept = db.unmet_reports.get(key, fingerprint)
+        if kept is not None:
+            return list(kept)
+        rows = _unmet_rows(session, db, actor, level=level, on=on, span=span, area=area, ends=ends)
+    db.unmet_reports.put(key, fingerprint, tuple(rows))
+    return rows
 
-        def counted(district_id: int) -> bool:
-            return areas.allowed(actor, district_id) and (inside is None or district_id in inside)
 
-        needs = [
-            n
-            for n in load_needs(session, where=need_filters(session, counted, span))
-            if counted(n.district_id)
-            and (span is None or fiscal.recorded_day(n.recorded_on, n.created_at) in span)
-        ]
-        results = match_needs(session, db.snapshots, needs, on=on, top=1)
-        rows = unmet_counts(session, needs, results, level=level)
-        if ends:
-            rows += _referral_ends(session, counted, span, level)
+def _visibility(actor: Actor) -> tuple[str, frozenset[int]]:
+    """What decides which needs ``actor`` counts: everywhere, or these areas."""
+    if actor.role in WHOLE_MUNICIPALITY_ROLES:
+        return ("everywhere", frozenset())
+    return (actor.role, actor.area_ids)
+
+
+def _unmet_rows(
+    session: Session,
+    db: Database,
+    actor: Actor,
+    *,
+    level: str,
+    on: dt.date,
+    span: Any,
+    area: str | None,
+    ends: bool,
+) -> list[UnmetCount]:
+    """:func:`unmet_report` computed afresh."""
+    from directory import fiscal
+
+    areas = NeedAreas(session)
+    inside = _report_scope(session, actor, areas, area)
+
+    def counted(district_id: int) -> bool:
+        return areas.allowed(actor, district_id) and (inside is None or district_id in inside)
+
+    needs = [
+        n
+        for n in load_needs(session, where=need_filters(session, counted, span))
+        if counted(n.district_id)
+        and (span is None or fiscal.recorded_day(n.recorded_on, n.created_at) in span)
+    ]
+    results = match_needs(session, db.snapshots, needs, on=on, top=1)
+    rows = unmet_counts(session, needs, results, level=level)
+    if ends:
+        rows += _referral_ends(session, counted, span, level)
     return sorted(rows, key=lambda u: (u.district, u.category, u.reason))
 
 
@@ -423,8 +459,12 @@ def need_fiscal_years(db: Database, actor: Actor) -> list[int]:
     if not actor.sees_needs:
         return [this_year]
     with db.read() as session:
+        # one subquery per column: each min() is then one step down its index (0009)
         first_recorded, first_entered = session.execute(
-            select(func.min(Need.recorded_on), func.min(Need.created_at))
+            select(
+                select(func.min(Need.recorded_on)).scalar_subquery(),
+                select(func.min(Need.created_at)).scalar_subquery(),
+            )
         ).one()
     firsts = [d for d in (first_recorded, first_entered) if d is not None]
     first = min(
