@@ -1,23 +1,118 @@
-"""``tsunagu serve``: the web app."""
+"""``tsunagu serve``: the web app.
+
+Served by gunicorn (embedded, :class:`Server`): a master process and ``--workers``
+worker processes, each answering with ``--threads`` threads (the ``gthread`` worker), so
+pages use every core rather than the one a single Python process (its GIL) can.
+Every worker inherits the app made for this command and opens its own database
+connections (:func:`_reopen_database`); its in-memory caches (search index, matcher
+snapshot) are its own and follow the database's change counter like any other reader.
+SIGTERM stops it gracefully: workers finish the requests they have, then exit.
+
+``--debug`` keeps werkzeug's development server in one process (reloader, debugger).
+"""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
+from gunicorn.app.base import BaseApplication
 from werkzeug.serving import run_simple
 
 from web.cli._common import _, fail, lang_option
 from web.security import insecure_secret_key
 
+DEFAULT_THREADS = 4
+KEEPALIVE_SECONDS = 75  # an idle connection stays open this long for its next request (nginx: 75)
+GRACEFUL_SECONDS = 5  # on SIGTERM, how long requests in progress may take to finish
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on, at least two."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(2, cores)
+
+
+class Server(BaseApplication):
+    """gunicorn serving an app already made (gunicorn's "custom application")."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def _reopen_database(app: Flask) -> Any:
+    """gunicorn's ``post_fork`` hook: the worker drops the connection pool it inherited
+    from the master, without closing the master's connections, and opens its own
+    (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()")."""
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        app.extensions["db_engine"].dispose(close=False)
+
+    return post_fork
+
+
+def shared_rate_limits(app: Flask) -> bool:
+    """Whether the rate limits are counted in one store for every worker (Redis), not in
+    each process's memory."""
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    return not uri.startswith("memory://")
+
+
+def options(app: Flask, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """gunicorn's settings for ``tsunagu serve``."""
+    address = f"[{host}]" if ":" in host else host
+    return {
+        "bind": [f"{address}:{port}"],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "keepalive": KEEPALIVE_SECONDS,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "accesslog": None,  # no access log: paths name need ids
+        "errorlog": "-",  # errors and start/stop lines on stderr
+        "proc_name": "tsunagu",
+        "control_socket_disable": True,  # no gunicornc socket in the user's home
+        "post_fork": _reopen_database(app),
+    }
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=default_workers,
+    envvar="TSUNAGU_WORKERS",
+    help="Worker processes (default: one per CPU core, at least 2).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=DEFAULT_THREADS,
+    show_default=True,
+    envvar="TSUNAGU_THREADS",
+    help="Threads per worker process.",
+)
 @click.option("--debug", is_flag=True, help="For development (automatic reload, detailed errors).")
 @lang_option
 @with_appcontext
-def serve(host: str, port: int, debug: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None:
     """Start the web app."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not debug and insecure_secret_key(app):
@@ -29,7 +124,20 @@ def serve(host: str, port: int, debug: bool) -> None:
             code=2,
         )
     app.debug = debug
-    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
+    if debug:
+        run_simple(host, port, app, use_reloader=True, use_debugger=True, threaded=True)
+        return
+    if workers > 1 and not shared_rate_limits(app):
+        click.echo(
+            _(
+                "Warning: each of the {workers} worker processes counts sign-in attempts "
+                "on its own (up to {workers} times the limit); set RATELIMIT_STORAGE_URI "
+                "(or REDIS_URL), e.g. redis://127.0.0.1:6379/0, to count them together",
+                workers=workers,
+            ),
+            err=True,
+        )
+    Server(app, options(app, host, port, workers, threads)).run()
 
 
 COMMANDS = (serve,)

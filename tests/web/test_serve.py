@@ -1,0 +1,219 @@
+"""``tsunagu serve`` (issue 12 point 9): gunicorn with several worker processes, each
+with its own database connections; SIGTERM stops it; a guessable SECRET_KEY still
+refuses to start; ``--debug`` is werkzeug's development server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine
+
+from web.cli import serve as serve_module
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_LIMIT = 120.0  # a hang guard on a busy machine, not a speed requirement
+SECRET = "s" * 40
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a server: none of the developer's TSUNAGU_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGU_")}
+    env.pop("REDIS_URL", None)
+    return (
+        env
+        | {
+            "DATABASE_URL": db_url,
+            "TSUNAGU_INSTANCE": str(tmp_path / "instance"),
+            "LANG": "ja_JP.UTF-8",
+        }
+        | extra
+    )
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "web.cli", "serve", *args]
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc: no psutil)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid …": comm may hold spaces and parentheses
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _get(port: int, path: str) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+        status: int = response.status
+        return status
+
+
+@contextmanager
+def _server(
+    env: dict[str, str], log: Path, *args: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = _free_port()
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            _command("--host", "127.0.0.1", "--port", str(port), *args),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_LIMIT
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"the server exited: {log.read_text()[-2000:]}")
+            try:
+                if _get(port, "/login") == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server did not answer: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_runs_worker_processes_and_stops_on_sigterm(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "serve.log"
+    env = _env(db_url, tmp_path, TSUNAGU_SECRET_KEY=SECRET)
+    with _server(env, log, "--workers", "2", "--threads", "2") as (proc, port):
+        deadline = time.monotonic() + STARTUP_LIMIT
+        while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) == 2 and proc.pid not in workers
+        # twenty requests at once, on both workers' threads: every one answered
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: _get(port, "/login"), range(20)))
+        assert statuses == [200] * 20
+        assert _children(proc.pid) == workers  # no worker died and was replaced
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=serve_module.GRACEFUL_SECONDS + 30) == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    text = log.read_text(encoding="utf-8")
+    # in-memory rate limits with two workers: said once, in Japanese
+    assert (
+        text.count("警告: サインインの試行回数は 2 個のワーカープロセスがそれぞれ別に数えます") == 1
+    )
+    assert "Traceback" not in text
+    assert "GET /login" not in text  # no access log: paths name need ids
+
+
+def test_serve_refuses_a_missing_secret_key(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    env = _env(db_url, tmp_path)
+    out = subprocess.run(
+        _command("--workers", "2", "--port", str(_free_port())),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_LIMIT,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("SECRET_KEY が設定されていません。"), out.stderr
+
+
+@pytest.fixture
+def served_with(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Flask, dict[str, Any]]]:
+    """``Server.run`` replaced: what ``serve`` would give gunicorn, without serving."""
+    calls: list[tuple[Flask, dict[str, Any]]] = []
+
+    def run(self: serve_module.Server) -> None:
+        calls.append((self.application, self.options))
+
+    monkeypatch.setattr(serve_module.Server, "run", run)
+    return calls
+
+
+def test_serve_gives_gunicorn_threads_keepalive_and_no_access_log(
+    cli: Any, engine: Engine, tmp_path: Path, served_with: list[tuple[Flask, dict[str, Any]]]
+) -> None:
+    env = {"TSUNAGU_SECRET_KEY": SECRET, "TSUNAGU_INSTANCE": str(tmp_path)}
+    result = cli("serve", "--workers", "3", "--threads", "5", "--port", "5123", env=env)
+    assert result.exit_code == 0, result.stderr
+    (app, options) = served_with[0]
+    assert options["bind"] == ["127.0.0.1:5123"]
+    assert (options["workers"], options["threads"]) == (3, 5)
+    assert options["worker_class"] == "gthread"
+    assert options["keepalive"] > 0 and options["accesslog"] is None
+    assert "3 個のワーカープロセス" in result.stderr
+    # each worker drops the pool inherited from the master and opens its own
+    engine_ = app.extensions["db_engine"]
+    inherited = engine_.pool
+    options["post_fork"](None, None)
+    assert engine_.pool is not inherited
+
+
+def test_serve_defaults_to_one_worker_per_core_at_least_two(
+    cli: Any, engine: Engine, tmp_path: Path, served_with: list[tuple[Flask, dict[str, Any]]]
+) -> None:
+    env = {"TSUNAGU_SECRET_KEY": SECRET, "TSUNAGU_INSTANCE": str(tmp_path)}
+    assert cli("serve", "--lang", "en", env=env).exit_code == 0
+    assert served_with[0][1]["workers"] == max(2, len(os.sched_getaffinity(0)))
+
+
+def test_one_worker_or_a_shared_store_needs_no_warning(
+    cli: Any, engine: Engine, tmp_path: Path, served_with: list[tuple[Flask, dict[str, Any]]]
+) -> None:
+    env = {"TSUNAGU_SECRET_KEY": SECRET, "TSUNAGU_INSTANCE": str(tmp_path)}
+    assert "ワーカー" not in cli("serve", "--workers", "1", env=env).stderr
+    shared = env | {"TSUNAGU_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    assert "ワーカー" not in cli("serve", "--workers", "2", env=shared).stderr
+    assert len(served_with) == 2
+
+
+def test_debug_is_werkzeugs_server_in_one_process(
+    cli: Any,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    served_with: list[tuple[Flask, dict[str, Any]]],
+) -> None:
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(serve_module, "run_simple", lambda *a, **kw: calls.append((a, kw)))
+    # no SECRET_KEY needed for development, as before
+    result = cli("serve", "--debug", "--port", "5124", env={"TSUNAGU_INSTANCE": str(tmp_path)})
+    assert result.exit_code == 0, result.stderr
+    ((args, kwargs),) = calls
+    assert args[:2] == ("127.0.0.1", 5124) and args[2].debug
+    assert kwargs == {"use_reloader": True, "use_debugger": True, "threaded": True}
+    assert served_with == []
