@@ -200,8 +200,18 @@ def build(url: str, n_resources: int, n_needs: int, clients: int) -> dict[str, A
 class Client(threading.Thread):
     """One coordinator: signs in, then asks for pages until ``stop`` is set."""
 
-    def __init__(self, port: int, login: str, area: str, plan: dict[str, Any], go: Any, stop: Any):
+    def __init__(
+        self,
+        port: int,
+        login: str,
+        area: str,
+        plan: dict[str, Any],
+        go: Any,
+        stop: Any,
+        think: float = 0.0,
+    ):
         super().__init__(daemon=True)
+        self.think = think
         self.port, self.login, self.area, self.plan = port, login, area, plan
         self.go, self.stop = go, stop
         self.ready = threading.Event()
@@ -209,6 +219,7 @@ class Client(threading.Thread):
         self.errors: list[str] = []
         self.cookie = ""
         self.rng = random.Random(login)
+        self.reconnects = 0
 
     def _request(self, method: str, path: str, body: str | None = None) -> tuple[int, str]:
         headers = {"Cookie": self.cookie, "Accept-Language": "ja"}
@@ -255,7 +266,14 @@ class Client(threading.Thread):
                 path = "/unmet?fy=2025"
             t = time.perf_counter()
             try:
-                status, _ = self._request("GET", path)
+                try:
+                    status, _ = self._request("GET", path)
+                except http.client.RemoteDisconnected:
+                    # the server closed an idle kept-alive connection as the request left:
+                    # browsers send a GET again on a new connection, and so do we
+                    self.reconnects += 1
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                    status, _ = self._request("GET", path)
             except (OSError, http.client.HTTPException) as exc:
                 self.errors.append(f"{kind}: {exc}")
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -265,6 +283,8 @@ class Client(threading.Thread):
                 self.errors.append(f"{kind} {path} {status}")
             elif not self.stop.is_set():
                 self.times.setdefault(kind, []).append(elapsed)
+            if self.think:
+                self.stop.wait(self.rng.expovariate(1 / self.think))  # reading the page
 
 
 def serve(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -295,6 +315,31 @@ def serve(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("the server did not start")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and every process below it (the
+    server's master and workers), from /proc; 0 where there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = entry.read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(")") + 2 :].split()
+        me = int(entry.parent.name)
+        parent[me] = int(fields[1])
+        used[me] = (int(fields[11]) + int(fields[12])) / ticks
+    below, todo = {pid}, [pid]
+    while todo:
+        p = todo.pop()
+        for child, up in parent.items():
+            if up == p and child not in below:
+                below.add(child)
+                todo.append(child)
+    return sum(used.get(p, 0.0) for p in below)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -306,6 +351,12 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (default SQLite)")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a client reads a page before the next (default 0: back to back)",
+    )
     args = parser.parse_args()
     n_resources, n_needs, seconds = (2_000, 4_000, 8.0) if args.quick else (10_000, 20_000, 30.0)
     seconds = args.seconds or seconds
@@ -329,15 +380,19 @@ def main() -> None:
                 warm.join(60)
                 go, stop = threading.Event(), threading.Event()
                 clients = [
-                    Client(port, login, area, plan, go, stop) for login, area in plan["logins"]
+                    Client(port, login, area, plan, go, stop, args.think)
+                    for login, area in plan["logins"]
                 ]
                 for c in clients:
                     c.start()
                 for c in clients:
                     c.ready.wait(120)
+                server_cpu, client_cpu = tree_cpu(proc.pid), time.process_time()
                 go.set()
                 time.sleep(seconds)
                 stop.set()
+                server_cpu = tree_cpu(proc.pid) - server_cpu
+                client_cpu = time.process_time() - client_cpu
                 for c in clients:
                     c.join(60)
             finally:
@@ -349,7 +404,8 @@ def main() -> None:
     engine_name = "PostgreSQL" if args.database else "SQLite"
     print(
         f"web pages, {engine_name}: demo + {n_resources:,} resources, {n_needs:,} needs; "
-        f"{args.clients} clients for {seconds:.0f} s (built in {built:.0f} s)"
+        f"{args.clients} clients for {seconds:.0f} s (built in {built:.0f} s), "
+        + (f"reading each page {args.think:g} s on average" if args.think else "back to back")
     )
     errors = [e for c in clients for e in c.errors]
     missed = False
@@ -367,7 +423,17 @@ def main() -> None:
             f"   target p95 ≤ {TARGET_MS:.0f} ms   {'ok' if ok else 'MISSED'}"
         )
     total = sum(len(t) for c in clients for t in c.times.values())
-    print(f"  throughput {total / seconds:,.0f} pages/s; errors {len(errors)}")
+    reconnects = sum(c.reconnects for c in clients)
+    print(
+        f"  throughput {total / seconds:,.0f} pages/s; errors {len(errors)}; "
+        f"closed kept-alive connections retried {reconnects}"
+    )
+    if total:
+        print(
+            f"  CPU per page: server {server_cpu / total * 1000:.1f} ms "
+            f"(all its processes), clients {client_cpu / total * 1000:.1f} ms; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
     for e in errors[:5]:
         print(f"    {e}")
     if errors:

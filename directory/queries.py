@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from directory import state
 from directory.i18n import N_, translate
 from directory.models import District, Venue
 
@@ -35,7 +36,12 @@ class Overview:
 
 
 def ancestor_map(session: Session) -> dict[int, tuple[int | None, str]]:
-    """``district id → (parent id, level)`` for walking the hierarchy in memory."""
+    """``district id → (parent id, level)`` for walking the hierarchy in memory (kept per
+    directory version for read-only sessions: do not change it)."""
+    return state.derived(session, "ancestor_map", _read_ancestor_map)
+
+
+def _read_ancestor_map(session: Session) -> dict[int, tuple[int | None, str]]:
     rows = session.execute(select(District.id, District.parent_id, District.level)).all()
     return {r.id: (r.parent_id, r.level) for r in rows}
 

@@ -6,6 +6,7 @@ Alembic migrations in ``migrations/`` are the only way the schema is made; nothi
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         sync_categories(session)
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest migration this code knows (the migrations folder is part of the code)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

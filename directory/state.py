@@ -3,7 +3,10 @@ log of which resources each version changed (:class:`directory.models.DirectoryC
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -12,6 +15,16 @@ from directory.models import DirectoryChange, DirectoryState, utcnow
 
 #: Versions of the change log kept: a reader further behind than this rebuilds.
 KEEP_CHANGES = 10_000
+
+#: ``session.info`` key of sessions that only read: only they may use :func:`derived`'s
+#: cache (a writer could see its own uncommitted change under a version number that a
+#: rollback gives back).
+READ_ONLY = "tsunagu_read_only"
+_VERSION = "tsunagu_directory_version"
+
+T = TypeVar("T")
+_DERIVED: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, Any]]] = weakref.WeakKeyDictionary()
+_DERIVED_LOCK = threading.Lock()
 
 
 def bump(session: Session, resource_ids: Iterable[int] | None = None) -> int:
@@ -44,10 +57,17 @@ def bump(session: Session, resource_ids: Iterable[int] | None = None) -> int:
 
 
 def current(bind: Session | Connection) -> int:
-    """The last committed directory version this connection can see."""
-    return int(
+    """The last committed directory version this connection can see (read once per
+    :data:`READ_ONLY` session: what it reads next is at least as new)."""
+    memo = isinstance(bind, Session) and bind.info.get(READ_ONLY)
+    if memo and _VERSION in bind.info:
+        return int(bind.info[_VERSION])
+    version = int(
         bind.execute(select(DirectoryState.version).where(DirectoryState.id == 1)).scalar_one()
     )
+    if memo:
+        bind.info[_VERSION] = version
+    return version
 
 
 def changed_since(bind: Session | Connection, since: int, until: int) -> set[int] | None:
@@ -63,3 +83,25 @@ def changed_since(bind: Session | Connection, since: int, until: int) -> set[int
     if len(rows) != until - since:
         return None
     return {int(i) for _version, ids in rows for i in ids or ()}
+
+
+def derived(session: Session, name: str, build: Callable[[Session], T]) -> T:
+    """``build(session)``, kept per database and ``name`` while the directory version stays
+    the same: for what pages read on every request (the district tree) and only a bump
+    can change. Sessions not marked :data:`READ_ONLY` always build. The value is shared
+    between threads: callers must not change it."""
+    if not session.info.get(READ_ONLY):
+        return build(session)
+    engine = session.get_bind()
+    version = current(session)
+    with _DERIVED_LOCK:
+        kept = _DERIVED.setdefault(engine, {}).get(name)
+    if kept is not None and kept[0] == version:
+        value: T = kept[1]
+        return value
+    value = build(session)
+    with _DERIVED_LOCK:
+        values = _DERIVED.setdefault(engine, {})
+        if name not in values or values[name][0] <= version:
+            values[name] = (version, value)
+    return value

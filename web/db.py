@@ -9,6 +9,7 @@ another process is writing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from directory.db import make_engine, make_sessionmaker, transaction
 from directory.schema import require_current
+from directory.state import READ_ONLY
+
+CURRENT_FOR_SECONDS = 5.0  # how long a database seen at the migration head is taken as such
 
 
 class Database:
@@ -33,11 +37,13 @@ class Database:
         self.snapshots = SnapshotCache()
         # Recent unmet-needs reports (counts only), each valid while its data is unchanged.
         self.unmet_reports: ReportCache[tuple[UnmetCount, ...]] = ReportCache()
+        self._current_until = 0.0
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session that only reads (rolled back at the end, whatever happened)."""
         with self._read() as session:
+            session.info[READ_ONLY] = True
             yield session
 
     @contextmanager
@@ -47,7 +53,13 @@ class Database:
             yield session
 
     def require_current(self) -> None:
+        """Refuse a database that is not at the migration head; once seen current, the
+        answer is kept for a few seconds (each page asks, and the check costs a query)."""
+        now = time.monotonic()
+        if now < self._current_until:
+            return
         require_current(self.engine)
+        self._current_until = now + CURRENT_FOR_SECONDS
 
 
 def init_app(app: Flask) -> None:
@@ -71,6 +83,7 @@ def get_session() -> Session:
     """Return this request's read session, opening it on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["sessionmaker"]()
+        g.db_session.info[READ_ONLY] = True
     session: Session = g.db_session
     return session
 

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from babel.support import NullTranslations
-from flask import Flask, Response, current_app, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, Domain, get_locale  # type: ignore[import-untyped]
 
 from directory.i18n import (
@@ -39,7 +39,10 @@ def current_lang() -> str:
     """The language of the current request ('ja' outside a request)."""
     if not has_request_context():
         return DEFAULT_LANG
-    return normalise(str(get_locale() or DEFAULT_LANG))
+    lang = g.get("_lang")  # every message on a page asks: decide once per request
+    if lang is None:
+        lang = g._lang = normalise(str(get_locale() or DEFAULT_LANG))
+    return lang
 
 
 def _(msgid: str, /, **params: Any) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defaultload, selectinload
 
 from directory.attributes import ATTRIBUTES
 from directory.errors import Problem
@@ -383,11 +383,18 @@ def _load(session: Session, actor: Actor, external_id: str) -> Need:
     """The need, when it is the actor's; otherwise NotFoundForActor (same as missing)."""
     need = session.scalars(
         select(Need)
-        .options(selectinload(Need.category_links), selectinload(Need.district))
+        # its district's names and centroid, not its boundary; lazy loads are cheaper
+        # than selectinload's for one row
+        .options(
+            defaultload(Need.district).load_only(
+                District.code, District.name, District.centroid_lat, District.centroid_lon
+            )
+        )
         .where(Need.external_id == external_id)
     ).first()
     if need is None or not NeedAreas(session).allowed(actor, need.district_id):
         raise NotFoundForActor(external_id)
+    _ = len(need.category_links), need.district
     return need
 
 

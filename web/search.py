@@ -26,7 +26,7 @@ import gc
 import re
 import threading
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -483,6 +483,12 @@ class Geography:
         self.leaf_ancestor = np.array([a for _i, a in pairs], dtype=np.int64)
 
     @classmethod
+    def current(cls, session: Session) -> Geography:
+        """The tree at the directory version ``session`` sees, read once per version
+        (pages ask on every request)."""
+        return state.derived(session, "geography", cls.read)
+
+    @classmethod
     def read(cls, session: Session) -> Geography:
         return cls(
             Place(*row)
@@ -879,7 +885,7 @@ class Hit:
     organization: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchPage:
     query: SearchQuery
     total: int
@@ -1129,6 +1135,10 @@ def _other_facets(
 # ----------------------------------------------------------------------------- cache
 
 
+#: Search answers kept per index cache (each a page of hits and the facet counts).
+ANSWERS_KEPT = 256
+
+
 class SearchIndexCache:
     """The index of one database in this process, kept at the directory's version.
 
@@ -1143,6 +1153,10 @@ class SearchIndexCache:
         self._memo = KeyMemo()
         self.builds = 0
         self.updates = 0
+        # answers at the current version: a handful of words (サロン, 見守り…) make most
+        # searches, and each costs a scan of every text
+        self._answers: OrderedDict[tuple[Any, ...], SearchPage] = OrderedDict()
+        self._answers_lock = threading.Lock()
 
     def get(self, session: Session) -> IndexSet:
         version = state.current(session)
@@ -1189,6 +1203,29 @@ class SearchIndexCache:
     def clear(self) -> None:
         with self._lock:
             self._current = None
+        with self._answers_lock:
+            self._answers.clear()
+
+    def answer(
+        self, indexes: IndexSet, query: SearchQuery, *, everyone: bool, lang: str, today: dt.date
+    ) -> SearchPage:
+        """:func:`run_search`, remembered for the last :data:`ANSWERS_KEPT` questions asked
+        of this version (a newer version forgets them all)."""
+        key = (indexes.version, query, everyone, lang, today)
+        with self._answers_lock:
+            page = self._answers.get(key)
+            if page is not None:
+                self._answers.move_to_end(key)
+                return page
+        page = run_search(indexes, query, everyone=everyone, lang=lang, today=today)
+        with self._answers_lock:
+            stale = [k for k in self._answers if k[0] != indexes.version]
+            for k in stale:
+                del self._answers[k]
+            self._answers[key] = page
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+        return page
 
 
 _CACHES: weakref.WeakKeyDictionary[Any, SearchIndexCache] = weakref.WeakKeyDictionary()
@@ -1207,6 +1244,7 @@ def index_cache(db: Any) -> SearchIndexCache:
 def search(db: Any, actor: Actor, query: SearchQuery, lang: str, *, today: dt.date) -> SearchPage:
     """The search of ``GET /resources`` and ``GET /api/v1/resources`` for ``actor``:
     anyone gets public, active resources; a signed-in user all of them."""
+    cache = index_cache(db)
     with db.read() as session:
-        indexes = index_cache(db).get(session)
-    return run_search(indexes, query, everyone=sees_every_resource(actor), lang=lang, today=today)
+        indexes = cache.get(session)
+    return cache.answer(indexes, query, everyone=sees_every_resource(actor), lang=lang, today=today)

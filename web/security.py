@@ -33,7 +33,7 @@ from flask_login import AnonymousUserMixin, LoginManager, current_user, logout_u
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response as BaseResponse
 
-from web.accounts import actor_for, user_for_token
+from web.accounts import account, actor_for, user_for_token
 from web.actors import ANONYMOUS, Actor
 from web.db import get_db
 from web.i18n import _
@@ -117,10 +117,12 @@ def _load_user(cookie_id: str) -> SignedIn | None:
     except ValueError:
         return None
     with get_db().read() as s:
-        user = s.get(User, user_id)
-        if user is None or user.disabled or user.session_version != version:
-            return None
-        return SignedIn.of(user)
+        found = account(s, user_id)
+    if found is None or found.disabled or found.session_version != version:
+        return None
+    return SignedIn(
+        found.id, found.login, found.display_name, found.role, found.session_version, found.actor
+    )
 
 
 @login_manager.request_loader

@@ -7,6 +7,7 @@ snapshot computes the same days with numpy.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,13 @@ def fortnight_start(anchor: dt.date, start: dt.date, interval: int) -> dt.date:
     if weeks % interval == 0:
         return start
     return monday + dt.timedelta(weeks=interval - weeks % interval)
+
+
+@functools.lru_cache(maxsize=512)
+def _holidays(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
+    """jpholiday's holidays in a range: worked out anew on every call (about 15 ms for a
+    year), and every schedule of a page asks for the same range."""
+    return tuple(day for day, _name in jpholiday.between(start, end))
 
 
 def to_rrule_set(s: ParsedSchedule, start: dt.date, end: dt.date) -> rruleset:
@@ -82,7 +90,7 @@ def to_rrule_set(s: ParsedSchedule, start: dt.date, end: dt.date) -> rruleset:
         changes["bymonth"] = months
     rs.rrule(rule.replace(**changes))
     if s.holiday_rule == HOLIDAY_CLOSED:
-        for holiday, _name in jpholiday.between(start, end):
+        for holiday in _holidays(start, end):
             rs.exdate(dt.datetime.combine(holiday, at))
     if s.year_end_closed:
         for year in range(start.year - 1, end.year + 1):

@@ -212,3 +212,39 @@ def test_an_edit_is_found_by_the_next_search(town: Town) -> None:
     assert found(client.get("/resources?q=フクロウ").get_data(as_text=True)) == ["R-800"]
     with town.app.app_context():
         assert index_cache(get_db()).builds == 2
+
+
+def test_a_repeated_search_is_answered_from_memory_until_the_directory_changes(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Common words are asked again and again: the same question of the same version runs
+    the scan once; a signed-in user's answer (private resources too) is never an
+    anonymous one's; an edit makes the next answer new."""
+    from resourcehelpers import form_of
+
+    import web.search as search_module
+
+    runs: list[str] = []
+    real = search_module.run_search
+
+    def counted(indexes, query, **kw):  # type: ignore[no-untyped-def]
+        runs.append(query.q)
+        return real(indexes, query, **kw)
+
+    monkeypatch.setattr(search_module, "run_search", counted)
+    coord, anonymous = town.client("coord"), town.client()
+    first = coord.get("/resources?q=サロン").get_data(as_text=True)
+    assert coord.get("/resources?q=サロン").get_data(as_text=True) == first
+    assert runs == ["サロン"]
+    # the same words, first signed in, then anonymous: two answers
+    assert PRIVATE_RESOURCE in found(
+        coord.get("/resources?q=見守りネットワーク").get_data(as_text=True)
+    )
+    public = found(anonymous.get("/resources?q=見守りネットワーク").get_data(as_text=True))
+    assert PRIVATE_RESOURCE not in public
+    assert runs == ["サロン", "見守りネットワーク", "見守りネットワーク"]
+    form = form_of(coord, f"/resources/{OWN_RESOURCE}/edit")
+    form["name"] = "赤塚ふれあいサロン（改）"
+    assert coord.post(f"/resources/{OWN_RESOURCE}/edit", data=form).status_code == 303
+    assert "赤塚ふれあいサロン（改）" in coord.get("/resources?q=サロン").get_data(as_text=True)
+    assert runs == ["サロン", "見守りネットワーク", "見守りネットワーク", "サロン"]
