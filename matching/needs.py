@@ -50,6 +50,7 @@ from directory import schedules as sched
 from directory.attributes import ATTRIBUTES, canonical_attribute
 from directory.db import import_lock
 from directory.errors import InvalidInputError, Problem, UnknownCategoryError, has_nul, without_nul
+from directory.fiscal import today_in_japan
 from directory.geography import JAPAN_LAT, JAPAN_LON, ImportResult
 from directory.models import District, utcnow
 from directory.resources import CellError, parse_date
@@ -555,7 +556,7 @@ def parse_needs(
     session: Session, items: Sequence[Any], *, today: dt.date | None = None
 ) -> tuple[list[ParsedNeed], list[Problem], list[Problem]]:
     """Check every need; return the valid ones with every error and warning (writes nothing)."""
-    today = today or dt.date.today()
+    today = today or today_in_japan()
     taxonomy = load_taxonomy()
     districts = _districts(session)
     parsed: list[ParsedNeed] = []

@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from directory.fiscal import today_in_japan
 from web import need_service as ns
 from web.api import add_paths, add_schemas
 from web.db import get_db
@@ -101,7 +102,7 @@ def need(need_id: str) -> Response:
 def matches(need_id: str) -> Response | tuple[Response, int]:
     get_db().require_current()
     try:
-        on = _day(request.args.get("on")) or dt.date.today()
+        on = _day(request.args.get("on")) or today_in_japan()
     except ValueError:
         return _error(400, "bad_request", _("on must be a date (YYYY-MM-DD)"))
     top = request.args.get("top", "5")

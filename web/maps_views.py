@@ -13,13 +13,13 @@ the response's CSP nonce (:func:`web.security.with_nonce`).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
+from directory.fiscal import today_in_japan
 from directory.i18n import N_, LocalisedText
 from directory.map_data import (
     MapDistrict,
@@ -95,7 +95,7 @@ def resident() -> Response | BaseResponse:
         title=_("Community resources: {name}", name=name),
         subtitle=current_app.config.get("MAP_SUBTITLE"),
         contact=current_app.config.get("MAP_CONTACT"),
-        as_of=dt.date.today(),
+        as_of=today_in_japan(),
         lang=current_lang(),
     )
     return _html(m, f"resident-{area}.html")

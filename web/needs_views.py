@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
+from directory.fiscal import today_in_japan
 from directory.i18n import N_, LocalisedText
 from directory.map_data import PublicResource, map_districts
 from maps import Candidate, need_map, page_html
@@ -29,7 +30,7 @@ bp = Blueprint("needs", __name__, url_prefix="/needs")
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return today_in_japan()
 
 
 def _date_arg(name: str) -> dt.date | None:

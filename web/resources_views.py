@@ -14,7 +14,6 @@ import logging
 import re
 import secrets
 import shutil
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,7 @@ from web.resource_service import (
     resource_detail,
     today_in_japan,
 )
-from web.search import FACETS, BadQuery, SearchPage, SearchQuery, index_cache, search
+from web.search import FACETS, BadQuery, SearchPage, SearchQuery, search
 from web.security import current_actor, public
 from web.services import AccessDenied, require_directory_editor
 
@@ -145,26 +144,12 @@ def _version(form: MultiDict[str, str]) -> int | None:
 
 
 @bp.before_app_request
-def _warm_up_search() -> None:
-    """Build the search index in the background on the server's first request, so the
-    first search does not wait for it (10 s at 150,000 resources). Not in tests."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.testing or not app.config.get("SEARCH_WARM_UP", True):
-        return
-    if app.extensions.setdefault("tsunagu_search_warm_up", False):
-        return
-    app.extensions["tsunagu_search_warm_up"] = True
-    db = get_db()
+def _warm_up() -> None:
+    """Build the search index and the matcher's snapshot in the background on the
+    server's first request (:mod:`web.warm`), so the first search does not wait for it."""
+    from web import warm
 
-    def build() -> None:
-        try:
-            db.require_current()
-            with db.read() as session:
-                index_cache(db).get(session)
-        except Exception as exc:  # the first search builds it instead, and reports
-            log.warning("search index warm-up failed: %s", type(exc).__name__)
-
-    threading.Thread(target=build, name="search-index-warm-up", daemon=True).start()
+    warm.start(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @bp.get("/resources")

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from directory.fiscal import today_in_japan
 from directory.schedules.expansion import first_on_or_after
 from directory.schedules.rules import _count_of, _Days, _Group
 from directory.schedules.times import _ABOUT, _TIME_PARTS, _atom, _range
@@ -712,7 +713,7 @@ def _resolve_date(
         return found if ok else None
     if weekday is None and reference is None:
         return None
-    ref = reference or dt.date.today()
+    ref = reference or today_in_japan()
     span = (
         range(ref.year - 6, ref.year + 7)
         if weekday is not None

@@ -217,3 +217,42 @@ def test_debug_is_werkzeugs_server_in_one_process(
     assert args[:2] == ("127.0.0.1", 5124) and args[2].debug
     assert kwargs == {"use_reloader": True, "use_debugger": True, "threaded": True}
     assert served_with == []
+
+
+def test_workers_start_warm_with_templates_compiled_before_the_fork(
+    cli: Any,
+    engine: Engine,
+    tmp_path: Path,
+    served_with: list[tuple[Flask, dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker's first search or need page must not wait for the search index, the
+    matcher's snapshot or the templates: the master compiles every template before it
+    forks, and each worker builds the rest as it starts (once)."""
+    import threading
+
+    from web import warm
+    from web.db import get_db
+    from web.search import index_cache
+
+    env = {"TSUNAGU_SECRET_KEY": SECRET, "TSUNAGU_INSTANCE": str(tmp_path)}
+    assert cli("serve", "--workers", "2", env=env).exit_code == 0
+    (app, options) = served_with[0]
+    pages = app.jinja_env.list_templates(extensions=("html",))
+    assert pages and len(app.jinja_env.cache or {}) >= len(pages)
+    done = threading.Event()
+    real = warm.warm_up
+
+    def warm_up(a: Flask) -> None:
+        real(a)
+        done.set()
+
+    monkeypatch.setattr(warm, "warm_up", warm_up)
+    options["post_worker_init"](None)
+    assert done.wait(60)
+    with app.app_context():
+        db = get_db()
+        assert (index_cache(db).builds, db.snapshots.builds) == (1, 1)
+    done.clear()
+    options["post_worker_init"](None)  # a process warms up once
+    assert not done.wait(0.5)

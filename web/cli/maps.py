@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from directory.fiscal import today_in_japan
 from web.cli._common import (
     F,
     _,
@@ -177,7 +177,7 @@ def map_resident(
                 districts,
                 credits=credits,
                 title=title,
-                as_of=dt.date.today(),
+                as_of=today_in_japan(),
                 lang=lang(),
             )
         except JapaneseFontMissingError as exc:
@@ -194,7 +194,7 @@ def map_resident(
             districts,
             credits=credits,
             title=title,
-            as_of=dt.date.today(),
+            as_of=today_in_japan(),
             lang=lang(),
         ),
         output,
@@ -243,7 +243,7 @@ def map_unmet(
         except ValueError as exc:
             fail(str(exc))
     db = database()
-    day = on.date() if on else dt.date.today()
+    day = on.date() if on else today_in_japan()
     try:
         counts = unmet_service(db, actor(), level="district", on=day)
     except AccessDenied as exc:

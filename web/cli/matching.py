@@ -10,6 +10,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from directory.fiscal import today_in_japan
 from directory.i18n import N_
 from matching.reasons import unmet_label
 from web.cli._common import (
@@ -34,7 +35,7 @@ def _label(code: str) -> str:
 
 
 def _day(on: Any) -> dt.date:
-    return on.date() if on is not None else dt.date.today()
+    return on.date() if on is not None else today_in_japan()
 
 
 @click.command("match")

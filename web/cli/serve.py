@@ -66,6 +66,28 @@ def _reopen_database(app: Flask) -> Any:
     return post_fork
 
 
+def _warm_up(app: Flask) -> Any:
+    """gunicorn's ``post_worker_init`` hook: each worker builds its search index and
+    matcher snapshot in the background as it starts (:mod:`web.warm`), not on its first
+    pages."""
+
+    def post_worker_init(_worker: Any) -> None:
+        from web import warm
+
+        warm.start(app)
+
+    return post_worker_init
+
+
+def compile_templates(app: Flask) -> int:
+    """Compile every page template once, before the workers fork: they inherit them
+    instead of each compiling its own on its first pages. Returns how many."""
+    names = app.jinja_env.list_templates(extensions=("html",))
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)
+
+
 def shared_rate_limits(app: Flask) -> bool:
     """Whether the rate limits are counted in one store for every worker (Redis), not in
     each process's memory."""
@@ -88,6 +110,7 @@ def options(app: Flask, host: str, port: int, workers: int, threads: int) -> dic
         "proc_name": "tsunagu",
         "control_socket_disable": True,  # no gunicornc socket in the user's home
         "post_fork": _reopen_database(app),
+        "post_worker_init": _warm_up(app),
     }
 
 
@@ -137,6 +160,7 @@ def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None
             ),
             err=True,
         )
+    compile_templates(app)
     Server(app, options(app, host, port, workers, threads)).run()
 
 
