@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, defaultload, selectinload
 
 from directory.attributes import ATTRIBUTES
 from directory.errors import Problem
+from directory.fiscal import today_in_japan
 from directory.i18n import N_, translate
 from directory.map_data import CoordinatorResource, coordinator_resources
 from directory.models import District, Resource, Schedule
@@ -300,7 +301,7 @@ def create_need(
     (the intake form; the API takes a §4 object, where it stays a warning). A missing
     ``id`` is generated. Raises :class:`NeedInputError` (nothing written, audited)."""
     require_needs_access(db, actor, "create")
-    today = today or dt.date.today()
+    today = today or today_in_japan()
     errors: dict[str, list[str]] = {}
     denied = conflict = False
     try:
@@ -711,7 +712,7 @@ def record_referral(
     connected; when none is left connected, the need is open again.
     """
     require_needs_access(db, actor, "update")
-    today = dt.date.today()
+    today = today_in_japan()
     happened_on = happened_on or today
     note = (note or "").strip() or None
     try:
@@ -846,7 +847,7 @@ def _need_event(
                     need_id=need.id,
                     status=event,
                     note=note,
-                    happened_on=dt.date.today(),
+                    happened_on=today_in_japan(),
                     recorded_by=actor.login,
                 )
             )
