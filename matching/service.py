@@ -13,6 +13,8 @@ import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -23,7 +25,7 @@ from directory.models import District
 from directory.queries import ancestor_at, ancestor_map
 from directory.weekdays import WEEKDAY_CODES
 from matching.engine import NeedQuery, NeedResult, score_many
-from matching.models import Match, Need
+from matching.models import Location, Match, Need, NeedCategory
 from matching.reasons import UnmetCount
 from matching.snapshot import DirectorySnapshot, build_snapshot, update_snapshot
 
@@ -69,7 +71,111 @@ class SnapshotCache:
             return snap
 
 
-def need_query(need: Need, on: dt.date) -> NeedQuery:
+@dataclass(frozen=True)
+class NeedValues:
+    """A stored need's values and its district's names, read in one Core query with
+    :func:`need_values` (no ORM object: a read-only page's cheaper copy of a :class:`Need`,
+    which :func:`need_query` and :func:`match_needs` take alike)."""
+
+    id: int
+    external_id: str
+    resident_ref: str | None
+    district_id: int
+    lat: float | None
+    lon: float | None
+    text: str | None
+    days: list[str] | None
+    time_start: dt.time | None
+    time_end: dt.time | None
+    months: list[int] | None
+    max_walk_m: int | None
+    transport: bool | None
+    age: int | None
+    attributes: list[str]
+    recorded_on: dt.date | None
+    urgency: str
+    status: str
+    consent_on: dt.date | None
+    consent_by: str | None
+    basis: str | None
+    district_code: str
+    district_name: str
+    centroid_lat: float | None
+    centroid_lon: float | None
+    #: (code, inferred) in code order, as :attr:`Need.category_links`
+    categories: tuple[tuple[str, bool], ...]
+
+    @property
+    def category_codes(self) -> list[str]:
+        return [code for code, _inferred in self.categories]
+
+    def location(self) -> Location:
+        """As :meth:`Need.location`: the recorded point, else the district centroid."""
+        if self.lat is not None and self.lon is not None:
+            return Location(self.lat, self.lon, False)
+        return Location(self.centroid_lat, self.centroid_lon, True)  # type: ignore[arg-type]
+
+
+_NEED_COLUMNS = (
+    Need.id,
+    Need.external_id,
+    Need.resident_ref,
+    Need.district_id,
+    Need.lat,
+    Need.lon,
+    Need.text,
+    Need.days,
+    Need.time_start,
+    Need.time_end,
+    Need.months,
+    Need.max_walk_m,
+    Need.transport,
+    Need.age,
+    Need.attributes,
+    Need.recorded_on,
+    Need.urgency,
+    Need.status,
+    Need.consent_on,
+    Need.consent_by,
+    Need.basis,
+)
+_NEED_VALUES = (
+    select(
+        *_NEED_COLUMNS,
+        District.code.label("district_code"),
+        District.name.label("district_name"),
+        District.centroid_lat,
+        District.centroid_lon,
+        NeedCategory.category_code,
+        NeedCategory.inferred,
+    )
+    .join(District, District.id == Need.district_id)
+    .outerjoin(NeedCategory, NeedCategory.need_id == Need.id)
+    .order_by(NeedCategory.category_code)
+)
+
+
+def need_values(session: Session, external_id: str) -> NeedValues | None:
+    """One need as :class:`NeedValues` (None when there is none): one statement for the
+    need, its district's names and centroid and its categories."""
+    rows = session.execute(_NEED_VALUES.where(Need.external_id == external_id)).all()
+    if not rows:
+        return None
+    first: Any = rows[0]
+    values = {c.key: getattr(first, c.key) for c in _NEED_COLUMNS}
+    return NeedValues(
+        **values,
+        district_code=first.district_code,
+        district_name=first.district_name,
+        centroid_lat=first.centroid_lat,
+        centroid_lon=first.centroid_lon,
+        categories=tuple(
+            (r.category_code, bool(r.inferred)) for r in rows if r.category_code is not None
+        ),
+    )
+
+
+def need_query(need: Need | NeedValues, on: dt.date) -> NeedQuery:
     """The engine's view of a stored need (its location falls back to the district centroid)."""
     location = need.location()
     time = None
@@ -121,7 +227,7 @@ def load_needs(
 def match_needs(
     session: Session,
     cache: SnapshotCache,
-    needs: Sequence[Need],
+    needs: Sequence[Need | NeedValues],
     *,
     on: dt.date,
     top: int = 5,

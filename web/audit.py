@@ -20,9 +20,10 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from directory.db import database_problem
 from directory.models import utcnow
 from web.actors import Actor
 from web.models import AuditAnchor, AuditEvent
@@ -67,29 +68,62 @@ def _stamp(at: dt.datetime) -> str:
 
 def row_hash(prev_hash: str, event: AuditEvent) -> str:
     """The chain hash of one row (everything but its id and its own hash)."""
-    fields = (
+    return _hash(
         prev_hash,
-        _stamp(event.at),
+        event.at,
         event.actor,
         event.role,
         event.areas,
         event.action,
         event.record_type,
-        event.record_id or "",
+        event.record_id,
         event.outcome,
-        event.detail or "",
+        event.detail,
+    )
+
+
+def _hash(
+    prev_hash: str,
+    at: dt.datetime,
+    actor: str,
+    role: str,
+    areas: str,
+    action: str,
+    record_type: str,
+    record_id: str | None,
+    outcome: str,
+    detail: str | None,
+) -> str:
+    fields = (
+        prev_hash,
+        _stamp(at),
+        actor,
+        role,
+        areas,
+        action,
+        record_type,
+        record_id or "",
+        outcome,
+        detail or "",
     )
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
 
-def _tail_hash(session: Session) -> str:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
-    last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+_TAIL = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_ANCHOR = select(AuditAnchor.anchor_hash).where(AuditAnchor.id == 1)
+
+
+def _tail_hash(bind: Session | Connection) -> str:
+    """The last row's hash (the anchor's, the genesis' when none), under PostgreSQL's
+    chain lock, held to the end of the transaction."""
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name == "postgresql":
+        bind.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
+    last = bind.execute(_TAIL).scalar()
     if last is not None:
-        return last
-    anchor = session.get(AuditAnchor, 1)
-    return anchor.anchor_hash if anchor is not None else GENESIS
+        return str(last)
+    anchor = bind.execute(_ANCHOR).scalar()
+    return str(anchor) if anchor is not None else GENESIS
 
 
 @dataclass(frozen=True)
@@ -151,6 +185,73 @@ def record_many(
     session.add_all(events)
     session.flush()
     return events
+
+
+def append(
+    bind: Session | Connection,
+    actor: Actor,
+    entries: Iterable[Entry],
+    *,
+    at: dt.datetime | None = None,
+) -> None:
+    """:func:`record_many` without ORM objects (one Core INSERT; the same chain): for
+    callers that do not need the rows back, such as a read's one event."""
+    entries = list(entries)
+    if action_errors := {e.action for e in entries if e.action not in ACTIONS}:
+        raise ValueError(f"unknown audit action(s): {sorted(action_errors)}")
+    if outcome_errors := {e.outcome for e in entries if e.outcome not in OUTCOMES}:
+        raise ValueError(f"unknown audit outcome(s): {sorted(outcome_errors)}")
+    if not entries:
+        return
+    when = at or utcnow()
+    prev = _tail_hash(bind)
+    areas = ",".join(actor.area_codes)
+    rows = []
+    for e in entries:
+        row = {
+            "at": when,
+            "actor": actor.login,
+            "role": actor.role,
+            "areas": areas,
+            "action": e.action,
+            "record_type": e.record_type,
+            "record_id": e.record_id,
+            "outcome": e.outcome,
+            "detail": e.detail,
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = _hash(
+            prev,
+            when,
+            actor.login,
+            actor.role,
+            areas,
+            e.action,
+            e.record_type,
+            e.record_id,
+            e.outcome,
+            e.detail,
+        )
+        rows.append(row)
+    bind.execute(insert(AuditEvent), rows)
+
+
+def append_alone(
+    engine: Engine, actor: Actor, entries: Iterable[Entry], *, at: dt.datetime | None = None
+) -> None:
+    """:func:`append` in a write transaction of its own (SQLite ``BEGIN IMMEDIATE``), on a
+    bare connection (no ORM session); a database error leaves as
+    :class:`~directory.db.DatabaseProblem`, as from :func:`directory.db.transaction`."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(tsunagu_write=True)
+            with conn.begin():
+                append(conn, actor, entries, at=at)
+    except Exception as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        raise problem from None
 
 
 @dataclass(frozen=True)

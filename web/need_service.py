@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defaultload, selectinload
 
+from directory import state
 from directory.attributes import ATTRIBUTES
 from directory.errors import Problem
 from directory.fiscal import today_in_japan
@@ -42,7 +43,7 @@ from matching.engine import NeedResult, describe_reason, result_to_json
 from matching.models import MATCH_END_STATUSES, Match, MatchEvent, Need, NeedCategory
 from matching.needs import CONSENT_BY, FIELDS, parse_needs, save_needs
 from matching.reasons import REFERRAL_END_LABELS, unmet_label
-from matching.service import match_needs
+from matching.service import NeedValues, match_needs, need_values
 from matching.weights import DEFAULT_PARAMETERS
 from web import audit
 from web.actors import Actor, NeedAreas
@@ -164,8 +165,9 @@ def _audit_alone(
     detail: str | None = None,
     record_type: str = "need",
 ) -> None:
-    with db.write() as session:
-        audit.record(session, actor, action, record_type, record_id, outcome, detail)
+    audit.append_alone(
+        db.engine, actor, [audit.Entry(action, record_type, record_id, outcome, detail)]
+    )
 
 
 # ----------------------------------------------------------------------------- intake
@@ -399,6 +401,26 @@ def _load(session: Session, actor: Actor, external_id: str) -> Need:
     return need
 
 
+def _values(session: Session, actor: Actor, external_id: str) -> NeedValues:
+    """As :func:`_load`, for a page that only reads: the need's values (one statement)."""
+    need = need_values(session, external_id)
+    if need is None or not NeedAreas(session).allowed(actor, need.district_id):
+        raise NotFoundForActor(external_id)
+    return need
+
+
+def _read_district_names(session: Session) -> dict[int, tuple[str, str]]:
+    return {
+        r.id: (r.code, r.name)
+        for r in session.execute(select(District.id, District.code, District.name))
+    }
+
+
+def _district_names(session: Session) -> dict[int, tuple[str, str]]:
+    """District id → (code, name), kept per directory version (do not change it)."""
+    return state.derived(session, "need_service.district_names", _read_district_names)
+
+
 def _guarded(
     db: Database, actor: Actor, action: str, external_id: str, detail: str | None = None
 ) -> None:
@@ -477,7 +499,7 @@ def _words(values: Sequence[Any], words: Sequence[str]) -> str:
     return "・".join(words[v] for v in values)
 
 
-def _need_fields(need: Need, lang: str) -> list[Field]:
+def _need_fields(need: Need | NeedValues, lang: str) -> list[Field]:
     def t(msgid: str) -> str:
         return translate(msgid, lang)
 
@@ -537,7 +559,7 @@ def _fill(ref: Referral, info: CoordinatorResource | None) -> None:
     ref.name = ref.name or info.name
 
 
-def _stored(session: Session, need: Need) -> dict[str, tuple[Match, str]]:
+def _stored(session: Session, need: Need | NeedValues) -> dict[str, tuple[Match, str]]:
     rows = session.execute(
         select(Match, Resource.external_id, Resource.name)
         .join(Resource, Resource.id == Match.resource_id)
@@ -547,7 +569,7 @@ def _stored(session: Session, need: Need) -> dict[str, tuple[Match, str]]:
     return {ext: (m, name) for m, ext, name in rows}
 
 
-def _timeline(session: Session, need: Need, lang: str) -> list[TimelineEntry]:
+def _timeline(session: Session, need: Need | NeedValues, lang: str) -> list[TimelineEntry]:
     rows = session.execute(
         select(MatchEvent, Resource.external_id, Resource.name)
         .outerjoin(Match, Match.id == MatchEvent.match_id)
@@ -570,7 +592,9 @@ def _timeline(session: Session, need: Need, lang: str) -> list[TimelineEntry]:
     ]
 
 
-def _rank(db: Database, session: Session, need: Need, on: dt.date, top: int) -> NeedResult:
+def _rank(
+    db: Database, session: Session, need: Need | NeedValues, on: dt.date, top: int
+) -> NeedResult:
     return match_needs(session, db.snapshots, [need], on=on, top=top)[0]
 
 
@@ -582,16 +606,13 @@ def need_page(
     require_needs_access(db, actor, "read")
     try:
         with db.read() as session:
-            need = _load(session, actor, external_id)
+            need = _values(session, actor, external_id)
             result = _rank(db, session, need, on, top)
             stored = _stored(session, need)
             info = _resources(session, [*(m.external_id for m in result.matches), *stored])
-            tree = ancestor_map(session)
-            area_id = ancestor_at(tree, need.district_id, "area")
-            area = session.execute(
-                select(District.code, District.name).where(District.id == area_id)
-            ).first()
-            area_code, area_name = (area.code, area.name) if area is not None else (None, None)
+            area_id = ancestor_at(ancestor_map(session), need.district_id, "area")
+            area = None if area_id is None else _district_names(session).get(area_id)
+            area_code, area_name = area if area is not None else (None, None)
             taxonomy = load_taxonomy()
             ranked = []
             for rank, m in enumerate(result.matches, start=1):
@@ -630,13 +651,12 @@ def need_page(
             page = NeedPage(
                 external_id=need.external_id,
                 status=need.status,
-                district_code=need.district.code,
-                district_name=need.district.name,
+                district_code=need.district_code,
+                district_name=need.district_name,
                 area_name=area_name,
                 fields=_need_fields(need, lang),
                 categories=[
-                    (taxonomy[link.category_code].label(lang), link.inferred)
-                    for link in need.category_links
+                    (taxonomy[code].label(lang), inferred) for code, inferred in need.categories
                 ],
                 ranked=ranked,
                 followed=followed,
