@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from directory.i18n import N_, LocalisedError
@@ -89,24 +89,30 @@ class Account:
     actor: Actor
 
 
-def account(session: Session, user_id: int) -> Account | None:
-    """The account ``user_id`` with its areas' ids and codes, or None."""
-    rows = session.execute(
-        select(
-            User.id,
-            User.login,
-            User.display_name,
-            User.role,
-            User.disabled,
-            User.session_version,
-            District.id,
-            District.code,
-        )
-        .outerjoin(user_area, user_area.c.user_id == User.id)
-        .outerjoin(District, District.id == user_area.c.district_id)
-        .where(User.id == user_id)
-        .order_by(District.code)
-    ).all()
+# Built once: each signed-in request runs it, and building a statement (and its cache key)
+# costs more than running it.
+_ACCOUNT = (
+    select(
+        User.id,
+        User.login,
+        User.display_name,
+        User.role,
+        User.disabled,
+        User.session_version,
+        District.id,
+        District.code,
+    )
+    .outerjoin(user_area, user_area.c.user_id == User.id)
+    .outerjoin(District, District.id == user_area.c.district_id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(District.code)
+)
+
+
+def account(session: Session | Connection, user_id: int) -> Account | None:
+    """The account ``user_id`` with its areas' ids and codes, or None (read in ``session``,
+    or in a plain connection, which costs less than opening an ORM session)."""
+    rows = session.execute(_ACCOUNT, {"user_id": user_id}).all()
     if not rows:
         return None
     first = rows[0]

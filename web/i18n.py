@@ -13,7 +13,15 @@ from typing import Any
 
 from babel.support import NullTranslations
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_babel import Babel, Domain, get_locale  # type: ignore[import-untyped]
+from flask_babel import (  # type: ignore[import-untyped]
+    Babel,
+    Domain,
+    get_locale,
+    get_translations,
+)
+from jinja2.nodes import EvalContext
+from jinja2.utils import pass_eval_context
+from markupsafe import Markup
 
 from directory.i18n import (
     DEFAULT_LANG,
@@ -64,6 +72,37 @@ class _Babel(Babel):
         return CatalogueDomain()
 
 
+def _page_translations() -> NullTranslations:
+    """The request's catalogue (Flask-Babel's answer outside a request)."""
+    if has_request_context():
+        return translations(current_lang())
+    found: NullTranslations = get_translations()
+    return found
+
+
+# Templates call ``_()`` a few hundred times a page. Flask-Babel's callables reach the
+# catalogue through three ``Context.call``s and its domain and locale lookups each time;
+# these do what Jinja's newstyle gettext does (escape unless autoescape is off, then always
+# ``%``-format, so ``%%`` is ``%`` and ``%(name)s`` takes an escaped value) in one step.
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    rv = _page_translations().gettext(string)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+@pass_eval_context
+def _template_ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    rv = _page_translations().ngettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
 def remember_choice(response: Response, cookie: str, choices: tuple[str, ...]) -> None:
     """A display choice made with ``?cookie=value`` (language, text size) kept for a year
     in a cookie of that name, so the next page needs no query."""
@@ -91,6 +130,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANG)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     _Babel(app, locale_selector=select_lang)
+    app.jinja_env.globals.update(
+        _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
+    )
     app.after_request(_remember)
 
     @app.context_processor

@@ -116,8 +116,10 @@ def _load_user(cookie_id: str) -> SignedIn | None:
         user_id, version = (int(part) for part in cookie_id.split(":"))
     except ValueError:
         return None
-    with get_db().read() as s:
-        found = account(s, user_id)
+    # A plain connection, not an ORM session: every signed-in request pays for this read,
+    # which must be fresh (a disabled account or new areas count from the next request).
+    with get_db().engine.connect() as conn:
+        found = account(conn, user_id)
     if found is None or found.disabled or found.session_version != version:
         return None
     return SignedIn(
