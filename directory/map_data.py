@@ -15,6 +15,7 @@ point web → maps → directory, and maps stay free of DB code).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -175,8 +176,8 @@ def _rows(
     import shapely
     from sqlalchemy import select
 
+    from directory import state
     from directory.models import (
-        District,
         Organization,
         Resource,
         Schedule,
@@ -192,6 +193,7 @@ def _rows(
             Resource.id,
             Resource.external_id,
             Resource.name,
+            Resource.name_key,
             Resource.lat,
             Resource.lon,
             Resource.phone,
@@ -223,7 +225,7 @@ def _rows(
     def only(stmt: Any, column: Any) -> Any:
         return stmt if ids is None else stmt.where(column.in_(ids))
 
-    codes = dict(session.execute(select(District.id, District.code)).tuples().all())
+    codes = state.derived(session, "map_data.district_codes", _district_codes)
     served: dict[int, list[int]] = defaultdict(list)
     for rid, did in session.execute(
         only(select(resource_district), resource_district.c.resource_id)
@@ -280,9 +282,18 @@ def _rows(
                 "last_verified_on": r.last_verified_on,
                 "public": r.public,
                 "organization": r.org_name,
+                "order": (r.name_key, r.external_id),
             }
         )
     return rows
+
+
+def _district_codes(session: Session) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from directory.models import District
+
+    return dict(session.execute(select(District.id, District.code)).tuples().all())
 
 
 def _in_scope(
@@ -340,11 +351,68 @@ def coordinator_resources(
 ) -> list[CoordinatorResource]:
     """Every resource of an area (all when None) whatever its status or 公開 flag, for the
     coordinators' working map, where paused and ended ones are greyed, not hidden; only
-    those of ``external_ids`` when given (a need's candidates: a few rows, not the town)."""
-    return [
-        CoordinatorResource(**{k: row[k] for k in (*_PUBLIC_FIELDS, "public", "organization")})
-        for row in _rows(session, area_code, public_only=False, external_ids=external_ids)
-    ]
+    those of ``external_ids`` when given (a need's candidates: a few rows, not the town),
+    which read-only sessions keep per directory version (:class:`_Kept`), ordered by
+    (name key, id) in Python."""
+    if external_ids is None or area_code is not None:
+        return [
+            _coordinator(row)
+            for row in _rows(session, area_code, public_only=False, external_ids=external_ids)
+        ]
+    from directory import state
+
+    kept = state.derived(session, "map_data.coordinator_resources", _Kept)
+    wanted = set(external_ids)
+    found, missing = kept.get(wanted)
+    if missing:
+        fresh = {
+            row["external_id"]: (row["order"], _coordinator(row))
+            for row in _rows(session, None, public_only=False, external_ids=sorted(missing))
+        }
+        got = {e: fresh.get(e) for e in missing}
+        kept.put(got)
+        found.update(got)
+    kept_rows = [v for v in found.values() if v is not None]
+    return [r for _order, r in sorted(kept_rows, key=lambda v: v[0])]
+
+
+_COORDINATOR_FIELDS = (*_PUBLIC_FIELDS, "public", "organization")
+
+
+def _coordinator(row: dict[str, Any]) -> CoordinatorResource:
+    return CoordinatorResource(**{k: row[k] for k in _COORDINATOR_FIELDS})
+
+
+_Entry = tuple[tuple[str, str], CoordinatorResource] | None
+
+
+class _Kept:
+    """Coordinator resources read by id in one directory version (None: no such resource):
+    :func:`directory.state.derived` gives each version a new one, and read-only sessions
+    only. Shared between threads (hence the lock) and bounded: once full, it keeps what
+    it holds and the rest is read each time."""
+
+    LIMIT = 4096
+
+    def __init__(self, _session: Session | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, _Entry] = {}
+
+    def get(self, wanted: Iterable[str]) -> tuple[dict[str, _Entry], set[str]]:
+        found: dict[str, _Entry] = {}
+        missing: set[str] = set()
+        with self._lock:
+            for e in wanted:
+                if e in self._rows:
+                    found[e] = self._rows[e]
+                else:
+                    missing.add(e)
+        return found, missing
+
+    def put(self, rows: dict[str, _Entry]) -> None:
+        with self._lock:
+            if len(self._rows) + len(rows) <= self.LIMIT:
+                self._rows.update(rows)
 
 
 def map_districts(session: Session, *, area_code: str | None = None) -> list[MapDistrict]:
