@@ -16,7 +16,7 @@ import secrets
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
@@ -28,6 +28,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
@@ -169,9 +171,6 @@ def search_page() -> ResponseReturnValue:
                 query=SearchQuery(q=request.args.get("q", "")[:200]),
                 error=exc.describe(lang),
                 error_field=exc.field,
-                facets=FACETS,
-                map=_map_config(),
-                points="[]",
             ),
             400,
         )
@@ -182,10 +181,35 @@ def search_page() -> ResponseReturnValue:
         query=query,
         error=None,
         error_field=None,
-        facets=FACETS,
-        map=_map_config(),
-        points=_hit_points(page),
+        fragments=_fragments(page, query, lang),
     )
+
+
+class _Fragments(NamedTuple):
+    facets: Markup
+    results: Markup
+
+
+def _fragments(page: SearchPage, query: SearchQuery, lang: str) -> _Fragments:
+    """The filters and the results of one search answer, rendered once per language and
+    signed-in state and kept with the answer (which the search keeps per directory
+    version): they hold nothing of the reader but that. Most of a search page's cost."""
+    key = (lang, bool(current_user.is_authenticated))
+    kept: _Fragments | None = page.rendered.get(key)
+    if kept is None:
+        values = {
+            "page": page,
+            "query": query,
+            "facets": FACETS,
+            "map": _map_config(),
+            "points": _hit_points(page),
+        }
+        kept = _Fragments(
+            Markup(render_template("resources/_search_facets.html", **values)),
+            Markup(render_template("resources/_search_results.html", **values)),
+        )
+        page.rendered[key] = kept
+    return kept
 
 
 # ----------------------------------------------------------------------------- one resource

@@ -26,7 +26,7 @@ import gc
 import re
 import threading
 import weakref
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -56,6 +56,7 @@ from directory.taxonomy import Taxonomy, load_taxonomy
 from directory.text import normalize
 from directory.weekdays import WEEKDAY_CODES, WEEKDAY_EN, WeekdayError, parse_weekdays
 from web.actors import Actor
+from web.memo import Memo
 
 __all__ = [
     "FACETS",
@@ -892,6 +893,9 @@ class SearchPage:
     hits: list[Hit]
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     version: int = 0
+    # parts of the page made from this answer alone, by whoever shows it first (the
+    # answer is kept and shared: web.resources_views renders each part once per language)
+    rendered: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def pages(self) -> int:
@@ -1153,10 +1157,9 @@ class SearchIndexCache:
         self._memo = KeyMemo()
         self.builds = 0
         self.updates = 0
-        # answers at the current version: a handful of words (サロン, 見守り…) make most
-        # searches, and each costs a scan of every text
-        self._answers: OrderedDict[tuple[Any, ...], SearchPage] = OrderedDict()
-        self._answers_lock = threading.Lock()
+        # answers by version: a handful of words (サロン, 見守り…) make most searches, and
+        # each costs a scan of every text
+        self._answers: Memo[SearchPage] = Memo(ANSWERS_KEPT)
 
     def get(self, session: Session) -> IndexSet:
         version = state.current(session)
@@ -1203,29 +1206,17 @@ class SearchIndexCache:
     def clear(self) -> None:
         with self._lock:
             self._current = None
-        with self._answers_lock:
-            self._answers.clear()
+        self._answers.clear()
 
     def answer(
         self, indexes: IndexSet, query: SearchQuery, *, everyone: bool, lang: str, today: dt.date
     ) -> SearchPage:
-        """:func:`run_search`, remembered for the last :data:`ANSWERS_KEPT` questions asked
-        of this version (a newer version forgets them all)."""
-        key = (indexes.version, query, everyone, lang, today)
-        with self._answers_lock:
-            page = self._answers.get(key)
-            if page is not None:
-                self._answers.move_to_end(key)
-                return page
-        page = run_search(indexes, query, everyone=everyone, lang=lang, today=today)
-        with self._answers_lock:
-            stale = [k for k in self._answers if k[0] != indexes.version]
-            for k in stale:
-                del self._answers[k]
-            self._answers[key] = page
-            while len(self._answers) > ANSWERS_KEPT:
-                self._answers.popitem(last=False)
-        return page
+        """:func:`run_search`, remembered for the last :data:`ANSWERS_KEPT` questions
+        (each of one version: an edit makes the next question a new one)."""
+        return self._answers.get_or_make(
+            (indexes.version, query, everyone, lang, today),
+            lambda: run_search(indexes, query, everyone=everyone, lang=lang, today=today),
+        )
 
 
 _CACHES: weakref.WeakKeyDictionary[Any, SearchIndexCache] = weakref.WeakKeyDictionary()

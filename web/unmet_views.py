@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.exceptions import BadRequest
 
 from directory import fiscal
@@ -31,6 +32,7 @@ from directory.taxonomy import load_taxonomy
 from matching.reasons import REFERRAL_END_LABELS, UNMET_REASONS, UnmetCount, unmet_label
 from web.db import get_db
 from web.i18n import _, current_lang
+from web.memo import Memo
 from web.security import current_actor
 from web.services import need_fiscal_years, unmet_report
 
@@ -211,6 +213,46 @@ def _table(
     return Table(table_id, caption, [(code, unmet_label(code, lang)) for code in codes], rows)
 
 
+#: Rendered tables kept per process: the same counts are asked for again and again.
+TABLES_KEPT = 64
+_TABLES = "tsunagu_unmet_tables"
+
+
+def _tables_html(counts: Sequence[UnmetCount], query: Query, lang: str) -> Markup:
+    """The page's two tables (unmet reasons, referral ends), rendered once for each set of
+    counts, query and language (the report itself is kept while its data is unchanged;
+    the tables hold nothing else: no user, no need)."""
+
+    def render() -> Markup:
+        period = period_label(query, lang)
+        tables = [
+            _table(
+                "unmet",
+                _("Unmet needs by the reason the matcher gives"),
+                UNMET_REASONS,
+                counts,
+                query,
+                lang,
+                links=True,
+            ),
+            _table(
+                "ended",
+                _("Referrals that ended, by cause"),
+                END_CAUSES,
+                counts,
+                query,
+                lang,
+                links=False,
+            ),
+        ]
+        return Markup(
+            render_template("unmet/_tables.html", tables=tables, query=query, period=period)
+        )
+
+    memo: Memo[Markup] = current_app.extensions.setdefault(_TABLES, Memo(TABLES_KEPT))
+    return memo.get_or_make((tuple(counts), query, lang), render)
+
+
 @bp.get("/unmet")
 def index() -> str:
     """The tables, the filters and the links to the map and the downloads."""
@@ -218,33 +260,14 @@ def index() -> str:
     query = parse_query()
     lang = current_lang()
     counts = counts_for(query)
-    tables = [
-        _table(
-            "unmet",
-            _("Unmet needs by the reason the matcher gives"),
-            UNMET_REASONS,
-            counts,
-            query,
-            lang,
-            links=True,
-        ),
-        _table(
-            "ended",
-            _("Referrals that ended, by cause"),
-            END_CAUSES,
-            counts,
-            query,
-            lang,
-            links=False,
-        ),
-    ]
+    tables_html = _tables_html(counts, query, lang)
     years = need_fiscal_years(get_db(), current_actor())
     if query.fy is not None and query.fy not in years:
         years = sorted({*years, query.fy}, reverse=True)
     return render_template(
         "unmet/index.html",
         query=query,
-        tables=tables,
+        tables_html=tables_html,
         period=period_label(query, lang),
         today=fiscal.today_in_japan(),
         years=[(fy, fiscal.fy_label(fy, lang)) for fy in years],

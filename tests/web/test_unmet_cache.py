@@ -292,3 +292,44 @@ def test_fingerprints_and_the_bounded_cache() -> None:
     assert cache.get("b", f) is None and cache.get("a", f) == "A" and cache.get("c", f) == "C"
     now[0] = 61
     assert cache.get("a", f) is None
+
+
+def test_the_page_renders_its_tables_once_per_counts_query_and_language(
+    db: Database, app: Flask, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tables are most of the page: made again only when the counts, the filters or
+    the language differ, and then they show the new counts."""
+    import web.unmet_views
+
+    made: list[str] = []
+    real = web.unmet_views._table
+
+    def counting(table_id: str, *args: Any, **kw: Any) -> Any:
+        made.append(table_id)
+        return real(table_id, *args, **kw)
+
+    monkeypatch.setattr(web.unmet_views, "_table", counting)
+    account = add_account(app, "coordinator", "tier2", (OWN,))
+    client: FlaskClient = app.test_client()
+    assert sign_in(client, account).status_code == 303  # type: ignore[attr-defined]
+
+    def total() -> str:
+        page = client.get("/unmet").get_data(as_text=True)
+        unmet = page.split('id="unmet"')[1].split("</section>")[0]
+        return unmet.split('<td class="num">')[-1].split("<")[0]  # its grand total
+
+    before = total()
+    assert total() == before
+    assert made == ["unmet", "ended"]
+    assert "Unmet needs by the reason" in client.get("/unmet?lang=en").get_data(as_text=True)
+    assert len(made) == 4
+    client.get("/unmet?lang=ja")
+    need_id = an_unmet_need(engine, OWN)
+    with transaction(engine) as s:
+        need = s.scalar(select(Need).where(Need.external_id == need_id))
+        assert need is not None
+        need.status = "closed"
+    assert len(made) == 4
+    after = total()
+    assert len(made) == 6
+    assert int(after) == int(before) - 1
