@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from directory import state
@@ -151,7 +151,11 @@ def _load(session: Session, external_id: str, *, for_update: bool = False) -> Re
     """One resource with its categories, districts, schedules, organisation and venue
     loaded (the page reads them after the session ends). For one row, plain lazy loads
     cost half of ``selectinload``'s per-statement overhead."""
-    stmt = select(Resource).where(Resource.external_id == external_id)
+    stmt = (
+        select(Resource)
+        .where(Resource.external_id == external_id)
+        .options(joinedload(Resource.organization), joinedload(Resource.venue))
+    )
     if for_update and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Resource)
     resource = session.scalars(stmt).first()
@@ -359,24 +363,20 @@ def resource_detail(
                     .limit(50)
                 )
             )
-            if resource.venue_id is not None:
-                shared_venue = (
-                    session.scalar(
-                        select(func.count(Resource.id)).where(
-                            Resource.venue_id == resource.venue_id
-                        )
+            if resource.venue_id is not None or resource.organization_id is not None:
+                # the other resources at its venue and of its organisation, in one query
+                at_venue, of_org = session.execute(
+                    select(
+                        select(func.count(Resource.id))
+                        .where(Resource.venue_id == resource.venue_id)
+                        .scalar_subquery(),
+                        select(func.count(Resource.id))
+                        .where(Resource.organization_id == resource.organization_id)
+                        .scalar_subquery(),
                     )
-                    or 1
-                ) - 1
-            if resource.organization_id is not None:
-                shared_org = (
-                    session.scalar(
-                        select(func.count(Resource.id)).where(
-                            Resource.organization_id == resource.organization_id
-                        )
-                    )
-                    or 1
-                ) - 1
+                ).one()
+                shared_venue = max(at_venue - 1, 0) if resource.venue_id is not None else 0
+                shared_org = max(of_org - 1, 0) if resource.organization_id is not None else 0
         located = resource.lat is not None and resource.lon is not None
         venue = resource.venue
         detail = ResourceDetail(
