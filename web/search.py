@@ -1206,6 +1206,10 @@ class SearchIndexCache:
     def clear(self) -> None:
         with self._lock:
             self._current = None
+        self.forget_answers()
+
+    def forget_answers(self) -> None:
+        """Drop the remembered answers (the index stays): the next question is scanned."""
         self._answers.clear()
 
     def answer(
