@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -151,6 +151,7 @@ _NEED_VALUES = (
     )
     .join(District, District.id == Need.district_id)
     .outerjoin(NeedCategory, NeedCategory.need_id == Need.id)
+    .where(Need.external_id == bindparam("external_id"))
     .order_by(NeedCategory.category_code)
 )
 
@@ -158,7 +159,8 @@ _NEED_VALUES = (
 def need_values(session: Session, external_id: str) -> NeedValues | None:
     """One need as :class:`NeedValues` (None when there is none): one statement for the
     need, its district's names and centroid and its categories."""
-    rows = session.execute(_NEED_VALUES.where(Need.external_id == external_id)).all()
+    # Core on the session's connection: no ORM execution layer for plain columns
+    rows = session.connection().execute(_NEED_VALUES, {"external_id": external_id}).all()
     if not rows:
         return None
     first: Any = rows[0]

@@ -23,9 +23,10 @@ import math
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defaultload, selectinload
 
 from directory import state
@@ -71,6 +72,7 @@ __all__ = [
     "reopen_need",
     "resident_list",
     "status_label",
+    "status_labels",
 ]
 
 #: The intake form's fields: the §4 names (DATA_FORMATS §8) but those the app sets itself
@@ -117,6 +119,18 @@ MAX_NOTE = 2000
 def status_label(status: str, lang: str = "ja") -> str:
     msgid = _STATUS_LABELS.get(status)
     return status if msgid is None else translate(msgid, lang)
+
+
+class _Labels(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+@lru_cache(maxsize=8)
+def status_labels(lang: str = "ja") -> Mapping[str, str]:
+    """Every :func:`status_label` in ``lang`` (an unknown status stands for itself): for a
+    page that words many referrals. Shared: do not change it."""
+    return _Labels({status: translate(msgid, lang) for status, msgid in _STATUS_LABELS.items()})
 
 
 def state_label(state: str, lang: str = "ja") -> str:
@@ -559,36 +573,54 @@ def _fill(ref: Referral, info: CoordinatorResource | None) -> None:
     ref.name = ref.name or info.name
 
 
-def _stored(session: Session, need: Need | NeedValues) -> dict[str, tuple[Match, str]]:
-    rows = session.execute(
-        select(Match, Resource.external_id, Resource.name)
-        .join(Resource, Resource.id == Match.resource_id)
-        .where(Match.need_id == need.id)
-        .order_by(Match.id)
-    ).all()
-    return {ext: (m, name) for m, ext, name in rows}
+# Plain columns, run as Core on the session's connection (no ORM execution layer).
+_STORED = (
+    select(
+        Match.status, Match.note, Match.score, Match.reasons, Resource.external_id, Resource.name
+    )
+    .join(Resource, Resource.id == Match.resource_id)
+    .where(Match.need_id == bindparam("need_id"))
+    .order_by(Match.id)
+)
+_TIMELINE = (
+    select(
+        MatchEvent.happened_on,
+        MatchEvent.status,
+        MatchEvent.note,
+        MatchEvent.recorded_by,
+        MatchEvent.recorded_at,
+        Resource.external_id,
+        Resource.name,
+    )
+    .outerjoin(Match, Match.id == MatchEvent.match_id)
+    .outerjoin(Resource, Resource.id == Match.resource_id)
+    .where(MatchEvent.need_id == bindparam("need_id"))
+    .order_by(MatchEvent.happened_on.desc(), MatchEvent.id.desc())
+)
+
+
+def _stored(session: Session, need: Need | NeedValues) -> dict[str, tuple[Any, str]]:
+    """Resource id → (its referral's status, note, score and reasons; the resource's name),
+    in the order recorded (plain rows: no Match object)."""
+    rows = session.connection().execute(_STORED, {"need_id": need.id}).all()
+    return {r.external_id: (r, r.name) for r in rows}
 
 
 def _timeline(session: Session, need: Need | NeedValues, lang: str) -> list[TimelineEntry]:
-    rows = session.execute(
-        select(MatchEvent, Resource.external_id, Resource.name)
-        .outerjoin(Match, Match.id == MatchEvent.match_id)
-        .outerjoin(Resource, Resource.id == Match.resource_id)
-        .where(MatchEvent.need_id == need.id)
-        .order_by(MatchEvent.happened_on.desc(), MatchEvent.id.desc())
-    ).all()
+    rows = session.connection().execute(_TIMELINE, {"need_id": need.id}).all()
+    labels = status_labels(lang)
     return [
         TimelineEntry(
             e.happened_on,
             e.status,
-            status_label(e.status, lang),
-            ext,
-            name,
+            labels[e.status],
+            e.external_id,
+            e.name,
             e.note,
             e.recorded_by,
             e.recorded_at,
         )
-        for e, ext, name in rows
+        for e in rows
     ]
 
 

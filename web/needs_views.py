@@ -101,11 +101,12 @@ def new() -> str | BaseResponse | tuple[str, int]:
 @bp.get("/<need_id>")
 def show(need_id: str) -> str:
     """The need, its ranked matches with every reason, the referrals and the timeline."""
-    page = ns.need_page(get_db(), current_actor(), need_id, on=_today(), lang=current_lang())
+    lang = current_lang()
+    page = ns.need_page(get_db(), current_actor(), need_id, on=_today(), lang=lang)
     return render_template(
         "needs/show.html",
         need=page,
-        status_label=ns.status_label,
+        status_labels=ns.status_labels(lang),
         created=bool(request.args.get("created")),
         message=_done_message(request.args.get("done")),
     )
