@@ -219,7 +219,8 @@ def _rows(
         query = query.where(Resource.public.is_(True), Resource.status == "active")
     if external_ids is not None:
         query = query.where(Resource.external_id.in_(list(external_ids)))
-    resources = session.execute(query).all()
+    conn = session.connection()  # plain columns: Core, no ORM execution layer
+    resources = conn.execute(query).all()
     ids = [r.id for r in resources] if external_ids is not None else None
 
     def only(stmt: Any, column: Any) -> Any:
@@ -227,19 +228,15 @@ def _rows(
 
     codes = state.derived(session, "map_data.district_codes", _district_codes)
     served: dict[int, list[int]] = defaultdict(list)
-    for rid, did in session.execute(
-        only(select(resource_district), resource_district.c.resource_id)
-    ):
+    for rid, did in conn.execute(only(select(resource_district), resource_district.c.resource_id)):
         served[rid].append(did)
     order = {code: i for i, code in enumerate(c.code for c in load_taxonomy())}
     categories: dict[int, list[str]] = defaultdict(list)
-    for rid, code in session.execute(
-        only(select(resource_category), resource_category.c.resource_id)
-    ):
+    for rid, code in conn.execute(only(select(resource_category), resource_category.c.resource_id)):
         categories[rid].append(code)
     sources: dict[int, str] = {}
     anchors: dict[int, dt.date] = {}  # 隔週's stored anchor: the words match what was stored
-    for rid, text, anchor in session.execute(
+    for rid, text, anchor in conn.execute(
         only(
             select(Schedule.resource_id, Schedule.source_text, Schedule.anchor_date),
             Schedule.resource_id,
