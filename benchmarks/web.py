@@ -255,7 +255,14 @@ class Client(threading.Thread):
         self.go.wait()  # everyone signed in (argon2 is slow on purpose): then the clock
         kinds = ("search", "resource", "need", "unmet")
         turn = self.rng.randrange(len(kinds))
+        fresh = self.record is None
         while not self.stop.is_set():
+            if not fresh and self.record.is_set():
+                # a new connection once the clock starts: the first ones were opened while
+                # the server's workers were still starting, and stay with whichever was up
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                fresh = True
             kind = kinds[turn % len(kinds)]
             turn += 1
             if kind == "search":

@@ -71,6 +71,25 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _listening(pid: int, port: int) -> set[int]:
+    """The inodes of the sockets ``pid`` holds that listen on ``port`` (from /proc)."""
+    listening = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                listening.add(int(fields[9]))
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            held.add(int(target[8:-1]))
+    return listening & held
+
+
 def _get(port: int, path: str) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
         status: int = response.status
@@ -120,6 +139,13 @@ def test_serve_runs_worker_processes_and_stops_on_sigterm(
         while len(workers := _children(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(workers) == 2 and proc.pid not in workers
+        # each worker listens on a socket of its own (SO_REUSEPORT): the kernel spreads
+        # connections over them, instead of the first worker awake taking them all
+        deadline = time.monotonic() + STARTUP_LIMIT
+        while not all(_listening(w, port) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sockets = [_listening(w, port) for w in workers]
+        assert all(len(own) == 1 for own in sockets) and sockets[0] != sockets[1]
         # twenty requests at once, on both workers' threads: every one answered
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(lambda _: _get(port, "/login"), range(20)))
@@ -175,6 +201,7 @@ def test_serve_gives_gunicorn_threads_keepalive_and_no_access_log(
     assert (options["workers"], options["threads"]) == (3, 5)
     assert options["worker_class"] == "gthread"
     assert options["keepalive"] > 0 and options["accesslog"] is None
+    assert options["reuse_port"] is True
     assert "3 個のワーカープロセス" in result.stderr
     # each worker drops the pool inherited from the master and opens its own
     engine_ = app.extensions["db_engine"]
