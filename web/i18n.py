@@ -19,8 +19,8 @@ from flask_babel import (  # type: ignore[import-untyped]
     get_locale,
     get_translations,
 )
-from jinja2.nodes import EvalContext
-from jinja2.utils import pass_eval_context
+from jinja2.runtime import Context
+from jinja2.utils import pass_context
 from markupsafe import Markup
 
 from directory.i18n import (
@@ -72,11 +72,21 @@ class _Babel(Babel):
         return CatalogueDomain()
 
 
-def _page_translations() -> NullTranslations:
-    """The request's catalogue (Flask-Babel's answer outside a request)."""
+#: The template context's name for the request's catalogue (put there with ``current_lang``).
+CATALOGUE = "tsunagu_catalogue"
+
+
+def _page_translations(context: Context) -> NullTranslations:
+    """The request's catalogue: from the page's context (one dict lookup), else the
+    request's (a macro of a template imported without context), else Flask-Babel's
+    (outside a request)."""
+    found: NullTranslations | None = context.get(CATALOGUE)
+    if found is not None:
+        return found
     if has_request_context():
         return translations(current_lang())
-    found: NullTranslations = get_translations()
+    found = get_translations()
+    assert found is not None
     return found
 
 
@@ -84,21 +94,23 @@ def _page_translations() -> NullTranslations:
 # catalogue through three ``Context.call``s and its domain and locale lookups each time;
 # these do what Jinja's newstyle gettext does (escape unless autoescape is off, then always
 # ``%``-format, so ``%%`` is ``%`` and ``%(name)s`` takes an escaped value) in one step.
-@pass_eval_context
-def _template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
-    rv = _page_translations().gettext(string)
-    if eval_ctx.autoescape:
+@pass_context
+def _template_gettext(context: Context, string: str, /, **variables: Any) -> str:
+    rv = _page_translations(context).gettext(string)
+    if context.eval_ctx.autoescape:
         rv = Markup(rv)
+    if not variables and "%" not in rv:
+        return rv  # what ``rv % {}`` gives, without the formatting
     return rv % variables
 
 
-@pass_eval_context
+@pass_context
 def _template_ngettext(
-    eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
+    context: Context, singular: str, plural: str, num: int, /, **variables: Any
 ) -> str:
     variables.setdefault("num", num)
-    rv = _page_translations().ngettext(singular, plural, num)
-    if eval_ctx.autoescape:
+    rv = _page_translations(context).ngettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
         rv = Markup(rv)
     return rv % variables
 
@@ -121,8 +133,7 @@ def remember_choice(response: Response, cookie: str, choices: tuple[str, ...]) -
 def _remember(response: Response) -> Response:
     remember_choice(response, COOKIE, tuple(LANGUAGES))
     response.headers.add("Content-Language", current_lang())
-    response.vary.add("Accept-Language")
-    response.vary.add("Cookie")
+    response.vary.update(("Accept-Language", "Cookie"))
     return response
 
 
@@ -137,4 +148,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _lang() -> dict[str, Any]:
-        return {"current_lang": current_lang()}
+        lang = current_lang()
+        return {"current_lang": lang, CATALOGUE: translations(lang)}

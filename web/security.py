@@ -165,7 +165,8 @@ def _idle_expired() -> bool:
         logout_user()
         session.clear()
         return True
-    session["seen"] = now
+    if last != now:  # an unchanged session is not signed and sent again
+        session["seen"] = now
     return False
 
 
@@ -213,24 +214,34 @@ def _tile_origins(app: Flask) -> list[str]:
     return sorted(set(origins))
 
 
+def _csp(app: Flask) -> tuple[str, str]:
+    """The Content-Security-Policy around the nonce (the tile servers are read once)."""
+    key = (tuple(app.config["MAP_TILE_URLS"]),)
+    cached = app.extensions.get("tsunagu_csp")
+    if cached is None or cached[0] != key:
+        tiles = " ".join(_tile_origins(app))
+        cached = app.extensions["tsunagu_csp"] = (
+            key,
+            "default-src 'self'; script-src 'self' 'nonce-",
+            "'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: {tiles}; "
+            "font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+    return cached[1], cached[2]
+
+
 def _headers(response: Response) -> Response:
     from flask import current_app
 
-    nonce = g.get("csp_nonce", "")
-    tiles = " ".join(_tile_origins(current_app))
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; "
-        f"script-src 'self' 'nonce-{nonce}'; "
-        "style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data: {tiles}; "
-        "font-src 'self' data:; connect-src 'self'; object-src 'none'; "
-        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
+    before, after = _csp(current_app)
+    headers = response.headers
+    headers["Content-Security-Policy"] = before + g.get("csp_nonce", "") + after
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
     if current_user.is_authenticated:
-        response.headers["Cache-Control"] = "no-store"
+        headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -255,6 +266,32 @@ def _rate_limit_storage(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
 
+def _limits_checked_in_views(app: Flask) -> None:
+    """Flask-Limiter looks before every request for limits that apply to every view
+    (default, application, meta, blueprint or fallback limits). Ours decorate the sign-in
+    views, which check them themselves; the look runs only while such a limit exists
+    (configured with ``RATELIMIT_DEFAULT`` and the like). Should the library's attributes
+    be renamed, ``getattr``'s default keeps the look on every request."""
+    check = limiter._check_request_limit
+    manager = limiter.limit_manager
+    funcs = app.before_request_funcs.setdefault(None, [])
+    if check not in funcs:  # pragma: no cover - Flask-Limiter changed how it hooks in
+        return
+
+    def _check_rate_limits() -> None:
+        if (
+            getattr(manager, "_application_limits", True)
+            or getattr(manager, "_default_limits", True)
+            or getattr(manager, "_blueprint_limits", True)
+            or getattr(manager, "_endpoint_hints", True)
+            or getattr(limiter, "_meta_limits", True)
+            or getattr(limiter, "_in_memory_fallback", True)
+        ):
+            check()
+
+    funcs[funcs.index(check)] = _check_rate_limits
+
+
 def init_app(app: Flask) -> None:
     """Sessions, CSRF, limits, the guard and the headers, in that order."""
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked in the guard instead
@@ -265,6 +302,7 @@ def init_app(app: Flask) -> None:
     login_manager.anonymous_user = Anonymous
     csrf.init_app(app)
     limiter.init_app(app)
+    _limits_checked_in_views(app)
     app.before_request(_guard)
     app.after_request(_headers)
     # Flask refuses a cookie signed longer ago than this: a backstop behind the idle check
