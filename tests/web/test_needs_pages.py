@@ -321,6 +321,19 @@ def test_the_next_match_sees_an_edit_made_a_moment_ago(town: Town) -> None:
     assert cache.builds == builds and cache.updates >= 1  # applied, not rebuilt
 
 
+def test_a_candidates_phone_changed_a_moment_ago_is_on_the_next_page(town: Town) -> None:
+    # the candidates' phone, hours and place are kept per directory version
+    client = town.client(town.own)
+    need_id = record(client)
+    assert f'id="r-{SALON}"' in client.get(f"/needs/{need_id}").get_data(as_text=True)
+    with transaction(town.engine) as s:
+        salon = s.scalars(select(Resource).where(Resource.external_id == SALON)).one()
+        salon.phone = "0199-55-0101"
+        bump(s, [salon.id])
+    page = client.get(f"/needs/{need_id}").get_data(as_text=True)
+    assert 'href="tel:0199-55-0101"' in page
+
+
 # ---------------------------------------------------------------------- resident list
 
 
