@@ -16,7 +16,6 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import (  # type: ignore[import-untyped]
     Babel,
     Domain,
-    get_locale,
     get_translations,
 )
 from jinja2.runtime import Context
@@ -49,7 +48,9 @@ def current_lang() -> str:
         return DEFAULT_LANG
     lang = g.get("_lang")  # every message on a page asks: decide once per request
     if lang is None:
-        lang = g._lang = normalise(str(get_locale() or DEFAULT_LANG))
+        # select_lang itself, not Flask-Babel's get_locale (which parses a babel Locale
+        # from it only for us to turn it back into the same code)
+        lang = g._lang = normalise(select_lang())
     return lang
 
 

@@ -33,7 +33,7 @@ from flask_login import AnonymousUserMixin, LoginManager, current_user, logout_u
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response as BaseResponse
 
-from web.accounts import account, actor_for, user_for_token
+from web.accounts import actor_for, fresh_account, user_for_token
 from web.actors import ANONYMOUS, Actor
 from web.db import get_db
 from web.i18n import _
@@ -116,10 +116,8 @@ def _load_user(cookie_id: str) -> SignedIn | None:
         user_id, version = (int(part) for part in cookie_id.split(":"))
     except ValueError:
         return None
-    # A plain connection, not an ORM session: every signed-in request pays for this read,
-    # which must be fresh (a disabled account or new areas count from the next request).
-    with get_db().engine.connect() as conn:
-        found = account(conn, user_id)
+    # Read afresh on every request: a disabled account or new areas count at once.
+    found = fresh_account(get_db().engine, user_id)
     if found is None or found.disabled or found.session_version != version:
         return None
     return SignedIn(
