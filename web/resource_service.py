@@ -25,9 +25,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,6 +46,8 @@ from directory.models import (
     ResourceChange,
     Schedule,
     Venue,
+    resource_category,
+    resource_district,
     utcnow,
 )
 from directory.schedules import Occurrence, expand, parse_schedule
@@ -166,6 +169,86 @@ def _load(session: Session, external_id: str, *, for_update: bool = False) -> Re
     return resource
 
 
+# What the resource page reads, as plain columns (statements built once; no ORM objects:
+# the ORM's loading costs more than the queries).
+_PAGE_ROW = (
+    select(
+        Resource.__table__,
+        Organization.name.label("_org_name"),
+        Organization.phone.label("_org_phone"),
+        Organization.contact.label("_org_contact"),
+        Venue.name.label("_venue_name"),
+        Venue.address.label("_venue_address"),
+        Venue.lat.label("_venue_lat"),
+        Venue.lon.label("_venue_lon"),
+        Venue.district_id.label("_venue_district_id"),
+    )
+    .outerjoin(Organization, Organization.id == Resource.organization_id)
+    .outerjoin(Venue, Venue.id == Resource.venue_id)
+    .where(Resource.external_id == bindparam("external_id"))
+)
+_PAGE_CATEGORIES = select(resource_category.c.category_code).where(
+    resource_category.c.resource_id == bindparam("rid")
+)
+_PAGE_DISTRICTS = (
+    select(District.id, District.code, District.name)
+    .join(resource_district, resource_district.c.district_id == District.id)
+    .where(resource_district.c.resource_id == bindparam("rid"))
+)
+_PAGE_SCHEDULES = (
+    select(Schedule.__table__).where(Schedule.resource_id == bindparam("rid")).order_by(Schedule.id)
+)
+_PAGE_HISTORY = (
+    select(ResourceChange.__table__)
+    .where(ResourceChange.resource_id == bindparam("rid"))
+    .order_by(ResourceChange.id.desc())
+    .limit(50)
+)
+
+
+def _read(session: Session, external_id: str) -> Any:
+    """One resource for its page: a plain copy with the attribute names of
+    :class:`Resource` and of the organisation, venue, categories, districts and schedules
+    the page reads (read-only; one statement per table, no ORM objects)."""
+    conn = session.connection()
+    row = conn.execute(_PAGE_ROW, {"external_id": external_id}).first()
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    own = {k: v for k, v in values.items() if not k.startswith("_")}
+    plain = SimpleNamespace(**own)
+    plain.organization = (
+        SimpleNamespace(
+            id=own["organization_id"],
+            name=values["_org_name"],
+            phone=values["_org_phone"],
+            contact=values["_org_contact"],
+        )
+        if own["organization_id"] is not None
+        else None
+    )
+    plain.venue = (
+        SimpleNamespace(
+            id=own["venue_id"],
+            name=values["_venue_name"],
+            address=values["_venue_address"],
+            lat=values["_venue_lat"],
+            lon=values["_venue_lon"],
+            district_id=values["_venue_district_id"],
+        )
+        if own["venue_id"] is not None
+        else None
+    )
+    rid = {"rid": own["id"]}
+    plain.categories = [SimpleNamespace(code=c) for (c,) in conn.execute(_PAGE_CATEGORIES, rid)]
+    plain.districts = [
+        SimpleNamespace(id=d.id, code=d.code, name=d.name)
+        for d in conn.execute(_PAGE_DISTRICTS, rid)
+    ]
+    plain.schedules = [SimpleNamespace(**sc._mapping) for sc in conn.execute(_PAGE_SCHEDULES, rid)]
+    return plain
+
+
 def visible_to(actor: Actor, resource: Resource) -> bool:
     return sees_every_resource(actor) or (resource.public and resource.status == "active")
 
@@ -274,7 +357,7 @@ def occurrence_words(o: Occurrence, lang: str) -> str:
 class ResourceDetail:
     """Everything known about one resource, for its page and ``GET /api/v1/resources/<id>``."""
 
-    resource: Resource
+    resource: Any  # the resource's columns and what it links to (see _read), read-only
     state: dict[str, Any]
     category_labels: list[tuple[str, str]]  # (code, label)
     districts: list[tuple[str, str]]  # (code, name)
@@ -344,7 +427,7 @@ def resource_detail(
     (an anonymous caller cannot tell a private resource from a missing one)."""
     today = today or today_in_japan()
     with db.read() as session:
-        resource = _load(session, external_id)
+        resource = _read(session, external_id)
         if resource is None or not visible_to(actor, resource):
             raise NotFoundForActor(external_id)
         geo = Geography.current(session)
@@ -352,17 +435,13 @@ def resource_detail(
         signed_in = sees_every_resource(actor)
         taxonomy = load_taxonomy()
         order = {code: i for i, code in enumerate(taxonomy.categories)}
-        history: list[ResourceChange] = []
+        history: list[Any] = []
         shared_venue = shared_org = 0
         if signed_in:
-            history = list(
-                session.scalars(
-                    select(ResourceChange)
-                    .where(ResourceChange.resource_id == resource.id)
-                    .order_by(ResourceChange.id.desc())
-                    .limit(50)
-                )
-            )
+            history = [
+                SimpleNamespace(**change._mapping)
+                for change in session.connection().execute(_PAGE_HISTORY, {"rid": resource.id})
+            ]
             if resource.venue_id is not None or resource.organization_id is not None:
                 # the other resources at its venue and of its organisation, in one query
                 at_venue, of_org = session.execute(
@@ -407,7 +486,6 @@ def resource_detail(
             shared_organization=shared_org,
         )
         detail.next_dates = [occurrence_words(o, lang) for o in detail.schedule.next_dates]
-        session.expunge_all()
     return detail
 
 

@@ -283,3 +283,21 @@ def test_workers_start_warm_with_templates_compiled_before_the_fork(
     done.clear()
     options["post_worker_init"](None)  # a process warms up once
     assert not done.wait(0.5)
+
+
+def test_serve_refuses_a_port_in_use(
+    cli: Any, engine: Engine, tmp_path: Path, served_with: list[tuple[Flask, dict[str, Any]]]
+) -> None:
+    """The workers listen with SO_REUSEPORT, which would let a second server share a port
+    in silence: a port in use is refused first, saying what to do."""
+    env = {"TSUNAGU_SECRET_KEY": SECRET, "TSUNAGU_INSTANCE": str(tmp_path)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", str(port), env=env)
+    assert result.exit_code == 2
+    assert f"127.0.0.1 のポート {port} は使用中です" in result.stderr
+    assert "--port" in result.stderr
+    assert served_with == []
+    assert serve_module.port_free("127.0.0.1", port)  # free again once closed

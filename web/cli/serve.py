@@ -14,6 +14,7 @@ SIGTERM stops it gracefully: workers finish the requests they have, then exit.
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import click
@@ -77,6 +78,18 @@ def _warm_up(app: Flask) -> Any:
         warm.start(app)
 
     return post_worker_init
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be listened on. Asked first because the workers listen
+    with SO_REUSEPORT, which would let a second server share the port in silence."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def compile_templates(app: Flask) -> int:
@@ -163,6 +176,16 @@ def serve(host: str, port: int, workers: int, threads: int, debug: bool) -> None
                 workers=workers,
             ),
             err=True,
+        )
+    if not port_free(host, port):
+        fail(
+            _(
+                "Port {port} on {host} is already in use (another tsunagu serve?): stop "
+                "it or choose another port with --port",
+                port=port,
+                host=host,
+            ),
+            code=2,
         )
     compile_templates(app)
     Server(app, options(app, host, port, workers, threads)).run()
