@@ -22,6 +22,8 @@ KEEP_CHANGES = 10_000
 READ_ONLY = "tsunagu_read_only"
 _VERSION = "tsunagu_directory_version"
 
+_VERSION_QUERY = select(DirectoryState.version).where(DirectoryState.id == 1)
+
 T = TypeVar("T")
 _DERIVED: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, Any]]] = weakref.WeakKeyDictionary()
 _DERIVED_LOCK = threading.Lock()
@@ -62,9 +64,9 @@ def current(bind: Session | Connection) -> int:
     memo = isinstance(bind, Session) and bind.info.get(READ_ONLY)
     if memo and _VERSION in bind.info:
         return int(bind.info[_VERSION])
-    version = int(
-        bind.execute(select(DirectoryState.version).where(DirectoryState.id == 1)).scalar_one()
-    )
+    # Core on the connection: the ORM's execution layer costs more than the query
+    conn = bind.connection() if isinstance(bind, Session) else bind
+    version = int(conn.execute(_VERSION_QUERY).scalar_one())
     if memo:
         bind.info[_VERSION] = version
     return version

@@ -460,12 +460,16 @@ def need_fiscal_years(db: Database, actor: Actor) -> list[int]:
         return [this_year]
     with db.read() as session:
         # one subquery per column: each min() is then one step down its index (0009)
-        first_recorded, first_entered = session.execute(
-            select(
-                select(func.min(Need.recorded_on)).scalar_subquery(),
-                select(func.min(Need.created_at)).scalar_subquery(),
+        first_recorded, first_entered = (
+            session.connection()
+            .execute(
+                select(
+                    select(func.min(Need.recorded_on)).scalar_subquery(),
+                    select(func.min(Need.created_at)).scalar_subquery(),
+                )
             )
-        ).one()
+            .one()
+        )
     firsts = [d for d in (first_recorded, first_entered) if d is not None]
     first = min(
         (fiscal.fiscal_year(d if type(d) is dt.date else fiscal.japan_date(d)) for d in firsts),
