@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g
-from sqlalchemy import Engine
+from flask import Flask, current_app, g, has_request_context
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from directory.db import make_engine, make_sessionmaker, transaction
@@ -41,8 +41,19 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session that only reads (rolled back at the end, whatever happened)."""
-        with self._read() as session:
+        """A session that only reads (rolled back at the end, whatever happened).
+
+        Within a request every read session runs on one connection, taken from the pool
+        once (each checkout pings the server first): one transaction per session, one
+        after the other, so each still sees what was committed before it began.
+        """
+        conn = _request_connection(self.engine) if has_request_context() else None
+        if conn is None:
+            with self._read() as session:
+                session.info[READ_ONLY] = True
+                yield session
+            return
+        with Session(bind=conn, expire_on_commit=False) as session:
             session.info[READ_ONLY] = True
             yield session
 
@@ -88,7 +99,20 @@ def get_session() -> Session:
     return session
 
 
+def _request_connection(engine: Engine) -> Connection:
+    """This request's connection for :meth:`Database.read` (given back at teardown)."""
+    conn: Connection | None = g.get("tsunagu_read_connection")
+    if conn is None or conn.closed or conn.engine is not engine:
+        if conn is not None:
+            conn.close()
+        conn = g.tsunagu_read_connection = engine.connect()
+    return conn
+
+
 def close_session(exc: BaseException | None = None) -> None:
+    conn = g.pop("tsunagu_read_connection", None)
+    if conn is not None:
+        conn.close()
     session = g.pop("db_session", None)
     if session is not None:
         if exc is not None:
