@@ -94,7 +94,8 @@ def derived(session: Session, name: str, build: Callable[[Session], T]) -> T:
     between threads: callers must not change it."""
     if not session.info.get(READ_ONLY):
         return build(session)
-    engine = session.get_bind()
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)  # a session bound to a connection: its engine
     version = current(session)
     with _DERIVED_LOCK:
         kept = _DERIVED.setdefault(engine, {}).get(name)

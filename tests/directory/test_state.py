@@ -48,3 +48,19 @@ def test_a_reader_sees_one_version_for_its_whole_session(engine: Engine) -> None
         assert state.current(s) == before + 1
     with make_sessionmaker(engine)() as plain:  # unmarked sessions always ask
         assert state.current(plain) == before + 1
+
+
+def test_sessions_on_connections_share_their_engines_values(engine: Engine) -> None:
+    """A request's read sessions run on a connection of their own (web.db): what one
+    request built is still there for the next, on another connection."""
+    built: list[int] = []
+
+    def build(session: Session) -> int:
+        built.append(1)
+        return len(built)
+
+    for _request in range(3):
+        with engine.connect() as conn, Session(bind=conn) as s:
+            s.info[state.READ_ONLY] = True
+            assert state.derived(s, "per engine", build) == 1
+    assert built == [1]
