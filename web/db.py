@@ -105,7 +105,13 @@ def _request_connection(engine: Engine) -> Connection:
     if conn is None or conn.closed or conn.engine is not engine:
         if conn is not None:
             conn.close()
-        conn = g.tsunagu_read_connection = engine.connect()
+        conn = engine.connect()
+        if engine.dialect.name == "postgresql":
+            # READ COMMITTED gives each statement its own snapshot anyway: without a
+            # transaction there is no BEGIN and ROLLBACK round trip per read session
+            # (web.report_cache.begin_snapshot still asks for one REPEATABLE READ snapshot)
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        g.tsunagu_read_connection = conn
     return conn
 
 
