@@ -125,19 +125,23 @@ def _account_sql(dialect: Dialect) -> SQLCompiler:
     return compiled
 
 
-def fresh_account(engine: Engine, user_id: int) -> Account | None:
-    """:func:`account` read on a pooled DB-API connection (what each signed-in request does,
+def fresh_account(bind: Engine | Connection, user_id: int) -> Account | None:
+    """:func:`account` read on a DB-API connection (what each signed-in request does,
     so that a disabled account or a new role counts from the next request): the statement
     compiled once per dialect and run as one query, without SQLAlchemy's connection, its
-    ``BEGIN`` and result objects, which cost three times the query itself."""
-    compiled = _account_sql(engine.dialect)
+    ``BEGIN`` and result objects, which cost three times the query itself.
+
+    ``bind`` is the request's read connection (:func:`web.db.request_connection`, not in
+    a transaction: autocommit, so one round trip) or, outside a request, the engine (a
+    connection from its pool)."""
+    compiled = _account_sql(bind.dialect)
     params: dict[str, Any] = dict(compiled.construct_params({"user_id": user_id}) or {})
     args: Any = (
         tuple(params[name] for name in compiled.positiontup or ())
         if compiled.positional
         else params
     )
-    dbapi = engine.raw_connection()
+    dbapi = bind.connection if isinstance(bind, Connection) else bind.raw_connection()
     try:
         cursor = dbapi.cursor()
         try:
@@ -146,7 +150,8 @@ def fresh_account(engine: Engine, user_id: int) -> Account | None:
         finally:
             cursor.close()
     finally:
-        dbapi.close()  # back to the pool, rolled back
+        if not isinstance(bind, Connection):
+            dbapi.close()  # back to the pool, rolled back
     return _account_of(rows)
 
 

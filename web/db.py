@@ -47,7 +47,7 @@ class Database:
         once (each checkout pings the server first): one transaction per session, one
         after the other, so each still sees what was committed before it began.
         """
-        conn = _request_connection(self.engine) if has_request_context() else None
+        conn = request_connection(self.engine) if has_request_context() else None
         if conn is None:
             with self._read() as session:
                 session.info[READ_ONLY] = True
@@ -99,8 +99,9 @@ def get_session() -> Session:
     return session
 
 
-def _request_connection(engine: Engine) -> Connection:
-    """This request's connection for :meth:`Database.read` (given back at teardown)."""
+def request_connection(engine: Engine) -> Connection:
+    """This request's connection for reads (:meth:`Database.read`, the signed-in account),
+    taken from the pool once and given back at teardown; never left in a transaction."""
     conn: Connection | None = g.get("tsunagu_read_connection")
     if conn is None or conn.closed or conn.engine is not engine:
         if conn is not None:

@@ -35,7 +35,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from web.accounts import actor_for, fresh_account, user_for_token
 from web.actors import ANONYMOUS, Actor
-from web.db import get_db
+from web.db import get_db, request_connection
 from web.i18n import _
 from web.models import User
 
@@ -117,7 +117,7 @@ def _load_user(cookie_id: str) -> SignedIn | None:
     except ValueError:
         return None
     # Read afresh on every request: a disabled account or new areas count at once.
-    found = fresh_account(get_db().engine, user_id)
+    found = fresh_account(request_connection(get_db().engine), user_id)
     if found is None or found.disabled or found.session_version != version:
         return None
     return SignedIn(
