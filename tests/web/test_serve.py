@@ -301,3 +301,21 @@ def test_serve_refuses_a_port_in_use(
     assert "--port" in result.stderr
     assert served_with == []
     assert serve_module.port_free("127.0.0.1", port)  # free again once closed
+
+
+def test_a_port_is_free_again_as_soon_as_its_server_stopped() -> None:
+    """A server listening as the workers do (SO_REUSEADDR, SO_REUSEPORT) holds the port;
+    once it has stopped, the connections it closed (TIME_WAIT) do not: a restart works."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    assert not serve_module.port_free("127.0.0.1", port)
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end waits in TIME_WAIT
+    client.close()
+    server.close()
+    assert serve_module.port_free("127.0.0.1", port)

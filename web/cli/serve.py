@@ -85,6 +85,9 @@ def port_free(host: str, port: int) -> bool:
     with SO_REUSEPORT, which would let a second server share the port in silence."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # as the workers do: connections of a server stopped a moment ago (TIME_WAIT) do
+        # not hold the port, another server listening on it does
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
