@@ -171,16 +171,11 @@ def _needs_url(query: Query, place: str, category: str) -> str:
     caller's own areas) filtered to the place, the kind, the unmet state and the period.
     Built as text: the link stays the same whichever blueprint serves it."""
     key = "district" if query.level == "district" else "area"
-    return f"/needs/?{urlencode({key: place, 'category': category})}{_needs_url_tail(query)}"
-
-
-def _needs_url_tail(query: Query) -> str:
-    """The part of :func:`_needs_url` every cell of a table shares."""
-    args = {"state": "unmet"}
+    args = {key: place, "category": category, "state": "unmet"}
     span = query.period
     if span is not None:
         args |= {"since": span.first.isoformat(), "until": span.last.isoformat()}
-    return "&" + urlencode(args)
+    return "/needs/?" + urlencode(args)
 
 
 def _table(
