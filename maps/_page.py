@@ -19,7 +19,18 @@ from typing import Any
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
-__all__ = ["Page", "Raw", "SafeMacro", "StyleSheet", "esc", "js_string", "json_island"]
+from directory.i18n import N_, translate
+
+__all__ = [
+    "Page",
+    "Raw",
+    "SafeMacro",
+    "StyleSheet",
+    "esc",
+    "js_string",
+    "json_island",
+    "side_panel",
+]
 
 
 def esc(text: object) -> str:
@@ -43,6 +54,14 @@ def _json(data: Any) -> str:
 def json_island(element_id: str, data: Any) -> str:
     """``<script type="application/json">``: data the page's scripts read with JSON.parse."""
     return f'<script type="application/json" id="{esc(element_id)}">{_json(data)}</script>'
+
+
+def side_panel(content: str, lang: str) -> str:
+    """The map page's side column (legend and list). It scrolls on its own, so it takes
+    the keyboard focus (``tabindex``) and is named for screen readers: people who cannot
+    use a mouse must be able to scroll it too (WCAG 2.1.1)."""
+    label = esc(translate(N_("Map key and list"), lang))
+    return f'<aside class="tsunagu-side" tabindex="0" aria-label="{label}">{content}</aside>'
 
 
 def js_string(value: Any) -> str:

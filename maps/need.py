@@ -28,7 +28,7 @@ from maps._common import (
     new_map,
 )
 from maps._handout import HANDOUT_CSS, HandoutScript, NumberedMarkers, add_bounds, handout_head
-from maps._page import Raw, esc
+from maps._page import Raw, esc, side_panel
 
 __all__ = ["Candidate", "need_map"]
 
@@ -188,9 +188,6 @@ def need_map(
         + "</ol>"
     )
     page.after.add_child(  # type: ignore[attr-defined]
-        Raw(
-            f'<aside class="tsunagu-side">{legend}{listing}</aside>'
-            + credits_html([], tiles, lang=lang)
-        )
+        Raw(side_panel(legend + listing, lang) + credits_html([], tiles, lang=lang))
     )
     return finish(m, bounds, collapsed=True)

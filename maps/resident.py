@@ -41,7 +41,7 @@ from maps._handout import (
     handout_head,
     number_resources,
 )
-from maps._page import Raw, esc
+from maps._page import Raw, esc, side_panel
 
 __all__ = ["MIXED_COLOUR", "resident_map"]
 
@@ -332,7 +332,7 @@ def resident_map(
         listing += f"<h2>{_(_W_CONTACT)}</h2><p>{esc(contact)}</p>"
     page.after.add_child(  # type: ignore[attr-defined]
         Raw(
-            f'<aside class="tsunagu-side">{legend}{listing}</aside>'
+            side_panel(legend + listing, lang)
             + credits_html(_credit_texts(credits), tiles, icons=bool(styles), lang=lang)
         )
     )

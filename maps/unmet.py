@@ -36,7 +36,7 @@ from maps._common import (
     new_map,
 )
 from maps._handout import HANDOUT_CSS, HandoutScript, add_bounds, handout_head
-from maps._page import Raw, esc
+from maps._page import Raw, esc, side_panel
 from matching.reasons import UnmetCount, unmet_label
 
 __all__ = ["DEFAULT_BINS", "MAX_CLASSES", "UnmetCount", "data_classes", "unmet_map"]
@@ -281,10 +281,7 @@ def unmet_map(
         + "</tbody></table>"
     )
     page.after.add_child(  # type: ignore[attr-defined]
-        Raw(
-            f'<aside class="tsunagu-side">{legend}{listing}</aside>'
-            + credits_html(list(credits), tiles, lang=lang)
-        )
+        Raw(side_panel(legend + listing, lang) + credits_html(list(credits), tiles, lang=lang))
     )
     return finish(m, bounds, collapsed=True)
 
