@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -121,6 +122,54 @@ def _url(value: str | None) -> str | None:
     if value and _URL.fullmatch(value.strip()):
         return value.strip()
     return None
+
+
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_NETLOC = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]+")
+_URI_PATH_SAFE = "/%!$&'()*+,;=:@~"
+_URI_QUERY_SAFE = _URI_PATH_SAFE + "?"
+
+
+@lru_cache(maxsize=4096)
+def _uri(value: str | None) -> str | None:
+    """A resource's link as a URI (RFC 3986), the way a browser sends it: HSDS's
+    ``service.url`` is ``format: uri``, iCalendar's URL property is a URI (RFC 5545
+    §3.8.4.6) and GeoJSON consumers open it as one.
+
+    Municipal pages are written as IRIs (a Japanese path or query, an IDN host, ``|``):
+    their characters are percent-encoded in UTF-8 and the host IDNA-encoded (RFC 3987
+    §3.1), so the link still opens the same page. Only what :func:`_url` accepts as an
+    http(s) link; a host or port no URI can carry leaves the field out.
+    """
+    url = _url(value)
+    if url is None:
+        return None
+    url = _LONE_PERCENT.sub("%25", url)
+    parts = urlsplit(url)
+    try:
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return None
+    netloc = parts.netloc
+    if not netloc.isascii():
+        userinfo, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.partition(":")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        netloc = quote(userinfo, safe=_URI_PATH_SAFE) + at + host + colon + port
+    if not _NETLOC.fullmatch(netloc):
+        return None
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_URI_PATH_SAFE),
+            quote(parts.query, safe=_URI_QUERY_SAFE),
+            quote(parts.fragment, safe=_URI_QUERY_SAFE),
+        )
+    )
 
 
 def stored_schedule(s: Schedule) -> sched.ParsedSchedule:

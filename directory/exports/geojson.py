@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from directory.exports.common import _ENCODE, _address, _Areas, _point, _schedule_words, _url
+from directory.exports.common import _ENCODE, _address, _Areas, _point, _schedule_words, _uri
 from directory.exports.published import BATCH_SIZE, Progress, iter_published, published_resources
 from directory.models import Resource
 from directory.resources.cells import STATUS_LABEL
@@ -64,7 +64,7 @@ def _feature(r: Resource, areas: _Areas) -> dict[str, Any] | None:
         "address": _address(r),
         "building": r.building,
         "phone": r.phone,
-        "url": _url(r.url),
+        "url": _uri(r.url),
         "fee": r.fee,
         "eligibility": r.eligibility,
         "transport": r.transport,

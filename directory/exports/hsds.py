@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +24,7 @@ from directory.exports.common import (
     _season,
     _shared_id,
     _source_text,
-    _url,
+    _uri,
     default_window,
     stable_id,
     stored_schedule,
@@ -166,52 +165,6 @@ def _schedule_fields(
         else (None,)
     )
     return tuple(fields.items()), windows
-
-
-_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_NETLOC = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]+")
-_URI_PATH_SAFE = "/%!$&'()*+,;=:@~"
-_URI_QUERY_SAFE = _URI_PATH_SAFE + "?"
-
-
-@lru_cache(maxsize=4096)
-def _uri(value: str | None) -> str | None:
-    """``service.url`` is ``format: uri`` (RFC 3986): the link as a browser sends it.
-
-    Municipal pages are written as IRIs (a Japanese path or query, an IDN host, ``|``):
-    their characters are percent-encoded in UTF-8 and the host IDNA-encoded (RFC 3987
-    §3.1), so the link still opens the same page. Only what :func:`_url` accepts as an
-    http(s) link; a host or port no URI can carry leaves the field out.
-    """
-    url = _url(value)
-    if url is None:
-        return None
-    url = _LONE_PERCENT.sub("%25", url)
-    parts = urlsplit(url)
-    try:
-        _ = parts.port  # raises on a port that is not a number
-    except ValueError:
-        return None
-    netloc = parts.netloc
-    if not netloc.isascii():
-        userinfo, at, hostport = netloc.rpartition("@")
-        host, colon, port = hostport.partition(":")
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
-        netloc = quote(userinfo, safe=_URI_PATH_SAFE) + at + host + colon + port
-    if not _NETLOC.fullmatch(netloc):
-        return None
-    return urlunsplit(
-        (
-            parts.scheme,
-            netloc,
-            quote(parts.path, safe=_URI_PATH_SAFE),
-            quote(parts.query, safe=_URI_QUERY_SAFE),
-            quote(parts.fragment, safe=_URI_QUERY_SAFE),
-        )
-    )
 
 
 def _iso_z(value: dt.datetime | None) -> str | None:

@@ -24,7 +24,7 @@ from directory.exports.common import (
     _point,
     _season,
     _source_text,
-    _url,
+    _uri,
     default_window,
     stable_id,
 )
@@ -125,7 +125,7 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[bytes], str
         return [], note
     point = _point(r)
     labels = ",".join(_escape(c.label_ja) for c in sorted(r.categories, key=lambda c: c.code))
-    place, source, url = _place(r), _source_text(r), _url(r.url)
+    place, source, url = _place(r), _source_text(r), _uri(r.url)
     stamp = _stamp(r)
     head = _line("SUMMARY", _escape(r.name)) + _line("DTSTAMP", f"{stamp:%Y%m%dT%H%M%S}Z")
     tail = _line("CATEGORIES", labels)
@@ -139,7 +139,7 @@ def _events(r: Resource, start: dt.date, end: dt.date) -> tuple[list[bytes], str
     tail += "STATUS:CONFIRMED\r\n" if r.status == "active" else "STATUS:CANCELLED\r\n"
     if url:
         tail += _line("URL", url)
-    tail += _line("X-TSUNAGU-RESOURCE", r.external_id)
+    tail += _line("X-TSUNAGU-RESOURCE", _escape(r.external_id))
     events = []
     for n, ps, keep, exdates in rows:
         uid = _line("UID", _escape(stable_id("event", f"{r.external_id}:{n}")))

@@ -420,3 +420,19 @@ def test_every_optional_part_validates(full: Engine) -> None:
     seasons = winter["schedules"]
     assert seasons and all(s["interval"] == 2 and s["wkst"] and s["dtstart"] for s in seasons)
     assert all(s["valid_from"][5:] == "12-01" and s["valid_to"][5:] == "03-31" for s in seasons)
+
+
+def test_every_export_sends_a_link_as_the_same_uri(full: Engine) -> None:
+    """iCalendar's URL is a URI (RFC 5545 §3.8.4.6): the IRI link is sent the way HSDS
+    sends it, and GeoJSON gives the same."""
+    import icalendar
+
+    sent = _full_document(full)["冬の隔週サロン"]["url"]
+    assert sent.isascii() and "|" not in sent
+    with make_sessionmaker(full)() as s:
+        calendar = icalendar.Calendar.from_ical(exports.resources_ics(s, include_private=True))
+        features = exports.resources_geojson(s, include_private=True)["features"]
+    urls = {str(e["URL"]) for e in calendar.walk("VEVENT") if str(e["SUMMARY"]) == "冬の隔週サロン"}
+    assert urls == {sent}
+    (feature,) = [f for f in features if f["properties"]["name"] == "冬の隔週サロン"]
+    assert feature["properties"]["url"] == sent
