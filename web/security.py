@@ -191,16 +191,17 @@ def _guard() -> Response | BaseResponse | None:
         if _wants_json():
             abort(401)
         return redirect(url_for("auth.login", next=request.path, expired=1))
-    if request.method in STATE_CHANGING and not current_user.via_token:
-        _same_origin()
-        csrf.protect()
     from flask import current_app
 
     view = current_app.view_functions.get(request.endpoint)
-    if request.endpoint == "static" or is_public(view):
-        return None
-    if not current_user.is_authenticated:
+    open_to_all = request.endpoint == "static" or is_public(view)
+    if not open_to_all and not current_user.is_authenticated:
+        # first, so an API caller without a session learns it must sign in (401), not
+        # that a CSRF token is missing (400)
         return login_manager.unauthorized()
+    if request.method in STATE_CHANGING and not current_user.via_token:
+        _same_origin()
+        csrf.protect()
     return None
 
 

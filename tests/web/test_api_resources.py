@@ -102,6 +102,7 @@ def test_patch_with_if_match_saves_and_a_stale_one_is_409_with_nothing_written(t
     ("who", "headers", "body", "status", "code"),
     [
         (None, {"If-Match": "1"}, {"fee": "無料"}, 401, "unauthorized"),
+        ("nobody", {"If-Match": "1"}, {"fee": "無料"}, 401, "unauthorized"),
         ("other", {"If-Match": "1"}, {"fee": "無料"}, 403, "forbidden"),
         ("viewer", {"If-Match": "1"}, {"fee": "無料"}, 403, "forbidden"),
         ("coord", {}, {"fee": "無料"}, 400, "if_match_required"),
@@ -120,7 +121,9 @@ def test_patch_refusals_are_json_errors_and_change_nothing(
     code: str,
 ) -> None:
     client = town.app.test_client()
-    if who:
+    if who == "nobody":  # a program with neither token nor cookie
+        auth = {}
+    elif who:
         auth = token(town, who)
     else:  # a browser session without sign-in (with its CSRF token): 401, not a CSRF error
         from webhelpers import csrf_token
