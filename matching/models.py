@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -227,6 +228,21 @@ class Match(Base):
 
     def __repr__(self) -> str:
         return f"<Match need={self.need_id} resource={self.resource_id} {self.status}>"
+
+
+class NeedsState(Base):
+    """One row whose ``deletions`` grows whenever needs or referrals are deleted, by
+    whatever means: triggers made by migration 0010 keep it, in the deleting transaction.
+
+    Additions and edits already show in the largest id and the latest ``updated_at``;
+    this is what lets the unmet report's fingerprint (:mod:`web.report_cache`) also see a
+    deletion without counting every need on every page view.
+    """
+
+    __tablename__ = "needs_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deletions: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 class MatchEvent(Base):

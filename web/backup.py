@@ -52,8 +52,8 @@ MANIFEST = "manifest.json"
 BATCH = 5000
 #: Tables whose rows do not make a database "non-empty": the rows every new database has
 #: (the taxonomy's mirror, rewritten by every ``db upgrade``; the audit anchor and the
-#: directory's counter, made by the migrations).
-MIRRORS = frozenset({"category", "audit_anchor", "directory_state"})
+#: directory's and the needs' counters, made by the migrations).
+MIRRORS = frozenset({"category", "audit_anchor", "directory_state", "needs_state"})
 
 Progress = Callable[[str, int, int], None]
 

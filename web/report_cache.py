@@ -7,13 +7,13 @@ answers per database (a small LRU in this process, safe across threads); each is
 the :class:`Fingerprint` of the data it was computed from, read in the *same* snapshot as
 that data, and is used again only while the fingerprint is unchanged.
 
-The fingerprint is a handful of index-only aggregates (migration 0009): the number of
-needs and of referrals that ended (the only ones the report reads), the largest id and the
-latest ``updated_at`` of each table, and the directory's change counter
-(:mod:`directory.state`). Adding a row moves the id, deleting one a count, and every change
-of a need or a referral sets its ``updated_at`` to now (the models' ``onupdate``; the needs
-import sets it itself, also when only the categories change), which is later than any row
-already committed:
+The fingerprint is a handful of one-step index reads (migration 0009), whatever the
+number of needs: the largest id and the latest ``updated_at`` of the needs and of the
+referrals, the count of their deletions (kept by triggers, migration 0010) and the
+directory's change counter (:mod:`directory.state`). Adding a row moves the id, deleting
+one the deletion count, and every change of a need or a referral sets its ``updated_at``
+to now (the models' ``onupdate``; the needs import sets it itself, also when only the
+categories change), which is later than any row already committed:
 
 * SQLite: writers run one at a time (``BEGIN IMMEDIATE``), so "later" holds in commit order.
 * PostgreSQL: two writers may overlap, and the first to stamp may commit last, behind a
@@ -40,8 +40,7 @@ from sqlalchemy import Select, Text, func, select
 from sqlalchemy.orm import Session
 
 from directory.models import DirectoryState
-from matching.models import Match, Need
-from matching.reasons import REFERRAL_END_LABELS
+from matching.models import Match, Need, NeedsState
 
 T = TypeVar("T")
 
@@ -88,14 +87,11 @@ def _fingerprint_query(postgres: bool) -> Select[Any]:
             select(func.max(model.updated_at)).scalar_subquery(),
         ]
 
-    ended = Match.status.in_(list(REFERRAL_END_LABELS))
     columns = [
-        select(func.count()).select_from(Need).scalar_subquery(),
         *latest(Need),
-        # the report reads only the referrals that ended: counting those (on their
-        # status index) sees one deleted, at a fraction of counting every referral
-        select(func.count()).select_from(Match).where(ended).scalar_subquery(),
         *latest(Match),
+        # a deletion moves no id and no stamp: the triggers of migration 0010 count them
+        select(NeedsState.deletions).where(NeedsState.id == 1).scalar_subquery(),
         select(DirectoryState.version).where(DirectoryState.id == 1).scalar_subquery(),
     ]
     if postgres:

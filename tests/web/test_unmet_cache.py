@@ -193,6 +193,40 @@ def test_a_referral_that_ends_is_counted_at_once(
     assert len(runs) == 4
 
 
+def test_a_deletion_that_moves_no_id_or_stamp_is_seen_at_once(
+    db: Database, engine: Engine, runs: list[int]
+) -> None:
+    """Deleting a row that is neither the newest nor the last changed leaves every largest
+    id and latest stamp as it was: the deletion counter (migration 0010's triggers, on
+    both engines) is what tells the cache."""
+    with transaction(engine) as s:
+        need = s.scalars(select(Need).where(Need.external_id == "N-0001")).one()
+        first, second = s.scalars(select(Resource.id).order_by(Resource.id).limit(2)).all()
+        s.add(Match(need_id=need.id, resource_id=first, score=0.5, status="declined"))
+    with transaction(engine) as s:  # a newer referral, stamped later
+        s.add(Match(need_id=need.id, resource_id=second, score=0.4))
+    before = report(db, TIER1)
+    assert any(r.reason == "declined" for r in before)
+    with transaction(engine) as s:
+        s.execute(delete(Match).where(Match.resource_id == first))
+    after = report(db, TIER1)
+    assert len(runs) == 2 and after == fresh(db, TIER1)
+    assert not any(r.reason == "declined" for r in after)
+    # an unmet need that is not the newest: the latest stamp is the referral's
+    with Session(engine) as s:
+        newest = s.scalar(select(Need.id).order_by(Need.id.desc()).limit(1))
+        victim = next(
+            ext
+            for ext, nid in s.execute(select(Need.external_id, Need.id))
+            if nid != newest and ext == an_unmet_need(engine)
+        )
+    with transaction(engine) as s:
+        s.execute(delete(Need).where(Need.external_id == victim))
+    gone = report(db, TIER1)
+    assert len(runs) == 4 and gone == fresh(db, TIER1)
+    assert sum(r.count for r in gone) == sum(r.count for r in after) - 1
+
+
 def test_a_directory_change_is_seen_at_once(db: Database, engine: Engine, runs: list[int]) -> None:
     before = report(db, TIER1)
     with transaction(engine) as s:
