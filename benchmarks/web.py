@@ -349,6 +349,29 @@ def tree_cpu(pid: int) -> float:
     return sum(used.get(p, 0.0) for p in below)
 
 
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each process of the PostgreSQL server on this machine
+    (none when it runs elsewhere, or where there is no /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = entry.read_text()
+        except OSError:
+            continue
+        if raw[raw.find("(") + 1 : raw.rfind(")")] != "postgres":
+            continue
+        fields = raw[raw.rfind(")") + 2 :].split()
+        used[int(entry.parent.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings by the processes alive at the second (one that ended
+    in between, such as a finished autovacuum worker, is not counted)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -394,10 +417,12 @@ def main() -> None:
                 go.set()
                 time.sleep(warm)
                 server_cpu, client_cpu = tree_cpu(proc.pid), time.process_time()
+                database_before = postgres_cpu()
                 record.set()
                 time.sleep(seconds)
                 stop.set()
                 server_cpu = tree_cpu(proc.pid) - server_cpu
+                database_cpu = cpu_since(database_before, postgres_cpu())
                 client_cpu = time.process_time() - client_cpu
                 for c in clients:
                     c.join(60)
@@ -438,7 +463,9 @@ def main() -> None:
     if total:
         print(
             f"  CPU per page: server {server_cpu / total * 1000:.1f} ms "
-            f"(all its processes), clients {client_cpu / total * 1000:.1f} ms; "
+            f"(all its processes), "
+            + (f"PostgreSQL {database_cpu / total * 1000:.1f} ms, " if args.database else "")
+            + f"clients {client_cpu / total * 1000:.1f} ms; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
     for e in errors[:5]:
