@@ -94,8 +94,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, for_cli: bool = 
 
     for blueprint in (unmet_views.bp, public_views.bp, api_unmet.bp):
         app.register_blueprint(blueprint)
-    from web import reports_views, verification_views
+    from web import duplicates_views, reports_views, verification_views
 
     app.register_blueprint(reports_views.bp)
     app.register_blueprint(verification_views.bp)
+    app.register_blueprint(duplicates_views.bp)
     return app

@@ -9,7 +9,8 @@ went into, so its history stays readable and old links still resolve; both histo
 record the merge, and the audit log says who did it.
 
 Only someone who may edit both resources (tier 2 of an area each serves, tier 1, admin)
-may merge them.
+may merge them, and they see only the likely pairs they could merge
+(:func:`duplicate_pairs`, the list behind ``/resources/duplicates``).
 """
 
 from __future__ import annotations
@@ -17,19 +18,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from directory.duplicates import DuplicatePair, find_duplicates
 from directory.i18n import N_
 from directory.models import Resource, ResourceChange
+from directory.state import derived
 from matching.models import Match, MatchEvent
 from web import audit
 from web.actors import Actor
 from web.db import Database
-from web.resource_service import bump_resources, may_edit, resource_areas, visible_to
+from web.resource_service import (
+    EDIT_REFUSED,
+    bump_resources,
+    may_edit,
+    resource_areas,
+    visible_to,
+)
 from web.search import Geography
-from web.services import AccessDenied, NotFoundForActor
+from web.services import AccessDenied, NotFoundForActor, require_staff
 
-__all__ = ["MergeResult", "SameResourceError", "merge_resources"]
+__all__ = [
+    "AlreadyEndedError",
+    "MergeResult",
+    "SameResourceError",
+    "duplicate_pairs",
+    "merge_resources",
+]
 
 #: How far along a referral is: the one further along survives a merge.
 _PROGRESS = {
@@ -46,6 +61,33 @@ _PROGRESS = {
 
 class SameResourceError(ValueError):
     """A resource cannot be merged into itself."""
+
+
+class AlreadyEndedError(ValueError):
+    """The duplicate (its external id, the argument) has ended already: merged a moment
+    ago, perhaps by a colleague, or a form sent twice. Merging it again would only repeat
+    its history."""
+
+    message = N_("{resource} has ended already: there is nothing to merge.")
+
+
+def duplicate_pairs(db: Database, actor: Actor) -> list[DuplicatePair]:
+    """The likely duplicate pairs ``actor`` may merge (both resources theirs to edit), best
+    first. The search over the whole directory runs once per directory version."""
+    require_staff(actor)
+    with db.read() as session:
+        pairs = derived(session, "duplicate_pairs", find_duplicates)
+        if not pairs:
+            return []
+        geo = Geography.current(session)
+        named = {p.first for p in pairs} | {p.second for p in pairs}
+        rows = session.scalars(
+            select(Resource)
+            .where(Resource.external_id.in_(named))
+            .options(selectinload(Resource.districts), selectinload(Resource.venue))
+        )
+        editable = {r.external_id for r in rows if may_edit(actor, resource_areas(geo, r))}
+    return [p for p in pairs if p.first in editable and p.second in editable]
 
 
 @dataclass(frozen=True)
@@ -65,12 +107,9 @@ def merge_resources(db: Database, actor: Actor, keep_id: str, drop_id: str) -> M
         keep, drop = _resource(session, actor, keep_id), _resource(session, actor, drop_id)
         for r in (keep, drop):
             if not may_edit(actor, resource_areas(geo, r)):
-                raise AccessDenied(
-                    N_(
-                        "Only tier-2 coordinators of an area this resource serves, tier 1 and "
-                        "administrators can change it"
-                    )
-                )
+                raise AccessDenied(EDIT_REFUSED)
+        if drop.status == "ended":
+            raise AlreadyEndedError(drop_id)
         moved, joined = _move_referrals(session, keep, drop)
         old_status = drop.status
         drop.status = "ended"

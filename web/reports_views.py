@@ -11,8 +11,9 @@ from flask import Blueprint, Response, abort, render_template, request
 from werkzeug.exceptions import BadRequest
 
 from directory import fiscal
+from directory.i18n import N_, LocalisedError, LocalisedText
 from web.db import get_db
-from web.i18n import _, current_lang
+from web.i18n import current_lang
 from web.reports import make_report, report_tables, report_xlsx
 from web.security import current_actor
 from web.services import NotFoundForActor, need_fiscal_years
@@ -28,10 +29,10 @@ def _query() -> tuple[int, int | None, str | None]:
         fy = int(raw_fy) if raw_fy else fiscal.fiscal_year(fiscal.today_in_japan())
         month = int(raw_month) if raw_month else None
         fiscal.period(fy, month)
-    except ValueError as exc:
-        describe = getattr(exc, "describe", None)
-        message = describe(current_lang()) if callable(describe) else _("Choose a fiscal year.")
-        raise BadRequest(message) from None
+    except LocalisedError as exc:
+        raise BadRequest(LocalisedText(exc.msgid, **exc.params)) from None
+    except ValueError:
+        raise BadRequest(LocalisedText(N_("Choose a fiscal year."))) from None
     return fy, month, request.args.get("area") or None
 
 

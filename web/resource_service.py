@@ -265,6 +265,13 @@ def resource_areas(geo: Geography, resource: Resource) -> set[int]:
     return areas
 
 
+#: Why a change was refused: the rule :func:`may_edit` applies, in words.
+EDIT_REFUSED = N_(
+    "Only tier-2 coordinators of an area this resource serves, tier 1 and "
+    "administrators can change it"
+)
+
+
 def may_edit(actor: Actor, areas: set[int]) -> bool:
     """Tier 2 of an area the resource serves, tier 1, administrators (never a viewer)."""
     if actor.role in EDIT_ROLES:
@@ -864,12 +871,7 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
 
 def _require_edit(db: Database, actor: Actor, session: Session, resource: Resource) -> None:
     if not may_edit(actor, resource_areas(Geography.current(session), resource)):
-        raise AccessDenied(
-            N_(
-                "Only tier-2 coordinators of an area this resource serves, tier 1 and "
-                "administrators can change it"
-            )
-        )
+        raise AccessDenied(EDIT_REFUSED)
 
 
 def _record(
@@ -964,12 +966,7 @@ def require_editor(db: Database, actor: Actor, external_id: str) -> None:
         allowed = may_edit(actor, resource_areas(Geography.current(session), resource))
     if not allowed:
         _audit_alone(db, actor, "update", "resource", external_id)
-        raise AccessDenied(
-            N_(
-                "Only tier-2 coordinators of an area this resource serves, tier 1 and "
-                "administrators can change it"
-            )
-        )
+        raise AccessDenied(EDIT_REFUSED)
 
 
 def require_creator(db: Database, actor: Actor) -> None:

@@ -12,8 +12,9 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
 from directory.errors import DirectoryError, InvalidInputError
+from directory.i18n import N_, LocalisedError, LocalisedText
 from web.db import get_db
-from web.i18n import _, current_lang
+from web.i18n import current_lang
 from web.resource_service import StaleVersion, confirm_today
 from web.security import current_actor
 from web.services import AccessDenied, NotFoundForActor, require_staff
@@ -39,9 +40,9 @@ def _days() -> int:
     try:
         days = int(raw)
     except ValueError:
-        raise BadRequest(_("The number of days must be a whole number.")) from None
+        raise BadRequest(LocalisedText(N_("The number of days must be a whole number."))) from None
     if not 0 <= days <= 36500:
-        raise BadRequest(_("The number of days must be a whole number."))
+        raise BadRequest(LocalisedText(N_("The number of days must be a whole number.")))
     return days
 
 
@@ -119,15 +120,15 @@ def import_sheet() -> str | BaseResponse:
         abort(403)
     file = request.files.get("file")
     if file is None or not file.filename:
-        raise BadRequest(_("Choose a file to upload"))
+        raise BadRequest(LocalisedText(N_("Choose a file to upload")))
     suffix = Path(file.filename).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise BadRequest(_("Upload the call sheet as CSV or XLSX."))
+        raise BadRequest(LocalisedText(N_("Upload the call sheet as CSV or XLSX.")))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"sheet{suffix}"
         data = file.stream.read(MAX_SHEET_BYTES + 1)
         if len(data) > MAX_SHEET_BYTES:
-            raise BadRequest(_("The file is too large for a call sheet."))
+            raise BadRequest(LocalisedText(N_("The file is too large for a call sheet.")))
         path.write_bytes(data)
         try:
             result = import_confirmations(get_db(), current_actor(), path)
@@ -135,9 +136,10 @@ def import_sheet() -> str | BaseResponse:
             return render_template(
                 "verification/problems.html", problems=exc.problems, name=file.filename
             )
-        except DirectoryError as exc:
-            describe = getattr(exc, "describe", None)
-            raise BadRequest(describe(current_lang()) if callable(describe) else str(exc)) from None
+        except LocalisedError as exc:
+            raise BadRequest(LocalisedText(exc.msgid, **exc.params)) from None
+        except DirectoryError:
+            raise BadRequest(LocalisedText(N_("The call sheet could not be read."))) from None
         except (StaleVersion, AccessDenied):
             abort(409)
     return redirect(

@@ -156,6 +156,26 @@ _VERIFICATION: dict[str, list[Cell]] = {
     ],
 }
 
+# likely duplicates: staff see the pairs they may merge; merging needs both to be theirs.
+# lie in the own area, R-067 in a third: tier 1 merges it, and admin,
+# a moment later, is told it has ended already (400: nothing merged twice)
+_DUPLICATES: dict[str, list[Cell]] = {
+    "duplicates.index": [Cell("GET", lambda a: "/resources/duplicates", _STAFF)],
+    "duplicates.merge": [
+        Cell(
+            "GET",
+            lambda a: "/resources/duplicates/merge?keep=R-001&drop=R-002",
+            EDITORS | {"tier2_own": 200, "tier1": 200, "admin": 200},
+        ),
+        Cell(
+            "POST",
+            lambda a: "/resources/duplicates/merge?keep=R-001&drop=R-067",
+            EDITORS | {"tier1": 303, "admin": 400},
+            form=True,
+        ),
+    ],
+}
+
 
 MATRIX: dict[str, list[Cell]] = {
     "static": [Cell("GET", lambda a: "/static/tsunagu.css", ALL_OK)],
@@ -239,6 +259,7 @@ MATRIX: dict[str, list[Cell]] = {
     **_VERIFICATION,
     # needs: N-OWN lies in the first area (own); tier2_other gets 404 as for no need at all
     **_NEEDS,
+    **_DUPLICATES,
 }
 
 

@@ -26,14 +26,15 @@ pytestmark = pytest.mark.browser
 NOT_PAGES = ("/api/", "/static/", ".pdf", ".csv", ".xlsx", ".json")
 
 
-def _pages(engine: Engine, area: str) -> tuple[list[str], list[str]]:
-    """(pages anyone may open, pages of a coordinator of ``area``), ids taken from data."""
+def _pages(engine: Engine, area: str) -> tuple[list[str], list[str], list[str]]:
+    """(pages anyone may open, pages of a coordinator of ``area``, pages of tier 1), ids
+    taken from data."""
     with transaction(engine) as s:
         municipality = s.scalars(select(District.code).where(District.level == "municipality"))
         code = next(iter(municipality))
-        resource = s.scalars(
-            select(Resource.external_id).where(Resource.public).order_by(Resource.id)
-        ).first()
+        resource, another = s.scalars(
+            select(Resource.external_id).where(Resource.public).order_by(Resource.id).limit(2)
+        ).all()
         area_id = s.scalars(select(District.id).where(District.code == area)).one()
         tree = NeedAreas(s)
         need = next(
@@ -59,11 +60,13 @@ def _pages(engine: Engine, area: str) -> tuple[list[str], list[str]]:
         "/unmet/map?public=1",
         "/reports",
         "/verification",
+        "/resources/duplicates",
         "/maps/",
         f"/maps/resident?area={area}",
         f"/maps/coordinator?area={area}",
     ]
-    return public, staff
+    tier1 = ["/resources/import", f"/resources/duplicates/merge?keep={resource}&drop={another}"]
+    return public, staff, tier1
 
 
 def test_every_page_passes_axe(app: Flask, engine: Engine) -> None:
@@ -74,7 +77,7 @@ def test_every_page_passes_axe(app: Flask, engine: Engine) -> None:
     add_account(app, "coord", "tier2", (area,))
     editor = add_account(app, "editor", "tier1")
     add_account(app, "newcomer", "tier1", totp=False)  # signs in to set up the second factor
-    public, staff = _pages(engine, area)
+    public, staff, tier1 = _pages(engine, area)
     seen: set[str] = set()
     problems: dict[str, list[str]] = {}
     with chromium() as browser, served(app) as base:
@@ -108,7 +111,8 @@ def test_every_page_passes_axe(app: Flask, engine: Engine) -> None:
         for path in staff:
             check(path)
         sign_in("editor", editor.totp_secret)
-        check("/resources/import")
+        for path in tier1:
+            check(path)
         sign_in("newcomer")
         assert page.url.endswith("/login/second-factor"), page.url
         check("/login/second-factor")

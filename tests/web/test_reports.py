@@ -178,4 +178,5 @@ def test_the_report_page_and_its_workbook_show_the_same_figures(demo: Engine, ap
     assert {name: rows[name][3] for name in area_names.values()} == {
         name: needs[code] for code, name in area_names.items()
     }
-    assert client.get("/reports?fy=abc").status_code == 400
+    bad = client.get("/reports?fy=abc")
+    assert bad.status_code == 400 and "年度を選んでください" in bad.get_data(as_text=True)

@@ -127,6 +127,15 @@ def test_tier2_confirm_only_what_serves_their_area(
     sign_in(client, account)
     page = client.get("/verification?days=0")
     assert page.status_code == 200
+    # what was wrong is said on the page, not only that something was
+    bad_days = client.get("/verification?days=soon")
+    assert bad_days.status_code == 400
+    assert "日数は整数で指定してください" in bad_days.get_data(as_text=True)
+    no_file = client.post(
+        "/verification/import", data={"csrf_token": csrf_token(client, "/verification")}
+    )
+    assert no_file.status_code == 400
+    assert "アップロードするファイルを選んでください" in no_file.get_data(as_text=True)
     html = page.get_data(as_text=True)
     assert "R-001" in html  # 中新田 (A1)
     assert "R-067" not in html  # 宮崎 (A3): not theirs by default

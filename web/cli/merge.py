@@ -18,12 +18,14 @@ def directory_merge(keep: str, drop: str) -> None:
     """Merge the resource DROP into KEEP (IDs): DROP's referrals move to KEEP (their
     timelines whole), DROP is ended with a note naming KEEP, both histories record it.
     Nothing is deleted. `directory duplicates` suggests the pairs."""
-    from web.merge import SameResourceError, merge_resources
+    from web.merge import AlreadyEndedError, SameResourceError, merge_resources
 
     try:
         result = merge_resources(database(), actor(), keep, drop)
     except SameResourceError:
         fail(_("a resource cannot be merged into itself"), code=2)
+    except AlreadyEndedError as exc:
+        fail(_(AlreadyEndedError.message, resource=exc))
     except NotFoundForActor as exc:
         fail(_("no resource with ID {id}", id=exc))
     except AccessDenied as exc:
