@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from argon2 import PasswordHasher
 from webhelpers import CHEAP
 
 from web import accounts
 
 
 @pytest.fixture(autouse=True)
-def cheap_hashing() -> Iterator[None]:
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # monkeypatch gives the production hasher and its dummy hash back afterwards as they
+    # were: set_hasher(PasswordHasher()) would hash again at the production cost (64 MiB,
+    # about 0.1 s) after every test.
+    monkeypatch.setattr(accounts, "_hasher", accounts._hasher)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", accounts._DUMMY_HASH)
     accounts.set_hasher(CHEAP)
-    yield
-    accounts.set_hasher(PasswordHasher())
