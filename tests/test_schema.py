@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -70,3 +72,67 @@ def test_every_directory_write_bumps_the_change_counter(engine: Engine) -> None:
     assert seen[0] >= 1  # the taxonomy mirror was written by upgrade
     assert seen[1] > seen[0] and seen[2] > seen[1] and seen[3] > seen[2]
     assert seen[4] == seen[3]  # re-importing an unchanged file is not a change
+
+
+def _shape(engine: Engine) -> dict[str, Any]:
+    """Everything a migration makes: objects with their definitions, and every row."""
+    shape: dict[str, Any] = {}
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            catalogue = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+            # Alembic's batch mode remakes a table with its constraints in no fixed order:
+            # two upgrades may write a CREATE TABLE's lines in different orders.
+            shape["objects"] = [
+                (kind, name, table, sorted(line.rstrip(", ") for line in (sql or "").split("\n")))
+                for kind, name, table, sql in conn.execute(text(catalogue))
+            ]
+            shape["journal_mode"] = conn.execute(text("PRAGMA journal_mode")).scalar()
+        else:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+            for name, query in _POSTGRESQL_CATALOGUE.items():
+                shape[name] = [
+                    tuple(str(v).replace(f"{schema}.", "<schema>.") for v in row)
+                    for row in conn.execute(text(query))
+                ]
+        for table in sorted(inspect(conn).get_table_names()):
+            rows = conn.execute(text(f'SELECT * FROM "{table}"'))
+            shape[f"rows of {table}"] = sorted(map(repr, rows))
+    return shape
+
+
+_POSTGRESQL_CATALOGUE = {
+    "relations": """SELECT c.relname, c.relkind FROM pg_class c
+        WHERE c.relnamespace = current_schema()::regnamespace ORDER BY 1""",
+    "columns": """SELECT table_name, column_name, ordinal_position, data_type,
+        character_maximum_length, numeric_precision, is_nullable, column_default,
+        is_identity FROM information_schema.columns
+        WHERE table_schema = current_schema() ORDER BY 1, 3""",
+    "constraints": """SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
+        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+        WHERE k.connamespace = current_schema()::regnamespace ORDER BY 1, 2""",
+    "indexes": """SELECT tablename, indexname, indexdef FROM pg_indexes
+        WHERE schemaname = current_schema() ORDER BY 1, 2""",
+    "triggers": """SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+        ORDER BY 1, 2""",
+    "functions": """SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p
+        WHERE p.pronamespace = current_schema()::regnamespace ORDER BY 1""",
+    "sequences": """SELECT sequencename, data_type, start_value, increment_by, last_value
+        FROM pg_sequences WHERE schemaname = current_schema() ORDER BY 1""",
+}
+
+
+def test_each_tests_migrated_database_is_what_upgrade_makes(
+    engine: Engine, other_db_url: str
+) -> None:
+    """The `engine` fixture copies one database migrated per session (tests/conftest.py);
+    the copy must be what `upgrade()` makes on an empty database, objects and rows."""
+    fresh = make_engine(other_db_url)
+    try:
+        upgrade(fresh)
+        copied, made = _shape(engine), _shape(fresh)
+        assert copied["rows of alembic_version"] == [repr((head_revision(),))]
+        assert copied == made
+    finally:
+        fresh.dispose()
