@@ -44,7 +44,7 @@ def _pair() -> tuple[str, str]:
             LocalisedText(N_("Choose the resource to keep and the one to merge into it."))
         )
     if keep == drop:
-        raise BadRequest(LocalisedText(N_("a resource cannot be merged into itself")))
+        raise BadRequest(LocalisedText(SameResourceError.message))
     return keep, drop
 
 
@@ -58,7 +58,7 @@ def merge() -> str | BaseResponse:
         try:
             merge_resources(db, actor, keep, drop)
         except SameResourceError:
-            raise BadRequest(LocalisedText(N_("a resource cannot be merged into itself"))) from None
+            raise BadRequest(LocalisedText(SameResourceError.message)) from None
         except AlreadyEndedError:
             raise BadRequest(LocalisedText(AlreadyEndedError.message, resource=drop)) from None
         except NotFoundForActor:

@@ -62,6 +62,8 @@ _PROGRESS = {
 class SameResourceError(ValueError):
     """A resource cannot be merged into itself."""
 
+    message = N_("a resource cannot be merged into itself")
+
 
 class AlreadyEndedError(ValueError):
     """The duplicate (its external id, the argument) has ended already: merged a moment
@@ -101,7 +103,7 @@ class MergeResult:
 def merge_resources(db: Database, actor: Actor, keep_id: str, drop_id: str) -> MergeResult:
     """Merge the resource ``drop_id`` into ``keep_id`` (external ids); see the module."""
     if keep_id == drop_id:
-        raise SameResourceError(N_("a resource cannot be merged into itself"))
+        raise SameResourceError(SameResourceError.message)
     with db.write() as session:
         geo = Geography.read(session)
         keep, drop = _resource(session, actor, keep_id), _resource(session, actor, drop_id)

@@ -23,7 +23,7 @@ def directory_merge(keep: str, drop: str) -> None:
     try:
         result = merge_resources(database(), actor(), keep, drop)
     except SameResourceError:
-        fail(_("a resource cannot be merged into itself"), code=2)
+        fail(_(SameResourceError.message), code=2)
     except AlreadyEndedError as exc:
         fail(_(AlreadyEndedError.message, resource=exc))
     except NotFoundForActor as exc:
