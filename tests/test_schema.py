@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -9,8 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 
-from directory.db import make_engine
-from directory.models import Base, Category
+import matching.models  # noqa: F401  (the needs' tables)
+import web.models  # noqa: F401  (the accounts' and audit log's)
+from directory.db import make_engine, transaction
+from directory.models import Base, Category, utcnow
 from directory.schema import current_revision, head_revision, upgrade
 from directory.taxonomy import load_taxonomy
 
@@ -94,10 +97,18 @@ def _shape(engine: Engine) -> dict[str, Any]:
                     tuple(str(v).replace(f"{schema}.", "<schema>.") for v in row)
                     for row in conn.execute(text(query))
                 ]
-        for table in sorted(inspect(conn).get_table_names()):
-            rows = conn.execute(text(f'SELECT * FROM "{table}"'))
-            shape[f"rows of {table}"] = sorted(map(repr, rows))
+        for name in sorted(inspect(conn).get_table_names()):
+            table = Base.metadata.tables.get(name)  # typed: time stamps read as datetimes
+            rows = conn.execute(text(f'SELECT * FROM "{name}"') if table is None else select(table))
+            shape[f"rows of {name}"] = sorted(repr(tuple(map(_now_or, row))) for row in rows)
     return shape
+
+
+def _now_or(value: Any) -> Any:
+    """A time stamp of the last minutes is "just now" (two loads are never the same µs)."""
+    if isinstance(value, dt.datetime) and abs(utcnow() - value) < dt.timedelta(minutes=2):
+        return "just now"
+    return value
 
 
 _POSTGRESQL_CATALOGUE = {
@@ -136,3 +147,35 @@ def test_each_tests_migrated_database_is_what_upgrade_makes(
         assert copied == made
     finally:
         fresh.dispose()
+
+
+def _loaded(db_url: str, *, needs: bool) -> dict[str, Any]:
+    from directory.demo import SEEDS_DIR, load_demo
+    from matching.needs import import_needs
+
+    fresh = make_engine(db_url)
+    try:
+        upgrade(fresh)
+        with transaction(fresh) as s:
+            load_demo(s)
+            if needs:
+                import_needs(s, SEEDS_DIR / "kami" / "needs.json")
+        return _shape(fresh)
+    finally:
+        fresh.dispose()
+
+
+def test_a_tests_demo_town_is_what_load_demo_makes(demo_town: Engine, other_db_url: str) -> None:
+    """`demo_town` copies one demo town loaded per session, its time stamps moved to the
+    copy's time (tests/conftest.py): it must be what loading it just now makes."""
+    copied = _shape(demo_town)
+    assert len(copied["rows of resource"]) > 100
+    assert copied == _loaded(other_db_url, needs=False)
+
+
+def test_a_tests_demo_town_with_needs_is_what_loading_them_makes(
+    demo_town_with_needs: Engine, other_db_url: str
+) -> None:
+    copied = _shape(demo_town_with_needs)
+    assert len(copied["rows of need"]) == 150
+    assert copied == _loaded(other_db_url, needs=True)

@@ -29,9 +29,7 @@ def _east(lat: float, lon: float, metres: float) -> float:
 
 
 @pytest.fixture
-def planted(engine: Engine, tmp_path: Path) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
+def planted(engine: Engine, demo_town: Engine, tmp_path: Path) -> Engine:
     with SOURCE.open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     r1 = next(r for r in rows if r["ID"] == "R-001")

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from directory import exports
 from directory.db import make_sessionmaker, transaction
-from directory.demo import load_demo
 from directory.geography import import_districts, import_venues
 from directory.models import District, Resource
 from directory.resources import import_resources
@@ -499,10 +498,8 @@ def town(engine: Engine, tmp_path: Path) -> Engine:
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-    return engine
+def demo(demo_town: Engine) -> Engine:
+    return demo_town
 
 
 def _session(engine: Engine) -> Session:

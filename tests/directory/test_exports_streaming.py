@@ -24,7 +24,6 @@ from sqlalchemy import Engine
 
 from directory import exports
 from directory.db import make_engine, make_sessionmaker, transaction
-from directory.demo import load_demo
 from directory.exports import ical
 from directory.geography import import_districts, import_venues
 from directory.resources import import_resources
@@ -95,10 +94,8 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-    return engine
+def demo(demo_town: Engine) -> Engine:
+    return demo_town
 
 
 @pytest.fixture

@@ -38,7 +38,6 @@ from sqlalchemy import Engine
 
 from directory import exports
 from directory.db import make_sessionmaker, transaction
-from directory.demo import load_demo
 from directory.geography import import_districts, import_venues
 from directory.resources import import_resources
 
@@ -208,10 +207,8 @@ def test_the_checks_are_on() -> None:
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-    return engine
+def demo(demo_town: Engine) -> Engine:
+    return demo_town
 
 
 @pytest.mark.parametrize("include_private", [False, True])

@@ -11,8 +11,7 @@ from maphelpers import DISTRICTS
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from directory.db import make_sessionmaker, transaction
-from directory.demo import load_demo
+from directory.db import make_sessionmaker
 from directory.map_data import MapDistrict
 
 
@@ -22,11 +21,9 @@ def districts() -> list[MapDistrict]:
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Iterator[Session]:
+def demo(demo_town: Engine) -> Iterator[Session]:
     """A session on a database holding the demo town (districts, venues, resources)."""
-    with transaction(engine) as s:
-        load_demo(s)
-    with make_sessionmaker(engine)() as s:
+    with make_sessionmaker(demo_town)() as s:
         yield s
 
 

@@ -18,11 +18,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
+from directory.demo import SEEDS_DIR
 from directory.models import Resource
 from directory.resources import import_resources
 from matching.models import Match
-from matching.needs import import_needs
 from matching.service import (
     SnapshotCache,
     load_needs,
@@ -46,11 +45,8 @@ def expected_unmet() -> dict[str, str]:
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
-    return engine
+def demo(demo_town_with_needs: Engine) -> Engine:
+    return demo_town_with_needs
 
 
 def test_every_demo_need_gets_its_intended_answer(demo: Engine) -> None:

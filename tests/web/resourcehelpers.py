@@ -71,6 +71,11 @@ class Town:
 def make_town(engine: Engine, app: Flask) -> Town:
     with transaction(engine) as s:
         load_demo(s)
+    return town_accounts(app)
+
+
+def town_accounts(app: Flask) -> Town:
+    """The accounts of a town whose database holds the demo already (`demo_town`)."""
     own, other = area_codes(app)[:2]
     accounts = {
         "viewer": add_account(app, "viewer", "viewer"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from resourcehelpers import OWN_RESOURCE, PAUSED_RESOURCE, PRIVATE_RESOURCE, Town, make_town
+from resourcehelpers import OWN_RESOURCE, PAUSED_RESOURCE, PRIVATE_RESOURCE, Town, town_accounts
 from sqlalchemy import Engine
 
 from web import accounts
@@ -15,8 +15,8 @@ from web.db import get_db
 
 
 @pytest.fixture
-def town(engine: Engine, app: Flask) -> Town:
-    return make_town(engine, app)
+def town(demo_town: Engine, app: Flask) -> Town:
+    return town_accounts(app)
 
 
 def token(town: Town, login: str) -> dict[str, str]:

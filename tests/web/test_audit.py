@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from webhelpers import add_account, area_codes
 
 from directory.db import transaction
-from directory.demo import SEEDS_DIR, demo_manifest, load_demo
+from directory.demo import SEEDS_DIR, demo_manifest
 from matching.models import Need
 from web import audit
 from web.actors import Actor, NeedAreas, system_actor
@@ -24,10 +24,8 @@ from web.models import AuditEvent
 
 
 @pytest.fixture
-def town(engine: Engine, app: Flask) -> Flask:
+def town(demo_town: Engine, app: Flask) -> Flask:
     """The demo town without its needs (tests import them as someone)."""
-    with transaction(engine) as s:
-        load_demo(s)
     return app
 
 

@@ -19,19 +19,14 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from directory.db import make_engine, transaction
-from directory.demo import SEEDS_DIR, load_demo
 from directory.models import District
 from directory.schema import current_revision, head_revision
-from matching.needs import import_needs
 from web.audit import verify
 from web.backup import BackupError, backup, holds_data, restore, table_checksums
 
 
 @pytest.fixture
-def demo(engine: Engine, cli) -> Engine:  # type: ignore[no-untyped-def]
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
+def demo(engine: Engine, demo_town_with_needs: Engine, cli) -> Engine:  # type: ignore[no-untyped-def]
     # a matched need, an account and audit events: every kind of table has rows
     assert cli("match", "--need", "N-0001", "--on", "2026-11-23", "--json").exit_code == 0
     added = cli(

@@ -11,18 +11,11 @@ from flask import Flask
 from sqlalchemy import Engine
 from webhelpers import PASSWORD, add_account
 
-from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
-from matching.needs import import_needs
-
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def demo_app(app: Flask, engine: Engine) -> Flask:
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
+def demo_app(app: Flask, demo_town_with_needs: Engine) -> Flask:
     return app
 
 

@@ -23,9 +23,7 @@ from test_browser_pages import sign_in
 from webhelpers import add_account
 
 from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
 from directory.models import Resource
-from matching.needs import import_needs
 from web.need_service import status_label
 
 pytestmark = pytest.mark.browser
@@ -46,10 +44,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def demo_app(app: Flask, engine: Engine) -> Flask:
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
+def demo_app(app: Flask, demo_town_with_needs: Engine) -> Flask:
     return app
 
 

@@ -12,11 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
 from directory.i18n import po_path
 from matching.models import Match
-from matching.needs import import_needs
 
 ON = "2026-11-23"
 
@@ -27,11 +24,8 @@ def flat(text: str) -> str:
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
-    return engine
+def demo(demo_town_with_needs: Engine) -> Engine:
+    return demo_town_with_needs
 
 
 def test_help_is_japanese_by_default_and_english_when_asked(cli) -> None:  # type: ignore[no-untyped-def]

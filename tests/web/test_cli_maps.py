@@ -9,20 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
-from matching.needs import import_needs
+from directory.demo import SEEDS_DIR
 
 # Script and style assets fetched from the internet (attribution links are fine).
 CDN = re.compile(r"<(script|link)\b[^>]*\b(src|href)=[\"']https?://")
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
-    return engine
+def demo(demo_town_with_needs: Engine) -> Engine:
+    return demo_town_with_needs
 
 
 def test_resident_map_file_is_offline_and_public_only(demo: Engine, cli, tmp_path: Path) -> None:

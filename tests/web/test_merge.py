@@ -10,19 +10,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
 from directory.models import Resource, ResourceChange
 from matching.models import Match, MatchEvent, Need
-from matching.needs import import_needs
 from web.audit import verify
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
-    return engine
+def demo(demo_town_with_needs: Engine) -> Engine:
+    return demo_town_with_needs
 
 
 def _refer(s: Session, need: str, resource: str, status: str, events: list[str]) -> int:

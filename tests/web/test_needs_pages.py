@@ -20,7 +20,6 @@ from sqlalchemy import Engine, select
 from webhelpers import Account, add_account, csrf_token, sign_in
 
 from directory.db import transaction
-from directory.demo import load_demo
 from directory.models import Resource
 from directory.state import bump
 from matching.models import Match, MatchEvent, Need
@@ -58,9 +57,7 @@ class Town:
 
 
 @pytest.fixture
-def town(engine: Engine, app: Flask) -> Iterator[Town]:
-    with transaction(engine) as s:
-        load_demo(s)
+def town(engine: Engine, app: Flask, demo_town: Engine) -> Iterator[Town]:
     yield Town(
         app,
         engine,

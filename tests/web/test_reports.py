@@ -13,9 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
-from matching.needs import import_needs
+from directory.demo import SEEDS_DIR
 
 KAMI = SEEDS_DIR / "kami"
 FY = 2024
@@ -23,11 +21,8 @@ FY_FIRST, FY_LAST = dt.date(2024, 4, 1), dt.date(2025, 3, 31)
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, KAMI / "needs.json")
-    return engine
+def demo(demo_town_with_needs: Engine) -> Engine:
+    return demo_town_with_needs
 
 
 def _area_of_district() -> tuple[dict[str, str], dict[str, str]]:

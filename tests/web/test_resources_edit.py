@@ -7,7 +7,7 @@ import re
 
 import pytest
 from flask import Flask
-from resourcehelpers import OWN_RESOURCE, Town, form_of, make_town
+from resourcehelpers import OWN_RESOURCE, Town, form_of, town_accounts
 from sqlalchemy import Engine
 
 from directory import state
@@ -18,8 +18,8 @@ EDIT = f"/resources/{OWN_RESOURCE}/edit"
 
 
 @pytest.fixture
-def town(engine: Engine, app: Flask) -> Town:
-    return make_town(engine, app)
+def town(demo_town: Engine, app: Flask) -> Town:
+    return town_accounts(app)
 
 
 def directory_version(town: Town) -> int:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from flask import Flask
-from resourcehelpers import OWN_RESOURCE, PAUSED_RESOURCE, PRIVATE_RESOURCE, Town, make_town
+from resourcehelpers import OWN_RESOURCE, PAUSED_RESOURCE, PRIVATE_RESOURCE, Town, town_accounts
 from sqlalchemy import Engine, func, select
 
 from directory.models import Resource, resource_category
@@ -15,8 +15,8 @@ from web.search import index_cache
 
 
 @pytest.fixture
-def town(engine: Engine, app: Flask) -> Town:
-    return make_town(engine, app)
+def town(demo_town: Engine, app: Flask) -> Town:
+    return town_accounts(app)
 
 
 def found(page: str) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from resourcehelpers import Town, make_town
+from resourcehelpers import Town, town_accounts
 from sqlalchemy import Engine, func, select
 from webhelpers import csrf_token
 
@@ -32,9 +32,9 @@ BAD = (
 
 
 @pytest.fixture
-def town(engine: Engine, app: Flask, tmp_path: Path) -> Town:
+def town(demo_town: Engine, app: Flask, tmp_path: Path) -> Town:
     app.config["RESOURCE_UPLOAD_DIR"] = str(tmp_path / "uploads")
-    return make_town(engine, app)
+    return town_accounts(app)
 
 
 def count(town: Town) -> int:

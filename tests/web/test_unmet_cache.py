@@ -22,7 +22,7 @@ from webhelpers import add_account, sign_in
 
 import web.services
 from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
+from directory.demo import SEEDS_DIR
 from directory.fiscal import today_in_japan
 from directory.models import District, Resource
 from directory.state import bump
@@ -40,11 +40,8 @@ TODAY = today_in_japan()
 
 
 @pytest.fixture
-def db(engine: Engine, app: Flask) -> Database:
+def db(demo_town_with_needs: Engine, app: Flask) -> Database:
     """The demo town with its 150 needs, and the app's database object."""
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
     database: Database = app.extensions["tsunagu_db"]
     return database
 

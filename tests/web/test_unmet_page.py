@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from webhelpers import Account, add_account, sign_in
 
 from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
+from directory.demo import SEEDS_DIR
 from directory.fiscal import japan_date, today_in_japan
 from directory.models import District, Resource
 from directory.queries import ancestor_at, ancestor_map
@@ -37,11 +37,8 @@ Cells = dict[tuple[str, str, str], int]
 
 
 @pytest.fixture
-def town(engine: Engine, app: Flask) -> Flask:
+def town(demo_town_with_needs: Engine, app: Flask) -> Flask:
     """The demo town with its 150 needs (all recorded in FY2024, 令和6年度)."""
-    with transaction(engine) as s:
-        load_demo(s)
-        import_needs(s, SEEDS_DIR / "kami" / "needs.json")
     return app
 
 

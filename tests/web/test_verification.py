@@ -14,8 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from webhelpers import add_account, csrf_token, sign_in
 
-from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
+from directory.demo import SEEDS_DIR
 from directory.fiscal import today_in_japan
 from directory.models import Resource, ResourceChange
 from directory.resources.cells import parse_verified
@@ -24,10 +23,8 @@ CSV = SEEDS_DIR / "kami" / "resources.csv"
 
 
 @pytest.fixture
-def demo(engine: Engine) -> Engine:
-    with transaction(engine) as s:
-        load_demo(s)
-    return engine
+def demo(demo_town: Engine) -> Engine:
+    return demo_town
 
 
 def due_from_seeds(days: int) -> set[str]:
