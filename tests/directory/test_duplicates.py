@@ -3,68 +3,43 @@ a resource of a similar name 3 km away is not, even with the same (社協's) pho
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from pathlib import Path
 
 import pytest
+from planting import copy_of, demo_row, east, import_rows, north
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from directory.db import transaction
-from directory.demo import SEEDS_DIR, load_demo
+from directory.demo import load_demo
 from directory.duplicates import find_duplicates
-from directory.resources import import_resources
-
-SOURCE = SEEDS_DIR / "kami" / "resources.csv"
-
-
-def _north(lat: float, metres: float) -> float:
-    return round(lat + metres / 111_195.0, 6)
-
-
-def _east(lat: float, lon: float, metres: float) -> float:
-    return round(lon + metres / (111_195.0 * math.cos(math.radians(lat))), 6)
 
 
 @pytest.fixture
 def planted(engine: Engine, demo_town: Engine, tmp_path: Path) -> Engine:
-    with SOURCE.open(encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
-    r1 = next(r for r in rows if r["ID"] == "R-001")
+    r1 = demo_row("R-001")
     lat, lon = float(r1["緯度"]), float(r1["経度"])
-    base = {k: "" for k in r1} | {
-        "種別": r1["種別"],
-        "対象地区": r1["対象地区"],
-        "利用可能曜日": "木",
-    }
-    planted = [
-        # width and spacing variants, the venue 30 m away
-        base | {"ID": "P-1", "名称": "赤塚ﾌﾚｱｲｻﾛﾝ", "緯度": _north(lat, 30), "経度": lon},
-        # hiragana, no venue, 社協's phone written another way
-        base | {"ID": "P-2", "名称": "あかつか ふれあい さろん", "電話番号": "0229 00 2001"},
-        # a similar name 3 km away: another salon
-        base
-        | {"ID": "P-3", "名称": "赤塚ふれあいサロン", "緯度": lat, "経度": _east(lat, lon, 3000)},
-        # same phone, a near name, 3 km away: 社協 runs both
-        base
-        | {
-            "ID": "P-4",
-            "名称": "赤坂ふれあいサロン",
-            "緯度": _north(lat, 3000),
-            "経度": lon,
-            "電話番号": r1["電話番号"],
-        },
-    ]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(r1))
-    writer.writeheader()
-    writer.writerows(planted)
-    path = tmp_path / "planted.csv"
-    path.write_text(out.getvalue(), encoding="utf-8")
-    with transaction(engine) as s:
-        result = import_resources(s, path)
+    result = import_rows(
+        engine,
+        tmp_path,
+        [
+            # width and spacing variants, the venue 30 m away
+            copy_of(r1, ID="P-1", 名称="赤塚ﾌﾚｱｲｻﾛﾝ", 緯度=north(lat, 30), 経度=lon),
+            # hiragana, no venue, 社協's phone written another way
+            copy_of(r1, ID="P-2", 名称="あかつか ふれあい さろん", 電話番号="0229 00 2001"),
+            # a similar name 3 km away: another salon
+            copy_of(r1, ID="P-3", 名称="赤塚ふれあいサロン", 緯度=lat, 経度=east(lat, lon, 3000)),
+            # same phone, a near name, 3 km away: 社協 runs both
+            copy_of(
+                r1,
+                ID="P-4",
+                名称="赤坂ふれあいサロン",
+                緯度=north(lat, 3000),
+                経度=lon,
+                電話番号=r1["電話番号"],
+            ),
+        ],
+    )
     # the import itself says which rows look like another resource
     warned = {w.row: w for w in result.warnings if w.code == "likely_duplicate"}
     assert set(warned) == {2, 3}  # P-1 and P-2 (rows 2 and 3 of the file)

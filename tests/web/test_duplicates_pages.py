@@ -4,20 +4,15 @@ ended with its history whole; a form sent twice or by someone else changes nothi
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from planting import copy_of, demo_row, import_rows, north
 from resourcehelpers import OWN_RESOURCE, Town, make_town
 from sqlalchemy import Engine
 from webhelpers import csrf_token
-
-from directory.db import transaction
-from directory.demo import SEEDS_DIR
-from directory.resources import import_resources
 
 PLANTED = "P-1"
 
@@ -26,26 +21,10 @@ PLANTED = "P-1"
 def town(engine: Engine, app: Flask, tmp_path: Path) -> Town:
     """The demo town, and R-001 entered a second time (width variants, venue 30 m away)."""
     town = make_town(engine, app)
-    with (SEEDS_DIR / "kami" / "resources.csv").open(encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
-    r1 = next(r for r in rows if r["ID"] == OWN_RESOURCE)
-    copy = {k: "" for k in r1} | {
-        "ID": PLANTED,
-        "名称": "赤塚ﾌﾚｱｲｻﾛﾝ",
-        "種別": r1["種別"],
-        "対象地区": r1["対象地区"],
-        "利用可能曜日": "木",
-        "緯度": str(round(float(r1["緯度"]) + 30 / 111_195.0, 6)),
-        "経度": r1["経度"],
-    }
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(r1))
-    writer.writeheader()
-    writer.writerow(copy)
-    path = tmp_path / "planted.csv"
-    path.write_text(out.getvalue(), encoding="utf-8")
-    with transaction(engine) as s:
-        import_resources(s, path)
+    r1 = demo_row(OWN_RESOURCE)
+    north_30 = north(float(r1["緯度"]), 30)
+    copy = copy_of(r1, ID=PLANTED, 名称="赤塚ﾌﾚｱｲｻﾛﾝ", 緯度=north_30, 経度=r1["経度"])
+    import_rows(engine, tmp_path, [copy])
     return town
 
 
