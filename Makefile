@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python benchmarks/duplicates.py --quick
 	$(BIN)/python benchmarks/reports.py --quick
 	$(BIN)/python benchmarks/web.py --quick
+	$(BIN)/python benchmarks/web.py --quick --database $(PG_URL)
 	$(BIN)/python benchmarks/unmet.py --quick
 
 # Leaflet and friends are vendored in web/static/vendor (maps must work on closed networks);
