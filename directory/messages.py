@@ -113,11 +113,11 @@ MESSAGES: dict[str, str] = {
     "unknown_column": N_("the column {header!r} is not used (ignored)"),
     "likely_duplicate": N_(
         "looks like {other} ({name}), score {score}: if it is the same resource, merge them "
-        "(tsunagu directory merge)"
+        "(Likely duplicates, /resources/duplicates, or tsunagu directory merge)"
     ),
     "duplicates_not_checked": N_(
-        "{rows} rows: too many to look for duplicates while importing; run "
-        "tsunagu directory duplicates"
+        "{rows} rows: too many to look for duplicates while importing; see Likely duplicates "
+        "(/resources/duplicates) or run tsunagu directory duplicates"
     ),
     # confirmations read back from a call sheet (web/verification.py)
     "unknown_resource": N_("there is no resource with the ID {value!r}"),
