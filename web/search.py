@@ -828,6 +828,26 @@ class SearchIndex:
                 lift_mask(self.district_mask(fuzzy_places), W_DISTRICT * FUZZY_FACTOR * 0.8)
         return score
 
+    def word_scores(self, token: str, among: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`token_scores`, or, when the word as typed is in no row at all, the scores
+        of its runs of one script, every run matching: a whole name typed with a slip in
+        one part (「本町いきいきさろそ」) is found through 「本町」, 「いきいき」 and the
+        typo 「さろそ」, each forgiven on its own."""
+        score = self.token_scores(token, among)
+        runs = _RUNS.findall(token)
+        found = score.any() if among is None else bool((score[among] > 0).any())
+        if found or len(runs) < 2:
+            return score
+        total = np.zeros(self.n, dtype=np.float32)
+        alive = np.ones(self.n, dtype=bool) if among is None else self.rows_mask(among)
+        for run in self.rarest_first(runs):
+            part = self.token_scores(run, np.flatnonzero(alive))
+            alive &= part > 0
+            total += part
+            if not alive.any():
+                break
+        return np.where(alive, total, np.float32(0))
+
     def _fuzzy(self, token: str) -> list[tuple[str, Any, float]]:
         """Vocabulary entries that look like ``token`` (a typo, a kana too many or too
         few): candidates share a character pair with it, then rapidfuzz scores them — the
@@ -929,7 +949,7 @@ def _search_one(
     # is looked for only in the rows still in the running
     among = None if everyone and hidden is None else np.flatnonzero(base)
     for token in index.rarest_first(query.tokens()):
-        s = index.token_scores(token, among)
+        s = index.word_scores(token, among)
         base &= s > 0
         total_score += s
         among = np.flatnonzero(base)
