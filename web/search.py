@@ -53,7 +53,7 @@ from directory.models import (
 )
 from directory.schedules import ONE_DAY, ParsedSchedule, describe, expand, parse_schedule
 from directory.taxonomy import Taxonomy, load_taxonomy
-from directory.text import normalize
+from directory.text import normalize, reading
 from directory.weekdays import WEEKDAY_CODES, WEEKDAY_EN, WeekdayError, parse_weekdays
 from web.actors import Actor
 from web.memo import Memo
@@ -236,6 +236,14 @@ class SearchQuery:
 # ----------------------------------------------------------------------------- records
 
 
+def _reading_key(name: str, name_key: str | None) -> str:
+    """A name's guessed reading (Sudachi) where the list gives none (名称_カナ is often
+    empty in real files), so 「ほんちょう」 or a near spelling of it finds 本町…; empty when
+    the name has no kanji (the reading would be its own key)."""
+    guessed = reading(name)
+    return "" if guessed == (name_key or normalize(name)) else guessed
+
+
 class Record(NamedTuple):
     """One resource as the index keeps it (read by :func:`load_records`)."""
 
@@ -411,7 +419,7 @@ def load_records(
                 external_id,
                 name,
                 name_key or memo.key(name),
-                memo.key(kana),
+                memo.key(kana) if kana else _reading_key(name, name_key),
                 other,
                 one(tuple(sorted(cats.get(rid, ()), key=lambda c: order.get(c, len(order))))),
                 status,

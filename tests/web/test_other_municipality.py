@@ -105,7 +105,7 @@ def test_a_coordinator_of_another_town_finds_records_and_connects(
     from jaconv import kata2hira
 
     from directory.attributes import ATTRIBUTES
-    from directory.text import normalize
+    from directory.text import normalize, reading
     from matching.reasons import unmet_label
 
     _serve(cli)
@@ -152,8 +152,10 @@ def test_a_coordinator_of_another_town_finds_records_and_connects(
     browser = app.test_client()
     assert sign_in(browser, Account("coord1", "tier2", (areas[0],))).status_code == 303  # type: ignore[attr-defined]
 
-    # forgiving search: the slip, and the name's katakana written in hiragana where it has any
-    for query in {slip, kata2hira(name)}:
+    # forgiving search: the slip, the name's katakana written in hiragana where it has any,
+    # and the whole name in hiragana, though the list gives no reading (名称_カナ empty)
+    assert not resource.kana
+    for query in {slip, kata2hira(name), reading(name)}:
         found = browser.get("/resources", query_string={"q": query}).get_data(as_text=True)
         assert f"/resources/{resource.external_id}" in found, query
 
