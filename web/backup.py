@@ -52,8 +52,11 @@ MANIFEST = "manifest.json"
 BATCH = 5000
 #: Tables whose rows do not make a database "non-empty": the rows every new database has
 #: (the taxonomy's mirror, rewritten by every ``db upgrade``; the audit anchor and the
-#: directory's and the needs' counters, made by the migrations).
-MIRRORS = frozenset({"category", "audit_anchor", "directory_state", "needs_state"})
+#: directory's and the needs' counters, made by the migrations), and the sign-in limits'
+#: counters (a failed sign-in on a new database is not data a restore would overwrite).
+MIRRORS = frozenset(
+    {"category", "audit_anchor", "directory_state", "needs_state", "rate_limit_count"}
+)
 
 Progress = Callable[[str, int, int], None]
 

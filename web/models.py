@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.models import Base, District, utcnow
@@ -108,3 +108,14 @@ class AuditAnchor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     prune_before: Mapped[dt.datetime] = mapped_column(DateTime)
     anchor_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RateLimitCount(Base):
+    """One rate limit's counter (failed sign-ins per login, per address) for the current
+    window, shared by every process using the database (:mod:`web.rate_limits`)."""
+
+    __tablename__ = "rate_limit_count"
+
+    key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False)  # Unix time

@@ -259,8 +259,16 @@ def with_nonce(html: str) -> str:
 
 
 def _rate_limit_storage(app: Flask) -> None:
+    """Redis when configured; otherwise the application's database, which every worker
+    and host shares (:mod:`web.rate_limits`)."""
+    from web.rate_limits import SCHEME
+
     uri = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
-    app.config["RATELIMIT_STORAGE_URI"] = uri or "memory://"
+    if not uri:
+        uri = f"{SCHEME}://"
+        options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = options | {"engine": app.extensions["db_engine"]}
+    app.config["RATELIMIT_STORAGE_URI"] = uri
     # Redis down must not lock everyone out: count in memory until it is back.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 

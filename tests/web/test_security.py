@@ -161,23 +161,29 @@ def _redis_up() -> bool:
         return False
 
 
-def test_two_app_processes_sharing_redis_count_failures_together(
-    engine: Engine, db_url: str, app: Flask, tmp_path: Path
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_two_app_processes_count_failures_together(
+    engine: Engine, db_url: str, app: Flask, tmp_path: Path, store: str
 ) -> None:
-    """The limit holds across workers: failures at two processes add up in Redis."""
-    if not _redis_up():
-        if os.environ.get("TSUNAGU_REQUIRE_REDIS"):  # .ci/run sets it: CI must test this
-            pytest.fail("Redis is not running at 127.0.0.1:6379")
-        pytest.skip("Redis is not running at 127.0.0.1:6379")
-    add_account(app, "sato", "viewer")
-    prefix = f"tsunagu-test-{uuid.uuid4().hex}"
+    """The limit holds across workers and hosts: failures at two processes add up, in the
+    database they share (the default) or in Redis."""
     env = os.environ | {
         "DATABASE_URL": db_url,
         "TSUNAGU_SECRET_KEY": "s" * 40,
-        "TSUNAGU_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-        "TSUNAGU_RATELIMIT_KEY_PREFIX": prefix,
         "TSUNAGU_INSTANCE": str(tmp_path),
     }
+    env.pop("TSUNAGU_RATELIMIT_STORAGE_URI", None)
+    env.pop("TSUNAGU_REDIS_URL", None)
+    if store == "redis":
+        if not _redis_up():
+            if os.environ.get("TSUNAGU_REQUIRE_REDIS"):  # .ci/run sets it: CI must test this
+                pytest.fail("Redis is not running at 127.0.0.1:6379")
+            pytest.skip("Redis is not running at 127.0.0.1:6379")
+        env |= {
+            "TSUNAGU_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+            "TSUNAGU_RATELIMIT_KEY_PREFIX": f"tsunagu-test-{uuid.uuid4().hex}",
+        }
+    add_account(app, "sato", "viewer")
     ports = [_free_port(), _free_port()]
     procs = [
         subprocess.Popen(

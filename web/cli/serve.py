@@ -105,8 +105,8 @@ def compile_templates(app: Flask) -> int:
 
 
 def shared_rate_limits(app: Flask) -> bool:
-    """Whether the rate limits are counted in one store for every worker (Redis), not in
-    each process's memory."""
+    """Whether the rate limits are counted in one store for every worker (the database,
+    the default, or Redis), not in each process's memory (``memory://``, set by hand)."""
     uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
     return not uri.startswith("memory://")
 
