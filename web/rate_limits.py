@@ -43,6 +43,9 @@ class DatabaseStorage(Storage):
         if not isinstance(engine, Engine):
             raise ValueError("DatabaseStorage needs the application's engine (engine=...)")
         self.engine = engine
+        # SQLite: a transaction that reads then writes must hold the write lock from its
+        # BEGIN (IMMEDIATE), or two workers counting at once fail instead of waiting
+        self.writer = engine.execution_options(tsunagu_write=True)
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
 
     @property
@@ -54,7 +57,7 @@ class DatabaseStorage(Storage):
         table = _TABLE
         for _attempt in range(3):  # two first hits at once: one inserts, the other updates
             try:
-                with self.engine.begin() as conn:
+                with self.writer.begin() as conn:
                     if random.randrange(_SWEEP_ONE_IN) == 0:
                         conn.execute(delete(table).where(table.c.expires_at <= now))
                     row = conn.execute(
@@ -103,10 +106,10 @@ class DatabaseStorage(Storage):
 
     def reset(self) -> int | None:
         table = _TABLE
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             return conn.execute(delete(table)).rowcount
 
     def clear(self, key: str) -> None:
         table = _TABLE
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             conn.execute(delete(table).where(table.c.key == key))

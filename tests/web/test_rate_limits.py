@@ -66,3 +66,15 @@ def test_serve_warns_only_when_each_process_counts_alone(app: Flask) -> None:
     )
     assert not shared_rate_limits(alone)
     alone.extensions["db_engine"].dispose()
+
+
+def test_hits_at_once_are_all_counted(engine: Engine) -> None:
+    """Two workers counting the same key at the same moment: none is lost, none fails
+    (SQLite takes the write lock at BEGIN; PostgreSQL locks the row)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = DatabaseStorage(f"{SCHEME}://", engine=engine)
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda _: store.incr("sign-in/race", 900), range(40)))
+    assert sorted(counts) == list(range(1, 41))
+    assert store.get("sign-in/race") == 40
