@@ -16,6 +16,7 @@ import random
 import time
 from typing import Any
 
+from flask import current_app, has_app_context
 from limits.storage import Storage
 from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -42,11 +43,25 @@ class DatabaseStorage(Storage):
         engine = options.pop("engine", None)
         if not isinstance(engine, Engine):
             raise ValueError("DatabaseStorage needs the application's engine (engine=...)")
-        self.engine = engine
-        # SQLite: a transaction that reads then writes must hold the write lock from its
-        # BEGIN (IMMEDIATE), or two workers counting at once fail instead of waiting
-        self.writer = engine.execution_options(tsunagu_write=True)
+        self._engine = engine
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the app handling the request. Flask-Limiter keeps one storage per
+        ``Limiter``, and ours is shared by every app made in the process (tests, the
+        command line): the engine given at ``init_app`` may be another app's, disposed."""
+        if has_app_context():
+            found = current_app.extensions.get("db_engine")
+            if isinstance(found, Engine):
+                return found
+        return self._engine
+
+    @property
+    def writer(self) -> Engine:
+        """SQLite: a transaction that reads then writes must hold the write lock from its
+        BEGIN (IMMEDIATE), or two workers counting at once fail instead of waiting."""
+        return self.engine.execution_options(tsunagu_write=True)
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:

@@ -78,3 +78,24 @@ def test_hits_at_once_are_all_counted(engine: Engine) -> None:
         counts = list(pool.map(lambda _: store.incr("sign-in/race", 900), range(40)))
     assert sorted(counts) == list(range(1, 41))
     assert store.get("sign-in/race") == 40
+
+
+def test_each_app_counts_in_its_own_database(app: Flask, engine: Engine, other_db_url: str) -> None:
+    """Flask-Limiter keeps one storage for every app of the process (tests, the command
+    line): a failure at this app is counted in this app's database even after another app
+    was made (and its engine disposed)."""
+    from sqlalchemy import func, select
+    from webhelpers import add_account, csrf_token
+
+    from web import create_app
+    from web.models import RateLimitCount
+
+    add_account(app, "sato", "viewer")
+    client = app.test_client()
+    token = csrf_token(client)
+    later = create_app({"TESTING": True, "DATABASE_URL": other_db_url})
+    later.extensions["db_engine"].dispose()
+    failed = client.post("/login", data={"login": "sato", "password": "nope", "csrf_token": token})
+    assert failed.status_code == 200
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(RateLimitCount)) == 2  # login, address
