@@ -146,7 +146,9 @@ def test_other_refusals_name_the_rule_not_the_value(
         import_needs(s, write(tmp_path, [one(**changes)]))
     error = caught.value
     assert [(p.row, p.column, p.code) for p in error.problems] == [(1, column, code)]
-    assert not [said for said in everything_said(error) if secret in said]
+    # the file's own path is said (pytest's folders are numbered: pytest-135 holds "13")
+    told = [said.replace(str(tmp_path), "<folder>") for said in everything_said(error)]
+    assert not [said for said in told if secret in said]
 
 
 def test_the_age_message_says_the_rule(town: Engine, tmp_path: Path) -> None:
