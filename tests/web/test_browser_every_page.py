@@ -69,7 +69,15 @@ def _pages(engine: Engine, area: str) -> tuple[list[str], list[str], list[str]]:
     return public, staff, tier1
 
 
-def test_every_page_passes_axe(app: Flask, engine: Engine) -> None:
+#: The sign-in form's labels (login, password, second-factor code) in each language.
+LABELS = {
+    "ja-JP": ("ログイン名", "パスワード", "確認コード"),
+    "en-GB": ("Login name", "Password", "Verification code"),
+}
+
+
+@pytest.mark.parametrize("locale", list(LABELS))
+def test_every_page_passes_axe(app: Flask, engine: Engine, locale: str) -> None:
     with transaction(engine) as s:
         load_demo(s)
         import_needs(s, SEEDS_DIR / "kami" / "needs.json")
@@ -81,13 +89,16 @@ def test_every_page_passes_axe(app: Flask, engine: Engine) -> None:
     seen: set[str] = set()
     problems: dict[str, list[str]] = {}
     with chromium() as browser, served(app) as base:
-        page, errors = new_page(browser, base)
+        page, errors = new_page(browser, base, locale=locale)
+        login_label, password_label, code_label = LABELS[locale]
+        langs: dict[str, str] = {}
 
         def check(path: str) -> None:
             response = page.goto(path)
             assert response is not None and response.status == 200, path
             page.wait_for_load_state("load")
             seen.add(path.split("?")[0])
+            langs[path] = page.evaluate("document.documentElement.lang")
             found: Any = axe_problems(page)
             if found:
                 problems[path] = found
@@ -95,14 +106,14 @@ def test_every_page_passes_axe(app: Flask, engine: Engine) -> None:
         def sign_in(login: str, secret: str | None = None) -> None:
             page.context.clear_cookies()
             page.goto("/login")
-            page.get_by_label("ログイン名").fill(login)
-            page.get_by_label("パスワード").fill(PASSWORD)
-            page.get_by_label("パスワード").press("Enter")
+            page.get_by_label(login_label).fill(login)
+            page.get_by_label(password_label).fill(PASSWORD)
+            page.get_by_label(password_label).press("Enter")
             page.wait_for_load_state("load")
             if secret is not None:  # the form asks for the code after the password
-                page.get_by_label("パスワード").fill(PASSWORD)
-                page.get_by_label("確認コード", exact=False).fill(pyotp.TOTP(secret).now())
-                page.get_by_label("確認コード", exact=False).press("Enter")
+                page.get_by_label(password_label).fill(PASSWORD)
+                page.get_by_label(code_label, exact=False).fill(pyotp.TOTP(secret).now())
+                page.get_by_label(code_label, exact=False).press("Enter")
                 page.wait_for_load_state("load")
 
         for path in public:
@@ -118,6 +129,8 @@ def test_every_page_passes_axe(app: Flask, engine: Engine) -> None:
         check("/login/second-factor")
         assert errors == []
     assert problems == {}
+    # every page says which language it is in (screen readers pick their voice by it)
+    assert {p: lang for p, lang in langs.items() if lang != locale[:2]} == {}
     # every HTML route was visited: its rule matches one of the paths opened
     rules = [
         r
